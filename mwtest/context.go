@@ -1,0 +1,31 @@
+package mwtest
+
+import (
+	"context"
+
+	"github.com/lambda-mw/mw/internal/resolved"
+)
+
+// Values are the parameters and secrets a test context carries, by the
+// names a handler passes to mw.Parameter and mw.Secret.
+type Values struct {
+	Parameters map[string]string
+	Secrets    map[string]string
+}
+
+// NewContext returns a copy of ctx in which mw.Parameter and mw.Secret answer
+// from v, as they do inside an invoke of a handler made by mw.Wrap. A name
+// that v lacks is reported as not declared.
+func NewContext(ctx context.Context, v Values) context.Context {
+	ix := &resolved.Index{Parameters: make(map[string]int, len(v.Parameters)), Secrets: make(map[string]int, len(v.Secrets))}
+	vals := make([]string, 0, len(v.Parameters)+len(v.Secrets))
+	for name, val := range v.Parameters {
+		ix.Parameters[name] = len(vals)
+		vals = append(vals, val)
+	}
+	for id, val := range v.Secrets {
+		ix.Secrets[id] = len(vals)
+		vals = append(vals, val)
+	}
+	return resolved.NewContext(ctx, &resolved.Set{Index: ix, Values: vals})
+}

@@ -1,0 +1,12 @@
+// Package mwtest helps test code that uses package mw.
+//
+// NewContext builds a context that carries given values, so that a handler
+// calling mw.Secret or mw.Parameter can be unit-tested with no extension.
+//
+// Extension is a fake of the AWS Parameters and Secrets Lambda Extension
+// (the Managed dialect) and of the aws-secretsmanager-agent (the Agent
+// dialect) that follows their documented HTTP protocol: routes, bodies,
+// status codes and token checks. It can also act out their faults: the 400s
+// answered during INIT, latency, throttling, server errors, reset
+// connections and hangs.
+package mwtest
