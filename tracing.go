@@ -1,0 +1,127 @@
+package mw
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ScopeName is the instrumentation scope of mw's tracer: its import path.
+const ScopeName = "github.com/lambda-mw/mw"
+
+// version is the instrumentation version reported with the scope.
+const version = "0.1.0"
+
+// The span and attribute names are a contract with dashboards: the README
+// documents them and tests pin them. Change none without a major version.
+const (
+	spanResolve = "mw.resolve"
+	spanFetch   = "mw.fetch"
+	eventRetry  = "mw.fetch.retry"
+
+	attrItems      = attribute.Key("mw.items")
+	attrHits       = attribute.Key("mw.cache.hits")
+	attrMisses     = attribute.Key("mw.cache.misses")
+	attrMissItems  = attribute.Key("mw.cache.miss_items")
+	attrCoalesced  = attribute.Key("mw.cache.coalesced")
+	attrColdStart  = attribute.Key("mw.cold_start")
+	attrFailed     = attribute.Key("mw.failed_items")
+	attrKind       = attribute.Key("mw.item.kind")
+	attrName       = attribute.Key("mw.item.name")
+	attrAttempts   = attribute.Key("mw.fetch.attempts")
+	attrRetries    = attribute.Key("mw.fetch.retries")
+	attrAttempt    = attribute.Key("mw.fetch.attempt")
+	attrDelay      = attribute.Key("mw.fetch.retry_delay_ms")
+	attrStatusCode = attribute.Key("http.response.status_code")
+	attrErrorType  = attribute.Key("error.type")
+)
+
+func newTracer(tp trace.TracerProvider) trace.Tracer {
+	return tp.Tracer(ScopeName, trace.WithInstrumentationVersion(version))
+}
+
+// resolveTrace records one invoke's resolution.
+type resolveTrace struct {
+	span trace.Span
+}
+
+func startResolve(ctx context.Context, t trace.Tracer, declared int, cold bool) (context.Context, resolveTrace) {
+	ctx, span := t.Start(ctx, spanResolve)
+	if span.IsRecording() {
+		span.SetAttributes(attrItems.Int(declared), attrColdStart.Bool(cold))
+	}
+	return ctx, resolveTrace{span}
+}
+
+// end sets the outcome: hits, misses (fetched here or by a concurrent
+// invoke), and the failure if any.
+func (r resolveTrace) end(hits int, missed []item, coalesced int, err *PrefetchError) {
+	if r.span.IsRecording() {
+		r.span.SetAttributes(attrHits.Int(hits), attrMisses.Int(len(missed)))
+		if len(missed) > 0 {
+			r.span.SetAttributes(attrMissItems.StringSlice(itemKeys(missed)), attrCoalesced.Int(coalesced))
+		}
+		if err != nil {
+			failed := make([]string, len(err.Failed))
+			for i, f := range err.Failed {
+				failed[i] = f.Kind + ":" + f.Name
+			}
+			r.span.SetAttributes(attrFailed.StringSlice(failed), attrErrorType.String(string(err.Failed[0].Class)))
+			r.span.SetStatus(codes.Error, "mw: declared items could not be fetched")
+		}
+	}
+	r.span.End()
+}
+
+func itemKeys(items []item) []string {
+	keys := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = it.key()
+	}
+	return keys
+}
+
+// fetchTrace records the fetch of one item, retries included.
+type fetchTrace struct {
+	span trace.Span
+}
+
+func startFetch(ctx context.Context, t trace.Tracer, it item) (context.Context, fetchTrace) {
+	ctx, span := t.Start(ctx, spanFetch, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attrKind.String(it.kind.String()), attrName.String(it.name)))
+	return ctx, fetchTrace{span}
+}
+
+// retry marks a failed attempt that will be tried again after delay.
+func (f fetchTrace) retry(attempt int, class Class, status int, delay time.Duration) {
+	if !f.span.IsRecording() {
+		return
+	}
+	attrs := []attribute.KeyValue{
+		attrAttempt.Int(attempt),
+		attrErrorType.String(string(class)),
+		attrDelay.Int64(delay.Milliseconds()),
+	}
+	if status != 0 {
+		attrs = append(attrs, attrStatusCode.Int(status))
+	}
+	f.span.AddEvent(eventRetry, trace.WithAttributes(attrs...))
+}
+
+func (f fetchTrace) end(attempts, status int, err *FetchError) {
+	if f.span.IsRecording() {
+		f.span.SetAttributes(attrAttempts.Int(attempts), attrRetries.Int(max(attempts-1, 0)))
+		if status != 0 {
+			f.span.SetAttributes(attrStatusCode.Int(status))
+		}
+		if err != nil {
+			f.span.SetAttributes(attrErrorType.String(string(err.Class)))
+			// The message names the item and the fix, never a value.
+			f.span.SetStatus(codes.Error, err.Error())
+		}
+	}
+	f.span.End()
+}
