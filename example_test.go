@@ -1,0 +1,165 @@
+package mw_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"time"
+
+	"go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+type Event struct{ User string }
+
+// fakeExtension serves mw's fake of the Parameters and Secrets extension
+// and returns its URL, for these examples. In Lambda the extension layer
+// listens on localhost:2773 and no WithEndpoint is needed.
+func fakeExtension() (*mwtest.Extension, string, func()) {
+	os.Setenv("AWS_SESSION_TOKEN", "example-token")
+	ext := mwtest.New(mwtest.Managed)
+	ext.SetToken("example-token")
+	ext.PutSecret("prod/db", "hunter2")
+	ext.PutParameter("/app/flags", "StringList", "beta,dark-mode")
+	srv := httptest.NewServer(ext)
+	return ext, srv.URL, func() { ext.Close(); srv.Close() }
+}
+
+func Example() {
+	ext, url, stop := fakeExtension()
+	defer stop()
+
+	handler := func(ctx context.Context, e Event) (string, error) {
+		pw, err := mw.Secret(ctx, "prod/db") // fetched before the handler ran
+		if err != nil {
+			return "", err
+		}
+		flags, err := mw.Parameter(ctx, "/app/flags")
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s: password of %d bytes, flags %s", e.User, len(pw), flags), nil
+	}
+	// In main: lambda.Start(mw.Wrap(handler, ...)).
+	h := mw.Wrap(handler, mw.WithSecrets("prod/db"), mw.WithParameters("/app/flags"), mw.WithEndpoint(url))
+
+	for i := 0; i < 3; i++ {
+		out, err := h(context.Background(), Event{User: "ana"})
+		fmt.Println(out, err)
+	}
+	fmt.Println("requests to the extension:", ext.Requests())
+	// Output:
+	// ana: password of 7 bytes, flags beta,dark-mode <nil>
+	// ana: password of 7 bytes, flags beta,dark-mode <nil>
+	// ana: password of 7 bytes, flags beta,dark-mode <nil>
+	// requests to the extension: 2
+}
+
+func ExampleWrap() {
+	_, url, stop := fakeExtension()
+	defer stop()
+
+	h := mw.Wrap(func(ctx context.Context, _ Event) (int, error) {
+		pw, err := mw.Secret(ctx, "prod/db")
+		return len(pw), err
+	}, mw.WithSecrets("prod/db"), mw.WithEndpoint(url))
+
+	n, err := h(context.Background(), Event{})
+	fmt.Println(n, err)
+	// Output: 7 <nil>
+}
+
+// A handler unit test needs no extension: mwtest.NewContext builds the
+// context a wrapped invoke would pass.
+func ExampleSecret() {
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{
+		Secrets: map[string]string{"prod/db": "test-password"},
+	})
+	pw, err := mw.Secret(ctx, "prod/db")
+	fmt.Println(pw, err)
+
+	_, err = mw.Secret(ctx, "prod/other")
+	fmt.Println(errors.Is(err, mw.ErrNotDeclared))
+	// Output:
+	// test-password <nil>
+	// true
+}
+
+func ExampleParameter() {
+	// Outside a wrapped invoke, such as in init code, there is nothing to
+	// read: the accessor says so instead of calling the extension.
+	_, err := mw.Parameter(context.Background(), "/app/flags")
+	fmt.Println(err)
+	// Output:
+	// mw: parameter "/app/flags": the context holds no mw values: pass the ctx your wrapped handler received (values exist only inside an invoke of a handler made by mw.Wrap)
+}
+
+func ExamplePrefetchError() {
+	_, url, stop := fakeExtension()
+	defer stop()
+
+	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
+		return "the handler ran", nil
+	}, mw.WithSecrets("prod/db", "prod/typo"), mw.WithEndpoint(url), mw.WithStartupWindow(0))
+
+	_, err := h(context.Background(), Event{})
+	var pe *mw.PrefetchError
+	if errors.As(err, &pe) {
+		for _, f := range pe.Failed {
+			fmt.Println(f.Kind, f.Name, f.Class, f.Status)
+		}
+	}
+	var fe *mw.FetchError
+	if errors.As(err, &fe) {
+		fmt.Println(fe.Hint()[:60] + "…")
+	}
+	// Output:
+	// secret prod/typo rejected 400
+	// check that the secret exists under this exact name in this a…
+}
+
+func ExampleWithTracerProvider() {
+	_, url, stop := fakeExtension()
+	defer stop()
+
+	rec := tracetest.NewSpanRecorder()
+	tp := trace.NewTracerProvider(trace.WithSpanProcessor(rec))
+	h := mw.Wrap(func(ctx context.Context, _ Event) (bool, error) { return true, nil },
+		mw.WithSecrets("prod/db"), mw.WithEndpoint(url), mw.WithTracerProvider(tp))
+	_, _ = h(context.Background(), Event{}) // cold: a miss, fetched
+	_, _ = h(context.Background(), Event{}) // warm: a hit
+
+	for _, s := range rec.Ended() {
+		for _, kv := range s.Attributes() {
+			if kv.Key == "mw.cache.hits" || kv.Key == "mw.cache.misses" {
+				fmt.Printf("%s %s=%d\n", s.Name(), kv.Key, kv.Value.AsInt64())
+			}
+		}
+	}
+	// Output:
+	// mw.resolve mw.cache.hits=0
+	// mw.resolve mw.cache.misses=1
+	// mw.resolve mw.cache.hits=1
+	// mw.resolve mw.cache.misses=0
+}
+
+func ExampleWithTTL() {
+	// Refresh values every minute instead of every five.
+	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
+		return mw.Parameter(ctx, "/app/flags")
+	}, mw.WithParameters("/app/flags"), mw.WithTTL(time.Minute))
+	_ = h
+}
+
+func ExampleWithEndpoint() {
+	// On ECS, EKS or EC2, next to the Secrets Manager Agent.
+	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
+		return mw.Secret(ctx, "prod/db")
+	}, mw.WithSecrets("prod/db"), mw.WithEndpoint("http://localhost:2773"))
+	_ = h
+}

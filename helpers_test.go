@@ -1,0 +1,150 @@
+package mw
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+const testToken = "session-token-for-tests"
+
+// world is one fake extension, served over real HTTP, with a span recorder.
+type world struct {
+	t   *testing.T
+	ext *mwtest.Extension
+	srv *httptest.Server
+	rec *tracetest.SpanRecorder
+	tp  *sdktrace.TracerProvider
+}
+
+func newWorld(t *testing.T, d mwtest.Dialect) *world {
+	t.Helper()
+	t.Setenv("AWS_SESSION_TOKEN", testToken)
+	ext := mwtest.New(d)
+	ext.SetToken(testToken)
+	return serveWorld(t, ext, ext)
+}
+
+// serveWorld serves h, which ends in ext, perhaps through a test wrapper.
+func serveWorld(t *testing.T, ext *mwtest.Extension, h http.Handler) *world {
+	srv := httptest.NewServer(h)
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	t.Cleanup(func() {
+		ext.Close() // release hung requests first
+		srv.Close()
+		_ = tp.Shutdown(context.Background())
+	})
+	return &world{t: t, ext: ext, srv: srv, rec: rec, tp: tp}
+}
+
+// opts returns the options that point a Wrap at this world.
+func (w *world) opts(more ...Option) []Option {
+	return append([]Option{WithEndpoint(w.srv.URL), WithTracerProvider(w.tp)}, more...)
+}
+
+// spans returns the ended spans with the given name.
+func (w *world) spans(name string) []sdktrace.ReadOnlySpan {
+	var out []sdktrace.ReadOnlySpan
+	for _, s := range w.rec.Ended() {
+		if s.Name() == name {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// echo is a handler that returns the values it was asked for, by key
+// "secret:<id>" or "parameter:<name>".
+func echo(ctx context.Context, keys []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, k := range keys {
+		var v string
+		var err error
+		if name, ok := cut(k, "secret:"); ok {
+			v, err = Secret(ctx, name)
+		} else if name, ok := cut(k, "parameter:"); ok {
+			v, err = Parameter(ctx, name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func cut(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):], true
+	}
+	return "", false
+}
+
+// clock is a settable clock for TTL tests.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// withClock makes a Wrap read time from c (this package's tests only).
+func withClock(c *clock) Option { return func(cfg *config) { cfg.now = c.Now } }
+
+// invokeCtx is a context like an invoke's: with a deadline.
+func invokeCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// barrier is an http.Handler that holds requests until n are in flight at
+// once, then lets them all through: it proves that fetches run
+// concurrently, since sequential fetches would never fill it.
+type barrier struct {
+	next http.Handler
+	n    int
+	mu   sync.Mutex
+	in   int
+	open chan struct{}
+}
+
+func newBarrier(next http.Handler, n int) *barrier {
+	return &barrier{next: next, n: n, open: make(chan struct{})}
+}
+
+func (b *barrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	b.in++
+	if b.in == b.n {
+		close(b.open)
+	}
+	b.mu.Unlock()
+	select {
+	case <-b.open:
+		b.next.ServeHTTP(w, r)
+	case <-r.Context().Done():
+		http.Error(w, "barrier never filled", http.StatusServiceUnavailable)
+	}
+}

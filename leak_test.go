@@ -1,0 +1,106 @@
+package mw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+const canary = "CANARY-7f3a9c-do-not-print"
+
+// TestValuesNeverLeak sends a canary value down every path, failing and
+// succeeding, and searches every span, event, status, error and printed
+// form for it.
+func TestValuesNeverLeak(t *testing.T) {
+	var seen []string
+	check := func(where string, s string) {
+		seen = append(seen, s)
+		if strings.Contains(s, canary) || strings.Contains(s, canary[:12]) {
+			t.Errorf("%s reveals the value: %s", where, s)
+		}
+	}
+	printAll := func(where string, v any) {
+		for _, f := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+			check(where+" "+f, fmt.Sprintf(f, v))
+		}
+	}
+	for _, d := range dialects {
+		w := newWorld(t, d)
+		w.ext.PutSecret("good", canary)
+		w.ext.PutSecret("denied", canary)
+		w.ext.Deny("denied")
+		w.ext.PutSecretBinary("bin", []byte(canary))
+		// A 200 whose body is not JSON but holds the value.
+		broken := serveWorld(t, w.ext, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			_, _ = rw.Write([]byte(`{"SecretString":"` + canary + `"` + "\x01"))
+		}))
+		wrong := serveWorld(t, w.ext, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			_, _ = rw.Write([]byte(`{"SecretString":` + canary + `}`))
+		}))
+		paths := []struct {
+			name string
+			h    func(context.Context, []string) (map[string]string, error)
+		}{
+			{"success", Wrap(echo, w.opts(WithSecrets("good", "bin"))...)},
+			{"denied", Wrap(echo, w.opts(WithSecrets("good", "denied"), WithStartupWindow(0))...)},
+			{"malformed", Wrap(echo, broken.opts(WithSecrets("good"))...)},
+			{"unquoted", Wrap(echo, wrong.opts(WithSecrets("good"))...)},
+		}
+		for _, p := range paths {
+			ctx := invokeCtx(t, 2*time.Second)
+			var inner context.Context
+			h := Wrap(func(c context.Context, keys []string) (map[string]string, error) {
+				inner = c
+				return echo(c, keys)
+			}, w.opts(WithSecrets("good"))...)
+			if _, err := h(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			printAll(p.name+" handler ctx", inner)
+			got, err := p.h(ctx, []string{"secret:good"})
+			if p.name == "success" {
+				if err != nil || got["secret:good"] != canary {
+					t.Fatalf("success path: %v", err)
+				}
+				continue
+			}
+			if err == nil {
+				t.Fatalf("%s: want an error", p.name)
+			}
+			printAll(p.name+" error", err)
+			var pe *PrefetchError
+			if errors.As(err, &pe) {
+				printAll(p.name+" *PrefetchError", *pe)
+				for _, f := range pe.Failed {
+					printAll(p.name+" *FetchError", *f)
+					check(p.name+" hint", f.Hint())
+				}
+			}
+		}
+		for _, rec := range []*world{w, broken, wrong} {
+			for _, s := range rec.rec.Ended() {
+				check("span name", s.Name())
+				check("span status", s.Status().Description)
+				for _, kv := range s.Attributes() {
+					check("span attribute "+string(kv.Key), kv.Value.String())
+				}
+				for _, e := range s.Events() {
+					for _, kv := range e.Attributes {
+						check("event attribute "+string(kv.Key), kv.Value.String())
+					}
+				}
+			}
+		}
+	}
+	printAll("mwtest context", mwtest.NewContext(context.Background(), mwtest.Values{Secrets: map[string]string{"x": canary}}))
+	printAll("option", WithSecrets("x"))
+	if len(seen) < 50 {
+		t.Fatalf("only %d outputs searched: the test lost its paths", len(seen))
+	}
+}

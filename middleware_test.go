@@ -1,0 +1,629 @@
+package mw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+var dialects = []mwtest.Dialect{mwtest.Managed, mwtest.Agent}
+
+// 1. No I/O before the first invoke.
+func TestWrapDoesNoIOBeforeFirstInvoke(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("prod/db", "pw")
+	h := Wrap(echo, w.opts(WithSecrets("prod/db"))...)
+	if n := w.ext.Requests(); n != 0 {
+		t.Fatalf("Wrap made %d requests; want none before the first invoke", n)
+	}
+	if _, err := h(invokeCtx(t, 5*time.Second), []string{"secret:prod/db"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.ext.Fetches("prod/db"); n != 1 {
+		t.Fatalf("first invoke made %d fetches of prod/db; want 1", n)
+	}
+}
+
+// 2. The first invoke fetches every item, concurrently, with the protocol's
+// details right, in both dialects.
+func TestFirstInvokeFetchesEveryItemConcurrently(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			t.Setenv("AWS_SESSION_TOKEN", testToken)
+			ext := mwtest.New(d)
+			ext.SetToken(testToken)
+			secrets := []string{"prod/db", "team+a=b@c/d", "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/api-AbCdEf"}
+			var keys []string
+			want := map[string]string{}
+			for i, id := range secrets {
+				ext.PutSecret(id, fmt.Sprintf("value-%d", i))
+				keys = append(keys, "secret:"+id)
+				want["secret:"+id] = fmt.Sprintf("value-%d", i)
+			}
+			var params []string
+			if d == mwtest.Managed { // the agent has no Parameter Store
+				ext.PutParameter("/app/flags", "String", "on")
+				ext.PutParameter("/app/a+b=c@d", "SecureString", "decrypted")
+				params = []string{"/app/flags", "/app/a+b=c@d"}
+				keys = append(keys, "parameter:/app/flags", "parameter:/app/a+b=c@d")
+				want["parameter:/app/flags"] = "on"
+				want["parameter:/app/a+b=c@d"] = "decrypted"
+			}
+			// Every request waits until all are in flight together.
+			w := serveWorld(t, ext, newBarrier(ext, len(keys)))
+			h := Wrap(echo, w.opts(WithSecrets(secrets...), WithParameters(params...))...)
+			got, err := h(invokeCtx(t, 5*time.Second), keys)
+			if err != nil {
+				t.Fatalf("fetches did not run concurrently, or failed: %v", err)
+			}
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("%s = %q; want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestRequestsFollowTheProtocol(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutParameter("/a b+c=d@e/f", "SecureString", "plain")
+	w.ext.PutSecret("s+1=2@3/4", "sv")
+	var mu sync.Mutex
+	var seen []*http.Request
+	spy := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Clone(context.Background()))
+		mu.Unlock()
+		w.ext.ServeHTTP(rw, r)
+	})
+	w = serveWorld(t, w.ext, spy)
+	h := Wrap(echo, w.opts(WithParameters("/a b+c=d@e/f"), WithSecrets("s+1=2@3/4"))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 {
+		t.Fatalf("%d requests; want 2", len(seen))
+	}
+	for _, r := range seen {
+		if got := r.Header.Get("X-Aws-Parameters-Secrets-Token"); got != testToken {
+			t.Errorf("token header = %q; want AWS_SESSION_TOKEN", got)
+		}
+		for _, kv := range strings.Split(r.URL.RawQuery, "&") {
+			_, raw, _ := strings.Cut(kv, "=")
+			if strings.ContainsAny(raw, "+=@/ ") {
+				t.Errorf("query value %q is not fully escaped", raw)
+			}
+		}
+		q := r.URL.Query()
+		switch r.URL.Path {
+		case "/systemsmanager/parameters/get":
+			if q.Get("name") != "/a b+c=d@e/f" || q.Get("withDecryption") != "true" {
+				t.Errorf("parameter query = %v", q)
+			}
+		case "/secretsmanager/get":
+			if q.Get("secretId") != "s+1=2@3/4" {
+				t.Errorf("secret query = %v", q)
+			}
+		default:
+			t.Errorf("unexpected path %s", r.URL.Path)
+		}
+	}
+}
+
+func TestPortAndTokenAreReadFromTheEnvironmentWhenFetching(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	u, _ := url.Parse(w.srv.URL)
+	_, port, _ := net.SplitHostPort(u.Host)
+	t.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "1") // wrong at Wrap time
+	t.Setenv("AWS_SESSION_TOKEN", "stale")
+	h := Wrap(echo, WithSecrets("s"), WithTTL(0), WithTracerProvider(w.tp))
+	t.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port)
+	t.Setenv("AWS_SESSION_TOKEN", testToken)
+	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
+		t.Fatal(err)
+	}
+	// Credentials rotate: the next fetch must send the new token.
+	w.ext.SetToken("rotated")
+	t.Setenv("AWS_SESSION_TOKEN", "rotated")
+	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.ext.Fetches("s"); n != 2 {
+		t.Fatalf("%d fetches; want 2 (TTL 0)", n)
+	}
+}
+
+func TestDecodesEveryDocumentedShape(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutParameter("/list", "StringList", "a,b,c")
+	w.ext.PutParameter("/plain", "String", "p")
+	w.ext.PutParameter("/secure", "SecureString", "s3cr3t")
+	w.ext.PutSecret("str", `{"user":"u","password":"p"}`)
+	w.ext.PutSecretBinary("bin", []byte{0, 1, 2, 0xff})
+	h := Wrap(echo, w.opts(WithParameters("/list", "/plain", "/secure"), WithSecrets("str", "bin"))...)
+	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:/list", "parameter:/plain", "parameter:/secure", "secret:str", "secret:bin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"parameter:/list": "a,b,c", "parameter:/plain": "p", "parameter:/secure": "s3cr3t",
+		"secret:str": `{"user":"u","password":"p"}`, "secret:bin": "\x00\x01\x02\xff",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q; want %q", k, got[k], v)
+		}
+	}
+}
+
+// 3. Retries.
+
+// refusingDialer refuses the first n dials, as a port with no listener does.
+func refusingDialer(n int32) (*http.Client, *atomic.Int32) {
+	var dials atomic.Int32
+	d := &net.Dialer{}
+	return &http.Client{Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if dials.Add(1) <= n {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+	}}, &dials
+}
+
+func TestRetriesConnectionRefusedAndReset(t *testing.T) {
+	t.Run("refused", func(t *testing.T) {
+		w := newWorld(t, mwtest.Managed)
+		w.ext.PutSecret("s", "v")
+		hc, dials := refusingDialer(3)
+		h := Wrap(echo, w.opts(WithSecrets("s"), WithHTTPClient(hc))...)
+		got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"})
+		if err != nil || got["secret:s"] != "v" {
+			t.Fatalf("got %v, %v", got, err)
+		}
+		if n := dials.Load(); n != 4 {
+			t.Errorf("%d dials; want 3 refused and 1 served", n)
+		}
+	})
+	t.Run("reset", func(t *testing.T) {
+		w := newWorld(t, mwtest.Managed)
+		w.ext.PutSecret("s", "v")
+		w.ext.SetFaults(mwtest.Faults{Reset: 1})
+		w = serveWorld(t, w.ext, faultsFor(w.ext, 3))
+		h := Wrap(echo, w.opts(WithSecrets("s"))...)
+		got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"})
+		if err != nil || got["secret:s"] != "v" {
+			t.Fatalf("got %v, %v", got, err)
+		}
+		assertAttempts(t, w, "s", 4)
+	})
+	t.Run("never answers", func(t *testing.T) {
+		hc, dials := refusingDialer(1 << 30)
+		h := Wrap(echo, WithSecrets("s"), WithHTTPClient(hc), WithEndpoint("http://127.0.0.1:9"))
+		_, err := h(invokeCtx(t, 300*time.Millisecond), nil)
+		fe := asFetchError(t, err)
+		if fe.Class != ClassUnavailable || !strings.Contains(err.Error(), "layer attached") {
+			t.Errorf("class %s, error %q; want unavailable with a hint about the layer", fe.Class, err)
+		}
+		if dials.Load() < 3 {
+			t.Errorf("%d dials; want retries until the deadline", dials.Load())
+		}
+	})
+}
+
+// faultsFor lets the first n requests meet ext's configured faults, then
+// turns the faults off, so a test knows how many attempts to expect.
+func faultsFor(ext *mwtest.Extension, n int64) http.Handler {
+	var count atomic.Int64
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if count.Add(1) > n {
+			ext.SetFaults(mwtest.Faults{})
+		}
+		ext.ServeHTTP(rw, r)
+	})
+}
+
+func assertAttempts(t *testing.T, w *world, name string, want int) {
+	t.Helper()
+	for _, s := range w.spans("mw.fetch") {
+		if attr(s, "mw.item.name").AsString() != name {
+			continue
+		}
+		if got := attr(s, "mw.fetch.attempts").AsInt64(); got != int64(want) {
+			t.Errorf("%s: %d attempts; want %d", name, got, want)
+		}
+		if got := attr(s, "mw.fetch.retries").AsInt64(); got != int64(want-1) {
+			t.Errorf("%s: %d retries; want %d", name, got, want-1)
+		}
+		if got := len(s.Events()); got != want-1 {
+			t.Errorf("%s: %d retry events; want %d", name, got, want-1)
+		}
+		return
+	}
+	t.Errorf("no mw.fetch span for %s", name)
+}
+
+func TestRetries5xxAnd429(t *testing.T) {
+	for _, d := range dialects {
+		for _, f := range []mwtest.Faults{{ServerError: 1}, {Throttle: 1}} {
+			t.Run(fmt.Sprintf("%s/%+v", d, f), func(t *testing.T) {
+				w := newWorld(t, d)
+				w.ext.PutSecret("s", "v")
+				w.ext.SetFaults(f)
+				w = serveWorld(t, w.ext, faultsFor(w.ext, 2))
+				h := Wrap(echo, w.opts(WithSecrets("s"))...)
+				if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
+					t.Fatalf("got %v, %v", got, err)
+				}
+				assertAttempts(t, w, "s", 3)
+			})
+		}
+	}
+}
+
+func TestBare400IsRetriedOnlyInsideTheStartupWindow(t *testing.T) {
+	t.Run("not ready during startup", func(t *testing.T) {
+		for _, d := range dialects {
+			t.Run(d.String(), func(t *testing.T) {
+				w := newWorld(t, d)
+				w.ext.PutSecret("s", "v")
+				w.ext.NotReadyFor(4)
+				h := Wrap(echo, w.opts(WithSecrets("s"))...)
+				if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
+					t.Fatalf("got %v, %v", got, err)
+				}
+				assertAttempts(t, w, "s", 5)
+			})
+		}
+	})
+	t.Run("not found is bounded by the window", func(t *testing.T) {
+		w := newWorld(t, mwtest.Managed)
+		h := Wrap(echo, w.opts(WithSecrets("missing"), WithStartupWindow(150*time.Millisecond))...)
+		start := time.Now()
+		_, err := h(invokeCtx(t, 10*time.Second), nil)
+		fe := asFetchError(t, err)
+		if fe.Class != ClassRejected || fe.Status != 400 || fe.Attempts < 2 {
+			t.Errorf("got %s/%d after %d attempts; want rejected/400, retried", fe.Class, fe.Status, fe.Attempts)
+		}
+		// Not a speed measurement: a bound that proves the window, not the
+		// 10 s deadline, ended the retries.
+		if el := time.Since(start); el > 3*time.Second {
+			t.Errorf("took %v; the 150 ms window should end the retries", el)
+		}
+	})
+	t.Run("after the window a bare 400 fails at once", func(t *testing.T) {
+		w := newWorld(t, mwtest.Managed)
+		w.ext.PutSecret("s", "v")
+		clk := newClock()
+		h := Wrap(echo, w.opts(WithSecrets("s"), withClock(clk))...)
+		if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(DefaultTTL + time.Second) // past the TTL and the window
+		w.ext.Deny("s")
+		_, err := h(invokeCtx(t, 5*time.Second), nil)
+		if fe := asFetchError(t, err); fe.Attempts != 1 || fe.Class != ClassRejected {
+			t.Errorf("%d attempts, class %s; want 1 attempt, rejected", fe.Attempts, fe.Class)
+		}
+	})
+}
+
+func TestAgentErrorCodesFailAtOnce(t *testing.T) {
+	cases := []struct {
+		setup func(*mwtest.Extension)
+		class Class
+		code  string
+		hint  string
+	}{
+		{func(*mwtest.Extension) {}, ClassNotFound, "ResourceNotFoundException", "check the name"},
+		{func(e *mwtest.Extension) { e.PutSecret("s", "v"); e.Deny("s") }, ClassAccessDenied, "AccessDeniedException", "secretsmanager:GetSecretValue"},
+		{func(e *mwtest.Extension) { e.PutSecret("s", "v"); e.DenyDecrypt("s") }, ClassDecrypt, "DecryptionFailure", "kms:Decrypt"},
+	}
+	for _, c := range cases {
+		t.Run(c.code, func(t *testing.T) {
+			w := newWorld(t, mwtest.Agent)
+			c.setup(w.ext)
+			h := Wrap(echo, w.opts(WithSecrets("s"))...)
+			_, err := h(invokeCtx(t, 5*time.Second), nil)
+			fe := asFetchError(t, err)
+			if fe.Class != c.class || fe.Code != c.code || fe.Attempts != 1 || fe.Status != 400 {
+				t.Errorf("got %s %s after %d attempts, HTTP %d; want %s %s at once, HTTP 400", fe.Class, fe.Code, fe.Attempts, fe.Status, c.class, c.code)
+			}
+			if !strings.Contains(err.Error(), c.hint) {
+				t.Errorf("error %q lacks the hint %q", err, c.hint)
+			}
+		})
+	}
+}
+
+func TestBadTokenIsReportedWithItsFix(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			w := newWorld(t, d)
+			w.ext.PutSecret("s", "v")
+			t.Setenv("AWS_SESSION_TOKEN", "wrong")
+			h := Wrap(echo, w.opts(WithSecrets("s"), WithStartupWindow(0))...)
+			_, err := h(invokeCtx(t, 5*time.Second), nil)
+			fe := asFetchError(t, err)
+			want := map[mwtest.Dialect]Class{mwtest.Managed: ClassRejected, mwtest.Agent: ClassBadToken}[d]
+			if fe.Class != want || fe.Attempts != 1 {
+				t.Errorf("class %s after %d attempts; want %s at once", fe.Class, fe.Attempts, want)
+			}
+			if d == mwtest.Agent && !strings.Contains(err.Error(), "AWS_SESSION_TOKEN") {
+				t.Errorf("error %q does not point at AWS_SESSION_TOKEN", err)
+			}
+		})
+	}
+}
+
+func TestHangingExtensionCannotHoldTheInvokePastItsDeadline(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			w := newWorld(t, d)
+			w.ext.PutSecret("s", "v")
+			w.ext.SetHang(true)
+			ran := false
+			h := Wrap(func(ctx context.Context, _ struct{}) (struct{}, error) { ran = true; return struct{}{}, nil }, w.opts(WithSecrets("s"))...)
+			start := time.Now()
+			_, err := h(invokeCtx(t, 400*time.Millisecond), struct{}{})
+			elapsed := time.Since(start)
+			if ran {
+				t.Error("handler ran without its secret")
+			}
+			if fe := asFetchError(t, err); fe.Class != ClassTimeout {
+				t.Errorf("class %s; want timeout", fe.Class)
+			}
+			// The issue's bound: a 400 ms invoke is not held for more than
+			// about a second. mw returns before the deadline, keeping a
+			// reserve to report the error.
+			if elapsed > time.Second {
+				t.Errorf("invoke held for %v", elapsed)
+			}
+		})
+	}
+}
+
+// 4. Failure policy.
+func TestFailureNamesEveryFailedItemAndSkipsTheHandler(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("ok", "v")
+	w.ext.PutParameter("/ok", "String", "p")
+	ran := false
+	h := Wrap(func(ctx context.Context, _ int) (int, error) { ran = true; return 1, nil },
+		w.opts(WithSecrets("ok", "gone"), WithParameters("/ok", "/gone"), WithStartupWindow(0))...)
+	out, err := h(invokeCtx(t, 5*time.Second), 0)
+	if ran || out != 0 {
+		t.Fatal("the handler ran although items failed")
+	}
+	var pe *PrefetchError
+	if !errors.As(err, &pe) {
+		t.Fatalf("error %T is not a *PrefetchError", err)
+	}
+	if pe.Declared != 4 || len(pe.Failed) != 2 {
+		t.Fatalf("%d of %d failed; want 2 of 4", len(pe.Failed), pe.Declared)
+	}
+	if pe.Failed[0].Kind != "secret" || pe.Failed[0].Name != "gone" || pe.Failed[1].Kind != "parameter" || pe.Failed[1].Name != "/gone" {
+		t.Errorf("failed = %v, %v", pe.Failed[0], pe.Failed[1])
+	}
+	msg := err.Error()
+	for _, s := range []string{`secret "gone"`, `parameter "/gone"`, "ssm:GetParameter", "secretsmanager:GetSecretValue", "INIT", "HTTP 400"} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("error lacks %q:\n%s", s, msg)
+		}
+	}
+	for _, s := range []string{`"ok"`, `"/ok"`} {
+		if strings.Contains(msg, s) {
+			t.Errorf("error names %s, which did not fail", s)
+		}
+	}
+	fe := asFetchError(t, err)
+	if fe.Status != 400 || fe.Err == nil || fe.Kind == "" || fe.Name == "" {
+		t.Errorf("FetchError lacks its fields: %+v", fe)
+	}
+}
+
+func TestNothingIsCachedFromAFailure(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	h := Wrap(echo, w.opts(WithSecrets("late"), WithStartupWindow(0))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), nil); err == nil {
+		t.Fatal("want an error while the secret is missing")
+	}
+	w.ext.PutSecret("late", "now-here")
+	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:late"})
+	if err != nil || got["secret:late"] != "now-here" {
+		t.Fatalf("second invoke: %v, %v", got, err)
+	}
+}
+
+// 5. Cache.
+func TestWarmInvokesMakeNoRequestsUntilTheTTLPasses(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v1")
+	w.ext.PutParameter("/p", "String", "p1")
+	clk := newClock()
+	h := Wrap(echo, w.opts(WithSecrets("s"), WithParameters("/p"), WithTTL(time.Minute), withClock(clk))...)
+	keys := []string{"secret:s", "parameter:/p"}
+	for i := range 10 {
+		if _, err := h(invokeCtx(t, 5*time.Second), keys); err != nil {
+			t.Fatalf("invoke %d: %v", i, err)
+		}
+		clk.Advance(5 * time.Second)
+	}
+	if n := w.ext.Requests(); n != 2 {
+		t.Fatalf("10 invokes within the TTL made %d requests; want 2", n)
+	}
+	w.ext.PutSecret("s", "v2")
+	clk.Advance(15 * time.Second) // 65 s after the fetch
+	got, err := h(invokeCtx(t, 5*time.Second), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["secret:s"] != "v2" {
+		t.Errorf("after the TTL, secret = %q; want the refreshed v2", got["secret:s"])
+	}
+	if n := w.ext.Requests(); n != 4 {
+		t.Errorf("%d requests after the TTL; want 4", n)
+	}
+}
+
+func TestTwoWrapsShareNothing(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	a := Wrap(echo, w.opts(WithSecrets("s"))...)
+	b := Wrap(echo, w.opts(WithSecrets("s"))...)
+	for range 3 {
+		for _, h := range []func(context.Context, []string) (map[string]string, error){a, b} {
+			if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := w.ext.Fetches("s"); n != 2 {
+		t.Fatalf("%d fetches; want one per Wrap", n)
+	}
+	// A Wrap sees only what it declared.
+	c := Wrap(echo, w.opts(WithParameters())...)
+	if _, err := c(invokeCtx(t, 5*time.Second), []string{"secret:s"}); !errors.Is(err, ErrNotDeclared) {
+		t.Errorf("undeclared secret in another Wrap: %v; want ErrNotDeclared", err)
+	}
+}
+
+// 6. Concurrency: N concurrent cold invokes, one fetch per item.
+func TestConcurrentColdInvokesFetchEachItemOnce(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			w := newWorld(t, d)
+			ids := []string{"a", "b", "c", "d"}
+			for _, id := range ids {
+				w.ext.PutSecret(id, "v-"+id)
+			}
+			w.ext.SetLatency(20 * time.Millisecond)
+			h := Wrap(echo, w.opts(WithSecrets(ids...))...)
+			const n = 64
+			start := make(chan struct{})
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					<-start
+					got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:a", "secret:d"})
+					if err == nil && (got["secret:a"] != "v-a" || got["secret:d"] != "v-d") {
+						err = fmt.Errorf("wrong values %v", got)
+					}
+					errs <- err
+				}()
+			}
+			close(start)
+			for range n {
+				if err := <-errs; err != nil {
+					t.Error(err)
+				}
+			}
+			for _, id := range ids {
+				if got := w.ext.Fetches(id); got != 1 {
+					t.Errorf("%s fetched %d times by %d concurrent invokes; want 1", id, got, n)
+				}
+			}
+		})
+	}
+}
+
+func TestAWaiterOutlivesALeaderThatRanOutOfTime(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	w.ext.SetHang(true)
+	arrived := make(chan struct{}, 1)
+	w = serveWorld(t, w.ext, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		w.ext.ServeHTTP(rw, r)
+	}))
+	h := Wrap(echo, w.opts(WithSecrets("s"))...)
+	leaderDone := make(chan error, 1)
+	go func() {
+		_, err := h(invokeCtx(t, 300*time.Millisecond), nil)
+		leaderDone <- err
+	}()
+	<-arrived // the leader's fetch hangs in the extension
+	follower := make(chan error, 1)
+	go func() {
+		got, err := h(invokeCtx(t, 10*time.Second), []string{"secret:s"})
+		if err == nil && got["secret:s"] != "v" {
+			err = fmt.Errorf("got %v", got)
+		}
+		follower <- err
+	}()
+	if err := <-leaderDone; err == nil {
+		t.Fatal("the leader should have timed out")
+	}
+	w.ext.SetHang(false)
+	if err := <-follower; err != nil {
+		t.Fatalf("the follower inherited the leader's timeout: %v", err)
+	}
+}
+
+// 7. Misuse is an error, never a panic.
+func TestMisuseIsAnErrorNamingTheItem(t *testing.T) {
+	//lint:ignore SA1012 a nil context is the misuse under test
+	if _, err := Secret(nil, "prod/db"); !errors.Is(err, ErrNoValues) || !strings.Contains(err.Error(), `"prod/db"`) { //nolint:staticcheck
+		t.Errorf("nil ctx: %v", err)
+	}
+	_, err := Parameter(context.Background(), "/app/flags")
+	var le *LookupError
+	if !errors.As(err, &le) || le.Kind != "parameter" || le.Name != "/app/flags" || !errors.Is(err, ErrNoValues) {
+		t.Errorf("outside an invoke: %v", err)
+	}
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	h := Wrap(echo, w.opts(WithSecrets("s"))...)
+	_, err = h(invokeCtx(t, 5*time.Second), []string{"parameter:s"}) // declared as a secret, read as a parameter
+	if !errors.Is(err, ErrNotDeclared) || !strings.Contains(err.Error(), `mw.WithParameters("s")`) {
+		t.Errorf("undeclared: %v", err)
+	}
+	if _, err := Wrap[int, int](nil)(context.Background(), 1); err == nil {
+		t.Error("a nil handler must give an error")
+	}
+	if _, err := Wrap(echo, WithSecrets(""))(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "empty secret") {
+		t.Errorf("empty name: %v", err)
+	}
+}
+
+// 10. mwtest.NewContext serves handler unit tests with no extension.
+func TestMwtestContextAnswersTheAccessors(t *testing.T) {
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{
+		Secrets: map[string]string{"prod/db": "pw"}, Parameters: map[string]string{"/app/flags": "on"},
+	})
+	got, err := echo(ctx, []string{"secret:prod/db", "parameter:/app/flags"})
+	if err != nil || got["secret:prod/db"] != "pw" || got["parameter:/app/flags"] != "on" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if _, err := Secret(ctx, "other"); !errors.Is(err, ErrNotDeclared) {
+		t.Errorf("missing name: %v", err)
+	}
+}
+
+func asFetchError(t *testing.T, err error) *FetchError {
+	t.Helper()
+	var fe *FetchError
+	if !errors.As(err, &fe) {
+		t.Fatalf("error %v (%T) holds no *FetchError", err, err)
+	}
+	return fe
+}
