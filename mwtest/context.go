@@ -15,7 +15,8 @@ type Values struct {
 
 // NewContext returns a copy of ctx in which mw.Parameter and mw.Secret answer
 // from v, as they do inside an invoke of a handler made by mw.Wrap. A name
-// that v lacks is reported as not declared.
+// that v lacks is reported as not declared. mw.RefreshSecret and
+// mw.RefreshParameter return the value unchanged.
 func NewContext(ctx context.Context, v Values) context.Context {
 	ix := &resolved.Index{Parameters: make(map[string]int, len(v.Parameters)), Secrets: make(map[string]int, len(v.Secrets))}
 	vals := make([]string, 0, len(v.Parameters)+len(v.Secrets))
@@ -27,5 +28,7 @@ func NewContext(ctx context.Context, v Values) context.Context {
 		ix.Secrets[id] = len(vals)
 		vals = append(vals, val)
 	}
-	return resolved.NewContext(ctx, &resolved.Set{Index: ix, Values: vals})
+	h := &resolved.Holder{}
+	h.Store(&resolved.Set{Index: ix, Values: vals})
+	return resolved.NewContext(ctx, h)
 }

@@ -6,6 +6,7 @@ package resolved
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 )
 
 // Kind tells parameters from secrets; the two live in separate namespaces.
@@ -52,16 +53,22 @@ func (ix *Index) Lookup(k Kind, name string) (int, bool) {
 type Set struct {
 	Index  *Index
 	Values []string
+	// Errs holds, by position, why an optional item has no value; nil
+	// where the value is good. Nil when no item lacks a value.
+	Errs []error
 }
 
-// Lookup returns the value of a declared item; declared is false when the
-// name was never declared for that kind.
-func (s *Set) Lookup(k Kind, name string) (value string, declared bool) {
+// Lookup returns the value of a declared item, or why it has none; declared
+// is false when the name was never declared for that kind.
+func (s *Set) Lookup(k Kind, name string) (value string, err error, declared bool) {
 	i, ok := s.Index.Lookup(k, name)
 	if !ok {
-		return "", false
+		return "", nil, false
 	}
-	return s.Values[i], true
+	if s.Errs != nil && s.Errs[i] != nil {
+		return "", s.Errs[i], true
+	}
+	return s.Values[i], nil, true
 }
 
 // String describes the set without any value, so that printing a context
@@ -73,15 +80,42 @@ func (s *Set) String() string {
 // GoString is String, so that %#v reveals nothing either.
 func (s *Set) GoString() string { return s.String() }
 
-type ctxKey struct{}
-
-// NewContext returns a copy of ctx that carries s.
-func NewContext(ctx context.Context, s *Set) context.Context {
-	return context.WithValue(ctx, ctxKey{}, s)
+// Holder is what a context carries: the latest Set of one Wrap, which a
+// forced refresh replaces, and the way to refresh an item. One Holder serves
+// every invoke of a Wrap, so carrying it costs an invoke nothing.
+type Holder struct {
+	set atomic.Pointer[Set]
+	// Refresh fetches an item again, bypassing caches where it can, and
+	// stores the result in the Holder. Nil for fixed test values.
+	Refresh func(ctx context.Context, k Kind, name string) error
 }
 
-// FromContext returns the Set in ctx, or nil.
-func FromContext(ctx context.Context) *Set {
-	s, _ := ctx.Value(ctxKey{}).(*Set)
-	return s
+// Load returns the latest Set, or nil before the first resolution.
+func (h *Holder) Load() *Set { return h.set.Load() }
+
+// Store makes s the latest Set.
+func (h *Holder) Store(s *Set) { h.set.Store(s) }
+
+// String reveals no value.
+func (h *Holder) String() string {
+	if s := h.Load(); s != nil {
+		return s.String()
+	}
+	return "mw.values(none)"
+}
+
+// GoString is String.
+func (h *Holder) GoString() string { return h.String() }
+
+type ctxKey struct{}
+
+// NewContext returns a copy of ctx that carries h.
+func NewContext(ctx context.Context, h *Holder) context.Context {
+	return context.WithValue(ctx, ctxKey{}, h)
+}
+
+// FromContext returns the Holder in ctx, or nil.
+func FromContext(ctx context.Context) *Holder {
+	h, _ := ctx.Value(ctxKey{}).(*Holder)
+	return h
 }
