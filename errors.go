@@ -54,7 +54,11 @@ type FetchError struct {
 	Code     string        // the AWS error code of an agent-style body, if any
 	Attempts int           // requests made, retries included
 	Elapsed  time.Duration // from the first attempt to giving up
-	Err      error         // the last cause
+	// Stale is how far past its TTL the item's last good value was when
+	// this refresh failed; zero when it had none or was not yet expired.
+	// Within WithMaxStale that value is served; beyond, the invoke fails.
+	Stale time.Duration
+	Err   error // the last cause
 }
 
 func (e *FetchError) Error() string {
@@ -70,7 +74,11 @@ func (e *FetchError) Error() string {
 	case e.Status != 0:
 		fmt.Fprintf(&b, "; last: HTTP %d", e.Status)
 	}
-	b.WriteString("): ")
+	b.WriteString(")")
+	if e.Stale > 0 {
+		fmt.Fprintf(&b, "; its last good value is %s past its TTL", e.Stale.Round(time.Second))
+	}
+	b.WriteString(": ")
 	b.WriteString(e.Hint())
 	return b.String()
 }
@@ -224,12 +232,14 @@ func classifyCode(code string) (c Class, retry, ok bool) {
 }
 
 // LookupError is returned by the accessors when they cannot answer: the
-// context holds no values (ErrNoValues) or the item was not declared
-// (ErrNotDeclared). Test with errors.Is.
+// context holds no values (ErrNoValues), the item was not declared
+// (ErrNotDeclared), or an optional item could not be fetched (ErrNotFound,
+// with the *FetchError that says why). Test with errors.Is and errors.As.
 type LookupError struct {
-	Kind string // "parameter" or "secret"
-	Name string
-	Err  error // ErrNoValues or ErrNotDeclared
+	Kind  string // "parameter" or "secret"
+	Name  string
+	Err   error       // ErrNoValues, ErrNotDeclared or ErrNotFound
+	Fetch *FetchError // with ErrNotFound: why the item has no value
 }
 
 // Errors a LookupError wraps.
@@ -238,6 +248,9 @@ var (
 	ErrNoValues = errors.New("the context holds no mw values")
 	// ErrNotDeclared means the item was not declared to Wrap.
 	ErrNotDeclared = errors.New("not declared")
+	// ErrNotFound means an optional item, declared without a Default,
+	// could not be fetched.
+	ErrNotFound = errors.New("optional item has no value")
 )
 
 func (e *LookupError) Error() string {
@@ -250,9 +263,18 @@ func (e *LookupError) Error() string {
 		return fmt.Sprintf("mw: %s %q was not declared: add mw.%s(%q) to mw.Wrap", e.Kind, e.Name, opt, e.Name)
 	case ErrNoValues:
 		return fmt.Sprintf("mw: %s %q: %v: pass the ctx your wrapped handler received (values exist only inside an invoke of a handler made by mw.Wrap)", e.Kind, e.Name, e.Err)
+	case ErrNotFound:
+		if e.Fetch != nil {
+			return fmt.Sprintf("mw: optional %s %q has no value: %v", e.Kind, e.Name, e.Fetch)
+		}
 	}
 	return fmt.Sprintf("mw: %s %q: %v", e.Kind, e.Name, e.Err)
 }
 
-// Unwrap returns ErrNoValues or ErrNotDeclared.
-func (e *LookupError) Unwrap() error { return e.Err }
+// Unwrap returns Err, and Fetch when set.
+func (e *LookupError) Unwrap() []error {
+	if e.Fetch != nil {
+		return []error{e.Err, e.Fetch}
+	}
+	return []error{e.Err}
+}

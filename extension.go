@@ -20,7 +20,9 @@ import (
 // only one today; the seam lets other sources (an AWS SDK client, a test
 // double) plug in.
 type fetcher interface {
-	fetch(ctx context.Context, it item) (string, error)
+	// fetch gets it. force asks the source to bypass its own cache, where
+	// it can.
+	fetch(ctx context.Context, it item, force bool) (string, error)
 }
 
 const (
@@ -40,9 +42,10 @@ const (
 type extensionClient struct {
 	endpoint string // fixed base URL, or "" to read the port on each fetch
 	hc       *http.Client
+	agent    bool // the Secrets Manager Agent, which honours refreshNow
 }
 
-func newExtensionClient(endpoint string, hc *http.Client) *extensionClient {
+func newExtensionClient(endpoint string, hc *http.Client, agent bool) *extensionClient {
 	if hc == nil {
 		hc = &http.Client{Transport: &http.Transport{
 			Proxy:               nil, // the extension is local: never proxy
@@ -52,7 +55,7 @@ func newExtensionClient(endpoint string, hc *http.Client) *extensionClient {
 			IdleConnTimeout:     90 * time.Second,
 		}}
 	}
-	return &extensionClient{endpoint: strings.TrimSuffix(endpoint, "/"), hc: hc}
+	return &extensionClient{endpoint: strings.TrimSuffix(endpoint, "/"), hc: hc, agent: agent}
 }
 
 func (c *extensionClient) base() string {
@@ -68,7 +71,7 @@ func (c *extensionClient) base() string {
 
 // requestURL builds the extension URL for it. Names are query-escaped, which
 // covers '+', '=', '@', '/' and the ':' of ARNs.
-func (c *extensionClient) requestURL(it item) string {
+func (c *extensionClient) requestURL(it item, force bool) string {
 	var b strings.Builder
 	b.WriteString(c.base())
 	switch it.kind {
@@ -79,12 +82,15 @@ func (c *extensionClient) requestURL(it item) string {
 	case resolved.Secret:
 		b.WriteString("/secretsmanager/get?secretId=")
 		b.WriteString(queryEscape(it.name))
+		if force && c.agent {
+			b.WriteString("&refreshNow=true")
+		}
 	}
 	return b.String()
 }
 
-func (c *extensionClient) fetch(ctx context.Context, it item) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.requestURL(it), nil)
+func (c *extensionClient) fetch(ctx context.Context, it item, force bool) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.requestURL(it, force), nil)
 	if err != nil {
 		return "", err
 	}

@@ -12,6 +12,14 @@ import (
 	"github.com/lambda-mw/mw/internal/resolved"
 )
 
+// refreshCoalesce is how recent a value must be for RefreshSecret and
+// RefreshParameter to return it instead of fetching again.
+const refreshCoalesce = time.Second
+
+// staleBudget bounds the refresh of an expired item that still has a value
+// it may serve: past it, the invoke serves that value rather than wait.
+const staleBudget = time.Second
+
 // Wrap returns a handler that runs h with every declared parameter and
 // secret already fetched, for use with lambda.Start.
 //
@@ -22,7 +30,8 @@ import (
 // Later invokes read the values from memory until their TTL passes; an
 // invoke that starts after that refreshes the expired items first.
 //
-// If any declared item cannot be fetched, h does not run and the invoke
+// If a declared item cannot be fetched, and it is neither optional nor has
+// a last good value within WithMaxStale, h does not run and the invoke
 // returns a *PrefetchError naming each failed item and its likely fix.
 // Nothing is cached from a failure: the next invoke tries again.
 //
@@ -36,12 +45,17 @@ func Wrap[In, Out any](h func(context.Context, In) (Out, error), opts ...Option)
 			var zero Out
 			return zero, errors.New("mw: Wrap was given a nil handler")
 		}
-		set, err := w.resolve(ctx)
+		bg, err := w.resolve(ctx)
+		if bg != nil {
+			// Refreshes ahead of expiry end within this invoke, before
+			// Lambda may freeze the process.
+			defer bg.wait()
+		}
 		if err != nil {
 			var zero Out
 			return zero, err
 		}
-		return h(resolved.NewContext(ctx, set), in)
+		return h(resolved.NewContext(ctx, &w.cache.holder), in)
 	}
 }
 
@@ -60,12 +74,8 @@ type wrapper struct {
 func newWrapper(opts []Option) *wrapper {
 	cfg := newConfig(opts)
 	w := &wrapper{cfg: cfg, src: cfg.src, tracer: newTracer(cfg.tp)}
-	for _, it := range cfg.items {
-		if it.name == "" {
-			w.err = errors.New("mw: an empty " + it.kind.String() + " name was declared")
-		}
-	}
-	w.cache = newCache(cfg.items)
+	w.cache, w.err = newCache(cfg.items, cfg)
+	w.cache.holder.Refresh = w.refresh
 	return w
 }
 
@@ -75,39 +85,42 @@ func (w *wrapper) inStartupWindow() bool {
 	return time.Duration(w.cfg.now().UnixNano()-w.started.Load()) < w.cfg.startupWindow
 }
 
-// resolve returns the values for one invoke, fetching what is missing or
-// expired.
-func (w *wrapper) resolve(ctx context.Context) (*resolved.Set, error) {
+// resolve makes the values ready for one invoke, fetching what is missing
+// or expired. It may leave refreshes running in bg, which the invoke must
+// wait for before it returns.
+func (w *wrapper) resolve(ctx context.Context) (*background, error) {
 	if w.err != nil {
 		return nil, w.err
 	}
 	now := w.cfg.now()
 	cold := w.started.Load() == 0 && w.started.CompareAndSwap(0, now.UnixNano())
-	if s := w.cache.snap.Load(); s != nil && now.Before(s.expires) {
+	if s := w.cache.snap.Load(); s != nil && now.Before(s.until) {
 		_, tr := startResolve(ctx, w.tracer, len(w.cache.items), cold)
-		tr.end(len(w.cache.items), nil, 0, nil)
-		return &s.set, nil
+		tr.end(outcome{hits: len(w.cache.items), stale: s.stale, absent: s.absent})
+		return nil, nil
 	}
 	return w.resolveSlow(ctx, now, cold)
 }
 
-func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (*resolved.Set, error) {
+func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (*background, error) {
 	ctx, tr := startResolve(ctx, w.tracer, len(w.cache.items), cold)
-	fctx, cancel := w.fetchContext(ctx)
-	defer cancel()
-
-	hits, todo := w.cache.plan(now)
-	missed := make([]item, len(todo))
-	coalesced := 0
-	for n, p := range todo {
-		missed[n] = w.cache.items[p.i]
+	var out outcome
+	var todo, ahead []pending
+	out.hits, todo, ahead = w.cache.plan(now)
+	for _, p := range todo {
+		out.missed = append(out.missed, w.cache.items[p.i])
 		if !p.lead {
-			coalesced++
+			out.coalesced++
 		}
 	}
+	out.ahead = len(ahead)
+	bg := w.startBackground(ctx, ahead)
+
+	fctx, cancel := w.fetchContext(ctx)
+	defer cancel()
 	for {
 		w.fetchAll(fctx, todo)
-		var failed []*FetchError
+		override := map[int]*FetchError{}
 		again := false
 		for _, p := range todo {
 			select {
@@ -120,31 +133,28 @@ func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (*r
 				// Another invoke leads this fetch and has not finished
 				// within our time.
 				it := w.cache.items[p.i]
-				failed = append(failed, &FetchError{Kind: it.kind.String(), Name: it.name, Class: ClassTimeout, Err: fctx.Err()})
+				override[p.i] = &FetchError{Kind: it.kind.String(), Name: it.name, Class: ClassTimeout, Err: fctx.Err()}
 				continue
 			}
-			switch err := p.call.err; {
-			case err == nil:
-			case err.Class == ClassTimeout && !p.lead && fctx.Err() == nil:
+			if err := p.call.err; err != nil && err.Class == ClassTimeout && !p.lead && fctx.Err() == nil {
 				// The invoke that led the fetch ran out of time; this
 				// one has time left: try again rather than inherit it.
 				again = true
-			default:
-				failed = append(failed, err)
 			}
 		}
-		if len(failed) > 0 {
-			pe := &PrefetchError{Failed: failed, Declared: len(w.cache.items)}
-			tr.end(hits, missed, coalesced, pe)
-			return nil, pe
-		}
 		if again {
-			_, todo = w.cache.plan(w.cfg.now())
+			_, todo, _ = w.cache.plan(w.cfg.now())
 			continue
 		}
-		s := w.cache.publish()
-		tr.end(hits, missed, coalesced, nil)
-		return &s.set, nil
+		st := w.cache.settle(w.cfg.now(), override)
+		out.stale, out.absent = st.stale, st.absent
+		if len(st.failed) > 0 {
+			out.err = &PrefetchError{Failed: st.failed, Declared: len(w.cache.items)}
+			tr.end(out)
+			return bg, out.err
+		}
+		tr.end(out)
+		return bg, nil
 	}
 }
 
@@ -154,18 +164,97 @@ func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (*r
 func (w *wrapper) fetchAll(ctx context.Context, todo []pending) {
 	var wg sync.WaitGroup
 	for _, p := range todo {
-		if !p.lead {
-			continue
+		if p.lead {
+			wg.Add(1)
+			go func() { defer wg.Done(); w.run(ctx, p) }()
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			it := w.cache.items[p.i]
-			v, err := w.fetchOne(ctx, it)
-			w.cache.finish(p.i, p.call, v, w.cfg.now(), w.cfg.ttl, err)
-		}()
 	}
 	wg.Wait()
+}
+
+// run fetches one item for the call p leads and records the result. An
+// expired item that may still be served stale gets a short budget, so an
+// outage costs the invoke at most that.
+func (w *wrapper) run(ctx context.Context, p pending) {
+	w.cache.mu.Lock()
+	e := w.cache.entries[p.i]
+	w.cache.mu.Unlock()
+	if !e.fetched.IsZero() && w.cfg.now().Sub(e.expires) <= w.cfg.maxStale {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, staleBudget)
+		defer cancel()
+	}
+	v, err := w.fetchOne(ctx, w.cache.items[p.i], p.call.force)
+	w.cache.finish(p.i, p.call, v, w.cfg.now(), err)
+}
+
+// background is the refreshes ahead of expiry that one invoke started.
+type background struct {
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+}
+
+func (w *wrapper) startBackground(ctx context.Context, ahead []pending) *background {
+	if len(ahead) == 0 {
+		return nil
+	}
+	bctx, cancel := w.fetchContext(ctx)
+	bg := &background{cancel: cancel}
+	for _, p := range ahead {
+		bg.wg.Add(1)
+		go func() {
+			defer bg.wg.Done()
+			w.run(bctx, p)
+			w.cache.settle(w.cfg.now(), nil) // publish the new value
+		}()
+	}
+	return bg
+}
+
+func (bg *background) wait() {
+	bg.wg.Wait()
+	bg.cancel()
+}
+
+// refresh is RefreshSecret and RefreshParameter: fetch one item now,
+// sharing the fetch with concurrent callers.
+func (w *wrapper) refresh(ctx context.Context, k resolved.Kind, name string) error {
+	i, ok := w.cache.index.Lookup(k, name)
+	if !ok {
+		return &LookupError{Kind: k.String(), Name: name, Err: ErrNotDeclared}
+	}
+	now := w.cfg.now()
+	c := w.cache
+	c.mu.Lock()
+	e := &c.entries[i]
+	if e.failed == nil && !e.fetched.IsZero() && now.Sub(e.fetched) < refreshCoalesce {
+		c.mu.Unlock()
+		return nil // just fetched: that is the refresh
+	}
+	p := pending{i: i, call: c.calls[i]}
+	if p.call == nil {
+		p.call, p.lead = c.start(i, true), true
+	}
+	c.mu.Unlock()
+
+	if p.lead {
+		fctx, cancel := w.fetchContext(ctx)
+		defer cancel()
+		v, err := w.fetchOne(fctx, c.items[i], true)
+		c.finish(i, p.call, v, w.cfg.now(), err)
+	} else {
+		select {
+		case <-p.call.done:
+		case <-ctx.Done():
+			it := c.items[i]
+			return &FetchError{Kind: it.kind.String(), Name: it.name, Class: ClassTimeout, Err: ctx.Err()}
+		}
+	}
+	if p.call.err != nil {
+		return p.call.err
+	}
+	c.settle(w.cfg.now(), nil)
+	return nil
 }
 
 // reserve is the share of an invoke's remaining time that fetching leaves

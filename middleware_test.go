@@ -311,7 +311,7 @@ func TestBare400IsRetriedOnlyInsideTheStartupWindow(t *testing.T) {
 		w := newWorld(t, mwtest.Managed)
 		w.ext.PutSecret("s", "v")
 		clk := newClock()
-		h := Wrap(echo, w.opts(WithSecrets("s"), withClock(clk))...)
+		h := Wrap(echo, w.opts(WithSecrets("s"), withClock(clk), WithMaxStale(0))...)
 		if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
 			t.Fatal(err)
 		}

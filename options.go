@@ -24,6 +24,11 @@ const (
 	// DefaultFetchTimeout bounds the time spent on one item, retries
 	// included, when the invoke's deadline does not bound it sooner.
 	DefaultFetchTimeout = 10 * time.Second
+
+	// DefaultMaxStale is how long past its TTL an item's last good value
+	// is still served when refreshing it fails. An outage of the extension
+	// or of AWS then costs fresh values, not invokes.
+	DefaultMaxStale = time.Hour
 )
 
 // An Option configures Wrap.
@@ -34,6 +39,9 @@ type config struct {
 	ttl           time.Duration
 	startupWindow time.Duration
 	fetchTimeout  time.Duration
+	maxStale      time.Duration
+	refreshAhead  time.Duration
+	agent         bool
 	endpoint      string
 	tp            trace.TracerProvider
 	httpClient    *http.Client
@@ -48,6 +56,7 @@ func newConfig(opts []Option) *config {
 		ttl:           DefaultTTL,
 		startupWindow: DefaultStartupWindow,
 		fetchTimeout:  DefaultFetchTimeout,
+		maxStale:      DefaultMaxStale,
 		now:           time.Now,
 	}
 	for _, o := range opts {
@@ -59,7 +68,7 @@ func newConfig(opts []Option) *config {
 		c.tp = otel.GetTracerProvider()
 	}
 	if c.src == nil {
-		c.src = newExtensionClient(c.endpoint, c.httpClient)
+		c.src = newExtensionClient(c.endpoint, c.httpClient, c.agent)
 	}
 	return c
 }
@@ -83,6 +92,50 @@ func WithSecrets(ids ...string) Option {
 			c.items = append(c.items, item{kind: resolved.Secret, name: id})
 		}
 	}
+}
+
+// WithParameter declares one SSM parameter, by name or ARN, with options
+// of its own, such as TTL or Optional.
+func WithParameter(name string, opts ...ItemOption) Option {
+	return declare(resolved.Parameter, name, opts)
+}
+
+// WithSecret declares one Secrets Manager secret, by name or ARN, with
+// options of its own, such as TTL or Optional.
+func WithSecret(id string, opts ...ItemOption) Option {
+	return declare(resolved.Secret, id, opts)
+}
+
+func declare(k resolved.Kind, name string, opts []ItemOption) Option {
+	it := item{kind: k, name: name}
+	for _, o := range opts {
+		if o != nil {
+			o(&it)
+		}
+	}
+	return func(c *config) { c.items = append(c.items, it) }
+}
+
+// An ItemOption configures one item declared with WithSecret or
+// WithParameter.
+type ItemOption func(*item)
+
+// TTL sets how long this item is served from memory, overriding WithTTL.
+func TTL(d time.Duration) ItemOption {
+	return func(it *item) { it.ttl, it.hasTTL = d, true }
+}
+
+// Optional lets the handler run when this item cannot be fetched. The
+// accessor then returns a *LookupError wrapping ErrNotFound and the
+// *FetchError that says why.
+func Optional() ItemOption {
+	return func(it *item) { it.optional = true }
+}
+
+// Default makes the item optional, and makes the accessor return v when
+// the item cannot be fetched.
+func Default(v string) ItemOption {
+	return func(it *item) { it.optional, it.hasDef, it.def = true, true, v }
 }
 
 // WithTracerProvider sets the provider of mw's tracer. The default is the
@@ -128,4 +181,30 @@ func WithEndpoint(baseURL string) Option {
 // which never goes through a proxy.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) { c.httpClient = hc }
+}
+
+// WithMaxStale sets how long past its TTL an item's last good value may be
+// served when refreshing it fails; the span of the invoke says so. Beyond
+// that the invoke fails as it would with no value. The default is
+// DefaultMaxStale; zero never serves a stale value.
+func WithMaxStale(d time.Duration) Option {
+	return func(c *config) { c.maxStale = d }
+}
+
+// WithRefreshAhead makes an invoke that starts within d of an item's expiry
+// refresh it concurrently with the handler, so that no invoke waits for it.
+// The refresh ends before the invoke returns, since Lambda may freeze the
+// process between invokes. The default, zero, refreshes items only once
+// they have expired.
+func WithRefreshAhead(d time.Duration) Option {
+	return func(c *config) { c.refreshAhead = d }
+}
+
+// WithSecretsManagerAgent says that the endpoint is the open-source AWS
+// Secrets Manager Agent rather than the Lambda extension. RefreshSecret then
+// asks the agent to bypass its cache (refreshNow=true). The managed Lambda
+// extension has no such switch: it serves from its own cache until its
+// SECRETS_MANAGER_TTL passes.
+func WithSecretsManagerAgent() Option {
+	return func(c *config) { c.agent = true }
 }

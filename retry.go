@@ -47,8 +47,8 @@ func (d deadlineBackOff) NextBackOff() time.Duration {
 
 // fetchOne fetches one item with retries, within ctx. It reports every
 // retried attempt to the span and returns a *FetchError on failure.
-func (w *wrapper) fetchOne(ctx context.Context, it item) (string, *FetchError) {
-	ctx, tr := startFetch(ctx, w.tracer, it)
+func (w *wrapper) fetchOne(ctx context.Context, it item, force bool) (string, *FetchError) {
+	ctx, tr := startFetch(ctx, w.tracer, it, force)
 	start := time.Now()
 	var (
 		value    string
@@ -59,7 +59,7 @@ func (w *wrapper) fetchOne(ctx context.Context, it item) (string, *FetchError) {
 	)
 	op := func() error {
 		attempts++
-		v, err := w.src.fetch(ctx, it)
+		v, err := w.src.fetch(ctx, it, force)
 		if err == nil {
 			value, last, status = v, nil, http.StatusOK
 			return nil

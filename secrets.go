@@ -26,17 +26,63 @@ func Parameter(ctx context.Context, name string) (string, error) {
 	return lookup(ctx, resolved.Parameter, name)
 }
 
+// RefreshSecret fetches a declared secret again, now, and returns its new
+// value, which Secret then returns too, in this invoke and the next ones.
+// Use it when the value stopped working, such as a database login that
+// fails after a rotation:
+//
+//	if isAuthError(err) {
+//		pw, err = mw.RefreshSecret(ctx, "prod/db")
+//		// log in again once
+//	}
+//
+// Concurrent calls for the same secret share one fetch, and a secret
+// fetched within the last second is not fetched again, so a stampede of
+// failing invokes costs one request. With WithSecretsManagerAgent the agent
+// is asked to bypass its cache (refreshNow=true). The managed Lambda
+// extension keeps its own cache, for SECRETS_MANAGER_TTL seconds (300 by
+// default); lower it for secrets that rotate. On failure the last good
+// value stays in place and the error is a *FetchError.
+func RefreshSecret(ctx context.Context, id string) (string, error) {
+	return refresh(ctx, resolved.Secret, id)
+}
+
+// RefreshParameter is RefreshSecret for a declared parameter. The managed
+// extension serves it from its own cache for SSM_PARAMETER_STORE_TTL.
+func RefreshParameter(ctx context.Context, name string) (string, error) {
+	return refresh(ctx, resolved.Parameter, name)
+}
+
+func refresh(ctx context.Context, k resolved.Kind, name string) (string, error) {
+	if ctx != nil {
+		if h := resolved.FromContext(ctx); h != nil && h.Refresh != nil {
+			if err := h.Refresh(ctx, k, name); err != nil {
+				return "", err
+			}
+		}
+	}
+	return lookup(ctx, k, name)
+}
+
 func lookup(ctx context.Context, k resolved.Kind, name string) (string, error) {
 	if ctx == nil {
 		return "", &LookupError{Kind: k.String(), Name: name, Err: ErrNoValues}
 	}
-	s := resolved.FromContext(ctx)
+	h := resolved.FromContext(ctx)
+	if h == nil {
+		return "", &LookupError{Kind: k.String(), Name: name, Err: ErrNoValues}
+	}
+	s := h.Load()
 	if s == nil {
 		return "", &LookupError{Kind: k.String(), Name: name, Err: ErrNoValues}
 	}
-	v, ok := s.Lookup(k, name)
-	if !ok {
+	v, err, ok := s.Lookup(k, name)
+	switch {
+	case !ok:
 		return "", &LookupError{Kind: k.String(), Name: name, Err: ErrNotDeclared}
+	case err != nil:
+		fe, _ := err.(*FetchError)
+		return "", &LookupError{Kind: k.String(), Name: name, Err: ErrNotFound, Fetch: fe}
 	}
 	return v, nil
 }

@@ -22,21 +22,26 @@ const (
 	spanFetch   = "mw.fetch"
 	eventRetry  = "mw.fetch.retry"
 
-	attrItems      = attribute.Key("mw.items")
-	attrHits       = attribute.Key("mw.cache.hits")
-	attrMisses     = attribute.Key("mw.cache.misses")
-	attrMissItems  = attribute.Key("mw.cache.miss_items")
-	attrCoalesced  = attribute.Key("mw.cache.coalesced")
-	attrColdStart  = attribute.Key("mw.cold_start")
-	attrFailed     = attribute.Key("mw.failed_items")
-	attrKind       = attribute.Key("mw.item.kind")
-	attrName       = attribute.Key("mw.item.name")
-	attrAttempts   = attribute.Key("mw.fetch.attempts")
-	attrRetries    = attribute.Key("mw.fetch.retries")
-	attrAttempt    = attribute.Key("mw.fetch.attempt")
-	attrDelay      = attribute.Key("mw.fetch.retry_delay_ms")
-	attrStatusCode = attribute.Key("http.response.status_code")
-	attrErrorType  = attribute.Key("error.type")
+	attrItems       = attribute.Key("mw.items")
+	attrHits        = attribute.Key("mw.cache.hits")
+	attrMisses      = attribute.Key("mw.cache.misses")
+	attrMissItems   = attribute.Key("mw.cache.miss_items")
+	attrCoalesced   = attribute.Key("mw.cache.coalesced")
+	attrColdStart   = attribute.Key("mw.cold_start")
+	attrFailed      = attribute.Key("mw.failed_items")
+	attrAhead       = attribute.Key("mw.cache.refresh_ahead")
+	attrStale       = attribute.Key("mw.cache.stale")
+	attrStaleItems  = attribute.Key("mw.cache.stale_items")
+	attrAbsentItems = attribute.Key("mw.optional.absent_items")
+	attrForced      = attribute.Key("mw.fetch.forced")
+	attrKind        = attribute.Key("mw.item.kind")
+	attrName        = attribute.Key("mw.item.name")
+	attrAttempts    = attribute.Key("mw.fetch.attempts")
+	attrRetries     = attribute.Key("mw.fetch.retries")
+	attrAttempt     = attribute.Key("mw.fetch.attempt")
+	attrDelay       = attribute.Key("mw.fetch.retry_delay_ms")
+	attrStatusCode  = attribute.Key("http.response.status_code")
+	attrErrorType   = attribute.Key("error.type")
 )
 
 func newTracer(tp trace.TracerProvider) trace.Tracer {
@@ -56,20 +61,38 @@ func startResolve(ctx context.Context, t trace.Tracer, declared int, cold bool) 
 	return ctx, resolveTrace{span}
 }
 
-// end sets the outcome: hits, misses (fetched here or by a concurrent
-// invoke), and the failure if any.
-func (r resolveTrace) end(hits int, missed []item, coalesced int, err *PrefetchError) {
+// outcome is what one invoke's resolution found.
+type outcome struct {
+	hits      int
+	missed    []item // fetched, here or by a concurrent invoke
+	coalesced int    // of missed, fetched by a concurrent invoke
+	ahead     int    // refreshes started ahead of expiry
+	stale     []item // served past their TTL after a failed refresh
+	absent    []item // optional items served without a value
+	err       *PrefetchError
+}
+
+func (r resolveTrace) end(o outcome) {
 	if r.span.IsRecording() {
-		r.span.SetAttributes(attrHits.Int(hits), attrMisses.Int(len(missed)))
-		if len(missed) > 0 {
-			r.span.SetAttributes(attrMissItems.StringSlice(itemKeys(missed)), attrCoalesced.Int(coalesced))
+		r.span.SetAttributes(attrHits.Int(o.hits), attrMisses.Int(len(o.missed)))
+		if len(o.missed) > 0 {
+			r.span.SetAttributes(attrMissItems.StringSlice(itemKeys(o.missed)), attrCoalesced.Int(o.coalesced))
 		}
-		if err != nil {
-			failed := make([]string, len(err.Failed))
-			for i, f := range err.Failed {
+		if o.ahead > 0 {
+			r.span.SetAttributes(attrAhead.Int(o.ahead))
+		}
+		if len(o.stale) > 0 {
+			r.span.SetAttributes(attrStale.Int(len(o.stale)), attrStaleItems.StringSlice(itemKeys(o.stale)))
+		}
+		if len(o.absent) > 0 {
+			r.span.SetAttributes(attrAbsentItems.StringSlice(itemKeys(o.absent)))
+		}
+		if o.err != nil {
+			failed := make([]string, len(o.err.Failed))
+			for i, f := range o.err.Failed {
 				failed[i] = f.Kind + ":" + f.Name
 			}
-			r.span.SetAttributes(attrFailed.StringSlice(failed), attrErrorType.String(string(err.Failed[0].Class)))
+			r.span.SetAttributes(attrFailed.StringSlice(failed), attrErrorType.String(string(o.err.Failed[0].Class)))
 			r.span.SetStatus(codes.Error, "mw: declared items could not be fetched")
 		}
 	}
@@ -89,9 +112,9 @@ type fetchTrace struct {
 	span trace.Span
 }
 
-func startFetch(ctx context.Context, t trace.Tracer, it item) (context.Context, fetchTrace) {
+func startFetch(ctx context.Context, t trace.Tracer, it item, force bool) (context.Context, fetchTrace) {
 	ctx, span := t.Start(ctx, spanFetch, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attrKind.String(it.kind.String()), attrName.String(it.name)))
+		trace.WithAttributes(attrKind.String(it.kind.String()), attrName.String(it.name), attrForced.Bool(force)))
 	return ctx, fetchTrace{span}
 }
 
