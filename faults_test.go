@@ -1,0 +1,144 @@
+package mw
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lambda-mw/mw/internal/resolved"
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+// The fault matrix rows not covered next to the behaviour they break:
+// each asserts the outcome (value served, clear error, deadline held).
+
+func TestInitPhase400BurstIsRiddenOut(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	ids := []string{"a", "b", "c"}
+	for _, id := range ids {
+		w.ext.PutSecret(id, "v-"+id)
+	}
+	w.ext.PutParameter("/p", "SecureString", "pv")
+	w.ext.NotReadyFor(12) // a burst: several 400s for every item
+	h := Wrap(echo, w.opts(WithSecrets(ids...), WithParameters("/p"))...)
+	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:a", "secret:c", "parameter:/p"})
+	if err != nil || got["secret:a"] != "v-a" || got["secret:c"] != "v-c" || got["parameter:/p"] != "pv" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if st := w.ext.Stats(); st.NotReady != 12 {
+		t.Errorf("%d not-ready answers; want the whole burst of 12 met", st.NotReady)
+	}
+}
+
+func TestMalformedAndOversizeBodiesFailClearly(t *testing.T) {
+	cases := map[string]string{
+		"malformed JSON": `{"SecretString": "abc`,
+		"wrong shape":    `{"Parameter":{"Name":"x"}}`,
+		"oversize":       `{"SecretString":"` + strings.Repeat("x", maxBody+10) + `"}`,
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			ext := mwtest.New(mwtest.Managed)
+			w := serveWorld(t, ext, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				_, _ = rw.Write([]byte(body))
+			}))
+			h := Wrap(echo, w.opts(WithSecrets("s"))...)
+			_, err := h(invokeCtx(t, 5*time.Second), nil)
+			fe := asFetchError(t, err)
+			if fe.Class != ClassMalformed || fe.Attempts != 1 || fe.Status != 200 {
+				t.Errorf("class %s, %d attempts, HTTP %d; want malformed at once, 200", fe.Class, fe.Attempts, fe.Status)
+			}
+			if len(err.Error()) > 2000 {
+				t.Errorf("error of %d bytes: the body leaked into it", len(err.Error()))
+			}
+		})
+	}
+}
+
+func Test1000ConcurrentColdInvokesFetchEachItemOnce(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	ids := []string{"a", "b", "c", "d", "e"}
+	for _, id := range ids {
+		w.ext.PutSecret(id, "v-"+id)
+	}
+	w.ext.SetLatency(10 * time.Millisecond)
+	h := Wrap(echo, w.opts(WithSecrets(ids...))...)
+	const n = 1000
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			<-start
+			got, err := h(invokeCtx(t, 10*time.Second), []string{"secret:e"})
+			if err == nil && got["secret:e"] != "v-e" {
+				err = fmt.Errorf("wrong value")
+			}
+			errs <- err
+		}()
+	}
+	close(start)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range ids {
+		if got := w.ext.Fetches(id); got != 1 {
+			t.Errorf("%s fetched %d times by %d cold invokes; want 1", id, got, n)
+		}
+	}
+}
+
+func TestCanaryNeverLeaksFromLifecyclePaths(t *testing.T) {
+	w := newWorld(t, mwtest.Agent)
+	w.ext.PutSecret("s", canary)
+	clk := newClock()
+	var printed []string
+	h := Wrap(func(ctx context.Context, _ int) (string, error) {
+		v, err := RefreshSecret(ctx, "s")
+		printed = append(printed, fmt.Sprintf("%v %+v %#v", ctx, err, resolvedHolder(ctx)))
+		_, err = Secret(ctx, "optional")
+		printed = append(printed, fmt.Sprintf("%v %+v", err, err))
+		return fmt.Sprint(len(v)), nil
+	}, w.opts(WithSecrets("s"), WithSecret("optional", Optional()), WithSecretsManagerAgent(), withClock(clk), WithTTL(time.Minute))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), 0); err != nil {
+		t.Fatal(err)
+	}
+	// Stale: the refresh fails, the canary is served stale.
+	w.ext.Deny("s")
+	clk.Advance(2 * time.Minute)
+	if _, err := h(invokeCtx(t, 5*time.Second), 0); err != nil {
+		printed = append(printed, err.Error())
+	}
+	// Beyond the bound: an error.
+	clk.Advance(2 * time.Hour)
+	_, err := h(invokeCtx(t, 5*time.Second), 0)
+	if err == nil {
+		t.Fatal("want an error beyond the stale bound")
+	}
+	printed = append(printed, fmt.Sprintf("%v %+v %#v", err, err, err))
+	for _, s := range w.rec.Ended() {
+		printed = append(printed, s.Status().Description)
+		for _, kv := range s.Attributes() {
+			printed = append(printed, kv.Value.String())
+		}
+		for _, e := range s.Events() {
+			for _, kv := range e.Attributes {
+				printed = append(printed, kv.Value.String())
+			}
+		}
+	}
+	for _, p := range printed {
+		if strings.Contains(p, canary) {
+			t.Errorf("leaked: %s", p)
+		}
+	}
+	if len(printed) < 10 {
+		t.Fatalf("only %d outputs searched", len(printed))
+	}
+}
+
+func resolvedHolder(ctx context.Context) any { return resolved.FromContext(ctx) }
