@@ -34,6 +34,7 @@ type entry struct {
 	expires time.Time   // fetched + TTL
 	failed  *FetchError // the last fetch failed; nil after a success
 	retryAt time.Time   // after a failure, no new fetch before this
+	forced  time.Time   // the last forced refresh that succeeded
 }
 
 // A call is one fetch of one item in flight. Invokes that need the same item
@@ -175,7 +176,11 @@ func (c *cache) finish(i int, cl *call, value string, now time.Time, err *FetchE
 	c.mu.Lock()
 	e := &c.entries[i]
 	if err == nil {
-		*e = entry{value: value, fetched: now, expires: now.Add(c.ttlOf(c.items[i]))}
+		forced := e.forced
+		if cl.force {
+			forced = now
+		}
+		*e = entry{value: value, fetched: now, expires: now.Add(c.ttlOf(c.items[i])), forced: forced}
 	} else {
 		if !e.fetched.IsZero() && now.After(e.expires) {
 			err.Stale = now.Sub(e.expires)

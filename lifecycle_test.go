@@ -183,7 +183,6 @@ func TestRefreshSecret(t *testing.T) {
 			// The first invoke resolves, then the secret rotates.
 			go func() {
 				<-resolved
-				clk.Advance(2 * time.Second) // past the refresh coalescing second
 				w.ext.PutSecret("prod/db", "new")
 				close(rotated)
 			}()

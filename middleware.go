@@ -12,8 +12,9 @@ import (
 	"github.com/lambda-mw/mw/internal/resolved"
 )
 
-// refreshCoalesce is how recent a value must be for RefreshSecret and
-// RefreshParameter to return it instead of fetching again.
+// refreshCoalesce is how recent a forced refresh must be for RefreshSecret
+// and RefreshParameter to return its value instead of fetching again: the
+// callers of a stampede that arrive just after it ended get its result.
 const refreshCoalesce = time.Second
 
 // staleBudget bounds the refresh of an expired item that still has a value
@@ -227,9 +228,9 @@ func (w *wrapper) refresh(ctx context.Context, k resolved.Kind, name string) err
 	c := w.cache
 	c.mu.Lock()
 	e := &c.entries[i]
-	if e.failed == nil && !e.fetched.IsZero() && now.Sub(e.fetched) < refreshCoalesce {
+	if e.failed == nil && !e.forced.IsZero() && now.Sub(e.forced) < refreshCoalesce {
 		c.mu.Unlock()
-		return nil // just fetched: that is the refresh
+		return nil // just refreshed by another caller: that is the refresh
 	}
 	p := pending{i: i, call: c.calls[i]}
 	if p.call == nil {

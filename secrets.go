@@ -36,9 +36,9 @@ func Parameter(ctx context.Context, name string) (string, error) {
 //		// log in again once
 //	}
 //
-// Concurrent calls for the same secret share one fetch, and a secret
-// fetched within the last second is not fetched again, so a stampede of
-// failing invokes costs one request. With WithSecretsManagerAgent the agent
+// Concurrent calls for the same secret share one fetch, and a call within a
+// second of another's successful refresh returns that result, so a
+// stampede of failing invokes costs one request. With WithSecretsManagerAgent the agent
 // is asked to bypass its cache (refreshNow=true). The managed Lambda
 // extension keeps its own cache, for SECRETS_MANAGER_TTL seconds (300 by
 // default); lower it for secrets that rotate. On failure the last good
