@@ -163,3 +163,95 @@ func ExampleWithEndpoint() {
 	}, mw.WithSecrets("prod/db"), mw.WithEndpoint("http://localhost:2773"))
 	_ = h
 }
+
+// After a rotation, a login that fails with the cached password gets one
+// more try with a freshly fetched one.
+func ExampleRefreshSecret() {
+	ext, url, stop := fakeExtension()
+	defer stop()
+	login := func(pw string) error {
+		if pw != "rotated" {
+			return errors.New("authentication failed")
+		}
+		return nil
+	}
+	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
+		pw, err := mw.Secret(ctx, "prod/db")
+		if err != nil {
+			return "", err
+		}
+		if err := login(pw); err != nil {
+			ext.PutSecret("prod/db", "rotated") // (the rotation, for this example)
+			if pw, err = mw.RefreshSecret(ctx, "prod/db"); err != nil {
+				return "", err
+			}
+			if err := login(pw); err != nil {
+				return "", err
+			}
+		}
+		return "logged in", nil
+	}, mw.WithSecrets("prod/db"), mw.WithEndpoint(url))
+	fmt.Println(h(context.Background(), Event{}))
+	// Output: logged in <nil>
+}
+
+func ExampleRefreshParameter() {
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{Parameters: map[string]string{"/app/flags": "beta"}})
+	v, err := mw.RefreshParameter(ctx, "/app/flags") // a test context's values are fixed
+	fmt.Println(v, err)
+	// Output: beta <nil>
+}
+
+func ExampleWithSecret() {
+	_, url, stop := fakeExtension()
+	defer stop()
+	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
+		region, _ := mw.Parameter(ctx, "/app/region") // optional, with a default
+		_, err := mw.Secret(ctx, "prod/analytics-key") // optional, no default
+		return fmt.Sprintf("region=%s analytics=%v", region, !errors.Is(err, mw.ErrNotFound)), nil
+	},
+		mw.WithSecret("prod/db", mw.TTL(time.Minute)),
+		mw.WithSecret("prod/analytics-key", mw.Optional()),
+		mw.WithParameter("/app/region", mw.Default("eu-west-1")),
+		mw.WithStartupWindow(0), // (so the missing items fail at once, for this example)
+		mw.WithEndpoint(url))
+	fmt.Println(h(context.Background(), Event{}))
+	// Output: region=eu-west-1 analytics=false <nil>
+}
+
+func ExampleWithParameter() {
+	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
+		return mw.Parameter(ctx, "/app/feature-flags")
+	}, mw.WithParameter("/app/feature-flags", mw.TTL(30*time.Second)))
+	_ = h
+}
+
+func ExampleTTL() {
+	_ = mw.WithSecret("prod/db", mw.TTL(15*time.Minute)) // rotates rarely
+}
+
+func ExampleOptional() {
+	_ = mw.WithParameter("/app/beta-banner", mw.Optional())
+}
+
+func ExampleDefault() {
+	_ = mw.WithParameter("/app/log-level", mw.Default("info"))
+}
+
+func ExampleWithMaxStale() {
+	// Fail rather than serve a value more than ten minutes past its TTL.
+	_ = mw.WithMaxStale(10 * time.Minute)
+}
+
+func ExampleWithRefreshAhead() {
+	// Items are refreshed during the last 30 s of their TTL, beside the
+	// handler, so no invoke waits for a refresh.
+	_ = mw.WithRefreshAhead(30 * time.Second)
+}
+
+func ExampleWithSecretsManagerAgent() {
+	// On ECS, EKS or EC2 next to the agent: forced refreshes bypass its cache.
+	_ = mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
+		return mw.Secret(ctx, "prod/db")
+	}, mw.WithSecrets("prod/db"), mw.WithEndpoint("http://localhost:2773"), mw.WithSecretsManagerAgent())
+}
