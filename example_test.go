@@ -206,7 +206,7 @@ func ExampleWithSecret() {
 	_, url, stop := fakeExtension()
 	defer stop()
 	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
-		region, _ := mw.Parameter(ctx, "/app/region") // optional, with a default
+		region, _ := mw.Parameter(ctx, "/app/region")  // optional, with a default
 		_, err := mw.Secret(ctx, "prod/analytics-key") // optional, no default
 		return fmt.Sprintf("region=%s analytics=%v", region, !errors.Is(err, mw.ErrNotFound)), nil
 	},
