@@ -126,11 +126,12 @@ type pending struct {
 }
 
 // plan sorts the items for an invoke at now. A fresh item is a hit, and if
-// it is within the refresh-ahead window, this invoke starts refreshing it in
-// the background (ahead). An item whose last fetch failed is served as it is
+// it is within the refresh-ahead window and withAhead is set, this invoke
+// starts refreshing it in the background (ahead): the caller must run every
+// call plan starts. An item whose last fetch failed is served as it is
 // until its retry time (held). Any other item is fetched: the invoke joins
 // the fetch in flight or starts one, which it then leads (todo).
-func (c *cache) plan(now time.Time) (hits int, todo, ahead []pending) {
+func (c *cache) plan(now time.Time, withAhead bool) (hits int, todo, ahead []pending) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, it := range c.items {
@@ -140,7 +141,7 @@ func (c *cache) plan(now time.Time) (hits int, todo, ahead []pending) {
 		switch {
 		case fresh || held:
 			hits++
-			if fresh && c.ahead > 0 && !now.Before(e.expires.Add(-c.ahead)) && c.calls[i] == nil &&
+			if withAhead && fresh && c.ahead > 0 && !now.Before(e.expires.Add(-c.ahead)) && c.calls[i] == nil &&
 				(e.failed == nil || !now.Before(e.retryAt)) {
 				ahead = append(ahead, pending{i: i, call: c.start(i, false), lead: true})
 			}

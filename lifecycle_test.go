@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambda-mw/mw/internal/resolved"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -272,5 +273,23 @@ func TestDeclaringAnItemTwiceWithDifferentOptionsIsAnError(t *testing.T) {
 	h := Wrap(echo, WithSecrets("s"), WithSecret("s", Optional()))
 	if _, err := h(context.Background(), nil); err == nil || !strings.Contains(err.Error(), `"s" is declared twice`) {
 		t.Errorf("got %v", err)
+	}
+}
+
+// A re-plan (after inheriting another invoke's timeout) must not start
+// refreshes ahead that nobody runs: a call left registered would make every
+// later invoke wait on it forever.
+func TestReplanStartsNoOrphanCalls(t *testing.T) {
+	c, err := newCache([]item{{kind: resolved.Secret, name: "s"}}, &config{ttl: time.Minute, maxStale: time.Hour, refreshAhead: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	c.entries[0] = entry{value: "v", fetched: now, expires: now.Add(10 * time.Second)} // within the ahead window
+	if _, todo, ahead := c.plan(now, false); len(todo) != 0 || len(ahead) != 0 || c.calls[0] != nil {
+		t.Fatalf("plan without ahead: todo %d, ahead %d, call registered %v", len(todo), len(ahead), c.calls[0] != nil)
+	}
+	if _, _, ahead := c.plan(now, true); len(ahead) != 1 || c.calls[0] == nil {
+		t.Fatalf("plan with ahead: %d ahead", len(ahead))
 	}
 }

@@ -107,7 +107,7 @@ func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (*b
 	ctx, tr := startResolve(ctx, w.tracer, len(w.cache.items), cold)
 	var out outcome
 	var todo, ahead []pending
-	out.hits, todo, ahead = w.cache.plan(now)
+	out.hits, todo, ahead = w.cache.plan(now, true)
 	for _, p := range todo {
 		out.missed = append(out.missed, w.cache.items[p.i])
 		if !p.lead {
@@ -144,7 +144,7 @@ func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (*b
 			}
 		}
 		if again {
-			_, todo, _ = w.cache.plan(w.cfg.now())
+			_, todo, _ = w.cache.plan(w.cfg.now(), false)
 			continue
 		}
 		st := w.cache.settle(w.cfg.now(), override)
