@@ -1,0 +1,346 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+// valuesFormat documents the values file; -h prints it.
+const valuesFormat = `Values file (JSON, -values or $MW_EXT_VALUES):
+
+  {
+    "parameters": {
+      "<name>": {
+        "type": "String" | "StringList" | "SecureString",   (default String)
+        "value": "<value>", "labels": ["<label>", ...],      (one version)
+        "versions": [ {"value": "...", "labels": [...]}, ...], (or several, oldest first: version 1, 2, ...)
+        "deny": true,          (every request for it fails: AccessDeniedException)
+        "denyDecrypt": true    (reading it decrypted fails: DecryptionFailure)
+      }
+    },
+    "secrets": {
+      "<name>": {
+        "string": "<value>" | "binary": "<base64>", "stages": [...],   (one version)
+        "versions": [ {"string": "..." | "binary": "...", "stages": [...]}, ...],
+        "deny": true, "denyDecrypt": true
+      }
+    }
+  }
+
+A StringList value is the comma-joined list. Parameter versions are numbered
+from 1 in file order; labels must not start with a digit and may sit on one
+version only. Secret versions get deterministic version ids (logged at
+startup); a version is stored as PutSecretValue stores it (it becomes
+AWSCURRENT, the old current AWSPREVIOUS), then its "stages" are moved onto
+it. When no version lists stages, the last is AWSCURRENT. At most one version
+may carry a stage. Errors are reported as file:line:column with the path of
+the bad entry. Unknown fields are errors.
+`
+
+type valuesFile struct {
+	Parameters map[string]paramEntry  `json:"parameters"`
+	Secrets    map[string]secretEntry `json:"secrets"`
+}
+
+type paramEntry struct {
+	Type        string         `json:"type"`
+	Value       *string        `json:"value"`
+	Labels      []string       `json:"labels"`
+	Versions    []paramVersion `json:"versions"`
+	Deny        bool           `json:"deny"`
+	DenyDecrypt bool           `json:"denyDecrypt"`
+}
+
+type paramVersion struct {
+	Value  *string  `json:"value"`
+	Labels []string `json:"labels"`
+}
+
+type secretEntry struct {
+	String      *string         `json:"string"`
+	Binary      *string         `json:"binary"`
+	Stages      []string        `json:"stages"`
+	Versions    []secretVersion `json:"versions"`
+	Deny        bool            `json:"deny"`
+	DenyDecrypt bool            `json:"denyDecrypt"`
+}
+
+type secretVersion struct {
+	String *string  `json:"string"`
+	Binary *string  `json:"binary"`
+	Stages []string `json:"stages"`
+}
+
+// loaded summarises what a values file put into the fake, for the startup
+// log. It never holds a value.
+type loaded struct {
+	lines []string
+}
+
+// loadValuesFile reads path and stores its values into e.
+func loadValuesFile(path string, e *mwtest.Extension) (loaded, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return loaded{}, err
+	}
+	return loadValues(path, data, e)
+}
+
+// loadValues parses data (named name in errors), checks all of it, and only
+// then stores it into e, driving the fake's own Put/Label/Stage methods.
+func loadValues(name string, data []byte, e *mwtest.Extension) (loaded, error) {
+	var vf valuesFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&vf); err != nil {
+		return loaded{}, decodeError(name, data, dec, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		line, col := lineCol(data, dec.InputOffset())
+		return loaded{}, fmt.Errorf("%s:%d:%d: unexpected data after the top-level object", name, line, col)
+	}
+	if err := vf.check(); err != nil {
+		return loaded{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return vf.apply(e), nil
+}
+
+func decodeError(name string, data []byte, dec *json.Decoder, err error) error {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syn):
+		line, col := lineCol(data, syn.Offset)
+		return fmt.Errorf("%s:%d:%d: %v", name, line, col, syn)
+	case errors.As(err, &typ):
+		line, col := lineCol(data, typ.Offset)
+		where := typ.Field
+		if where == "" {
+			where = "(top level)"
+		}
+		return fmt.Errorf("%s:%d:%d: %s: want %s, got JSON %s", name, line, col, where, typ.Type, typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		line, col := lineCol(data, int64(len(data)))
+		return fmt.Errorf("%s:%d:%d: unexpected end of file", name, line, col)
+	}
+	// Unknown fields: encoding/json names the field but not the place; the
+	// decoder has stopped just after it.
+	line, col := lineCol(data, dec.InputOffset())
+	return fmt.Errorf("%s:%d:%d: %v", name, line, col, strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// lineCol turns a byte offset into a 1-based line and column.
+func lineCol(data []byte, off int64) (line, col int) {
+	off = min(max(off, 0), int64(len(data)))
+	before := data[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	return line, col
+}
+
+func (vf *valuesFile) check() error {
+	for _, name := range sortedKeys(vf.Parameters) {
+		if err := vf.Parameters[name].check(); err != nil {
+			return fmt.Errorf("parameters[%q]%w", name, err)
+		}
+	}
+	for _, name := range sortedKeys(vf.Secrets) {
+		if err := vf.Secrets[name].check(); err != nil {
+			return fmt.Errorf("secrets[%q]%w", name, err)
+		}
+	}
+	return nil
+}
+
+// pathError is an error at a path below an entry, such as .versions[1].
+type pathError struct {
+	path string
+	msg  string
+}
+
+func (p *pathError) Error() string { return p.path + ": " + p.msg }
+
+func errAt(path, format string, args ...any) error {
+	return &pathError{path, fmt.Sprintf(format, args...)}
+}
+
+func (p paramEntry) versions() []paramVersion {
+	if p.Versions != nil {
+		return p.Versions
+	}
+	return []paramVersion{{Value: p.Value, Labels: p.Labels}}
+}
+
+func (p paramEntry) check() error {
+	switch p.Type {
+	case "", mwtest.TypeString, mwtest.TypeStringList, mwtest.TypeSecureString:
+	default:
+		return errAt(".type", "unknown type %q (want String, StringList or SecureString)", p.Type)
+	}
+	if p.Versions != nil {
+		if p.Value != nil || p.Labels != nil {
+			return errAt("", `give "value"/"labels" or "versions", not both`)
+		}
+		if len(p.Versions) == 0 {
+			return errAt(".versions", "empty")
+		}
+	}
+	owner := map[string]int{}
+	for i, v := range p.versions() {
+		at := fmt.Sprintf(".versions[%d]", i)
+		if p.Versions == nil {
+			at = ""
+		}
+		if v.Value == nil {
+			return errAt(at+".value", "missing")
+		}
+		for _, l := range v.Labels {
+			switch {
+			case l == "":
+				return errAt(at+".labels", "empty label")
+			case l[0] >= '0' && l[0] <= '9':
+				return errAt(at+".labels", "label %q starts with a digit (it would read as a version)", l)
+			}
+			if j, dup := owner[l]; dup {
+				return errAt(at+".labels", "label %q is already on version %d", l, j+1)
+			}
+			owner[l] = i
+		}
+	}
+	return nil
+}
+
+func (s secretEntry) versions() []secretVersion {
+	if s.Versions != nil {
+		return s.Versions
+	}
+	return []secretVersion{{String: s.String, Binary: s.Binary, Stages: s.Stages}}
+}
+
+func (s secretEntry) check() error {
+	if s.Versions != nil {
+		if s.String != nil || s.Binary != nil || s.Stages != nil {
+			return errAt("", `give "string"/"binary"/"stages" or "versions", not both`)
+		}
+		if len(s.Versions) == 0 {
+			return errAt(".versions", "empty")
+		}
+	}
+	owner := map[string]int{}
+	for i, v := range s.versions() {
+		at := fmt.Sprintf(".versions[%d]", i)
+		if s.Versions == nil {
+			at = ""
+		}
+		switch {
+		case v.String == nil && v.Binary == nil:
+			return errAt(at, `want "string" or "binary"`)
+		case v.String != nil && v.Binary != nil:
+			return errAt(at, `give "string" or "binary", not both`)
+		case v.Binary != nil:
+			if _, err := base64.StdEncoding.DecodeString(*v.Binary); err != nil {
+				return errAt(at+".binary", "not base64: %v", err)
+			}
+		}
+		for _, st := range v.Stages {
+			if st == "" {
+				return errAt(at+".stages", "empty stage")
+			}
+			if j, dup := owner[st]; dup {
+				return errAt(at+".stages", "stage %q is already on version %d (a stage sits on one version)", st, j+1)
+			}
+			owner[st] = i
+		}
+	}
+	if len(owner) > 0 {
+		if _, ok := owner[mwtest.StageCurrent]; !ok {
+			return errAt("", "no version is %s", mwtest.StageCurrent)
+		}
+	}
+	return nil
+}
+
+// apply stores checked values into e.
+func (vf *valuesFile) apply(e *mwtest.Extension) loaded {
+	var l loaded
+	for _, name := range sortedKeys(vf.Parameters) {
+		p := vf.Parameters[name]
+		typ := cmp.Or(p.Type, mwtest.TypeString)
+		for _, v := range p.versions() {
+			n := e.PutParameter(name, typ, *v.Value)
+			if len(v.Labels) > 0 {
+				e.LabelParameter(name, n, v.Labels...)
+			}
+			l.lines = append(l.lines, fmt.Sprintf("parameter %s (%s) version %d labels %v", name, typ, n, v.Labels))
+		}
+		if p.Deny {
+			e.Deny(name)
+			l.lines = append(l.lines, fmt.Sprintf("parameter %s: access denied", name))
+		}
+		if p.DenyDecrypt {
+			e.DenyDecrypt(name)
+			l.lines = append(l.lines, fmt.Sprintf("parameter %s: decryption denied", name))
+		}
+	}
+	for _, name := range sortedKeys(vf.Secrets) {
+		s := vf.Secrets[name]
+		vs := s.versions()
+		ids := make([]string, len(vs))
+		for i, v := range vs {
+			if v.Binary != nil {
+				b, _ := base64.StdEncoding.DecodeString(*v.Binary) // checked
+				ids[i] = e.PutSecretBinary(name, b)
+			} else {
+				ids[i] = e.PutSecret(name, *v.String)
+			}
+		}
+		// AWSCURRENT first, since moving it moves AWSPREVIOUS; then the rest.
+		for _, cur := range []bool{true, false} {
+			for i, v := range vs {
+				for _, st := range v.Stages {
+					if (st == mwtest.StageCurrent) == cur {
+						e.StageSecret(name, ids[i], st)
+					}
+				}
+			}
+		}
+		for i, v := range vs {
+			kind := "string"
+			if v.Binary != nil {
+				kind = "binary"
+			}
+			l.lines = append(l.lines, fmt.Sprintf("secret %s (%s) version %d id %s stages %v", name, kind, i+1, ids[i], v.Stages))
+		}
+		if s.Deny {
+			e.Deny(name)
+			l.lines = append(l.lines, fmt.Sprintf("secret %s: access denied", name))
+		}
+		if s.DenyDecrypt {
+			e.DenyDecrypt(name)
+			l.lines = append(l.lines, fmt.Sprintf("secret %s: decryption denied", name))
+		}
+	}
+	return l
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
