@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 )
 
 // The Lambda Extensions API, as an external extension sees it.
@@ -41,10 +40,10 @@ func newExtClient(runtimeAPI string, hc *http.Client) *extClient {
 	return &extClient{base: "http://" + runtimeAPI + "/" + extAPIVersion + "/extension", hc: hc}
 }
 
-// register registers the extension under name for INVOKE and SHUTDOWN.
-func (c *extClient) register(ctx context.Context, name string) error {
-	body := `{"events":["` + eventInvoke + `","` + eventShutdown + `"]}`
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/register", strings.NewReader(body))
+// register registers the extension under name for events.
+func (c *extClient) register(ctx context.Context, name string, events []string) error {
+	body, _ := json.Marshal(map[string][]string{"events": events})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/register", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

@@ -39,10 +39,11 @@ import (
 )
 
 const (
-	portEnv       = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
-	tokenEnv      = "AWS_SESSION_TOKEN"
-	runtimeAPIEnv = "AWS_LAMBDA_RUNTIME_API"
-	defaultPort   = 2773
+	portEnv           = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
+	tokenEnv          = "AWS_SESSION_TOKEN"
+	runtimeAPIEnv     = "AWS_LAMBDA_RUNTIME_API"
+	maxConcurrencyEnv = "AWS_LAMBDA_MAX_CONCURRENCY"
+	defaultPort       = 2773
 )
 
 type config struct {
@@ -189,7 +190,9 @@ Standalone it serves until SIGINT or SIGTERM. As a Lambda external extension
 (put it in /opt/extensions; on when $%s is set) it registers for INVOKE and
 SHUTDOWN, answers as during INIT (managed: 400 with the generic body; agent:
 503) until its first INVOKE event, and exits 0 on SHUTDOWN. Either way it logs
-its counters when it stops.
+its counters when it stops. Under Lambda Managed Instances
+($AWS_LAMBDA_MAX_CONCURRENCY set), where extensions get no INVOKE event, it
+registers for SHUTDOWN only and is ready once registered.
 
 Flags (each also read from the environment variable named in brackets; a flag
 given on the command line wins):
@@ -223,12 +226,16 @@ func main() {
 	logger := log.New(os.Stderr, "["+name+"] ", 0)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, name, cfg, os.Getenv(runtimeAPIEnv), logger))
+	code := run(ctx, name, cfg, os.Getenv(runtimeAPIEnv), os.Getenv(maxConcurrencyEnv), logger)
+	logger.Printf("exit %d", code)
+	os.Exit(code)
 }
 
 // run serves until ctx is done or, in Lambda mode, SHUTDOWN. It returns the
 // exit code.
-func run(ctx context.Context, name string, cfg config, runtimeAPI string, logger *log.Logger) int {
+// runtimeAPI and maxConcurrency are $AWS_LAMBDA_RUNTIME_API and
+// $AWS_LAMBDA_MAX_CONCURRENCY.
+func run(ctx context.Context, name string, cfg config, runtimeAPI, maxConcurrency string, logger *log.Logger) int {
 	lambdaMode := cfg.lambda == "on" || (cfg.lambda == "auto" && runtimeAPI != "")
 	if lambdaMode && runtimeAPI == "" {
 		logger.Printf("-lambda=on needs $%s", runtimeAPIEnv)
@@ -322,19 +329,32 @@ func run(ctx context.Context, name string, cfg config, runtimeAPI string, logger
 	// Lambda mode. Listen before registering: Lambda starts the runtime's
 	// init once every extension has registered, and init-time calls must
 	// meet the 400, not a refused connection.
+	//
+	// Under Lambda Managed Instances ($AWS_LAMBDA_MAX_CONCURRENCY set)
+	// extensions may subscribe to SHUTDOWN only: they never see an invoke.
+	// There the emulator is ready once registered, that is from the end of
+	// its own init (how the managed layer behaves there is not documented).
+	events := []string{eventInvoke, eventShutdown}
+	lmi := maxConcurrency != ""
+	if lmi {
+		events = []string{eventShutdown}
+	}
 	client := newExtClient(runtimeAPI, &http.Client{})
-	if err := client.register(ctx, name); err != nil {
+	if err := client.register(ctx, name, events); err != nil {
 		logger.Printf("%v", err)
 		shutdown("register failed")
 		return 1
 	}
-	logger.Printf("registered as %q for INVOKE, SHUTDOWN", name)
+	logger.Printf("registered as %q for %v", name, events)
 	if lnErr != nil {
 		logger.Printf("listen: %v", lnErr)
 		if err := client.reportError(context.Background(), "init/error", "Extension.ListenFailed", lnErr); err != nil {
 			logger.Printf("init/error: %v", err)
 		}
 		return 1
+	}
+	if lmi {
+		ready("registered under Lambda Managed Instances, which sends extensions no INVOKE")
 	}
 	invokes := 0
 	for {

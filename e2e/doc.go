@@ -1,0 +1,11 @@
+// Package e2e holds the functions that scripts/e2e.sh runs under AWS's
+// Lambda Runtime Interface Emulator, with cmd/mw-extension as their
+// Parameters and Secrets extension in /opt/extensions:
+//
+//   - functions/seed-var calls the extension from a package-level variable,
+//     as the seed did, and reports what it got during INIT;
+//   - functions/seed-config does the same from an imported config package;
+//   - functions/wrapped reads the same items through mw.Wrap.
+//
+// The items and their test values are in testdata/values.json.
+package e2e

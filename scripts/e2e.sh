@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# End-to-end suite: mw and cmd/mw-extension under AWS's Lambda Runtime
+# Interface Emulator (RIE). See README "Run it locally like Lambda".
+#
+# Builds the e2e functions as bootstrap binaries, installs the pinned RIE,
+# puts mw-extension into /opt/extensions inside a private mount and pid
+# namespace (the host's /opt and /var are never touched; every process dies
+# with the namespace), and checks:
+#   - the seed's failure: init-time calls (package var, config package) get 400;
+#   - mw.Wrap: first invoke succeeds, warm invokes make no extension request;
+#   - Lambda Managed Instances (AWS_LAMBDA_MAX_CONCURRENCY=4): parallel
+#     invokes get the values, each item is fetched once;
+#   - SHUTDOWN reaches the extension, which exits 0; nothing is left running.
+#
+# Needs root (or an unprivileged user namespace) for unshare/mount. Where
+# that is missing it prints one "e2e: skipped" line; under CI=true that is a
+# failure unless MW_E2E_ALLOW_SKIP=1.
+#
+# Environment: MW_E2E_PORT_BASE (default 27830: RIE on it, the extension on
+# +1), MW_E2E_CACHE (where RIE is installed; default ~/.cache/mw-e2e),
+# MW_E2E_KEEP=1 keeps the work directory (logs) for inspection.
+set -euo pipefail
+
+RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator
+RIE_VERSION=v0.0.0-20261030222936-bef5c4ba774d # what @latest resolved to on 2026-11-24
+GENERIC_400='an unexpected error occurred while executing request'
+TOKEN=e2e-session-token
+SECRET_VALUE=e2e-db-password # e2e/testdata/values.json
+PARAM_VALUE=beta,dark-mode
+
+# ---------------------------------------------------------------- inside
+# Runs as pid 1 of a private pid+mount namespace: $0 --inner <work>.
+inner() {
+	work=$1
+	rie=$work/bin/aws-lambda-rie
+	rie_port=${MW_E2E_PORT_BASE:-27830}
+	ext_port=$((rie_port + 1))
+	results=$work/results
+	mkdir -p "$work/logs"
+
+	mount --bind "$work/opt" /opt
+	if [ ! -d /var/task ]; then
+		# No /var/task on this host: a private tmpfs over /var (in this
+		# namespace only) gives a place for the bind mount.
+		mount -t tmpfs -o size=1m,mode=755 mw-e2e /var
+		mkdir /var/task
+	fi
+	mount --bind "$work/task" /var/task
+
+	export AWS_SESSION_TOKEN=$TOKEN
+	export PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=$ext_port
+	export MW_EXT_VALUES=$work/values.json
+	export AWS_LAMBDA_FUNCTION_TIMEOUT=10
+	unset AWS_LAMBDA_MAX_CONCURRENCY
+
+	scenario_seed seed-var "a package-level variable"
+	scenario_seed seed-config "an imported config package"
+	scenario_wrapped
+	scenario_lmi
+}
+
+check() { # check <description> <command...>
+	local what=$1; shift
+	if "$@"; then
+		echo "PASS $what" | tee -a "$results"
+	else
+		echo "FAIL $what" | tee -a "$results"
+	fi
+}
+eq() { [ "$1" = "$2" ] || { echo "    got: $1"; echo "   want: $2"; return 1; }; }
+
+start_rie() { # start_rie <log name> <bootstrap path>
+	log=$work/logs/$1.log
+	"$rie" --runtime-interface-emulator-address "127.0.0.1:$rie_port" "$2" >"$log" 2>&1 &
+	rie_pid=$!
+	local i
+	for i in $(seq 100); do # 10 s
+		if curl -s -o /dev/null -m 1 "http://127.0.0.1:$rie_port/"; then return 0; fi
+		kill -0 "$rie_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "RIE did not come up on 127.0.0.1:$rie_port; its log:" >&2
+	cat "$log" >&2
+	return 1
+}
+
+invoke() {
+	curl -s -m 15 -XPOST "http://127.0.0.1:$rie_port/2015-03-31/functions/function/invocations" -d '{}'
+}
+
+stats() { curl -s -m 5 "http://127.0.0.1:$ext_port/_mw/stats"; }
+
+# stop_rie sends SIGTERM to RIE, which sends SHUTDOWN to the extension, and
+# waits (bounded) for both to go; then checks the extension's last words.
+stop_rie() { # stop_rie <scenario>
+	kill -TERM "$rie_pid" 2>/dev/null || true
+	local i
+	for i in $(seq 100); do # 10 s
+		kill -0 "$rie_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$rie_pid" 2>/dev/null; then
+		kill -KILL "$rie_pid" 2>/dev/null || true
+	fi
+	wait "$rie_pid" 2>/dev/null || true
+	for i in $(seq 50); do # 5 s for the extension's last words
+		grep -q '^\[mw-extension\] exit ' "$log" && break
+		sleep 0.1
+	done
+	check "$1: the extension got SHUTDOWN" grep -q '^\[mw-extension\] shutdown (SHUTDOWN event' "$log"
+	check "$1: the extension exited 0" grep -q '^\[mw-extension\] exit 0$' "$log"
+	check "$1: no function or extension process is left" \
+		eq "$(pgrep -f "$work/" | grep -vx "$$" | wc -l)" 0
+}
+
+scenario_seed() { # scenario_seed <function> <how it calls>
+	local fn=$1 how=$2 out
+	echo "== $fn: the extension called from $how during INIT (no mw)"
+	start_rie "$fn" "$work/fn/$fn/bootstrap"
+	out=$(invoke)
+	echo "   invoke: $out"
+	check "$fn: the init-time call got HTTP 400" eq "$(jq -r .status <<<"$out")" 400
+	check "$fn: with the generic body" eq "$(jq -r .body <<<"$out")" "$GENERIC_400"
+	check "$fn: the extension counted it as not ready (INIT)" eq "$(stats | jq -r .notReady)" 1
+	stop_rie "$fn"
+}
+
+scenario_wrapped() {
+	local out first i ok=0
+	echo "== wrapped: the same items through mw.Wrap, classic mode"
+	start_rie wrapped "$work/fn/wrapped/bootstrap"
+	out=$(invoke)
+	echo "   invoke 1: $(jq -c '.secret="<redacted>"' <<<"$out" 2>/dev/null || echo "$out")"
+	check "wrapped: first invoke gets the secret" eq "$(jq -r .secret <<<"$out")" "$SECRET_VALUE"
+	check "wrapped: first invoke gets the parameter" eq "$(jq -r .parameter <<<"$out")" "$PARAM_VALUE"
+	first=$(stats)
+	echo "   extension after invoke 1: $(jq -c '{total,fetches,notReady,byName}' <<<"$first")"
+	check "wrapped: first invoke fetched each item (startup 400s retried: $(jq -r .notReady <<<"$first"))" \
+		eq "$(jq -r '[.byStatus["200"]] | .[0]' <<<"$first")" 2
+	for i in 2 3 4 5; do
+		out=$(invoke)
+		[ "$(jq -r .secret <<<"$out")" = "$SECRET_VALUE" ] && [ "$(jq -r .parameter <<<"$out")" = "$PARAM_VALUE" ] && ok=$((ok + 1))
+	done
+	check "wrapped: warm invokes 2-5 get the values" eq "$ok" 4
+	check "wrapped: warm invokes 2-5 made zero extension requests" \
+		eq "$(stats | jq -r .total)" "$(jq -r .total <<<"$first")"
+	stop_rie wrapped
+}
+
+scenario_lmi() {
+	local i n pids=() outs
+	echo "== lmi: Lambda Managed Instances, AWS_LAMBDA_MAX_CONCURRENCY=4, /var/task/bootstrap"
+	cp "$work/fn/wrapped/bootstrap" "$work/task/bootstrap"
+	AWS_LAMBDA_MAX_CONCURRENCY=4 start_rie lmi /var/task/bootstrap
+	# RIE serves its port while INIT still runs (eagerly, in LMI mode): give
+	# the runtime's four loops time to poll, so that no invoke meets "no idle
+	# runtimes" and the first round really is four cold invokes at once.
+	for i in $(seq 50); do # 5 s
+		grep -q 'path=/var/task/bootstrap' "$log" && break
+		sleep 0.1
+	done
+	sleep 0.5
+	for round in 1 2; do
+		pids=()
+		for i in 1 2 3 4; do
+			invoke >"$work/logs/lmi.$round.$i.out" &
+			pids+=($!)
+		done
+		for i in "${pids[@]}"; do wait "$i" || true; done
+	done
+	outs=$(cat "$work/logs/lmi."*.out | jq -s -c '.')
+	echo "   8 invokes (2 rounds of 4 in parallel): $(jq -c 'map(.secret="<redacted>")' <<<"$outs" 2>/dev/null || echo "$outs")"
+	n=$(jq --arg s "$SECRET_VALUE" --arg p "$PARAM_VALUE" '[.[] | select(.secret == $s and .parameter == $p)] | length' <<<"$outs")
+	check "lmi: all 8 parallel invokes get the right values" eq "$n" 8
+	check "lmi: one process served them all" eq "$(jq '[.[].pid] | unique | length' <<<"$outs")" 1
+	check "lmi: the secret was fetched once" eq "$(stats | jq -r '.byName["prod/db"]')" 1
+	check "lmi: the parameter was fetched once" eq "$(stats | jq -r '.byName["/app/flags"]')" 1
+	stop_rie lmi
+}
+
+# ---------------------------------------------------------------- outside
+outer() {
+	cd "$(dirname "$0")/.."
+	local start=$SECONDS
+	for tool in go curl jq unshare mount pgrep timeout; do
+		command -v "$tool" >/dev/null || { echo "e2e: FAIL: $tool is not installed"; exit 1; }
+	done
+	local why
+	if ! why=$(unshare -m -p -f --mount-proc --propagation private true 2>&1); then
+		echo "e2e: skipped: mount namespaces unavailable (need root and unshare): ${why:-unshare failed}"
+		if [ "${CI:-}" = true ] && [ "${MW_E2E_ALLOW_SKIP:-}" != 1 ]; then
+			echo "e2e: CI=true: a skipped e2e suite fails CI (set MW_E2E_ALLOW_SKIP=1 to allow it)"
+			exit 1
+		fi
+		exit 0
+	fi
+
+	work=$(mktemp -d "${TMPDIR:-/tmp}/mw-e2e.XXXXXX")
+	ns_pid=
+	cleanup() {
+		local rc=$?
+		if [ -n "$ns_pid" ] && kill -0 "$ns_pid" 2>/dev/null; then
+			kill -KILL "$ns_pid" 2>/dev/null || true # --kill-child takes the namespace down with it
+			wait "$ns_pid" 2>/dev/null || true
+		fi
+		if [ "${MW_E2E_KEEP:-}" = 1 ]; then echo "e2e: logs kept in $work"; else rm -rf "$work"; fi
+		exit "$rc"
+	}
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+
+	echo "== build"
+	local cache=${MW_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mw-e2e}
+	mkdir -p "$work/bin" "$work/opt/extensions" "$work/task" "$work/fn" "$cache/rie-$RIE_VERSION"
+	if [ ! -x "$cache/rie-$RIE_VERSION/aws-lambda-rie" ]; then
+		GOBIN=$cache/rie-$RIE_VERSION go install "$RIE_MODULE/cmd/aws-lambda-rie@$RIE_VERSION"
+	fi
+	cp "$cache/rie-$RIE_VERSION/aws-lambda-rie" "$work/bin/"
+	echo "   RIE $RIE_VERSION"
+	CGO_ENABLED=0 go build -o "$work/opt/extensions/mw-extension" ./cmd/mw-extension
+	local fn
+	for fn in seed-var seed-config wrapped; do
+		CGO_ENABLED=0 go build -tags lambda.norpc -o "$work/fn/$fn/bootstrap" "./e2e/functions/$fn"
+	done
+	cp e2e/testdata/values.json "$work/values.json"
+	: >"$work/results"
+	# Under Lambda Managed Instances RIE runs the function and the extension
+	# as another user: let it read and run what it needs.
+	chmod -R a+rX "$work"
+
+	# --kill-child: if this script dies, the namespace's init dies, and the
+	# kernel kills everything else in the pid namespace.
+	unshare -m -p -f --mount-proc --propagation private --kill-child \
+		timeout -s KILL 150 bash "$0" --inner "$work" &
+	ns_pid=$!
+	local inner_rc=0
+	wait "$ns_pid" || inner_rc=$?
+	ns_pid=
+
+	echo "== after the suite"
+	check_outer() {
+		if "${@:2}"; then echo "PASS $1" | tee -a "$work/results"; else echo "FAIL $1" | tee -a "$work/results"; fi
+	}
+	check_outer "the namespace ended cleanly (exit $inner_rc)" test "$inner_rc" = 0
+	check_outer "no aws-lambda-rie, mw-extension or bootstrap process is left on the host" \
+		test -z "$(pgrep -f "$work/|aws-lambda-rie|/opt/extensions/mw-extension|/var/task/bootstrap" || true)"
+
+	local passed failed
+	passed=$(grep -c '^PASS ' "$work/results" || true)
+	failed=$(grep -c '^FAIL ' "$work/results" || true)
+	echo "e2e: $((SECONDS - start)) s"
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
+}
+
+if [ "${1:-}" = --inner ]; then
+	inner "$2"
+else
+	outer
+fi
