@@ -103,10 +103,10 @@ func loadValues(name string, data []byte, e *mwtest.Extension) (loaded, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&vf); err != nil {
-		return loaded{}, decodeError(name, data, dec, err)
+		return loaded{}, decodeError(name, data, err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		line, col := lineCol(data, dec.InputOffset())
+	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		line, col := lineCol(data, int64(len(data)-len(rest)))
 		return loaded{}, fmt.Errorf("%s:%d:%d: unexpected data after the top-level object", name, line, col)
 	}
 	if err := vf.check(); err != nil {
@@ -115,17 +115,20 @@ func loadValues(name string, data []byte, e *mwtest.Extension) (loaded, error) {
 	return vf.apply(e), nil
 }
 
-func decodeError(name string, data []byte, dec *json.Decoder, err error) error {
+func decodeError(name string, data []byte, err error) error {
 	var (
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
 	)
 	switch {
 	case errors.As(err, &syn):
-		line, col := lineCol(data, syn.Offset)
+		// Offset counts the bytes read, the bad one included.
+		line, col := lineCol(data, syn.Offset-1)
 		return fmt.Errorf("%s:%d:%d: %v", name, line, col, syn)
 	case errors.As(err, &typ):
-		line, col := lineCol(data, typ.Offset)
+		// Offset is just past the value (or inside it, for an object):
+		// point at its last byte read.
+		line, col := lineCol(data, typ.Offset-1)
 		where := typ.Field
 		if where == "" {
 			where = "(top level)"
@@ -135,10 +138,34 @@ func decodeError(name string, data []byte, dec *json.Decoder, err error) error {
 		line, col := lineCol(data, int64(len(data)))
 		return fmt.Errorf("%s:%d:%d: unexpected end of file", name, line, col)
 	}
-	// Unknown fields: encoding/json names the field but not the place; the
-	// decoder has stopped just after it.
-	line, col := lineCol(data, dec.InputOffset())
-	return fmt.Errorf("%s:%d:%d: %v", name, line, col, strings.TrimPrefix(err.Error(), "json: "))
+	// An unknown field: encoding/json names it but not its place (it has
+	// read the whole document by then), so point at the first key so named.
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if field, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		if off := keyOffset(data, field); off >= 0 {
+			line, col := lineCol(data, off)
+			return fmt.Errorf("%s:%d:%d: %s", name, line, col, msg)
+		}
+	}
+	return fmt.Errorf("%s: %s", name, msg)
+}
+
+// keyOffset finds quoted (a JSON string, quotes included) used as an object
+// key in data: followed by optional space and a colon. It returns -1 if
+// there is none.
+func keyOffset(data []byte, quoted string) int64 {
+	for from := 0; ; {
+		i := bytes.Index(data[from:], []byte(quoted))
+		if i < 0 {
+			return -1
+		}
+		at := from + i
+		rest := bytes.TrimLeft(data[at+len(quoted):], " \t\r\n")
+		if len(rest) > 0 && rest[0] == ':' {
+			return int64(at)
+		}
+		from = at + 1
+	}
 }
 
 // lineCol turns a byte offset into a 1-based line and column.
