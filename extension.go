@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lambda-mw/mw/internal/resolved"
 )
@@ -130,22 +132,57 @@ func newStatusError(status int, body []byte) *statusError {
 		Message  string `json:"message"`
 		Message2 string `json:"Message"`
 	}
+	text := string(body)
 	if json.Unmarshal(body, &aws) == nil && aws.Type != "" {
 		// AWS JSON protocol codes may carry a namespace prefix:
 		// "com.amazonaws.secretsmanager#ResourceNotFoundException".
-		e.code = aws.Type[strings.LastIndexByte(aws.Type, '#')+1:]
-		e.text = aws.Message
-		if e.text == "" {
-			e.text = aws.Message2
+		e.code = cleanCode(aws.Type[strings.LastIndexByte(aws.Type, '#')+1:])
+		text = aws.Message
+		if text == "" {
+			text = aws.Message2
 		}
-	} else {
-		e.text = string(body)
 	}
-	e.text = strings.TrimSpace(e.text)
-	if len(e.text) > maxErrText {
-		e.text = e.text[:maxErrText] + "…"
-	}
+	e.text = cleanText(text, maxErrText)
 	return e
+}
+
+// cleanCode keeps an error code to the characters AWS codes use, and to 64
+// bytes, so that a body cannot forge log lines through it.
+func cleanCode(code string) string {
+	b := make([]byte, 0, min(len(code), 64))
+	for i := 0; i < len(code) && len(b) < 64; i++ {
+		if c := code[i]; unreserved(c) {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// cleanText makes error-body text safe to quote in one line: every rune that
+// is not printable, and every quote and backslash, becomes a space; runs of
+// spaces fold; the result is cut at n bytes on a rune boundary.
+func cleanText(s string, n int) string {
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToValidUTF8(s, " ") {
+		if !unicode.IsPrint(r) || r == '"' || r == '\\' {
+			r = ' '
+		}
+		if r == ' ' {
+			if space {
+				continue
+			}
+			space = true
+		} else {
+			space = false
+		}
+		if b.Len()+utf8.RuneLen(r) > n {
+			b.WriteString("…")
+			break
+		}
+		b.WriteRune(r)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 func (e *statusError) Error() string {
@@ -156,7 +193,10 @@ func (e *statusError) Error() string {
 		b.WriteString(e.code)
 	}
 	if e.text != "" {
-		fmt.Fprintf(&b, ": %q", e.text)
+		// Already cleaned: printable, no quotes, one line.
+		b.WriteString(`: "`)
+		b.WriteString(e.text)
+		b.WriteString(`"`)
 	}
 	return b.String()
 }
