@@ -1,0 +1,430 @@
+package mw
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/lambda-mw/mw/internal/resolved"
+)
+
+// Fuzz targets for the code that reads what the extension sends back, and
+// for the escaping of names in request URLs. Their seeds run as unit tests
+// under plain go test; to fuzz one, for example:
+//
+//	go test -run '^$' -fuzz '^FuzzDecodeValue$' -fuzztime 30s .
+
+// fuzzMarker is the value of every string in the seed bodies: no 6-byte run
+// of it may appear in an error.
+const fuzzMarker = "CANARYxyz"
+
+// fuzzBodies are the success bodies of REFERENCE.md §1 and §3, with every
+// value replaced by fuzzMarker (or its base64), as the managed extension and
+// the agent send them.
+var fuzzBodies = []struct {
+	kind resolved.Kind
+	body string
+}{
+	{resolved.Parameter, `{"Parameter":{"ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/CANARYxyz","DataType":"text","LastModifiedDate":"2022-11-16T08:22:40.362Z","Name":"/CANARYxyz","Selector":null,"SourceResult":null,"Type":"String","Value":"CANARYxyz","Version":1},"ResultMetadata":{}}`},
+	{resolved.Parameter, `{"Parameter":{"ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/list","DataType":"text","LastModifiedDate":"2022-11-16T08:22:40.362Z","Name":"/list","Selector":":1","SourceResult":null,"Type":"StringList","Value":"CANARYxyz,CANARYxyz,CANARYxyz","Version":1},"ResultMetadata":{}}`},
+	{resolved.Parameter, `{"Parameter":{"Name":"/s","Type":"SecureString","Value":"CANARYxyz \"quoted\" \\ \u00e9\n","Version":3}}`},
+	{resolved.Secret, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","CreatedDate":"2022-11-16T08:22:40.499Z","Name":"x","SecretBinary":null,"SecretString":"CANARYxyz","VersionId":"01234567-89ab-cdef-0123-456789abcdef","VersionStages":["AWSCURRENT"],"ResultMetadata":{}}`},
+	{resolved.Secret, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","CreatedDate":"2022-11-16T08:22:40.499Z","Name":"x","SecretBinary":"` + base64.StdEncoding.EncodeToString([]byte(fuzzMarker+"\x00\xff")) + `","SecretString":null,"VersionId":"01234567-89ab-cdef-0123-456789abcdef","VersionStages":["AWSCURRENT"],"ResultMetadata":{}}`},
+	// The agent's shape: no ResultMetadata, CreatedDate in epoch seconds.
+	{resolved.Secret, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","Name":"x","VersionId":"01234567-89ab-cdef-0123-456789abcdef","SecretString":"CANARYxyz","VersionStages":["AWSCURRENT","AWSPREVIOUS"],"CreatedDate":"1569534789.046"}`},
+}
+
+// fuzzGarbage are malformed bodies that hold fuzzMarker where a value would
+// be, of both kinds.
+var fuzzGarbage = []string{
+	``,
+	`null`,
+	`[]`,
+	`"CANARYxyz"`,
+	`CANARYxyz`,
+	`{`,
+	`{}`,
+	`{"SecretString":CANARYxyz}`,
+	`{"SecretString":"CANARYxyz"` + "\x01",
+	`{"SecretString":"CANARYxyz",}`,
+	`{"SecretString":"CANARYxyz"}}`,
+	`{"SecretString":"CANARYxyz"} {"SecretString":"CANARYxyz"}`,
+	`{"SecretString":["CANARYxyz"]}`,
+	`{"SecretString":{"CANARYxyz":"CANARYxyz"}}`,
+	`{"SecretString":null,"SecretBinary":"CANARYxyz!"}`,
+	`{"SecretString":null,"SecretBinary":"CANARYxyz"}`,
+	`{"SecretString":null,"SecretBinary":7}`,
+	`{"SecretString":"CANARYxyz","SecretBinary":7}`,
+	`{"secretstring":"CANARYxyz"}`,
+	`{"SecretString":"CANARYxyz","SecretString":null}`,
+	`{"SecretString":"\uDEADCANARYxyz\u00"}`,
+	`{"Parameter":"CANARYxyz"}`,
+	`{"Parameter":{"Value":CANARYxyz}}`,
+	`{"Parameter":{"Value":["CANARYxyz"]}}`,
+	`{"Parameter":{"Type":"CANARYxyz"}}`,
+	`{"Parameter":{"Type":{"CANARYxyz":1},"Value":"CANARYxyz"}}`,
+	`{"Parameter":{"Value":"CANARYxyz"},"Parameter":{"Type":"String"}}`,
+	`{"Parameter":{"Value":"CANARYxyz"},"Parameter":null}`,
+	`{"Parameter":null}`,
+	`{"Parameter":{"Value":null}}`,
+	`{"Parameter":{"Value":"CANARYxyz"` + "\xff\xfe",
+	"\xef\xbb\xbf" + `{"SecretString":"CANARYxyz"}`,
+	strings.Repeat("[", 10001) + `"CANARYxyz"` + strings.Repeat("]", 10001),
+	`{"SecretString":"` + strings.Repeat("CANARYxyz", 400) + `"`,
+	`an unexpected error occurred while executing request`,
+}
+
+func FuzzDecodeValue(f *testing.F) {
+	for _, b := range fuzzBodies {
+		k := fuzzKindByte(b.kind)
+		f.Add(k, []byte(b.body))
+		f.Add(k^1, []byte(b.body)) // the other kind's body
+		// Truncated: at every 9th byte, and just before the end.
+		for n := 0; n < len(b.body); n += 9 {
+			f.Add(k, []byte(b.body[:n]))
+		}
+		f.Add(k, []byte(b.body[:len(b.body)-1]))
+	}
+	for _, g := range fuzzGarbage {
+		f.Add(byte(0), []byte(g))
+		f.Add(byte(1), []byte(g))
+	}
+	allow := fuzzAllowlist()
+	f.Fuzz(func(t *testing.T, kind byte, body []byte) {
+		k := resolved.Parameter
+		if kind&1 == 1 {
+			k = resolved.Secret
+		}
+		in := bytes.Clone(body)
+		v, err := decodeValue(k, body)
+		if !bytes.Equal(in, body) {
+			t.Fatal("decodeValue modified its input")
+		}
+		if err != nil {
+			if v != "" {
+				t.Fatalf("decodeValue returned a value with its error %v", err)
+			}
+			for _, text := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+				if leak := fuzzLeak(text, body, allow); leak != "" {
+					t.Fatalf("the error quotes the body (%q): %s", leak, text)
+				}
+			}
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("decodeValue accepted invalid JSON and returned %q", v)
+		}
+		want, ok := fuzzOracle(k, body)
+		if !ok {
+			t.Fatalf("decodeValue returned %q where encoding/json reads no %s value", v, k)
+		}
+		if v != want {
+			t.Fatalf("decodeValue returned %q; encoding/json reads %q", v, want)
+		}
+	})
+}
+
+func fuzzKindByte(k resolved.Kind) byte {
+	if k == resolved.Secret {
+		return 1
+	}
+	return 0
+}
+
+// fuzzOracle is encoding/json's own reading of the value in a success body:
+// Parameter.Value, or SecretString, else SecretBinary decoded from base64 by
+// encoding/json itself (into a []byte).
+func fuzzOracle(k resolved.Kind, body []byte) (string, bool) {
+	switch k {
+	case resolved.Parameter:
+		var p struct {
+			Parameter *struct{ Value *string }
+		}
+		if json.Unmarshal(body, &p) != nil || p.Parameter == nil || p.Parameter.Value == nil {
+			return "", false
+		}
+		return *p.Parameter.Value, true
+	case resolved.Secret:
+		var s struct{ SecretString *string }
+		if json.Unmarshal(body, &s) == nil && s.SecretString != nil {
+			return *s.SecretString, true
+		}
+		var b struct{ SecretBinary []byte }
+		if json.Unmarshal(body, &b) == nil && b.SecretBinary != nil {
+			return string(b.SecretBinary), true
+		}
+	}
+	return "", false
+}
+
+// fuzzFieldNames are the JSON field names of the documented bodies; an
+// error may name them.
+var fuzzFieldNames = []string{
+	"Parameter", "ARN", "DataType", "LastModifiedDate", "Name", "Selector", "SourceResult",
+	"Type", "Value", "Version", "ResultMetadata", "Parameter.Type", "Parameter.Value",
+	"CreatedDate", "SecretBinary", "SecretString", "VersionId", "VersionStages",
+}
+
+// fuzzAllowlist is the text an error may contain whatever the body: the
+// field names, and decodeValue's own messages for bodies that hold no value
+// (so the list follows the messages if they change).
+func fuzzAllowlist() string {
+	var b strings.Builder
+	for _, n := range fuzzFieldNames {
+		b.WriteString(n + "\n")
+	}
+	shapes := []string{``, `{`, `{"`, `[`, `x`, `{}`, `null`, `1`, `""`, `[]`, `{"Parameter":{}}`, `{"SecretBinary":"!"}`}
+	for _, field := range []string{"Parameter", "SecretString", "SecretBinary"} {
+		for _, v := range []string{`1`, `true`, `""`, `[]`, `{}`, `null`} {
+			shapes = append(shapes, `{"`+field+`":`+v+`}`)
+		}
+	}
+	for _, field := range []string{"Type", "Value"} {
+		for _, v := range []string{`1`, `true`, `[]`, `{}`, `null`} {
+			shapes = append(shapes, `{"Parameter":{"`+field+`":`+v+`}}`)
+		}
+	}
+	for _, s := range shapes {
+		for _, k := range []resolved.Kind{resolved.Parameter, resolved.Secret, 0} {
+			if _, err := decodeValue(k, []byte(s)); err != nil {
+				b.WriteString(err.Error() + "\n")
+				fmt.Fprintf(&b, "%+v\n%#v\n", err, err)
+			}
+		}
+	}
+	return fuzzDigits(b.String())
+}
+
+// fuzzLeak returns a 6-byte run of a string (or bare token) of body that
+// text contains and the allowlist does not, or "". Runs of digits count as
+// one character: byte offsets in messages are not quotes.
+func fuzzLeak(text string, body []byte, allow string) string {
+	text = fuzzDigits(text)
+	if bytes.Contains(body, []byte(fuzzMarker[:6])) && strings.Contains(text, fuzzMarker[:6]) {
+		return fuzzMarker[:6]
+	}
+	for _, s := range fuzzStrings(body) {
+		s = fuzzDigits(s)
+		for i := 0; i+6 <= len(s); i++ {
+			w := s[i : i+6]
+			if strings.Contains(text, w) && !strings.Contains(allow, w) {
+				return w
+			}
+		}
+	}
+	return ""
+}
+
+// fuzzStrings scans body leniently, as if it were JSON, and returns the raw
+// bytes of every string (an unterminated one runs to the end) and every bare
+// token between JSON punctuation.
+func fuzzStrings(body []byte) []string {
+	var out []string
+	for i := 0; i < len(body); {
+		switch c := body[i]; {
+		case c == '"':
+			j := i + 1
+			for j < len(body) && body[j] != '"' {
+				if body[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			out = append(out, string(body[i+1:min(j, len(body))]))
+			i = j + 1
+		case strings.IndexByte("{}[],: \t\r\n", c) >= 0:
+			i++
+		default:
+			j := i
+			for j < len(body) && strings.IndexByte("{}[],:\" \t\r\n", body[j]) < 0 {
+				j++
+			}
+			out = append(out, string(body[i:j]))
+			i = j
+		}
+	}
+	return out
+}
+
+// fuzzDigits replaces every run of ASCII digits with one '#'.
+func fuzzDigits(s string) string {
+	var b strings.Builder
+	digit := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if '0' <= c && c <= '9' {
+			if !digit {
+				b.WriteByte('#')
+			}
+			digit = true
+			continue
+		}
+		digit = false
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// fuzzClasses are the declared classes.
+var fuzzClasses = []Class{
+	ClassRejected, ClassNotFound, ClassAccessDenied, ClassDecrypt, ClassBadToken, ClassThrottled,
+	ClassServerError, ClassUnavailable, ClassTimeout, ClassMalformed, ClassOther,
+}
+
+func FuzzClassify(f *testing.F) {
+	seeds := []struct {
+		status int
+		body   string
+	}{
+		// The agent (REFERENCE.md §3).
+		{400, `{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}`},
+		{400, `{"__type":"AccessDeniedException","message":"User: arn:aws:sts::123456789012:assumed-role/r/f is not authorized to perform: secretsmanager:GetSecretValue on resource: x"}`},
+		{400, `{"__type":"DecryptionFailure","message":"Secrets Manager can't decrypt the protected secret text using the provided KMS key."}`},
+		{400, `{"__type":"com.amazonaws.secretsmanager#ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}`},
+		{400, `{"__type":"ValidationException","Message":"Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!"}`},
+		{429, `{"__type":"ThrottlingException","message":"Rate exceeded"}`},
+		{429, `Too Many Requests`},
+		{500, `{"__type":"InternalFailure"}`},
+		{500, `{"__type":"InternalFailure","message":""}`},
+		{502, `{"__type":"InternalFailure"}`},
+		{504, `{"__type":"TimeoutError"}`},
+		{503, `Serving not enabled. Hit the /start_serving endpoint to enable serving requests.`},
+		{403, `Bad Token`},
+		{405, ``},
+		{404, `Not Found`},
+		{400, `X-Forwarded-For header is not allowed`},
+		// The managed extension (REFERENCE.md §1).
+		{400, `an unexpected error occurred while executing request`},
+		{500, `an unexpected error occurred while executing request`},
+		{429, `an unexpected error occurred while executing request`},
+		// Odd ones.
+		{400, ``},
+		{400, `{}`},
+		{400, `{"__type":""}`},
+		{400, `{"__type":"#"}`},
+		{400, `{"__type":"a#b#AccessDeniedException"}`},
+		{400, `{"__type":1}`},
+		{400, `{"__type":"ResourceNotFoundException"` /* truncated */},
+		{500, `{"__type":"ResourceNotFoundException"}`},
+		{429, `{"__type":"KMSDisabledException"}`},
+		{200, `{"__type":"ThrottlingException"}`},
+		{0, ``},
+		{-1, `x`},
+		{999, `{"message":"m"}`},
+		{400, strings.Repeat("x", 300)},
+		{400, `{"__type":"ServiceUnavailable","message":"` + strings.Repeat("m", 300) + `"}`},
+	}
+	for _, s := range seeds {
+		f.Add(s.status, []byte(s.body), false)
+		f.Add(s.status, []byte(s.body), true)
+	}
+	f.Fuzz(func(t *testing.T, status int, body []byte, startup bool) {
+		e := newStatusError(status, body)
+		class, retry := classify(e, startup)
+		if !fuzzDeclared(class) {
+			t.Fatalf("class %q is not a declared Class", class)
+		}
+		switch class {
+		case ClassMalformed, ClassTimeout, ClassUnavailable:
+			t.Fatalf("an HTTP answer classified as %s", class)
+		}
+		if strings.Contains(e.code, "#") {
+			t.Fatalf("code %q keeps its namespace", e.code)
+		}
+		permanent := false
+		if e.code != "" {
+			var aws struct {
+				Type string `json:"__type"`
+			}
+			if json.Unmarshal(body, &aws) != nil || e.code != cleanCode(aws.Type[strings.LastIndexByte(aws.Type, '#')+1:]) {
+				t.Fatalf("code %q is not the body's __type, cleaned", e.code)
+			}
+			for i := 0; i < len(e.code); i++ {
+				if !unreserved(e.code[i]) {
+					t.Fatalf("code %q has a byte outside [A-Za-z0-9._~-]", e.code)
+				}
+			}
+			c, _, ok := classifyCode(e.code)
+			permanent = ok && (c == ClassNotFound || c == ClassAccessDenied || c == ClassDecrypt)
+		}
+		if permanent && retry {
+			t.Fatalf("HTTP %d with permanent code %s is retried", status, e.code)
+		}
+		if (status == http.StatusTooManyRequests || 500 <= status && status <= 599) && !permanent && !retry {
+			t.Fatalf("HTTP %d with code %q (%s) is not retried", status, e.code, class)
+		}
+		if status == http.StatusBadRequest && e.code == "" && (class != ClassRejected || retry != startup) {
+			t.Fatalf("bare 400 classified %s, retry %v, in startup %v; want rejected, retry %v", class, retry, startup, startup)
+		}
+		if status == http.StatusForbidden && e.code == "" && (class != ClassBadToken || retry) {
+			t.Fatalf("bare 403 classified %s, retry %v; want bad_token, no retry", class, retry)
+		}
+		if !(status == http.StatusBadRequest && e.code == "") {
+			if c2, r2 := classify(e, !startup); c2 != class || r2 != retry {
+				t.Fatalf("the startup window changed the classification of HTTP %d %q: %s %v, then %s %v", status, e.code, class, retry, c2, r2)
+			}
+		}
+		msg := e.Error()
+		if !strings.HasPrefix(msg, fmt.Sprintf("HTTP %d", status)) {
+			t.Fatalf("error %q does not start with its status", msg)
+		}
+		if !utf8.ValidString(msg) {
+			t.Fatalf("error %q is not valid UTF-8", msg)
+		}
+		if len(msg) > 400+len(e.code) {
+			t.Fatalf("error is %d bytes (code %d bytes); want at most 400 + the code: %q", len(msg), len(e.code), msg)
+		}
+	})
+}
+
+func fuzzDeclared(c Class) bool {
+	for _, d := range fuzzClasses {
+		if c == d {
+			return true
+		}
+	}
+	return false
+}
+
+func FuzzQueryEscape(f *testing.F) {
+	for _, s := range []string{
+		"", "prod/db", "/app/flags", "team+a=b@c/d", "a b&c?d#e%f", "%41", "+", "~-._",
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/api-AbCdEf",
+		"arn:aws:ssm:us-east-1:123456789012:parameter/app/db:3",
+		"/aws/reference/secretsmanager/prod/db", "ünï/código", "\x00\x7f\x80\xff", "a\r\nb",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		esc := queryEscape(s)
+		got, err := url.QueryUnescape(esc)
+		if err != nil || got != s {
+			t.Fatalf("QueryUnescape(queryEscape(%q)) = %q, %v", s, got, err)
+		}
+		q, err := url.ParseQuery("name=" + esc + "&withDecryption=true")
+		if err != nil || len(q) != 2 || q.Get("name") != s {
+			t.Fatalf("ParseQuery(name=%s&withDecryption=true) = %v, %v; want name %q", esc, q, err, s)
+		}
+		for i := 0; i < len(esc); i++ {
+			c := esc[i]
+			if c == '%' {
+				if i+2 >= len(esc) || !fuzzUpperHex(esc[i+1]) || !fuzzUpperHex(esc[i+2]) {
+					t.Fatalf("queryEscape(%q) = %q: %% at %d is not an escape", s, esc, i)
+				}
+				i += 2
+				continue
+			}
+			if strings.IndexByte("+=@/ &?#:;,$!*'()[]", c) >= 0 || !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0) {
+				t.Fatalf("queryEscape(%q) = %q: byte %q at %d is not escaped", s, esc, c, i)
+			}
+		}
+	})
+}
+
+func fuzzUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
