@@ -68,6 +68,10 @@ check() { # check <description> <command...>
 	fi
 }
 eq() { [ "$1" = "$2" ] || { echo "    got: $1"; echo "   want: $2"; return 1; }; }
+unchanged() { # unchanged <count before> <count after>
+	[[ $1 =~ ^[0-9]+$ ]] || { echo "    no count to compare: \"$1\""; return 1; }
+	eq "$2" "$1"
+}
 
 start_rie() { # start_rie <log name> <bootstrap path>
 	log=$work/logs/$1.log
@@ -84,11 +88,14 @@ start_rie() { # start_rie <log name> <bootstrap path>
 	return 1
 }
 
+# invoke, stats and jqr never fail: a failed call shows up in the checks.
 invoke() {
-	curl -s -m 15 -XPOST "http://127.0.0.1:$rie_port/2015-03-31/functions/function/invocations" -d '{}'
+	curl -s -m 15 -XPOST "http://127.0.0.1:$rie_port/2015-03-31/functions/function/invocations" -d '{}' || true
 }
 
-stats() { curl -s -m 5 "http://127.0.0.1:$ext_port/_mw/stats"; }
+stats() { curl -s -m 5 "http://127.0.0.1:$ext_port/_mw/stats" || true; }
+
+jqr() { jq -r "$@" 2>/dev/null || true; }
 
 # stop_rie sends SIGTERM to RIE, which sends SHUTDOWN to the extension, and
 # waits (bounded) for both to go; then checks the extension's last words.
@@ -110,40 +117,44 @@ stop_rie() { # stop_rie <scenario>
 	check "$1: the extension got SHUTDOWN" grep -q '^\[mw-extension\] shutdown (SHUTDOWN event' "$log"
 	check "$1: the extension exited 0" grep -q '^\[mw-extension\] exit 0$' "$log"
 	check "$1: no function or extension process is left" \
-		eq "$(pgrep -f "$work/" | grep -vx "$$" | wc -l)" 0
+		eq "$(pgrep -f "$work/|/opt/extensions/|/var/task/bootstrap|aws-lambda-rie" | wc -l)" 0
+	if grep -q "^FAIL $1:" "$results"; then
+		echo "   --- $1: last lines of RIE's log (function and extension included):"
+		tail -n 25 "$log" | sed 's/^/   | /'
+	fi
 }
 
 scenario_seed() { # scenario_seed <function> <how it calls>
 	local fn=$1 how=$2 out
 	echo "== $fn: the extension called from $how during INIT (no mw)"
-	start_rie "$fn" "$work/fn/$fn/bootstrap"
+	check "$fn: RIE is up" start_rie "$fn" "$work/fn/$fn/bootstrap"
 	out=$(invoke)
 	echo "   invoke: $out"
-	check "$fn: the init-time call got HTTP 400" eq "$(jq -r .status <<<"$out")" 400
-	check "$fn: with the generic body" eq "$(jq -r .body <<<"$out")" "$GENERIC_400"
-	check "$fn: the extension counted it as not ready (INIT)" eq "$(stats | jq -r .notReady)" 1
+	check "$fn: the init-time call got HTTP 400" eq "$(jqr .status <<<"$out")" 400
+	check "$fn: with the generic body" eq "$(jqr .body <<<"$out")" "$GENERIC_400"
+	check "$fn: the extension counted it as not ready (INIT)" eq "$(stats | jqr .notReady)" 1
 	stop_rie "$fn"
 }
 
 scenario_wrapped() {
 	local out first i ok=0
 	echo "== wrapped: the same items through mw.Wrap, classic mode"
-	start_rie wrapped "$work/fn/wrapped/bootstrap"
+	check "wrapped: RIE is up" start_rie wrapped "$work/fn/wrapped/bootstrap"
 	out=$(invoke)
 	echo "   invoke 1: $(jq -c '.secret="<redacted>"' <<<"$out" 2>/dev/null || echo "$out")"
-	check "wrapped: first invoke gets the secret" eq "$(jq -r .secret <<<"$out")" "$SECRET_VALUE"
-	check "wrapped: first invoke gets the parameter" eq "$(jq -r .parameter <<<"$out")" "$PARAM_VALUE"
+	check "wrapped: first invoke gets the secret" eq "$(jqr .secret <<<"$out")" "$SECRET_VALUE"
+	check "wrapped: first invoke gets the parameter" eq "$(jqr .parameter <<<"$out")" "$PARAM_VALUE"
 	first=$(stats)
-	echo "   extension after invoke 1: $(jq -c '{total,fetches,notReady,byName}' <<<"$first")"
-	check "wrapped: first invoke fetched each item (startup 400s retried: $(jq -r .notReady <<<"$first"))" \
-		eq "$(jq -r '[.byStatus["200"]] | .[0]' <<<"$first")" 2
+	echo "   extension after invoke 1: $(jq -c '{total,fetches,notReady,byName}' <<<"$first" 2>/dev/null)"
+	check "wrapped: first invoke fetched each item (startup 400s retried: $(jqr .notReady <<<"$first"))" \
+		eq "$(jqr '[.byStatus["200"]] | .[0]' <<<"$first")" 2
 	for i in 2 3 4 5; do
 		out=$(invoke)
-		[ "$(jq -r .secret <<<"$out")" = "$SECRET_VALUE" ] && [ "$(jq -r .parameter <<<"$out")" = "$PARAM_VALUE" ] && ok=$((ok + 1))
+		[ "$(jqr .secret <<<"$out")" = "$SECRET_VALUE" ] && [ "$(jqr .parameter <<<"$out")" = "$PARAM_VALUE" ] && ok=$((ok + 1))
 	done
 	check "wrapped: warm invokes 2-5 get the values" eq "$ok" 4
 	check "wrapped: warm invokes 2-5 made zero extension requests" \
-		eq "$(stats | jq -r .total)" "$(jq -r .total <<<"$first")"
+		unchanged "$(jqr .total <<<"$first")" "$(stats | jqr .total)"
 	stop_rie wrapped
 }
 
@@ -151,7 +162,7 @@ scenario_lmi() {
 	local i n pids=() outs
 	echo "== lmi: Lambda Managed Instances, AWS_LAMBDA_MAX_CONCURRENCY=4, /var/task/bootstrap"
 	cp "$work/fn/wrapped/bootstrap" "$work/task/bootstrap"
-	AWS_LAMBDA_MAX_CONCURRENCY=4 start_rie lmi /var/task/bootstrap
+	AWS_LAMBDA_MAX_CONCURRENCY=4 check "lmi: RIE is up" start_rie lmi /var/task/bootstrap
 	# RIE serves its port while INIT still runs (eagerly, in LMI mode): give
 	# the runtime's four loops time to poll, so that no invoke meets "no idle
 	# runtimes" and the first round really is four cold invokes at once.
@@ -168,13 +179,14 @@ scenario_lmi() {
 		done
 		for i in "${pids[@]}"; do wait "$i" || true; done
 	done
-	outs=$(cat "$work/logs/lmi."*.out | jq -s -c '.')
+	outs=$(cat "$work/logs/lmi."*.out | jq -s -c '.' 2>/dev/null || echo '[]')
 	echo "   8 invokes (2 rounds of 4 in parallel): $(jq -c 'map(.secret="<redacted>")' <<<"$outs" 2>/dev/null || echo "$outs")"
-	n=$(jq --arg s "$SECRET_VALUE" --arg p "$PARAM_VALUE" '[.[] | select(.secret == $s and .parameter == $p)] | length' <<<"$outs")
+	n=$(jq 2>/dev/null --arg s "$SECRET_VALUE" --arg p "$PARAM_VALUE" '[.[] | select(.secret == $s and .parameter == $p)] | length' <<<"$outs" || true)
 	check "lmi: all 8 parallel invokes get the right values" eq "$n" 8
-	check "lmi: one process served them all" eq "$(jq '[.[].pid] | unique | length' <<<"$outs")" 1
-	check "lmi: the secret was fetched once" eq "$(stats | jq -r '.byName["prod/db"]')" 1
-	check "lmi: the parameter was fetched once" eq "$(stats | jq -r '.byName["/app/flags"]')" 1
+	check "lmi: one process served them all" \
+		eq "$(jq '[.[].pid | numbers] | length == 8 and (unique | length) == 1' <<<"$outs" 2>/dev/null)" true
+	check "lmi: the secret was fetched once" eq "$(stats | jqr '.byName["prod/db"]')" 1
+	check "lmi: the parameter was fetched once" eq "$(stats | jqr '.byName["/app/flags"]')" 1
 	stop_rie lmi
 }
 
@@ -195,6 +207,14 @@ outer() {
 		exit 0
 	fi
 
+	local port_base=${MW_E2E_PORT_BASE:-27830} p
+	for p in "$port_base" "$((port_base + 1))"; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "e2e: FAIL: port 127.0.0.1:$p is in use; set MW_E2E_PORT_BASE to a free pair of ports"
+			exit 1
+		fi
+	done
+
 	work=$(mktemp -d "${TMPDIR:-/tmp}/mw-e2e.XXXXXX")
 	ns_pid=
 	cleanup() {
@@ -207,7 +227,8 @@ outer() {
 		exit "$rc"
 	}
 	trap cleanup EXIT
-	trap 'exit 130' INT TERM
+	trap 'echo "e2e: interrupted"; exit 130' INT
+	trap 'echo "e2e: terminated"; exit 143' TERM
 
 	echo "== build"
 	local cache=${MW_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mw-e2e}
