@@ -323,3 +323,47 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestLambdaModeAgentDialect(t *testing.T) {
+	port := freePort(t)
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	get := func(path string) string {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header.Set(mwtest.TokenHeader, "tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return strconv.Itoa(resp.StatusCode) + " " + string(b)
+		}
+		return "200"
+	}
+	var got []string
+	api := &fakeExtensionsAPI{t: t, wantName: "ext", events: []string{eventInvoke, eventShutdown}}
+	api.beforeEvt = func() {
+		got = append(got, get("/ping"), get("/secretsmanager/get?secretId=s"), get("/v1/s?refreshNow=true"))
+	}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	vals := t.TempDir() + "/values.json"
+	writeFile(t, vals, `{"secrets": {"s": {"string": "v"}}}`)
+	cfg, err := parseFlags("ext", []string{"-dialect", "agent", "-values", vals, "-port", strconv.Itoa(port), "-token", "tok", "-quiet"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	if code := run(context.Background(), "ext", cfg, strings.TrimPrefix(srv.URL, "http://"), "", log.New(&logs, "", 0)); code != 0 {
+		t.Fatalf("run = %d; log:\n%s", code, logs.String())
+	}
+	notServing := "503 " + mwtest.NotServingError
+	want := []string{"200", notServing, notServing, "200", "200", "200"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("answers =\n %q, want\n %q", got, want)
+	}
+	if !strings.Contains(logs.String(), `"refreshNow":2`) {
+		t.Errorf("log:\n%s", logs.String())
+	}
+}
