@@ -39,11 +39,14 @@ const valuesFormat = `Values file (JSON, -values or $MW_EXT_VALUES):
 
 A StringList value is the comma-joined list. Parameter versions are numbered
 from 1 in file order; labels must not start with a digit and may sit on one
-version only. Secret versions get deterministic version ids (logged at
-startup); a version is stored as PutSecretValue stores it (it becomes
-AWSCURRENT, the old current AWSPREVIOUS), then its "stages" are moved onto
-it. When no version lists stages, the last is AWSCURRENT. At most one version
-may carry a stage. Errors are reported as file:line:column with the path of
+version only. Secret versions are stored oldest first as PutSecretValue
+stores them (each becomes AWSCURRENT, the one before it AWSPREVIOUS) and get
+deterministic version ids (logged at startup); then the listed "stages" are
+moved onto their versions, AWSCURRENT first. So with no stages listed the
+last version is AWSCURRENT and the one before it AWSPREVIOUS; when stages are
+listed, one version must carry AWSCURRENT, a stage sits on one version only,
+and AWSPREVIOUS follows AWSCURRENT's moves unless you place it yourself.
+Errors are reported as file:line:column, or with the path of
 the bad entry. Unknown fields are errors.
 `
 

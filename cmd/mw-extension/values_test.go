@@ -166,3 +166,20 @@ func TestLineCol(t *testing.T) {
 		}
 	}
 }
+
+// A rotation in progress: AWSCURRENT stays on the old version, the new one
+// is AWSPENDING. AWSPREVIOUS follows AWSCURRENT's moves, as documented.
+func TestSecretStagesPending(t *testing.T) {
+	e := mwtest.New(mwtest.Managed)
+	_, err := loadValues("v.json", []byte(`{"secrets":{"s":{"versions":[
+		{"string":"old","stages":["AWSCURRENT"]},
+		{"string":"new","stages":["AWSPENDING"]}]}}}`), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for stage, want := range map[string]string{"AWSCURRENT": "old", "AWSPENDING": "new", "AWSPREVIOUS": "new"} {
+		if v, _ := secretAt(t, e, url.Values{"secretId": {"s"}, "versionStage": {stage}}); v != want {
+			t.Errorf("%s = %q, want %q", stage, v, want)
+		}
+	}
+}
