@@ -7,7 +7,8 @@
 # namespace (the host's /opt and /var are never touched; every process dies
 # with the namespace), and checks:
 #   - the seed's failure: init-time calls (package var, config package) get 400;
-#   - mw.Wrap: first invoke succeeds, warm invokes make no extension request;
+#   - mw.Wrap: first invoke succeeds, warm invokes make no extension request,
+#     and startup 400s after the INVOKE are retried;
 #   - Lambda Managed Instances (AWS_LAMBDA_MAX_CONCURRENCY=4): parallel
 #     invokes get the values, each item is fetched once;
 #   - SHUTDOWN reaches the extension, which exits 0; nothing is left running.
@@ -56,6 +57,7 @@ inner() {
 	scenario_seed seed-var "a package-level variable"
 	scenario_seed seed-config "an imported config package"
 	scenario_wrapped
+	scenario_slow_start
 	scenario_lmi
 }
 
@@ -156,6 +158,23 @@ scenario_wrapped() {
 	check "wrapped: warm invokes 2-5 made zero extension requests" \
 		unchanged "$(jqr .total <<<"$first")" "$(stats | jqr .total)"
 	stop_rie wrapped
+}
+
+# The race Lambda allows: the function's INVOKE can reach it before the
+# extension has seen its own. Here the extension stays not ready 300 ms after
+# its first INVOKE; mw's startup retries must ride that out.
+scenario_slow_start() {
+	local out st
+	echo "== slow-start: mw.Wrap while the extension answers 400 for 300 ms after the INVOKE"
+	MW_EXT_NOT_READY_FOR=300ms check "slow-start: RIE is up" start_rie slow-start "$work/fn/wrapped/bootstrap"
+	out=$(invoke)
+	check "slow-start: first invoke still gets the secret" eq "$(jqr .secret <<<"$out")" "$SECRET_VALUE"
+	check "slow-start: and the parameter" eq "$(jqr .parameter <<<"$out")" "$PARAM_VALUE"
+	st=$(stats)
+	echo "   extension after invoke 1: $(jq -c '{total,notReady,byStatus}' <<<"$st" 2>/dev/null)"
+	check "slow-start: mw retried the startup 400s ($(jqr .notReady <<<"$st") of them)" \
+		test "$(jqr .notReady <<<"$st")" -ge 1
+	stop_rie slow-start
 }
 
 scenario_lmi() {
