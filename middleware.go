@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/lambda-mw/mw/internal/resolved"
 )
 
@@ -62,11 +60,11 @@ func Wrap[In, Out any](h func(context.Context, In) (Out, error), opts ...Option)
 
 // wrapper is the state behind one Wrap call.
 type wrapper struct {
-	cfg    *config
-	src    fetcher
-	tracer trace.Tracer
-	cache  *cache
-	err    error // a configuration error, returned by every invoke
+	cfg     *config
+	src     fetcher
+	tracing tracing
+	cache   *cache
+	err     error // a configuration error, returned by every invoke
 
 	// started is the first invoke's start, in Unix nanoseconds, or 0.
 	started atomic.Int64
@@ -74,7 +72,7 @@ type wrapper struct {
 
 func newWrapper(opts []Option) *wrapper {
 	cfg := newConfig(opts)
-	w := &wrapper{cfg: cfg, src: cfg.src, tracer: newTracer(cfg.tp)}
+	w := &wrapper{cfg: cfg, src: cfg.src, tracing: newTracing(cfg.tp)}
 	w.cache, w.err = newCache(cfg.items, cfg)
 	w.cache.holder.Refresh = w.refresh
 	return w
@@ -96,15 +94,17 @@ func (w *wrapper) resolve(ctx context.Context) (*background, error) {
 	now := w.cfg.now()
 	cold := w.started.Load() == 0 && w.started.CompareAndSwap(0, now.UnixNano())
 	if s := w.cache.snap.Load(); s != nil && now.Before(s.until) {
-		_, tr := startResolve(ctx, w.tracer, len(w.cache.items), cold)
-		tr.end(outcome{hits: len(w.cache.items), stale: s.stale, absent: s.absent})
+		if w.tracing.enabled() {
+			_, tr := startResolve(ctx, w.tracing.tracer, len(w.cache.items), cold)
+			tr.end(outcome{hits: len(w.cache.items), stale: s.stale, absent: s.absent})
+		}
 		return nil, nil
 	}
 	return w.resolveSlow(ctx, now, cold)
 }
 
 func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (*background, error) {
-	ctx, tr := startResolve(ctx, w.tracer, len(w.cache.items), cold)
+	ctx, tr := startResolve(ctx, w.tracing.tracer, len(w.cache.items), cold)
 	var out outcome
 	var todo, ahead []pending
 	out.hits, todo, ahead = w.cache.plan(now, true)

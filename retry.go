@@ -48,7 +48,7 @@ func (d deadlineBackOff) NextBackOff() time.Duration {
 // fetchOne fetches one item with retries, within ctx. It reports every
 // retried attempt to the span and returns a *FetchError on failure.
 func (w *wrapper) fetchOne(ctx context.Context, it item, force bool) (string, *FetchError) {
-	ctx, tr := startFetch(ctx, w.tracer, it, force)
+	ctx, tr := startFetch(ctx, w.tracing.tracer, it, force)
 	start := time.Now()
 	var (
 		value    string

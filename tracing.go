@@ -2,11 +2,14 @@ package mw
 
 import (
 	"context"
+	"reflect"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // ScopeName is the instrumentation scope of mw's tracer: its import path.
@@ -44,8 +47,41 @@ const (
 	attrErrorType   = attribute.Key("error.type")
 )
 
-func newTracer(tp trace.TracerProvider) trace.Tracer {
-	return tp.Tracer(ScopeName, trace.WithInstrumentationVersion(version))
+// tracing is mw's tracer, and whether spans can be recorded at all.
+type tracing struct {
+	tracer trace.Tracer
+	// idle is the OTel global provider as Wrap found it when it was still
+	// the default, which delegates to nothing. While otel.GetTracerProvider
+	// still returns it, no SDK has been installed (installing one replaces
+	// it) and every span would be a no-op: warm invokes then skip theirs,
+	// which would cost allocations for nothing.
+	idle trace.TracerProvider
+	off  bool // an explicit no-op provider
+}
+
+func newTracing(tp trace.TracerProvider) tracing {
+	t := tracing{tracer: tp.Tracer(ScopeName, trace.WithInstrumentationVersion(version))}
+	switch tp.(type) {
+	case noop.TracerProvider, *noop.TracerProvider:
+		t.off = true
+	}
+	if isDefaultGlobal(tp) && otel.GetTracerProvider() == tp {
+		t.idle = tp
+	}
+	return t
+}
+
+// isDefaultGlobal reports whether tp is OTel's default global provider.
+// (With OTel's eBPF auto-instrumentation attached, that provider records
+// spans without being replaced; mw's warm-invoke spans are then skipped.)
+func isDefaultGlobal(tp trace.TracerProvider) bool {
+	t := reflect.TypeOf(tp)
+	return t != nil && t.Kind() == reflect.Pointer && t.Elem().PkgPath() == "go.opentelemetry.io/otel/internal/global"
+}
+
+// enabled reports whether a span started now could be recorded.
+func (t *tracing) enabled() bool {
+	return !t.off && (t.idle == nil || otel.GetTracerProvider() != t.idle)
 }
 
 // resolveTrace records one invoke's resolution.

@@ -2,6 +2,9 @@ package mw
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,5 +155,34 @@ func TestDefaultTracerProviderIsTheGlobalOne(t *testing.T) {
 	}
 	if len(rec.Ended()) != 2 {
 		t.Errorf("the global provider recorded %d spans; want 2", len(rec.Ended()))
+	}
+}
+
+// The warm path skips its span while OTel's global provider is the untouched
+// default, and records it once an SDK is installed, even after Wrap. The
+// global provider is process-wide, so this runs in a fresh process.
+func TestWarmSpansFollowTheGlobalProviderInstalledAfterWrap(t *testing.T) {
+	if os.Getenv("MW_GLOBAL_TP_CHILD") != "1" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestWarmSpansFollowTheGlobalProviderInstalledAfterWrap$", "-test.v")
+		cmd.Env = append(os.Environ(), "MW_GLOBAL_TP_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS") {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		return
+	}
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	h := Wrap(echo, WithSecrets("s"), WithEndpoint(w.srv.URL)) // the default: the global provider
+	if _, err := h(context.Background(), nil); err != nil {    // cold
+		t.Fatal(err)
+	}
+	rec := tracetest.NewSpanRecorder()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	if _, err := h(context.Background(), nil); err != nil { // warm, now traced
+		t.Fatal(err)
+	}
+	if n := len(rec.Ended()); n != 1 || rec.Ended()[0].Name() != "mw.resolve" || attr(rec.Ended()[0], "mw.cache.hits").AsInt64() != 1 {
+		t.Fatalf("after installing an SDK, a warm invoke recorded %d spans; want its mw.resolve with 1 hit", n)
 	}
 }
