@@ -112,7 +112,7 @@ func run(out io.Writer) error {
 			fmt.Fprintf(out, "   the invoke failed after %s:\n   %s\n\n", took.Round(time.Millisecond), indent(err.Error()))
 			return nil
 		}
-		fmt.Fprintf(out, "   handler returned %s in %s\n", resp, took.Round(time.Millisecond))
+		fmt.Fprintf(out, "   handler returned %s in %s\n", resp, took.Round(time.Microsecond))
 		describe(out, rec.Ended())
 		fmt.Fprintf(out, "   requests to the extension during this invoke: %d\n\n", ext.Requests()-before)
 		return nil
