@@ -210,12 +210,29 @@ scenario_lmi() {
 }
 
 # ---------------------------------------------------------------- outside
+# install_tools tool:debian-package...: installs the Debian packages of the
+# tools that are missing (as root, with apt-get), or fails saying which.
+install_tools() {
+	local missing=() pkgs=() spec
+	for spec in "$@"; do
+		command -v "${spec%%:*}" >/dev/null || { missing+=("${spec%%:*}"); pkgs+=("${spec#*:}"); }
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "e2e: installing ${pkgs[*]} (for ${missing[*]})"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+	fi
+	for spec in "$@"; do
+		command -v "${spec%%:*}" >/dev/null || { echo "e2e: FAIL: ${spec%%:*} is not installed (Debian package ${spec#*:})"; exit 1; }
+	done
+}
+
 outer() {
 	cd "$(dirname "$0")/.."
 	local start=$SECONDS
-	for tool in go curl jq unshare mount pgrep timeout; do
-		command -v "$tool" >/dev/null || { echo "e2e: FAIL: $tool is not installed"; exit 1; }
-	done
+	install_tools curl:curl jq:jq unshare:util-linux mount:mount pgrep:procps timeout:coreutils
+	command -v go >/dev/null || { echo "e2e: FAIL: go is not installed"; exit 1; }
 	local why
 	if ! why=$(unshare -m -p -f --mount-proc --propagation private true 2>&1); then
 		echo "e2e: skipped: mount namespaces unavailable (need root and unshare): ${why:-unshare failed}"
