@@ -28,7 +28,7 @@ type fetcher interface {
 }
 
 const (
-	// TokenHeader carries the caller's session token to the extension.
+	// tokenHeader carries the caller's session token to the extension.
 	tokenHeader = "X-Aws-Parameters-Secrets-Token"
 	portEnv     = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 	defaultPort = "2773"

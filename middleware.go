@@ -38,12 +38,14 @@ const staleBudget = time.Second
 // The returned handler is safe for concurrent invokes, as Lambda Managed
 // Instances make them; each call of Wrap has a cache of its own.
 func Wrap[In, Out any](h func(context.Context, In) (Out, error), opts ...Option) func(context.Context, In) (Out, error) {
-	w := newWrapper(opts)
-	return func(ctx context.Context, in In) (Out, error) {
-		if h == nil {
+	if h == nil {
+		return func(context.Context, In) (Out, error) {
 			var zero Out
 			return zero, errors.New("mw: Wrap was given a nil handler")
 		}
+	}
+	w := newWrapper(opts)
+	return func(ctx context.Context, in In) (Out, error) {
 		bg, err := w.resolve(ctx)
 		if bg != nil {
 			// Refreshes ahead of expiry end within this invoke, before
@@ -121,7 +123,7 @@ func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (*b
 	defer cancel()
 	for {
 		w.fetchAll(fctx, todo)
-		override := map[int]*FetchError{}
+		var override map[int]*FetchError // allocated only if a wait times out
 		again := false
 		for _, p := range todo {
 			select {
@@ -134,6 +136,9 @@ func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (*b
 				// Another invoke leads this fetch and has not finished
 				// within our time.
 				it := w.cache.items[p.i]
+				if override == nil {
+					override = map[int]*FetchError{}
+				}
 				override[p.i] = &FetchError{Kind: it.kind.String(), Name: it.name, Class: ClassTimeout, Err: fctx.Err()}
 				continue
 			}
