@@ -443,3 +443,52 @@ func seedGet(u, field string) (string, error) {
 	err = json.Unmarshal(body, &out)
 	return out.SecretString, err
 }
+
+// BenchmarkTypedAccessor is the cost of reading a decoded value inside a
+// handler: an RDS-style credentials secret as a struct (decoded once per
+// value, then copied), the same as a map (decoded on each call, since a
+// map cannot be shared), the hand-written json.Unmarshal the memo saves,
+// and the binary and list forms.
+func BenchmarkTypedAccessor(b *testing.B) {
+	type creds struct {
+		Engine   string `json:"engine"`
+		Username string `json:"username"`
+		Password string `json:"password"`
+		Host     string `json:"host"`
+		Port     int    `json:"port"`
+		DBName   string `json:"dbname"`
+	}
+	const secret = `{"engine":"postgres","username":"app","password":"hunter2-hunter2","host":"db.cluster-abc.eu-west-1.rds.amazonaws.com","port":5432,"dbname":"app"}`
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{
+		Secrets:    map[string]string{"db": secret, "key": string(make([]byte, 32))},
+		Parameters: map[string]string{"/hosts": "a.example,b.example,c.example,d.example"},
+	})
+	run := func(name string, f func() error) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if err := f(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	run("SecretJSON/struct", func() error { v, err := mw.SecretJSON[creds](ctx, "db"); sink = v.Password; return err })
+	run("SecretJSON/map", func() error {
+		v, err := mw.SecretJSON[map[string]any](ctx, "db")
+		sink, _ = v["password"].(string)
+		return err
+	})
+	run("json.Unmarshal/struct", func() error {
+		s, err := mw.Secret(ctx, "db")
+		if err != nil {
+			return err
+		}
+		var v creds
+		err = json.Unmarshal([]byte(s), &v)
+		sink = v.Password
+		return err
+	})
+	run("SecretBinary/32B", func() error { v, err := mw.SecretBinary(ctx, "key"); sink = string(v[:1]); return err })
+	run("ParameterList/4", func() error { v, err := mw.ParameterList(ctx, "/hosts"); sink = v[0]; return err })
+}

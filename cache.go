@@ -1,7 +1,6 @@
 package mw
 
 import (
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,19 +11,6 @@ import (
 // retryFailedAfter is how long an item whose refresh failed is served stale
 // (or, if optional, left without a value) before an invoke tries again.
 const retryFailedAfter = 10 * time.Second
-
-// An item is one declared parameter or secret.
-type item struct {
-	kind     resolved.Kind
-	name     string
-	ttl      time.Duration
-	hasTTL   bool
-	optional bool
-	hasDef   bool
-	def      string
-}
-
-func (it item) key() string { return it.kind.String() + ":" + it.name }
 
 // entry is the cached state of one item. A failed fetch never touches the
 // last good value: it only records the failure.
@@ -71,41 +57,23 @@ type snapshot struct {
 	absent []item // optional items without a value, for the span
 }
 
-func newCache(items []item, cfg *config) (*cache, error) {
+func newCache(d declarations, cfg *config) *cache {
 	c := &cache{
-		index:    &resolved.Index{Parameters: map[string]int{}, Secrets: map[string]int{}},
+		items:    d.items,
+		index:    d.index,
 		ttl:      cfg.ttl,
 		maxStale: cfg.maxStale,
 		ahead:    cfg.refreshAhead,
+		entries:  make([]entry, len(d.items)),
+		calls:    make([]*call, len(d.items)),
 	}
-	var err error
-	for _, it := range items {
-		if it.name == "" {
-			err = fmt.Errorf("mw: an empty %s name was declared", it.kind)
-			continue
-		}
-		m := c.index.Parameters
-		if it.kind == resolved.Secret {
-			m = c.index.Secrets
-		}
-		if i, dup := m[it.name]; dup {
-			if c.items[i] != it {
-				err = fmt.Errorf("mw: %s %q is declared twice, with different options", it.kind, it.name)
-			}
-			continue
-		}
-		m[it.name] = len(c.items)
-		c.items = append(c.items, it)
-	}
-	c.entries = make([]entry, len(c.items))
-	c.calls = make([]*call, len(c.items))
 	if len(c.items) == 0 {
 		// Nothing to fetch, ever: one Set serves every invoke.
 		s := &resolved.Set{Index: c.index}
 		c.holder.Store(s)
 		c.snap.Store(&snapshot{set: s, until: farFuture})
 	}
-	return c, err
+	return c
 }
 
 var farFuture = time.Unix(1<<62, 0)
@@ -244,7 +212,7 @@ func (c *cache) settle(now time.Time, override map[int]*FetchError) settled {
 			until = minTime(until, e.retryAt)
 		default:
 			if failure == nil { // cannot happen: a required item with no value has failed
-				failure = &FetchError{Kind: it.kind.String(), Name: it.name, Class: ClassOther}
+				failure = it.fetchError(ClassOther, nil)
 			}
 			out.failed = append(out.failed, failure)
 		}

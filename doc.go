@@ -21,6 +21,33 @@
 //		...
 //	}
 //
+// Typed accessors decode values: SecretJSON and ParameterJSON into a struct,
+// SecretBinary into bytes, ParameterList into a StringList's items. Items
+// can be pinned to a version (Version, Label, VersionID, VersionStage) and
+// read by a short name (Alias), and a secret can be read through Parameter
+// Store as /aws/reference/secretsmanager/<id>.
+//
+// # The environment
+//
+// Operators can declare items and point mw elsewhere without a code change,
+// in the function's configuration; Wrap reads these variables and merges
+// them with its options:
+//
+//	MW_SECRETS     secrets to prefetch, comma-separated: names, ARNs, or
+//	               alias=name (cut at the first '='), as in
+//	               MW_SECRETS=db=arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf,api-key
+//	MW_PARAMETERS  parameters to prefetch, in the same form; a name may end
+//	               in :version or :label, which Parameter Store understands
+//	MW_ENDPOINT    the base URL of the extension or agent, when the code
+//	               sets no WithEndpoint, e.g. http://localhost:2773
+//	MW_AGENT       true when the endpoint is the AWS Secrets Manager Agent
+//	               (see WithSecretsManagerAgent), as on ECS, EKS or EC2
+//
+// so that lambda.Start(mw.Wrap(handler)) prefetches what the environment
+// declares. An item the environment declares and code declares too is
+// fetched once, with the options code gives it. A malformed entry fails
+// every invoke, with an error that quotes it; the handler does not run.
+//
 // A failure to fetch any declared item fails the invoke before the handler
 // runs, with a *PrefetchError that names every failed item and its likely
 // fix. Values never appear in errors, spans or printed output.

@@ -48,7 +48,9 @@ const (
 // a wrapped handler returns.
 type FetchError struct {
 	Kind     string        // "parameter" or "secret"
-	Name     string        // as declared
+	Name     string        // the name or ARN fetched, as declared
+	Alias    string        // the name handlers read it by, if declared with Alias
+	Version  string        // the version asked for, such as "stage AWSPREVIOUS"; "" for the current one
 	Class    Class         // why, in one word
 	Status   int           // the last HTTP status, 0 when none came back
 	Code     string        // the AWS error code of an agent-style body, if any
@@ -63,7 +65,7 @@ type FetchError struct {
 
 func (e *FetchError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "mw: %s %q: %s (%d attempt", e.Kind, e.Name, e.what(), e.Attempts)
+	fmt.Fprintf(&b, "mw: %s: %s (%d attempt", e.subject(), e.what(), e.Attempts)
 	if e.Attempts != 1 {
 		b.WriteString("s")
 	}
@@ -81,6 +83,24 @@ func (e *FetchError) Error() string {
 	b.WriteString(": ")
 	b.WriteString(e.Hint())
 	return b.String()
+}
+
+// subject names the item: `secret "db" (prod/db, stage AWSPREVIOUS)`.
+func (e *FetchError) subject() string {
+	ref := e.Name
+	var extra []string
+	if e.Alias != "" {
+		ref = e.Alias
+		extra = append(extra, e.Name)
+	}
+	if e.Version != "" {
+		extra = append(extra, e.Version)
+	}
+	s := fmt.Sprintf("%s %q", e.Kind, ref)
+	if len(extra) > 0 {
+		s += " (" + strings.Join(extra, ", ") + ")"
+	}
+	return s
 }
 
 // Unwrap returns the cause.
@@ -134,7 +154,9 @@ func (e *FetchError) Hint() string {
 	case ClassDecrypt:
 		return "allow kms:Decrypt on the KMS key that encrypts it in the function's execution role (and in the key policy)"
 	case ClassBadToken:
-		return "the X-Aws-Parameters-Secrets-Token header must equal AWS_SESSION_TOKEN: is AWS_SESSION_TOKEN set in this environment?"
+		return "the X-Aws-Parameters-Secrets-Token header must equal AWS_SESSION_TOKEN: is AWS_SESSION_TOKEN set in this environment? " +
+			"(The Secrets Manager Agent takes the first set of AWS_TOKEN, AWS_SESSION_TOKEN and AWS_CONTAINER_AUTHORIZATION_TOKEN, " +
+			"where file://path names a file holding it: mw and the agent must see the same one)"
 	case ClassThrottled:
 		return "AWS throttled the extension: raise the extension's cache TTL (SSM_PARAMETER_STORE_TTL, SECRETS_MANAGER_TTL) or mw's WithTTL"
 	case ClassServerError:
@@ -185,7 +207,10 @@ func (e *PrefetchError) Unwrap() []error {
 func classify(err error, startup bool) (c Class, retry bool) {
 	var se *statusError
 	var me *malformedError
+	var te *tokenError
 	switch {
+	case errors.As(err, &te):
+		return ClassBadToken, false
 	case errors.As(err, &se):
 		if se.code != "" {
 			if c, retry, ok := classifyCode(se.code); ok {
@@ -233,12 +258,13 @@ func classifyCode(code string) (c Class, retry, ok bool) {
 
 // LookupError is returned by the accessors when they cannot answer: the
 // context holds no values (ErrNoValues), the item was not declared
-// (ErrNotDeclared), or an optional item could not be fetched (ErrNotFound,
-// with the *FetchError that says why). Test with errors.Is and errors.As.
+// (ErrNotDeclared), an optional item could not be fetched (ErrNotFound,
+// with the *FetchError that says why), or a typed accessor could not decode
+// the value (ErrDecode). Test with errors.Is and errors.As.
 type LookupError struct {
 	Kind  string // "parameter" or "secret"
 	Name  string
-	Err   error       // ErrNoValues, ErrNotDeclared or ErrNotFound
+	Err   error       // ErrNoValues, ErrNotDeclared, ErrNotFound, or wraps ErrDecode
 	Fetch *FetchError // with ErrNotFound: why the item has no value
 }
 
@@ -251,6 +277,9 @@ var (
 	// ErrNotFound means an optional item, declared without a Default,
 	// could not be fetched.
 	ErrNotFound = errors.New("optional item has no value")
+	// ErrDecode means a typed accessor could not decode the value; the
+	// error says why and where, never what the value holds.
+	ErrDecode = errors.New("cannot decode the value")
 )
 
 func (e *LookupError) Error() string {

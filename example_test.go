@@ -26,6 +26,7 @@ func fakeExtension() (*mwtest.Extension, string, func()) {
 	ext.SetToken("example-token")
 	ext.PutSecret("prod/db", "hunter2")
 	ext.PutParameter("/app/flags", "StringList", "beta,dark-mode")
+	ext.PutSecretBinary("prod/signing-key", make([]byte, 32))
 	srv := httptest.NewServer(ext)
 	return ext, srv.URL, func() { ext.Close(); srv.Close() }
 }
@@ -254,4 +255,143 @@ func ExampleWithSecretsManagerAgent() {
 	_ = mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
 		return mw.Secret(ctx, "prod/db")
 	}, mw.WithSecrets("prod/db"), mw.WithEndpoint("http://localhost:2773"), mw.WithSecretsManagerAgent())
+}
+
+// An RDS-style secret decoded into a struct. Decoded once per value, since
+// DBCredentials holds nothing shared; each call gets its own copy.
+func ExampleSecretJSON() {
+	type DBCredentials struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+		Host     string `json:"host"`
+		Port     int    `json:"port"`
+	}
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{Secrets: map[string]string{
+		"prod/db": `{"engine":"postgres","username":"app","password":"hunter2","host":"db.internal","port":5432}`,
+	}})
+	db, err := mw.SecretJSON[DBCredentials](ctx, "prod/db")
+	fmt.Printf("%s@%s:%d, password of %d bytes, %v\n", db.Username, db.Host, db.Port, len(db.Password), err)
+
+	// Not JSON of that shape: the error says where, never what.
+	ctx = mwtest.NewContext(context.Background(), mwtest.Values{Secrets: map[string]string{"prod/db": "hunter2"}})
+	_, err = mw.SecretJSON[DBCredentials](ctx, "prod/db")
+	fmt.Println(errors.Is(err, mw.ErrDecode), err)
+	// Output:
+	// app@db.internal:5432, password of 7 bytes, <nil>
+	// true mw: secret "prod/db": cannot decode the value into mw_test.DBCredentials: invalid JSON at byte 1
+}
+
+func ExampleParameterJSON() {
+	type Limits struct {
+		RPS   int `json:"rps"`
+		Burst int `json:"burst"`
+	}
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{Parameters: map[string]string{"/app/limits": `{"rps":100,"burst":20}`}})
+	l, err := mw.ParameterJSON[Limits](ctx, "/app/limits")
+	fmt.Printf("%+v %v\n", l, err)
+	// Output: {RPS:100 Burst:20} <nil>
+}
+
+func ExampleSecretBinary() {
+	_, url, stop := fakeExtension()
+	defer stop()
+	h := mw.Wrap(func(ctx context.Context, _ Event) ([]byte, error) {
+		return mw.SecretBinary(ctx, "prod/signing-key") // a copy, the caller's to keep
+	}, mw.WithSecrets("prod/signing-key"), mw.WithEndpoint(url))
+	key, err := h(context.Background(), Event{})
+	fmt.Println(len(key), err)
+	// Output: 32 <nil>
+}
+
+func ExampleParameterList() {
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{Parameters: map[string]string{"/app/flags": "beta,dark-mode"}})
+	flags, err := mw.ParameterList(ctx, "/app/flags") // a StringList comes comma-joined
+	fmt.Printf("%q %v\n", flags, err)
+	// Output: ["beta" "dark-mode"] <nil>
+}
+
+// A long ARN, read by a short name.
+func ExampleAlias() {
+	_, url, stop := fakeExtension()
+	defer stop()
+	h := mw.Wrap(func(ctx context.Context, _ Event) (int, error) {
+		pw, err := mw.Secret(ctx, "db")
+		return len(pw), err
+	}, mw.WithSecret(mwtest.SecretARN("prod/db"), mw.Alias("db")), mw.WithEndpoint(url))
+	fmt.Println(h(context.Background(), Event{}))
+	// Output: 7 <nil>
+}
+
+// During a rotation, a function may need the previous password as well as
+// the current one: declare both, apart.
+func ExampleVersionStage() {
+	ext, url, stop := fakeExtension()
+	defer stop()
+	ext.PutSecret("prod/db", "new-password") // now AWSCURRENT; hunter2 is AWSPREVIOUS
+	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
+		cur, _ := mw.Secret(ctx, "prod/db")
+		prev, err := mw.Secret(ctx, "db-previous")
+		return fmt.Sprintf("current %d bytes, previous %d bytes", len(cur), len(prev)), err
+	},
+		mw.WithSecrets("prod/db"),
+		mw.WithSecret("prod/db", mw.VersionStage("AWSPREVIOUS"), mw.Alias("db-previous")),
+		mw.WithEndpoint(url))
+	fmt.Println(h(context.Background(), Event{}))
+	// Output: current 12 bytes, previous 7 bytes <nil>
+}
+
+func ExampleVersionID() {
+	_ = mw.WithSecret("prod/db", mw.VersionID("a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"), mw.Alias("db-pinned"))
+}
+
+func ExampleVersion() {
+	ext, url, stop := fakeExtension()
+	defer stop()
+	ext.PutParameter("/app/flags", "StringList", "beta") // version 2
+	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
+		latest, _ := mw.Parameter(ctx, "/app/flags")
+		first, err := mw.Parameter(ctx, "flags-v1")
+		return latest + " / " + first, err
+	}, mw.WithParameters("/app/flags"), mw.WithParameter("/app/flags", mw.Version(1), mw.Alias("flags-v1")), mw.WithEndpoint(url))
+	fmt.Println(h(context.Background(), Event{}))
+	// Output: beta / beta,dark-mode <nil>
+}
+
+func ExampleLabel() {
+	// Parameter Store labels, and, through /aws/reference/secretsmanager/,
+	// a secret's version stage.
+	_ = mw.WithParameter("/app/flags", mw.Label("live"), mw.Alias("flags"))
+	_ = mw.WithParameter("/aws/reference/secretsmanager/prod/db", mw.Label("AWSPREVIOUS"), mw.Alias("db-previous"))
+}
+
+// Operators declare items in the function's configuration; code names none.
+func ExampleWrap_environment() {
+	_, url, stop := fakeExtension()
+	defer stop()
+	os.Setenv("MW_SECRETS", "db="+mwtest.SecretARN("prod/db"))
+	os.Setenv("MW_PARAMETERS", "/app/flags")
+	os.Setenv("MW_ENDPOINT", url) // in Lambda: unset, the extension's port
+	defer func() {
+		for _, v := range []string{"MW_SECRETS", "MW_PARAMETERS", "MW_ENDPOINT"} {
+			os.Unsetenv(v)
+		}
+	}()
+
+	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
+		pw, err := mw.Secret(ctx, "db")
+		if err != nil {
+			return "", err
+		}
+		flags, err := mw.ParameterList(ctx, "/app/flags")
+		return fmt.Sprintf("password of %d bytes, flags %q", len(pw), flags), err
+	})
+	fmt.Println(h(context.Background(), Event{}))
+
+	// A malformed entry fails the invokes, quoting it.
+	os.Setenv("MW_SECRETS", "db=")
+	_, err := mw.Wrap(func(context.Context, Event) (string, error) { return "", nil })(context.Background(), Event{})
+	fmt.Println(err)
+	// Output:
+	// password of 7 bytes, flags ["beta" "dark-mode"] <nil>
+	// mw: MW_SECRETS entry 1 of 1, "db=", has no name after "=": write alias=name, or the name alone
 }

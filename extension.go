@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -81,9 +82,25 @@ func (c *extensionClient) requestURL(it item, force bool) string {
 		b.WriteString("/systemsmanager/parameters/get?name=")
 		b.WriteString(queryEscape(it.name))
 		b.WriteString("&withDecryption=true")
+		if it.sel.version != 0 {
+			b.WriteString("&version=")
+			b.WriteString(strconv.FormatInt(it.sel.version, 10))
+		}
+		if it.sel.label != "" {
+			b.WriteString("&label=")
+			b.WriteString(queryEscape(it.sel.label))
+		}
 	case resolved.Secret:
 		b.WriteString("/secretsmanager/get?secretId=")
 		b.WriteString(queryEscape(it.name))
+		if it.sel.versionID != "" {
+			b.WriteString("&versionId=")
+			b.WriteString(queryEscape(it.sel.versionID))
+		}
+		if it.sel.stage != "" {
+			b.WriteString("&versionStage=")
+			b.WriteString(queryEscape(it.sel.stage))
+		}
 		if force && c.agent {
 			b.WriteString("&refreshNow=true")
 		}
@@ -97,7 +114,11 @@ func (c *extensionClient) fetch(ctx context.Context, it item, force bool) (strin
 		return "", err
 	}
 	// Read on every fetch: the token belongs to the current credentials.
-	req.Header.Set(tokenHeader, os.Getenv("AWS_SESSION_TOKEN"))
+	token, err := c.token()
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set(tokenHeader, token)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return "", err
@@ -115,6 +136,51 @@ func (c *extensionClient) fetch(ctx context.Context, it item, force bool) (strin
 	}
 	return decodeValue(it.kind, body)
 }
+
+// agentTokenEnv are where the Secrets Manager Agent reads its token from,
+// in its order: the first that is set wins.
+var agentTokenEnv = [...]string{"AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"}
+
+// token returns the token the endpoint expects. The managed extension takes
+// AWS_SESSION_TOKEN. The agent takes the first set of agentTokenEnv, where a
+// file:// value names a file holding the token (as on EKS, where it
+// rotates): it is read on each fetch.
+func (c *extensionClient) token() (string, error) {
+	if !c.agent {
+		return os.Getenv("AWS_SESSION_TOKEN"), nil
+	}
+	for _, env := range agentTokenEnv {
+		v := os.Getenv(env)
+		if v == "" {
+			continue
+		}
+		path, isFile := strings.CutPrefix(v, "file://")
+		if !isFile {
+			return v, nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			// The path is configuration, not a secret; the error
+			// says why it cannot be read.
+			return "", &tokenError{env: env, err: err}
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", nil
+}
+
+// tokenError is a token file that cannot be read. It names the variable
+// and the file, never the token.
+type tokenError struct {
+	env string
+	err error
+}
+
+func (e *tokenError) Error() string {
+	return fmt.Sprintf("reading the token file that %s names: %v", e.env, e.err)
+}
+
+func (e *tokenError) Unwrap() error { return e.err }
 
 // statusError is a non-200 answer from the extension. It keeps the AWS error
 // code of an agent-style JSON body, and a bounded copy of the body's text.

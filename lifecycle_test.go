@@ -269,21 +269,15 @@ func TestOptionalItems(t *testing.T) {
 	}
 }
 
-func TestDeclaringAnItemTwiceWithDifferentOptionsIsAnError(t *testing.T) {
-	h := Wrap(echo, WithSecrets("s"), WithSecret("s", Optional()))
-	if _, err := h(context.Background(), nil); err == nil || !strings.Contains(err.Error(), `"s" is declared twice`) {
-		t.Errorf("got %v", err)
-	}
-}
-
 // A re-plan (after inheriting another invoke's timeout) must not start
 // refreshes ahead that nobody runs: a call left registered would make every
 // later invoke wait on it forever.
 func TestReplanStartsNoOrphanCalls(t *testing.T) {
-	c, err := newCache([]item{{kind: resolved.Secret, name: "s"}}, &config{ttl: time.Minute, maxStale: time.Hour, refreshAhead: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
+	d, derr := collect([]item{{kind: resolved.Secret, name: "s"}})
+	if derr != nil {
+		t.Fatal(derr)
 	}
+	c := newCache(d, &config{ttl: time.Minute, maxStale: time.Hour, refreshAhead: 30 * time.Second})
 	now := time.Now()
 	c.entries[0] = entry{value: "v", fetched: now, expires: now.Add(10 * time.Second)} // within the ahead window
 	if _, todo, ahead := c.plan(now, false); len(todo) != 0 || len(ahead) != 0 || c.calls[0] != nil {

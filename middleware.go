@@ -34,9 +34,19 @@ const staleBudget = time.Second
 // returns a *PrefetchError naming each failed item and its likely fix.
 // Nothing is cached from a failure: the next invoke tries again.
 //
-// Inside h, read the values with Secret and Parameter, passing h's ctx.
-// The returned handler is safe for concurrent invokes, as Lambda Managed
-// Instances make them; each call of Wrap has a cache of its own.
+// Inside h, read the values with Secret and Parameter, or the typed
+// accessors such as SecretJSON, passing h's ctx. The returned handler is
+// safe for concurrent invokes, as Lambda Managed Instances make them; each
+// call of Wrap has a cache of its own.
+//
+// Items come from opts and from the environment (MW_SECRETS,
+// MW_PARAMETERS; see the package documentation), merged. Wrap panics when
+// opts contradict themselves: an empty name, one alias or name declared
+// for two different items, one item declared with different options, a
+// version option on the wrong kind of item, or a malformed WithEndpoint.
+// Such a mistake is in code, so any test that builds the handler finds it.
+// A mistake in the environment is an operator's: every invoke returns an
+// error quoting the bad entry, and the handler does not run.
 func Wrap[In, Out any](h func(context.Context, In) (Out, error), opts ...Option) func(context.Context, In) (Out, error) {
 	if h == nil {
 		return func(context.Context, In) (Out, error) {
@@ -72,10 +82,21 @@ type wrapper struct {
 	started atomic.Int64
 }
 
+// newWrapper builds the state of one Wrap. It panics on a declaration that
+// code got wrong; a mistake in the environment is returned by every invoke.
 func newWrapper(opts []Option) *wrapper {
-	cfg := newConfig(opts)
-	w := &wrapper{cfg: cfg, src: cfg.src, tracing: newTracing(cfg.tp)}
-	w.cache, w.err = newCache(cfg.items, cfg)
+	cfg, bad := newConfig(opts)
+	d, conflict := collect(cfg.items)
+	if bad == nil || (bad.fromEnv && conflict != nil && !conflict.fromEnv) {
+		bad = conflict
+	}
+	if bad != nil && !bad.fromEnv {
+		panic(bad)
+	}
+	w := &wrapper{cfg: cfg, src: cfg.src, tracing: newTracing(cfg.tp), cache: newCache(d, cfg)}
+	if bad != nil {
+		w.err = bad
+	}
 	w.cache.holder.Refresh = w.refresh
 	return w
 }
@@ -139,7 +160,7 @@ func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (*b
 				if override == nil {
 					override = map[int]*FetchError{}
 				}
-				override[p.i] = &FetchError{Kind: it.kind.String(), Name: it.name, Class: ClassTimeout, Err: fctx.Err()}
+				override[p.i] = it.fetchError(ClassTimeout, fctx.Err())
 				continue
 			}
 			if err := p.call.err; err != nil && err.Class == ClassTimeout && !p.lead && fctx.Err() == nil {
@@ -253,7 +274,7 @@ func (w *wrapper) refresh(ctx context.Context, k resolved.Kind, name string) err
 		case <-p.call.done:
 		case <-ctx.Done():
 			it := c.items[i]
-			return &FetchError{Kind: it.kind.String(), Name: it.name, Class: ClassTimeout, Err: ctx.Err()}
+			return it.fetchError(ClassTimeout, ctx.Err())
 		}
 	}
 	if p.call.err != nil {

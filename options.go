@@ -1,6 +1,7 @@
 package mw
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -51,7 +52,10 @@ type config struct {
 	now func() time.Time
 }
 
-func newConfig(opts []Option) *config {
+// newConfig applies opts, then what the environment declares. A mistake in
+// code is returned as a *declError with fromEnv false; otherwise the first
+// malformed environment entry, if any.
+func newConfig(opts []Option) (*config, *declError) {
 	c := &config{
 		ttl:           DefaultTTL,
 		startupWindow: DefaultStartupWindow,
@@ -64,18 +68,29 @@ func newConfig(opts []Option) *config {
 			o(c)
 		}
 	}
+	var bad *declError
+	if c.endpoint != "" {
+		if err := checkEndpoint(c.endpoint); err != nil {
+			bad = &declError{msg: fmt.Sprintf("WithEndpoint(%q): %v", c.endpoint, err)}
+		}
+	}
+	if err := readEnv(c); bad == nil {
+		bad = err
+	}
 	if c.tp == nil {
 		c.tp = otel.GetTracerProvider()
 	}
 	if c.src == nil {
 		c.src = newExtensionClient(c.endpoint, c.httpClient, c.agent)
 	}
-	return c
+	return c, bad
 }
 
 // WithParameters declares SSM Parameter Store parameters, by name or ARN,
-// to fetch on the first invoke. SecureString parameters are decrypted.
-// Handlers read them with Parameter, by the same string.
+// to fetch on the first invoke. SecureString parameters are decrypted. A
+// secret can be read through Parameter Store as
+// /aws/reference/secretsmanager/<secret id>. Handlers read them with
+// Parameter, by the same string.
 func WithParameters(names ...string) Option {
 	return func(c *config) {
 		for _, n := range names {
@@ -95,13 +110,14 @@ func WithSecrets(ids ...string) Option {
 }
 
 // WithParameter declares one SSM parameter, by name or ARN, with options
-// of its own, such as TTL or Optional.
+// of its own, such as Alias, Version, Label, TTL or Optional.
 func WithParameter(name string, opts ...ItemOption) Option {
 	return declare(resolved.Parameter, name, opts)
 }
 
 // WithSecret declares one Secrets Manager secret, by name or ARN, with
-// options of its own, such as TTL or Optional.
+// options of its own, such as Alias, VersionStage, VersionID, TTL or
+// Optional.
 func WithSecret(id string, opts ...ItemOption) Option {
 	return declare(resolved.Secret, id, opts)
 }
@@ -114,28 +130,6 @@ func declare(k resolved.Kind, name string, opts []ItemOption) Option {
 		}
 	}
 	return func(c *config) { c.items = append(c.items, it) }
-}
-
-// An ItemOption configures one item declared with WithSecret or
-// WithParameter.
-type ItemOption func(*item)
-
-// TTL sets how long this item is served from memory, overriding WithTTL.
-func TTL(d time.Duration) ItemOption {
-	return func(it *item) { it.ttl, it.hasTTL = d, true }
-}
-
-// Optional lets the handler run when this item cannot be fetched. The
-// accessor then returns a *LookupError wrapping ErrNotFound and the
-// *FetchError that says why.
-func Optional() ItemOption {
-	return func(it *item) { it.optional = true }
-}
-
-// Default makes the item optional, and makes the accessor return v when
-// the item cannot be fetched.
-func Default(v string) ItemOption {
-	return func(it *item) { it.optional, it.hasDef, it.def = true, true, v }
 }
 
 // WithTracerProvider sets the provider of mw's tracer. The default is the
@@ -169,9 +163,12 @@ func WithFetchTimeout(d time.Duration) Option {
 	return func(c *config) { c.fetchTimeout = d }
 }
 
-// WithEndpoint sets the base URL of the extension, such as
-// "http://localhost:2773". By default mw reads the port from
+// WithEndpoint sets the base URL of the extension or agent, such as
+// "http://localhost:2773". Without it, mw takes MW_ENDPOINT from the
+// environment, so that one handler runs in Lambda and next to the Secrets
+// Manager Agent on ECS, EKS or EC2; without either, it reads the port from
 // PARAMETERS_SECRETS_EXTENSION_HTTP_PORT (2773 when unset) on each fetch.
+// Wrap panics if baseURL is not an http or https base URL.
 func WithEndpoint(baseURL string) Option {
 	return func(c *config) { c.endpoint = baseURL }
 }
@@ -201,10 +198,14 @@ func WithRefreshAhead(d time.Duration) Option {
 }
 
 // WithSecretsManagerAgent says that the endpoint is the open-source AWS
-// Secrets Manager Agent rather than the Lambda extension. RefreshSecret then
-// asks the agent to bypass its cache (refreshNow=true). The managed Lambda
-// extension has no such switch: it serves from its own cache until its
-// SECRETS_MANAGER_TTL passes.
+// Secrets Manager Agent rather than the Lambda extension; MW_AGENT=true in
+// the environment says the same. The token then comes from the first set
+// of AWS_TOKEN, AWS_SESSION_TOKEN and AWS_CONTAINER_AUTHORIZATION_TOKEN, as
+// the agent reads it, where a file://path value names a file that holds it
+// (read on each fetch, since it may rotate). RefreshSecret asks the agent to
+// bypass its cache (refreshNow=true). The managed Lambda extension has no
+// such switch: it serves from its own cache until its SECRETS_MANAGER_TTL
+// passes. The agent serves secrets only, not parameters.
 func WithSecretsManagerAgent() Option {
 	return func(c *config) { c.agent = true }
 }

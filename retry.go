@@ -88,10 +88,8 @@ func (w *wrapper) fetchOne(ctx context.Context, it item, force bool) (string, *F
 		// but the last answer is what the user needs to see.
 		last = errors.Join(last, ctx.Err())
 	}
-	fe := &FetchError{
-		Kind: it.kind.String(), Name: it.name, Class: class, Status: status,
-		Code: codeOf(last), Attempts: attempts, Elapsed: time.Since(start), Err: last,
-	}
+	fe := it.fetchError(class, last)
+	fe.Status, fe.Code, fe.Attempts, fe.Elapsed = status, codeOf(last), attempts, time.Since(start)
 	tr.end(attempts, status, fe)
 	return "", fe
 }

@@ -11,7 +11,8 @@ import (
 // wrapped handler received, or one derived from it; otherwise, or when id
 // was not declared, it returns a *LookupError naming the secret.
 //
-// A binary secret is returned as its raw bytes.
+// A binary secret is returned as its raw bytes; SecretBinary returns them
+// as a []byte.
 func Secret(ctx context.Context, id string) (string, error) {
 	return lookup(ctx, resolved.Secret, id)
 }
@@ -65,24 +66,32 @@ func refresh(ctx context.Context, k resolved.Kind, name string) (string, error) 
 }
 
 func lookup(ctx context.Context, k resolved.Kind, name string) (string, error) {
-	if ctx == nil {
-		return "", &LookupError{Kind: k.String(), Name: name, Err: ErrNoValues}
+	s, i, err := find(ctx, k, name)
+	if err != nil {
+		return "", err
 	}
-	h := resolved.FromContext(ctx)
-	if h == nil {
-		return "", &LookupError{Kind: k.String(), Name: name, Err: ErrNoValues}
+	return s.Values[i], nil
+}
+
+// find returns the Set that holds a declared item's value, and its
+// position, or a *LookupError saying why there is none.
+func find(ctx context.Context, k resolved.Kind, name string) (*resolved.Set, int, error) {
+	var s *resolved.Set
+	if ctx != nil {
+		if h := resolved.FromContext(ctx); h != nil {
+			s = h.Load()
+		}
 	}
-	s := h.Load()
 	if s == nil {
-		return "", &LookupError{Kind: k.String(), Name: name, Err: ErrNoValues}
+		return nil, 0, &LookupError{Kind: k.String(), Name: name, Err: ErrNoValues}
 	}
-	v, err, ok := s.Lookup(k, name)
+	i, err, ok := s.Position(k, name)
 	switch {
 	case !ok:
-		return "", &LookupError{Kind: k.String(), Name: name, Err: ErrNotDeclared}
+		return nil, 0, &LookupError{Kind: k.String(), Name: name, Err: ErrNotDeclared}
 	case err != nil:
 		fe, _ := err.(*FetchError)
-		return "", &LookupError{Kind: k.String(), Name: name, Err: ErrNotFound, Fetch: fe}
+		return nil, 0, &LookupError{Kind: k.String(), Name: name, Err: ErrNotFound, Fetch: fe}
 	}
-	return v, nil
+	return s, i, nil
 }

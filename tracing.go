@@ -39,6 +39,8 @@ const (
 	attrForced      = attribute.Key("mw.fetch.forced")
 	attrKind        = attribute.Key("mw.item.kind")
 	attrName        = attribute.Key("mw.item.name")
+	attrAlias       = attribute.Key("mw.item.alias")
+	attrVersion     = attribute.Key("mw.item.version")
 	attrAttempts    = attribute.Key("mw.fetch.attempts")
 	attrRetries     = attribute.Key("mw.fetch.retries")
 	attrAttempt     = attribute.Key("mw.fetch.attempt")
@@ -151,6 +153,14 @@ type fetchTrace struct {
 func startFetch(ctx context.Context, t trace.Tracer, it item, force bool) (context.Context, fetchTrace) {
 	ctx, span := t.Start(ctx, spanFetch, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attrKind.String(it.kind.String()), attrName.String(it.name), attrForced.Bool(force)))
+	if span.IsRecording() {
+		if it.alias != "" {
+			span.SetAttributes(attrAlias.String(it.alias))
+		}
+		if v := it.sel.String(); v != "" {
+			span.SetAttributes(attrVersion.String(v))
+		}
+	}
 	return ctx, fetchTrace{span}
 }
 

@@ -7,7 +7,10 @@ import (
 )
 
 // Values are the parameters and secrets a test context carries, by the
-// names a handler passes to mw.Parameter and mw.Secret.
+// names (or aliases) a handler passes to mw.Parameter and mw.Secret. The
+// typed accessors read them too: a JSON string for mw.SecretJSON, a
+// comma-joined string for mw.ParameterList, and string(bytes) for
+// mw.SecretBinary.
 type Values struct {
 	Parameters map[string]string
 	Secrets    map[string]string

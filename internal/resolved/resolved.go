@@ -6,6 +6,7 @@ package resolved
 import (
 	"context"
 	"strconv"
+	"sync"
 	"sync/atomic"
 )
 
@@ -56,17 +57,52 @@ type Set struct {
 	// Errs holds, by position, why an optional item has no value; nil
 	// where the value is good. Nil when no item lacks a value.
 	Errs []error
+
+	// memo holds decoded forms of values, by memoKey. It lives and dies
+	// with the Set, so a refreshed value is never served decoded stale.
+	memo sync.Map
+}
+
+type memoKey struct {
+	i   int
+	key any
+}
+
+// Memo returns decode(value) for the value at position i, decoding it once
+// per key (typically a reflect.Type). Failures are not remembered. The
+// result is shared: callers must not hand out anything it points to.
+func (s *Set) Memo(i int, key any, decode func(string) (any, error)) (any, error) {
+	k := memoKey{i, key}
+	if v, ok := s.memo.Load(k); ok {
+		return v, nil
+	}
+	v, err := decode(s.Values[i])
+	if err != nil {
+		return nil, err
+	}
+	v, _ = s.memo.LoadOrStore(k, v)
+	return v, nil
+}
+
+// Position returns where a declared item's value is, or why it has none;
+// declared is false when the name was never declared for that kind.
+func (s *Set) Position(k Kind, name string) (i int, err error, declared bool) {
+	i, ok := s.Index.Lookup(k, name)
+	if !ok {
+		return 0, nil, false
+	}
+	if s.Errs != nil && s.Errs[i] != nil {
+		return i, s.Errs[i], true
+	}
+	return i, nil, true
 }
 
 // Lookup returns the value of a declared item, or why it has none; declared
 // is false when the name was never declared for that kind.
 func (s *Set) Lookup(k Kind, name string) (value string, err error, declared bool) {
-	i, ok := s.Index.Lookup(k, name)
-	if !ok {
-		return "", nil, false
-	}
-	if s.Errs != nil && s.Errs[i] != nil {
-		return "", s.Errs[i], true
+	i, err, ok := s.Position(k, name)
+	if !ok || err != nil {
+		return "", err, ok
 	}
 	return s.Values[i], nil, true
 }

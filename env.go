@@ -1,0 +1,117 @@
+package mw
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/lambda-mw/mw/internal/resolved"
+)
+
+// The environment variables Wrap reads, so that operators can declare
+// items and point mw at its endpoint in the function's configuration,
+// without a code change. The package documentation describes them.
+const (
+	envSecrets    = "MW_SECRETS"
+	envParameters = "MW_PARAMETERS"
+	envEndpoint   = "MW_ENDPOINT"
+	envAgent      = "MW_AGENT"
+)
+
+// readEnv adds what the environment declares to c: items after those of
+// code, and the endpoint and dialect where code set none. It returns the
+// first malformed entry, quoted.
+func readEnv(c *config) *declError {
+	var first *declError
+	keep := func(e *declError) {
+		if first == nil {
+			first = e
+		}
+	}
+	for _, v := range [...]struct {
+		env  string
+		kind resolved.Kind
+	}{{envParameters, resolved.Parameter}, {envSecrets, resolved.Secret}} {
+		items, err := parseDeclarations(v.env, os.Getenv(v.env), v.kind)
+		c.items = append(c.items, items...)
+		if err != nil {
+			keep(err)
+		}
+	}
+	if raw := os.Getenv(envEndpoint); c.endpoint == "" && raw != "" {
+		if err := checkEndpoint(raw); err != nil {
+			keep(&declError{msg: fmt.Sprintf("%s=%q: %v", envEndpoint, raw, err), fromEnv: true})
+		} else {
+			c.endpoint = raw
+		}
+	}
+	if raw := os.Getenv(envAgent); raw != "" {
+		agent, err := strconv.ParseBool(raw)
+		if err != nil {
+			keep(&declError{msg: fmt.Sprintf("%s=%q: want true or false", envAgent, raw), fromEnv: true})
+		}
+		c.agent = c.agent || agent
+	}
+	return first
+}
+
+// parseDeclarations reads a list such as "db=prod/db, /app/flags": entries
+// separated by commas, each a name or ARN, or alias=name. An entry is cut at
+// its first '=': a secret whose name holds '=' needs an alias.
+func parseDeclarations(env, list string, k resolved.Kind) ([]item, *declError) {
+	if strings.TrimSpace(list) == "" {
+		return nil, nil
+	}
+	entries := strings.Split(list, ",")
+	var items []item
+	var first *declError
+	for n, raw := range entries {
+		entry := strings.TrimSpace(raw)
+		from := fmt.Sprintf("%s entry %d of %d, %q,", env, n+1, len(entries), entry)
+		bad := func(why string) {
+			if first == nil {
+				first = &declError{msg: from + " " + why, fromEnv: true}
+			}
+		}
+		alias, name, hasAlias := strings.Cut(entry, "=")
+		alias, name = strings.TrimSpace(alias), strings.TrimSpace(name)
+		if !hasAlias {
+			alias, name = "", alias
+		}
+		switch {
+		case entry == "":
+			bad("is empty: separate entries with single commas")
+			continue
+		case hasAlias && alias == "":
+			bad(`has no alias before "=": write alias=name, or the name alone`)
+			continue
+		case hasAlias && name == "":
+			bad(`has no name after "=": write alias=name, or the name alone`)
+			continue
+		case strings.ContainsFunc(alias+name, unicode.IsSpace):
+			bad(fmt.Sprintf("has a space inside: no %s name or alias holds one", k))
+			continue
+		}
+		items = append(items, item{kind: k, name: name, alias: alias, from: strings.TrimSuffix(from, ",")})
+	}
+	return items, first
+}
+
+// checkEndpoint validates a base URL such as http://localhost:2773.
+func checkEndpoint(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("not a URL: %v", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("want an http:// or https:// base URL, such as http://localhost:2773")
+	case u.Host == "":
+		return fmt.Errorf("no host: want a base URL such as http://localhost:2773")
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("want a base URL, without a query or fragment")
+	}
+	return nil
+}

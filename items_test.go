@@ -1,0 +1,190 @@
+package mw
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+// mustPanic runs f and returns the error it panicked with.
+func mustPanic(t *testing.T, f func()) (err error) {
+	t.Helper()
+	defer func() {
+		r := recover()
+		if r == nil {
+			t.Fatal("did not panic")
+		}
+		var ok bool
+		if err, ok = r.(error); !ok {
+			t.Fatalf("panicked with %T %v, want an error", r, r)
+		}
+	}()
+	f()
+	return nil
+}
+
+func TestAliasReadsALongARNByAShortName(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("prod/db", "pw")
+	arn := mwtest.SecretARN("prod/db")
+	h := Wrap(echo, w.opts(WithSecret(arn, Alias("db")))...)
+
+	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:db"})
+	if err != nil || got["secret:db"] != "pw" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	// Declared with an alias, the item is read by the alias only.
+	if _, err := h(invokeCtx(t, 5*time.Second), []string{"secret:" + arn}); !errors.Is(err, ErrNotDeclared) {
+		t.Errorf("reading by ARN: %v, want ErrNotDeclared", err)
+	}
+	if n := w.ext.Fetches(arn); n != 1 {
+		t.Errorf("%d fetches of the ARN, want 1", n)
+	}
+	f := w.spans("mw.fetch")[0]
+	if attr(f, "mw.item.name").AsString() != arn || attr(f, "mw.item.alias").AsString() != "db" {
+		t.Errorf("mw.fetch name %q alias %q", attr(f, "mw.item.name").AsString(), attr(f, "mw.item.alias").AsString())
+	}
+	if miss := attr(w.spans("mw.resolve")[0], "mw.cache.miss_items").AsStringSlice(); fmt.Sprint(miss) != "[secret:db]" {
+		t.Errorf("miss_items %v", miss)
+	}
+}
+
+func TestDeclarationMistakesInCodePanicAtWrap(t *testing.T) {
+	arn := mwtest.SecretARN("prod/db")
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{"same alias for two secrets", []Option{WithSecret(arn, Alias("db")), WithSecret("other", Alias("db"))},
+			`secret alias "db" is declared twice: for secret "db" (` + arn + `) and for secret "db" (other)`},
+		{"same alias for two versions", []Option{WithSecret("s", Alias("db")), WithSecret("s", Alias("db"), VersionStage("AWSPREVIOUS"))},
+			`secret alias "db" is declared twice`},
+		{"one name at two versions", []Option{WithSecrets("s"), WithSecret("s", VersionStage("AWSPREVIOUS"))},
+			`secret "s" is declared twice, at different versions (AWSCURRENT and stage AWSPREVIOUS): give one of them an Alias`},
+		{"one parameter at two versions", []Option{WithParameter("/p", Version(1)), WithParameter("/p", Label("live"))},
+			`(version 1 and label live)`},
+		{"different options", []Option{WithSecrets("s"), WithSecret("s", Optional())}, `secret "s" is declared twice, with different options`},
+		{"same item under two refs, different options", []Option{WithSecret("s", Alias("a")), WithSecret("s", Alias("b"), TTL(time.Second))},
+			`are the same secret, declared with different options`},
+		{"empty name", []Option{WithSecrets("")}, "an empty secret name"},
+		{"empty name with alias", []Option{WithParameter("", Alias("p"))}, `parameter alias "p" is declared with an empty name`},
+		{"version on a secret", []Option{WithSecret("s", Version(2))}, "Version and Label apply to parameters"},
+		{"stage on a parameter", []Option{WithParameter("/p", VersionStage("AWSPREVIOUS"))}, "VersionID and VersionStage apply to secrets"},
+		{"version and label", []Option{WithParameter("/p", Version(2), Label("x"))}, "Version and Label are exclusive"},
+		{"bad endpoint", []Option{WithEndpoint("localhost:2773")}, `WithEndpoint("localhost:2773")`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := mustPanic(t, func() { Wrap(echo, tc.opts...) })
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("panic %q\nwant it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestTheSameDeclarationTwiceIsOneItem(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	h := Wrap(echo, w.opts(WithSecrets("s", "s"), WithSecret("s"), WithSecret("s", Alias("a")), WithSecret("s", Alias("a")))...)
+	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s", "secret:a"})
+	if err != nil || got["secret:s"] != "v" || got["secret:a"] != "v" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if n := w.ext.Fetches("s"); n != 1 {
+		t.Errorf("%d fetches, want 1: one thing under two names is fetched once", n)
+	}
+}
+
+// Every option that changes what is fetched is part of the item's identity:
+// two versions of one secret are two cache entries, never one (the bug
+// Powertools for TypeScript shipped).
+func TestVersionsAreCachedApart(t *testing.T) {
+	for _, d := range []mwtest.Dialect{mwtest.Managed, mwtest.Agent} {
+		t.Run(d.String(), func(t *testing.T) {
+			w := newWorld(t, d)
+			v1 := w.ext.PutSecret("prod/db", "old-pw")
+			w.ext.PutSecret("prod/db", "new-pw") // v2 is AWSCURRENT, v1 AWSPREVIOUS
+			h := Wrap(echo, w.opts(
+				WithSecrets("prod/db"),
+				WithSecret("prod/db", VersionStage("AWSPREVIOUS"), Alias("db-previous")),
+				WithSecret("prod/db", VersionID(v1), Alias("db-v1")),
+			)...)
+			keys := []string{"secret:prod/db", "secret:db-previous", "secret:db-v1"}
+			for i := range 3 { // cold, then warm from the cache
+				got, err := h(invokeCtx(t, 5*time.Second), keys)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got["secret:prod/db"] != "new-pw" || got["secret:db-previous"] != "old-pw" || got["secret:db-v1"] != "old-pw" {
+					t.Fatalf("invoke %d: got %v", i, got)
+				}
+			}
+			if n := w.ext.Fetches("prod/db"); n != 3 {
+				t.Errorf("%d fetches, want 3: one per version, then none", n)
+			}
+		})
+	}
+}
+
+func TestParameterVersionsAndLabels(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutParameter("/app/flags", "String", "v1")
+	w.ext.PutParameter("/app/flags", "String", "v2")
+	w.ext.PutParameter("/app/flags", "String", "v3")
+	w.ext.LabelParameter("/app/flags", 2, "live")
+	h := Wrap(echo, w.opts(
+		WithParameters("/app/flags"),
+		WithParameter("/app/flags", Version(1), Alias("first")),
+		WithParameter("/app/flags", Label("live"), Alias("live")),
+		WithParameters("/app/flags:1"), // Parameter Store's own selector syntax
+	)...)
+	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:/app/flags", "parameter:first", "parameter:live", "parameter:/app/flags:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"parameter:/app/flags": "v3", "parameter:first": "v1", "parameter:live": "v2", "parameter:/app/flags:1": "v1"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	versions := map[string]bool{}
+	for _, s := range w.spans("mw.fetch") {
+		versions[attr(s, "mw.item.version").AsString()] = true
+	}
+	if !versions["version 1"] || !versions["label live"] || !versions[""] {
+		t.Errorf("mw.item.version values %v, want version 1, label live and unset", versions)
+	}
+}
+
+func TestAMissingVersionNamesTheVersion(t *testing.T) {
+	w := newWorld(t, mwtest.Agent)
+	w.ext.PutSecret("prod/db", "pw")
+	h := Wrap(echo, w.opts(WithSecret("prod/db", VersionStage("AWSPENDING"), Alias("pending")))...)
+	_, err := h(invokeCtx(t, 5*time.Second), nil)
+	var fe *FetchError
+	if !errors.As(err, &fe) || fe.Alias != "pending" || fe.Version != "stage AWSPENDING" || fe.Class != ClassNotFound {
+		t.Fatalf("got %#v", err)
+	}
+	if want := `secret "pending" (prod/db, stage AWSPENDING): not found`; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q\nwant it to contain %q", err, want)
+	}
+}
+
+func TestSecretsThroughParameterStore(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("prod/db", "old")
+	w.ext.PutSecret("prod/db", "new")
+	ref := "/aws/reference/secretsmanager/prod/db"
+	h := Wrap(echo, w.opts(
+		WithParameters(ref),
+		WithParameter(ref, Label("AWSPREVIOUS"), Alias("db-previous")), // the label is a version stage
+	)...)
+	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:" + ref, "parameter:db-previous"})
+	if err != nil || got["parameter:"+ref] != "new" || got["parameter:db-previous"] != "old" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+}
