@@ -15,7 +15,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -32,8 +31,12 @@ import (
 )
 
 // dbSecret is the secret holding DBCredentials. The template's policy
-// grants secretsmanager:GetSecretValue on exactly this name.
-const dbSecret = "mw-examples/json-credentials/db"
+// grants secretsmanager:GetSecretValue on exactly this name. The handler
+// reads it by its alias, db.
+const (
+	dbSecret = "mw-examples/json-credentials/db"
+	dbAlias  = "db"
+)
 
 // DBCredentials is the JSON of an RDS database secret:
 // {"engine":"postgres","host":"…","port":5432,"username":"…","password":"…","dbname":"…"}.
@@ -109,7 +112,7 @@ func (a *app) handle(ctx context.Context, _ Event) (Response, error) {
 	if errors.Is(err, ErrAuth) {
 		// Rotated since mw fetched it? Fetch the secret again, now, and
 		// log in once more. Concurrent callers share the one fetch.
-		if _, rerr := mw.RefreshSecret(ctx, dbSecret); rerr != nil {
+		if _, rerr := mw.RefreshSecret(ctx, dbAlias); rerr != nil {
 			return Response{}, errors.Join(err, rerr)
 		}
 		if creds, err = credentials(ctx); err != nil {
@@ -126,18 +129,10 @@ func (a *app) handle(ctx context.Context, _ Event) (Response, error) {
 	return resp, nil
 }
 
-// credentials decodes the secret mw fetched for this invoke.
+// credentials decodes the secret mw fetched for this invoke. A value that
+// is not credentials JSON is an error that never quotes it.
 func credentials(ctx context.Context) (DBCredentials, error) {
-	s, err := mw.Secret(ctx, dbSecret)
-	if err != nil {
-		return DBCredentials{}, err
-	}
-	var c DBCredentials
-	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		// json's errors quote no input, but say only where it broke anyway.
-		return DBCredentials{}, fmt.Errorf("secret %s: not database credentials JSON", dbSecret)
-	}
-	return c, nil
+	return mw.SecretJSON[DBCredentials](ctx, dbAlias)
 }
 
 // pgDialer logs in to PostgreSQL with pgx.
@@ -175,5 +170,5 @@ func main() {
 		sslmode = "require"
 	}
 	a := &app{dial: pgDialer{sslmode: sslmode}}
-	lambda.Start(mw.Wrap(a.handle, mw.WithSecrets(dbSecret)))
+	lambda.Start(mw.Wrap(a.handle, mw.WithSecret(dbSecret, mw.Alias(dbAlias))))
 }

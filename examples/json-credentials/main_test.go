@@ -54,7 +54,7 @@ func setup(t *testing.T) (*fakepg.Server, *mwtest.Extension, *fakepgAddr, func(c
 			a.sess.Close(context.Background())
 		}
 	})
-	return db, ext, addr, mw.Wrap(a.handle, mw.WithSecrets(dbSecret), mw.WithEndpoint(srv.URL))
+	return db, ext, addr, mw.Wrap(a.handle, mw.WithSecret(dbSecret, mw.Alias(dbAlias)), mw.WithEndpoint(srv.URL))
 }
 
 // The rotation story: the password changes in the database and in the
