@@ -5,7 +5,10 @@
 //   - functions/seed-var calls the extension from a package-level variable,
 //     as the seed did, and reports what it got during INIT;
 //   - functions/seed-config does the same from an imported config package;
-//   - functions/wrapped reads the same items through mw.Wrap.
+//   - functions/wrapped reads the same items through mw.Wrap;
+//   - examples/basic and examples/json-credentials run as they deploy, the
+//     latter against internal/fakepg (a fake PostgreSQL, started by
+//     internal/fakepg here).
 //
 // The items and their test values are in testdata/values.json.
 package e2e

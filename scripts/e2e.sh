@@ -11,14 +11,17 @@
 #     and startup 400s after the INVOKE are retried;
 #   - Lambda Managed Instances (AWS_LAMBDA_MAX_CONCURRENCY=4): parallel
 #     invokes get the values, each item is fetched once;
-#   - SHUTDOWN reaches the extension, which exits 0; nothing is left running.
+#   - SHUTDOWN reaches the extension, which exits 0; nothing is left running;
+#   - examples/basic and examples/json-credentials, built as they deploy, give
+#     their answers (json-credentials against a fake PostgreSQL, and with a
+#     stale password it refreshes the secret exactly once and fails cleanly).
 #
 # Needs root (or an unprivileged user namespace) for unshare/mount. Where
 # that is missing it prints one "e2e: skipped" line; under CI=true that is a
 # failure unless MW_E2E_ALLOW_SKIP=1.
 #
 # Environment: MW_E2E_PORT_BASE (default 27830: RIE on it, the extension on
-# +1), MW_E2E_CACHE (where RIE is installed; default ~/.cache/mw-e2e),
+# +1, the fake PostgreSQL on +2), MW_E2E_CACHE (where RIE is installed; default ~/.cache/mw-e2e),
 # MW_E2E_KEEP=1 keeps the work directory (logs) for inspection.
 set -euo pipefail
 
@@ -28,6 +31,8 @@ GENERIC_400='an unexpected error occurred while executing request'
 TOKEN=e2e-session-token
 SECRET_VALUE=e2e-db-password # e2e/testdata/values.json
 PARAM_VALUE=beta,dark-mode
+EXAMPLE_API_KEY=e2e-api-key-0123456789 # examples/basic's secret
+PG_PASSWORD=e2e-pg-password            # examples/json-credentials' database
 
 # ---------------------------------------------------------------- inside
 # Runs as pid 1 of a private pid+mount namespace: $0 --inner <work>.
@@ -36,6 +41,7 @@ inner() {
 	rie=$work/bin/aws-lambda-rie
 	rie_port=${MW_E2E_PORT_BASE:-27830}
 	ext_port=$((rie_port + 1))
+	pg_port=$((rie_port + 2))
 	results=$work/results
 	mkdir -p "$work/logs"
 
@@ -59,6 +65,11 @@ inner() {
 	scenario_wrapped
 	scenario_slow_start
 	scenario_lmi
+	scenario_example_basic
+	start_fakepg
+	scenario_example_json_credentials
+	scenario_example_json_credentials_stale
+	stop_fakepg
 }
 
 check() { # check <description> <command...>
@@ -209,6 +220,82 @@ scenario_lmi() {
 	stop_rie lmi
 }
 
+# examples/basic, built as it deploys: its answer, and no request when warm.
+scenario_example_basic() {
+	local out first
+	echo "== example-basic: examples/basic (one parameter, one secret)"
+	check "example-basic: RIE is up" start_rie example-basic "$work/fn/example-basic/bootstrap"
+	out=$(invoke)
+	echo "   invoke 1: $out"
+	check "example-basic: the message uses the parameter" eq "$(jqr .message <<<"$out")" "hello, world"
+	check "example-basic: the key is masked, not returned" eq "$(jqr .api_key <<<"$out")" "****6789"
+	first=$(stats)
+	check "example-basic: each item fetched once" \
+		eq "$(jq -c '[.byName["/mw-examples/basic/greeting"], .byName["mw-examples/basic/api-key"]]' <<<"$first" 2>/dev/null)" "[1,1]"
+	out=$(invoke)
+	check "example-basic: warm invoke, same answer" eq "$(jqr .message <<<"$out")" "hello, world"
+	check "example-basic: warm invoke made zero extension requests" \
+		unchanged "$(jqr .total <<<"$first")" "$(stats | jqr .total)"
+	stop_rie example-basic
+}
+
+# The fake PostgreSQL of examples/json-credentials, on RIE's port + 2. exec -a
+# keeps $work out of its command line (stop_rie counts processes by it).
+start_fakepg() {
+	FAKEPG_PASSWORD=$PG_PASSWORD bash -c 'exec -a mw-e2e-fakepg "$0" -addr "$1"' \
+		"$work/bin/fakepg" "127.0.0.1:$pg_port" >"$work/logs/fakepg.log" 2>&1 &
+	fakepg_pid=$!
+	local i
+	for i in $(seq 50); do
+		grep -q 'listening' "$work/logs/fakepg.log" && return 0
+		sleep 0.1
+	done
+	echo "fakepg did not start:" >&2
+	cat "$work/logs/fakepg.log" >&2
+}
+
+stop_fakepg() {
+	kill -TERM "$fakepg_pid" 2>/dev/null || true
+	wait "$fakepg_pid" 2>/dev/null || true
+	echo "   $(tail -n 1 "$work/logs/fakepg.log")"
+}
+
+scenario_example_json_credentials() {
+	local out first
+	echo "== example-json: examples/json-credentials (credentials JSON, pgx login to a fake PostgreSQL)"
+	DB_SSLMODE=disable check "example-json: RIE is up" start_rie example-json "$work/fn/example-json-credentials/bootstrap"
+	out=$(invoke)
+	echo "   invoke 1: $out"
+	check "example-json: cold invoke logs in with the decoded credentials" \
+		eq "$(jq -c '[.user, .database, .logins, .refreshed]' <<<"$out" 2>/dev/null)" '["app","orders",1,false]'
+	first=$(stats)
+	check "example-json: the secret was fetched once" eq "$(jqr '.byName["mw-examples/json-credentials/db"]' <<<"$first")" 1
+	out=$(invoke)
+	check "example-json: warm invoke reuses the session" \
+		eq "$(jq -c '[.reused_session, .logins]' <<<"$out" 2>/dev/null)" '[true,0]'
+	check "example-json: warm invoke made zero extension requests" \
+		unchanged "$(jqr .total <<<"$first")" "$(stats | jqr .total)"
+	stop_rie example-json
+}
+
+# The secret holds a password the database refuses: the handler refreshes the
+# secret exactly once, logs in once more, and fails without naming it.
+scenario_example_json_credentials_stale() {
+	local out
+	echo "== example-json-stale: the secret's password is refused"
+	MW_EXT_VALUES=$work/values-stale.json DB_SSLMODE=disable \
+		check "example-json-stale: RIE is up" start_rie example-json-stale "$work/fn/example-json-credentials/bootstrap"
+	out=$(invoke)
+	echo "   invoke: $out"
+	check "example-json-stale: the invoke fails as an authentication failure" \
+		grep -q 'authentication failed' <<<"$(jqr .errorMessage <<<"$out")"
+	check "example-json-stale: the error names no password" \
+		test -n "$out" -a "${out/stale-pg-password/}" = "$out" -a "${out/$PG_PASSWORD/}" = "$out"
+	check "example-json-stale: one refresh: the secret was fetched twice" \
+		eq "$(stats | jqr '.byName["mw-examples/json-credentials/db"]')" 2
+	stop_rie example-json-stale
+}
+
 # ---------------------------------------------------------------- outside
 # install_tools tool:debian-package...: installs the Debian packages of the
 # tools that are missing (as root, with apt-get), or fails saying which.
@@ -244,9 +331,9 @@ outer() {
 	fi
 
 	local port_base=${MW_E2E_PORT_BASE:-27830} p
-	for p in "$port_base" "$((port_base + 1))"; do
+	for p in "$port_base" "$((port_base + 1))" "$((port_base + 2))"; do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "e2e: FAIL: port 127.0.0.1:$p is in use; set MW_E2E_PORT_BASE to a free pair of ports"
+			echo "e2e: FAIL: port 127.0.0.1:$p is in use; set MW_E2E_PORT_BASE to the first of 3 free ports"
 			exit 1
 		fi
 	done
@@ -279,7 +366,17 @@ outer() {
 	for fn in seed-var seed-config wrapped; do
 		CGO_ENABLED=0 go build -tags lambda.norpc -o "$work/fn/$fn/bootstrap" "./e2e/functions/$fn"
 	done
-	cp e2e/testdata/values.json "$work/values.json"
+	for fn in basic json-credentials; do
+		CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -o "$work/fn/example-$fn/bootstrap" "./examples/$fn"
+	done
+	CGO_ENABLED=0 go build -o "$work/bin/fakepg" ./e2e/internal/fakepg
+	# The credentials point at the fake PostgreSQL's port; values-stale.json
+	# holds a password it refuses.
+	local db_secret='.secrets["mw-examples/json-credentials/db"].string'
+	jq --argjson port "$((port_base + 2))" "$db_secret |= (fromjson | .port = \$port | tojson)" \
+		e2e/testdata/values.json >"$work/values.json"
+	jq "$db_secret |= (fromjson | .password = \"stale-pg-password\" | tojson)" \
+		"$work/values.json" >"$work/values-stale.json"
 	: >"$work/results"
 	# Under Lambda Managed Instances RIE runs the function and the extension
 	# as another user: let it read and run what it needs.
