@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds every example that is a Lambda function (a main package with a
+# template.yaml beside it) as a provided.al2023 bootstrap for linux/amd64 and
+# linux/arm64, the way its README and `sam build` do, and checks that the
+# other examples (quickstart, binsize/*: programs run on your machine or by
+# scripts/binsize.sh, never deployed) compile for linux too. Then lints the
+# SAM templates (scripts/lint-templates.sh). Needs only Go (and cfn-lint for
+# the lint, see that script).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+n=0
+for main in $(go list -f '{{if eq .Name "main"}}{{.Dir}}{{end}}' ./examples/...); do
+	rel=${main#"$PWD"/}
+	name=${rel#examples/}
+	for arch in amd64 arm64; do
+		if [ -f "$main/template.yaml" ]; then
+			dst=$out/${name//\//-}-$arch/bootstrap
+			CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -tags lambda.norpc -trimpath -o "$dst" "./$rel"
+			printf '%-40s %-6s bootstrap %5.1f MB\n' "$rel" "$arch" "$(($(wc -c <"$dst") / 100000))e-1"
+		else
+			CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -o /dev/null "./$rel"
+			printf '%-40s %-6s compiles (not a Lambda function)\n' "$rel" "$arch"
+		fi
+		n=$((n + 1))
+	done
+done
+[ "$n" -gt 0 ] || { echo "build-examples: no example found"; exit 1; }
+
+# Every example with a template must be a main package that was just built.
+for tpl in examples/*/template.yaml; do
+	dir=$(dirname "$tpl")
+	if [ ! -f "$dir/main.go" ]; then
+		echo "build-examples: $dir has a template.yaml but no main.go"
+		[ "${MW_EXAMPLES_ALLOW_MISSING_MAIN:-}" = 1 ] || exit 1
+	fi
+done
+
+scripts/lint-templates.sh
