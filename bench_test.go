@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/lambda-mw/mw"
@@ -154,6 +155,10 @@ func BenchmarkWarmInvoke(b *testing.B) {
 		f := newFixture(b, warmItems, 0)
 		benchWarm(b, f, mw.Wrap(bare, f.opts(mw.WithTracerProvider(recordingProvider(b)))...))
 	})
+	b.Run("mw-metering", func(b *testing.B) {
+		f := newFixture(b, warmItems, 0)
+		benchWarm(b, f, mw.Wrap(bare, f.opts(mw.WithMeterProvider(meteringProvider(b)))...))
+	})
 	// The seed's pattern pays the extension's latency on every invoke:
 	// at benchLatency, and at no added latency (the loopback HTTP cost alone).
 	b.Run("seed/items=5", func(b *testing.B) {
@@ -186,6 +191,14 @@ func recordingProvider(b *testing.B) *sdktrace.TracerProvider {
 	)
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	return tp
+}
+
+// meteringProvider is the OTel metric SDK with a reader that is never
+// collected: the cost of measuring, not of exporting.
+func meteringProvider(b *testing.B) *sdkmetric.MeterProvider {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	return mp
 }
 
 // discard is a span processor that drops every span.

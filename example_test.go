@@ -8,6 +8,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
+	"go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
@@ -147,6 +150,54 @@ func ExampleWithTracerProvider() {
 	// mw.resolve mw.cache.misses=1
 	// mw.resolve mw.cache.hits=1
 	// mw.resolve mw.cache.misses=0
+}
+
+func ExampleWithMeterProvider() {
+	_, url, stop := fakeExtension()
+	defer stop()
+
+	reader := metric.NewManualReader()
+	mp := metric.NewMeterProvider(metric.WithReader(reader))
+	h := mw.Wrap(func(ctx context.Context, _ Event) (bool, error) { return true, nil },
+		mw.WithSecrets("prod/db"), mw.WithEndpoint(url), mw.WithMeterProvider(mp))
+	for range 3 {
+		_, _ = h(context.Background(), Event{}) // a miss, then two hits
+	}
+
+	var rm metricdata.ResourceMetrics
+	_ = reader.Collect(context.Background(), &rm)
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "mw.cache.lookups" {
+			for _, p := range sum.DataPoints {
+				outcome, _ := p.Attributes.Value("mw.cache.outcome")
+				name, _ := p.Attributes.Value("mw.item.name")
+				fmt.Printf("%s %s %s=%d\n", m.Name, m.Unit, name.AsString()+" "+outcome.AsString(), p.Value)
+			}
+		}
+	}
+	// Unordered output:
+	// mw.cache.lookups {item} prod/db miss=1
+	// mw.cache.lookups {item} prod/db hit=2
+}
+
+// WrapHandler wraps a lambda.Handler, so that mw composes with other
+// middleware at the bytes level, such as otellambda (see examples/tracing):
+//
+//	lambda.Start(otellambda.WrapHandler(mw.WrapHandler(lambda.NewHandler(handler), opts...),
+//		otellambda.WithTracerProvider(tp), otellambda.WithFlusher(tp)))
+func ExampleWrapHandler() {
+	_, url, stop := fakeExtension()
+	defer stop()
+
+	handler := func(ctx context.Context, e Event) (string, error) {
+		pw, err := mw.Secret(ctx, "prod/db")
+		return fmt.Sprintf("%s: %d bytes", e.User, len(pw)), err
+	}
+	h := mw.WrapHandler(lambda.NewHandler(handler), mw.WithSecrets("prod/db"), mw.WithEndpoint(url))
+
+	out, err := h.Invoke(context.Background(), []byte(`{"User":"ana"}`))
+	fmt.Println(string(out), err)
+	// Output: "ana: 7 bytes" <nil>
 }
 
 func ExampleWithTTL() {

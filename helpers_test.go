@@ -4,10 +4,14 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
@@ -16,13 +20,16 @@ import (
 
 const testToken = "session-token-for-tests"
 
-// world is one fake extension, served over real HTTP, with a span recorder.
+// world is one fake extension, served over real HTTP, with a span recorder
+// and a metric reader.
 type world struct {
-	t   *testing.T
-	ext *mwtest.Extension
-	srv *httptest.Server
-	rec *tracetest.SpanRecorder
-	tp  *sdktrace.TracerProvider
+	t      *testing.T
+	ext    *mwtest.Extension
+	srv    *httptest.Server
+	rec    *tracetest.SpanRecorder
+	tp     *sdktrace.TracerProvider
+	reader *sdkmetric.ManualReader
+	mp     *sdkmetric.MeterProvider
 }
 
 func newWorld(t *testing.T, d mwtest.Dialect) *world {
@@ -38,17 +45,75 @@ func serveWorld(t *testing.T, ext *mwtest.Extension, h http.Handler) *world {
 	srv := httptest.NewServer(h)
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	t.Cleanup(func() {
 		ext.Close() // release hung requests first
 		srv.Close()
 		_ = tp.Shutdown(context.Background())
+		_ = mp.Shutdown(context.Background())
 	})
-	return &world{t: t, ext: ext, srv: srv, rec: rec, tp: tp}
+	return &world{t: t, ext: ext, srv: srv, rec: rec, tp: tp, reader: reader, mp: mp}
 }
 
 // opts returns the options that point a Wrap at this world.
 func (w *world) opts(more ...Option) []Option {
-	return append([]Option{WithEndpoint(w.srv.URL), WithTracerProvider(w.tp)}, more...)
+	return append([]Option{WithEndpoint(w.srv.URL), WithTracerProvider(w.tp), WithMeterProvider(w.mp)}, more...)
+}
+
+// metrics collects mw's metrics so far (cumulative).
+func (w *world) metrics() []metricdata.Metrics {
+	w.t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := w.reader.Collect(context.Background(), &rm); err != nil {
+		w.t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name == ScopeName {
+			return sm.Metrics
+		}
+	}
+	return nil
+}
+
+// count sums the data points of mw's metric name whose attributes include
+// every key=value of match ("mw.cache.outcome=hit"): a counter's sum, a
+// histogram's count.
+func (w *world) count(name string, match ...string) int64 {
+	w.t.Helper()
+	var n int64
+	for _, m := range w.metrics() {
+		if m.Name != name {
+			continue
+		}
+		has := func(set attribute.Set) bool {
+			for _, kv := range match {
+				k, v, _ := strings.Cut(kv, "=")
+				got, ok := set.Value(attribute.Key(k))
+				if !ok || got.Emit() != v {
+					return false
+				}
+			}
+			return true
+		}
+		switch d := m.Data.(type) {
+		case metricdata.Sum[int64]:
+			for _, p := range d.DataPoints {
+				if has(p.Attributes) {
+					n += p.Value
+				}
+			}
+		case metricdata.Histogram[float64]:
+			for _, p := range d.DataPoints {
+				if has(p.Attributes) {
+					n += int64(p.Count)
+				}
+			}
+		default:
+			w.t.Fatalf("metric %s is a %T", name, m.Data)
+		}
+	}
+	return n
 }
 
 // spans returns the ended spans with the given name.

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -96,6 +99,19 @@ func TestValuesNeverLeak(t *testing.T) {
 					}
 				}
 			}
+			points := 0
+			for _, m := range rec.metrics() {
+				check("metric name", m.Name)
+				for _, set := range dataPointAttributes(m) {
+					points++
+					for _, kv := range set.ToSlice() {
+						check("metric "+m.Name+" attribute "+string(kv.Key), kv.Value.Emit())
+					}
+				}
+			}
+			if points == 0 {
+				t.Error("no metric data points searched")
+			}
 		}
 	}
 	printAll("mwtest context", mwtest.NewContext(context.Background(), mwtest.Values{Secrets: map[string]string{"x": canary}}))
@@ -103,4 +119,20 @@ func TestValuesNeverLeak(t *testing.T) {
 	if len(seen) < 50 {
 		t.Fatalf("only %d outputs searched: the test lost its paths", len(seen))
 	}
+}
+
+// dataPointAttributes returns the attribute sets of every data point of m.
+func dataPointAttributes(m metricdata.Metrics) []attribute.Set {
+	var sets []attribute.Set
+	switch d := m.Data.(type) {
+	case metricdata.Sum[int64]:
+		for _, p := range d.DataPoints {
+			sets = append(sets, p.Attributes)
+		}
+	case metricdata.Histogram[float64]:
+		for _, p := range d.DataPoints {
+			sets = append(sets, p.Attributes)
+		}
+	}
+	return sets
 }

@@ -56,17 +56,7 @@ func Wrap[In, Out any](h func(context.Context, In) (Out, error), opts ...Option)
 	}
 	w := newWrapper(opts)
 	return func(ctx context.Context, in In) (Out, error) {
-		bg, err := w.resolve(ctx)
-		if bg != nil {
-			// Refreshes ahead of expiry end within this invoke, before
-			// Lambda may freeze the process.
-			defer bg.wait()
-		}
-		if err != nil {
-			var zero Out
-			return zero, err
-		}
-		return h(resolved.NewContext(ctx, &w.cache.holder), in)
+		return invoke(w, ctx, func(ctx context.Context) (Out, error) { return h(ctx, in) })
 	}
 }
 
@@ -75,6 +65,7 @@ type wrapper struct {
 	cfg     *config
 	src     fetcher
 	tracing tracing
+	metrics *metrics
 	cache   *cache
 	err     error // a configuration error, returned by every invoke
 
@@ -98,6 +89,7 @@ func newWrapper(opts []Option) *wrapper {
 		w.err = bad
 	}
 	w.cache.holder.Refresh = w.refresh
+	w.metrics = newMetrics(cfg.mp, w.cache.items)
 	return w
 }
 
@@ -121,6 +113,7 @@ func (w *wrapper) resolve(ctx context.Context) (*background, error) {
 			_, tr := startResolve(ctx, w.tracing.tracer, len(w.cache.items), cold)
 			tr.end(outcome{hits: len(w.cache.items), stale: s.stale, absent: s.absent})
 		}
+		w.metrics.lookup(ctx, w.cache.items, nil, s.stale, s.absent)
 		return nil, nil
 	}
 	return w.resolveSlow(ctx, now, cold)
@@ -128,6 +121,7 @@ func (w *wrapper) resolve(ctx context.Context) (*background, error) {
 
 func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (*background, error) {
 	ctx, tr := startResolve(ctx, w.tracing.tracer, len(w.cache.items), cold)
+	start := time.Now()
 	var out outcome
 	var todo, ahead []pending
 	out.hits, todo, ahead = w.cache.plan(now, true)
@@ -177,10 +171,15 @@ func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (*b
 		out.stale, out.absent = st.stale, st.absent
 		if len(st.failed) > 0 {
 			out.err = &PrefetchError{Failed: st.failed, Declared: len(w.cache.items)}
-			tr.end(out)
-			return bg, out.err
+		}
+		w.metrics.lookup(ctx, w.cache.items, out.missed, out.stale, out.absent)
+		if len(out.missed) > 0 {
+			w.metrics.prefetched(ctx, time.Since(start), cold, out.err)
 		}
 		tr.end(out)
+		if out.err != nil {
+			return bg, out.err
+		}
 		return bg, nil
 	}
 }
@@ -211,7 +210,16 @@ func (w *wrapper) run(ctx context.Context, p pending) {
 		ctx, cancel = context.WithTimeout(ctx, staleBudget)
 		defer cancel()
 	}
-	v, err := w.fetchOne(ctx, w.cache.items[p.i], p.call.force)
+	why := reasonInitial
+	switch {
+	case p.call.force:
+		why = reasonForced
+	case !e.fetched.IsZero() && w.cfg.now().Before(e.expires):
+		why = reasonAhead
+	case !e.fetched.IsZero():
+		why = reasonExpired
+	}
+	v, err := w.fetchOne(ctx, w.cache.items[p.i], p.call.force, why)
 	w.cache.finish(p.i, p.call, v, w.cfg.now(), err)
 }
 
@@ -267,7 +275,7 @@ func (w *wrapper) refresh(ctx context.Context, k resolved.Kind, name string) err
 	if p.lead {
 		fctx, cancel := w.fetchContext(ctx)
 		defer cancel()
-		v, err := w.fetchOne(fctx, c.items[i], true)
+		v, err := w.fetchOne(fctx, c.items[i], true, reasonForced)
 		c.finish(i, p.call, v, w.cfg.now(), err)
 	} else {
 		select {

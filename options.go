@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/lambda-mw/mw/internal/resolved"
@@ -45,6 +46,7 @@ type config struct {
 	agent         bool
 	endpoint      string
 	tp            trace.TracerProvider
+	mp            metric.MeterProvider
 	httpClient    *http.Client
 
 	// Seams for this package's tests; never set by users.

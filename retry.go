@@ -47,7 +47,7 @@ func (d deadlineBackOff) NextBackOff() time.Duration {
 
 // fetchOne fetches one item with retries, within ctx. It reports every
 // retried attempt to the span and returns a *FetchError on failure.
-func (w *wrapper) fetchOne(ctx context.Context, it item, force bool) (string, *FetchError) {
+func (w *wrapper) fetchOne(ctx context.Context, it item, force bool, why fetchReason) (string, *FetchError) {
 	ctx, tr := startFetch(ctx, w.tracing.tracer, it, force)
 	start := time.Now()
 	var (
@@ -73,10 +73,14 @@ func (w *wrapper) fetchOne(ctx context.Context, it item, force bool) (string, *F
 		}
 		return err
 	}
-	notify := func(_ error, delay time.Duration) { tr.retry(attempts, class, status, delay) }
+	notify := func(_ error, delay time.Duration) {
+		tr.retry(attempts, class, status, delay)
+		w.metrics.retried(ctx, it, class)
+	}
 	err := backoff.RetryNotify(op, newBackOff(ctx), notify)
 	if err == nil {
 		tr.end(attempts, status, nil)
+		w.metrics.fetched(ctx, it, why, time.Since(start), nil)
 		return value, nil
 	}
 	if last == nil {
@@ -91,6 +95,7 @@ func (w *wrapper) fetchOne(ctx context.Context, it item, force bool) (string, *F
 	fe := it.fetchError(class, last)
 	fe.Status, fe.Code, fe.Attempts, fe.Elapsed = status, codeOf(last), attempts, time.Since(start)
 	tr.end(attempts, status, fe)
+	w.metrics.fetched(ctx, it, why, fe.Elapsed, fe)
 	return "", fe
 }
 

@@ -23,6 +23,7 @@ const version = "0.1.0"
 const (
 	spanResolve = "mw.resolve"
 	spanFetch   = "mw.fetch"
+	spanHandler = "mw.handler"
 	eventRetry  = "mw.fetch.retry"
 
 	attrItems       = attribute.Key("mw.items")
@@ -73,10 +74,11 @@ func newTracing(tp trace.TracerProvider) tracing {
 	return t
 }
 
-// isDefaultGlobal reports whether tp is OTel's default global provider.
-// (With OTel's eBPF auto-instrumentation attached, that provider records
-// spans without being replaced; mw's warm-invoke spans are then skipped.)
-func isDefaultGlobal(tp trace.TracerProvider) bool {
+// isDefaultGlobal reports whether tp, a tracer or meter provider, is OTel's
+// default global provider. (With OTel's eBPF auto-instrumentation attached,
+// that provider records spans without being replaced; mw's warm-invoke
+// spans are then skipped.)
+func isDefaultGlobal(tp any) bool {
 	t := reflect.TypeOf(tp)
 	return t != nil && t.Kind() == reflect.Pointer && t.Elem().PkgPath() == "go.opentelemetry.io/otel/internal/global"
 }

@@ -153,8 +153,8 @@ func TestDefaultTracerProviderIsTheGlobalOne(t *testing.T) {
 	if _, err := h(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.Ended()) != 2 {
-		t.Errorf("the global provider recorded %d spans; want 2", len(rec.Ended()))
+	if len(rec.Ended()) != 3 {
+		t.Errorf("the global provider recorded %d spans; want 3 (mw.resolve, mw.fetch, mw.handler)", len(rec.Ended()))
 	}
 }
 
@@ -182,7 +182,8 @@ func TestWarmSpansFollowTheGlobalProviderInstalledAfterWrap(t *testing.T) {
 	if _, err := h(context.Background(), nil); err != nil { // warm, now traced
 		t.Fatal(err)
 	}
-	if n := len(rec.Ended()); n != 1 || rec.Ended()[0].Name() != "mw.resolve" || attr(rec.Ended()[0], "mw.cache.hits").AsInt64() != 1 {
-		t.Fatalf("after installing an SDK, a warm invoke recorded %d spans; want its mw.resolve with 1 hit", n)
+	if n := len(rec.Ended()); n != 2 || rec.Ended()[0].Name() != "mw.resolve" || attr(rec.Ended()[0], "mw.cache.hits").AsInt64() != 1 ||
+		rec.Ended()[1].Name() != "mw.handler" {
+		t.Fatalf("after installing an SDK, a warm invoke recorded %d spans; want its mw.resolve with 1 hit and its mw.handler", n)
 	}
 }

@@ -1,0 +1,234 @@
+package mw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+// TestTelemetryMatchesTELEMETRYmd records every path mw reports and checks
+// that what it emits is exactly what TELEMETRY.md documents: every span
+// with its kind, every attribute and event with its type, every metric
+// with its instrument, unit and attributes. Renaming anything breaks it.
+func TestTelemetryMatchesTELEMETRYmd(t *testing.T) {
+	doc, err := os.ReadFile("TELEMETRY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := parseTelemetryDoc(t, string(doc))
+	w := recordEveryPath(t)
+	emitted := emittedTelemetry(t, w)
+
+	// Every documented value of these is emitted; of the others, such as
+	// error.type's classes or an example name, some are.
+	exhaustive := func(fact string) bool {
+		for _, k := range []string{"mw.item.kind", "mw.cache.outcome", "mw.fetch.reason", "mw.cold_start"} {
+			if strings.HasPrefix(fact, "metric value "+k+"=") {
+				return true
+			}
+		}
+		return !strings.HasPrefix(fact, "metric value ")
+	}
+	var missing, extra []string
+	for k := range documented {
+		if !emitted[k] && exhaustive(k) {
+			missing = append(missing, k)
+		}
+	}
+	for k := range emitted {
+		if !documented[k] && !strings.HasPrefix(k, "metric value "+string(attrName)+"=") {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(missing)
+	slices.Sort(extra)
+	if len(missing)+len(extra) > 0 {
+		t.Errorf("TELEMETRY.md and the telemetry differ:\n- documented, never emitted:\n\t%s\n+ emitted, not documented:\n\t%s",
+			strings.Join(missing, "\n\t"), strings.Join(extra, "\n\t"))
+	}
+	if len(documented) < 40 {
+		t.Errorf("only %d facts parsed from TELEMETRY.md: did its format change?", len(documented))
+	}
+}
+
+// parseTelemetryDoc reads the contract from TELEMETRY.md's tables, as lines
+// such as "span mw.fetch client", "span mw.fetch attr mw.item.name string",
+// "metric mw.fetch.duration histogram s", "metric mw.fetch.duration attr
+// error.type", "metric attr mw.cold_start bool", "metric value
+// mw.cache.outcome=hit".
+func parseTelemetryDoc(t *testing.T, doc string) map[string]bool {
+	facts := map[string]bool{}
+	var section, subject string
+	ticked := func(s string) []string {
+		var out []string
+		for {
+			_, rest, ok := strings.Cut(s, "`")
+			if !ok {
+				return out
+			}
+			name, after, ok := strings.Cut(rest, "`")
+			if !ok {
+				return out
+			}
+			out = append(out, name)
+			s = after
+		}
+	}
+	for _, line := range strings.Split(doc, "\n") {
+		switch {
+		case strings.HasPrefix(line, "## "):
+			section, subject = strings.TrimPrefix(line, "## "), ""
+		case strings.HasPrefix(line, "### "):
+			names := ticked(line)
+			switch {
+			case section == "Spans" && len(names) == 1:
+				subject = "span " + names[0]
+				kind := strings.Trim(strings.TrimSpace(line[strings.LastIndex(line, "`")+1:]), "()")
+				facts[subject+" "+kind] = true
+			case section == "Events" && len(names) == 2:
+				subject = "event " + names[0]
+				facts[subject+" on "+names[1]] = true
+			case section == "Metrics":
+				subject = "metric"
+			default:
+				t.Fatalf("TELEMETRY.md: unexpected heading %q in %q", line, section)
+			}
+		case strings.HasPrefix(line, "| `"):
+			cells := strings.Split(line, "|")
+			name := ticked(cells[1])[0]
+			typ := strings.TrimSpace(cells[2])
+			switch {
+			case subject == "" && section == "Metrics":
+				facts["metric "+name+" "+typ+" "+ticked(cells[3])[0]] = true
+				for _, a := range ticked(cells[4]) {
+					facts["metric "+name+" attr "+a] = true
+				}
+			case subject == "metric":
+				facts["metric attr "+name+" "+typ] = true
+				for _, v := range ticked(cells[3]) {
+					facts["metric value "+name+"="+v] = true
+				}
+			case subject != "":
+				facts[subject+" attr "+name+" "+typ] = true
+			}
+		}
+	}
+	return facts
+}
+
+// recordEveryPath invokes wrapped handlers down every path that mw
+// reports, into one world.
+func recordEveryPath(t *testing.T) *world {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("prod/db", "pw")
+	w.ext.PutParameter("/app/flags", "String", "on")
+	ctx := func() context.Context { return invokeCtx(t, 5*time.Second) }
+
+	// Cold with a startup 400 retried, an optional item absent; warm; a
+	// handler error.
+	w.ext.NotReadyFor(1)
+	failing := errors.New("no")
+	a := Wrap(func(ctx context.Context, keys []string) (map[string]string, error) {
+		if len(keys) > 0 && keys[0] == "fail" {
+			return nil, fmt.Errorf("handler: %w", failing)
+		}
+		return echo(ctx, keys)
+	}, w.opts(WithSecrets("prod/db"), WithParameters("/app/flags"), WithParameter("/app/beta", Optional()),
+		WithStartupWindow(150*time.Millisecond))...)
+	for _, keys := range [][]string{nil, nil, {"fail"}} {
+		if _, err := a(ctx(), keys); (err != nil) != (keys != nil) {
+			t.Fatalf("invoke %v: %v", keys, err)
+		}
+	}
+
+	// Stale, refresh ahead, forced, on a clock of the test's own.
+	clk := newClock()
+	b := Wrap(func(ctx context.Context, force bool) (string, error) {
+		if force {
+			return RefreshParameter(ctx, "/app/flags")
+		}
+		return "", nil
+	}, w.opts(WithSecrets("prod/db"), WithParameters("/app/flags"), WithTTL(time.Minute),
+		WithRefreshAhead(10*time.Second), withClock(clk))...)
+	must := func(_ string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(b(ctx(), false))
+	clk.Advance(55 * time.Second) // within the refresh-ahead window
+	must(b(ctx(), false))
+	must(b(ctx(), true))
+	clk.Advance(2 * time.Minute)
+	w.ext.Deny("prod/db") // its refresh fails; the last good value is served stale
+	must(b(ctx(), false))
+
+	// A failure.
+	c := Wrap(echo, w.opts(WithSecrets("missing"), WithStartupWindow(0))...)
+	if _, err := c(ctx(), nil); err == nil {
+		t.Fatal("want a failure")
+	}
+	return w
+}
+
+func emittedTelemetry(t *testing.T, w *world) map[string]bool {
+	facts := map[string]bool{}
+	typ := func(v attribute.Value) string {
+		switch v.Type() {
+		case attribute.INT64:
+			return "int"
+		case attribute.BOOL:
+			return "bool"
+		case attribute.STRING:
+			return "string"
+		case attribute.STRINGSLICE:
+			return "string[]"
+		}
+		return strings.ToLower(v.Type().String())
+	}
+	for _, s := range w.rec.Ended() {
+		if s.InstrumentationScope().Name != ScopeName {
+			continue
+		}
+		span := "span " + s.Name()
+		facts[span+" "+strings.ToLower(s.SpanKind().String())] = true
+		for _, kv := range s.Attributes() {
+			facts[span+" attr "+string(kv.Key)+" "+typ(kv.Value)] = true
+		}
+		for _, e := range s.Events() {
+			facts["event "+e.Name+" on "+s.Name()] = true
+			for _, kv := range e.Attributes {
+				facts["event "+e.Name+" attr "+string(kv.Key)+" "+typ(kv.Value)] = true
+			}
+		}
+	}
+	for _, m := range w.metrics() {
+		kind := fmt.Sprintf("%T", m.Data)
+		switch m.Data.(type) {
+		case metricdata.Sum[int64]:
+			kind = "counter"
+		case metricdata.Histogram[float64]:
+			kind = "histogram"
+		}
+		facts["metric "+m.Name+" "+kind+" "+m.Unit] = true
+		for _, set := range dataPointAttributes(m) {
+			for _, kv := range set.ToSlice() {
+				facts["metric "+m.Name+" attr "+string(kv.Key)] = true
+				facts["metric attr "+string(kv.Key)+" "+typ(kv.Value)] = true
+				facts["metric value "+string(kv.Key)+"="+kv.Value.Emit()] = true
+			}
+		}
+	}
+	return facts
+}
