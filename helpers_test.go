@@ -90,7 +90,7 @@ func (w *world) count(name string, match ...string) int64 {
 			for _, kv := range match {
 				k, v, _ := strings.Cut(kv, "=")
 				got, ok := set.Value(attribute.Key(k))
-				if !ok || got.Emit() != v {
+				if !ok || got.String() != v {
 					return false
 				}
 			}

@@ -105,7 +105,7 @@ func TestValuesNeverLeak(t *testing.T) {
 				for _, set := range dataPointAttributes(m) {
 					points++
 					for _, kv := range set.ToSlice() {
-						check("metric "+m.Name+" attribute "+string(kv.Key), kv.Value.Emit())
+						check("metric "+m.Name+" attribute "+string(kv.Key), kv.Value.String())
 					}
 				}
 			}

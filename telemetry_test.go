@@ -226,7 +226,7 @@ func emittedTelemetry(t *testing.T, w *world) map[string]bool {
 			for _, kv := range set.ToSlice() {
 				facts["metric "+m.Name+" attr "+string(kv.Key)] = true
 				facts["metric attr "+string(kv.Key)+" "+typ(kv.Value)] = true
-				facts["metric value "+string(kv.Key)+"="+kv.Value.Emit()] = true
+				facts["metric value "+string(kv.Key)+"="+kv.Value.String()] = true
 			}
 		}
 	}

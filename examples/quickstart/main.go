@@ -19,7 +19,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"go.opentelemetry.io/otel/attribute"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-lambda-go/otellambda"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
@@ -77,6 +78,7 @@ func run(out io.Writer) error {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	os.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port)
 	os.Setenv("AWS_SESSION_TOKEN", token)
+	os.Setenv("AWS_LAMBDA_FUNCTION_NAME", "quickstart") // otellambda names its span after the function
 
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
@@ -93,47 +95,63 @@ func run(out io.Writer) error {
 	fmt.Fprintln(out, "   mw fetches nothing until the first invoke.")
 	fmt.Fprintln(out)
 
-	// The function, as main would start it: lambda.Start(mw.Wrap(...)).
-	fn := lambda.NewHandler(mw.Wrap(handler,
+	// The function, as main would start it, traced: otellambda makes the
+	// invocation span and flushes at the end of each invoke, mw inside it:
+	// lambda.Start(otellambda.WrapHandler(mw.WrapHandler(...), ...)).
+	// Without tracing, lambda.Start(mw.Wrap(handler, ...)) is all it takes.
+	traced := func(h lambda.Handler) lambda.Handler {
+		return otellambda.WrapHandler(h, otellambda.WithTracerProvider(tp), otellambda.WithFlusher(tp))
+	}
+	fn := traced(mw.WrapHandler(lambda.NewHandler(handler),
 		mw.WithParameters("/app/greeting"),
 		mw.WithSecrets("prod/db"),
 		mw.WithTracerProvider(tp)))
 
-	invoke := func(n int, title string) error {
+	invoke := func(n int, title string, showWaterfall bool) error {
 		before := ext.Requests()
 		rec.Reset()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second) // Lambda's default timeout
 		defer cancel()
+		ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+			AwsRequestID:       fmt.Sprintf("request-%d", n),
+			InvokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:quickstart",
+		})
 		start := time.Now()
 		resp, err := fn.Invoke(ctx, []byte(`{"name":"quickstart"}`))
 		took := time.Since(start)
 		fmt.Fprintf(out, "%d. %s\n", n, title)
 		if err != nil {
 			fmt.Fprintf(out, "   the invoke failed after %s:\n   %s\n\n", took.Round(time.Millisecond), indent(err.Error()))
-			return nil
+		} else {
+			fmt.Fprintf(out, "   handler returned %s in %s\n", resp, took.Round(time.Microsecond))
+			describe(out, rec.Ended())
+			fmt.Fprintf(out, "   requests to the extension during this invoke: %d\n\n", ext.Requests()-before)
 		}
-		fmt.Fprintf(out, "   handler returned %s in %s\n", resp, took.Round(time.Microsecond))
-		describe(out, rec.Ended())
-		fmt.Fprintf(out, "   requests to the extension during this invoke: %d\n\n", ext.Requests()-before)
+		if showWaterfall {
+			fmt.Fprintln(out, "   The spans it recorded (x: a failed attempt, retried after the dots):")
+			fmt.Fprintln(out)
+			waterfall(out, rec.Ended())
+			fmt.Fprintln(out)
+		}
 		return nil
 	}
-	if err := invoke(2, "First invoke (cold): mw fetches every declared item, concurrently, before the handler runs"); err != nil {
+	if err := invoke(2, "First invoke (cold): mw fetches every declared item, concurrently, before the handler runs", true); err != nil {
 		return err
 	}
 	for i := 3; i <= 4; i++ {
-		if err := invoke(i, "Warm invoke: values come from memory"); err != nil {
+		if err := invoke(i, "Warm invoke: values come from memory", i == 4); err != nil {
 			return err
 		}
 	}
 
 	// 5. A mistake in a name.
-	typo := lambda.NewHandler(mw.Wrap(handler,
+	typo := traced(mw.WrapHandler(lambda.NewHandler(handler),
 		mw.WithParameters("/app/greeting"),
 		mw.WithSecrets("prod/dbb"), // typo
 		mw.WithStartupWindow(300*time.Millisecond),
 		mw.WithTracerProvider(tp)))
 	fn = typo
-	if err := invoke(5, `A typo ("prod/dbb"): the invoke fails before the handler runs, naming the item and the likely fixes`); err != nil {
+	if err := invoke(5, `A typo ("prod/dbb"): the invoke fails before the handler runs, naming the item and the likely fixes`, true); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "The values themselves never appear in errors, spans or logs. Run the tests with: go test -race ./...")
@@ -178,14 +196,6 @@ func describe(out io.Writer, spans []sdktrace.ReadOnlySpan) {
 		fmt.Fprintf(out, "     fetch %s %q: %d attempt(s), %s: %s\n", a["mw.item.kind"].AsString(), a["mw.item.name"].AsString(),
 			a["mw.fetch.attempts"].AsInt64(), dur(s), strings.Join(steps, ", then "))
 	}
-}
-
-func attrs(kvs []attribute.KeyValue) map[string]attribute.Value {
-	m := make(map[string]attribute.Value, len(kvs))
-	for _, kv := range kvs {
-		m[string(kv.Key)] = kv.Value
-	}
-	return m
 }
 
 func dur(s sdktrace.ReadOnlySpan) string {
