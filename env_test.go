@@ -178,3 +178,15 @@ func TestCodeEndpointWinsOverTheEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The agent has no Parameter Store route: a parameter fails at once, and
+// the error says why.
+func TestTheAgentServesNoParameters(t *testing.T) {
+	w := newWorld(t, mwtest.Agent)
+	w.ext.PutParameter("/app/flags", "String", "on")
+	_, err := Wrap(echo, w.opts(WithSecretsManagerAgent(), WithParameters("/app/flags"))...)(invokeCtx(t, 5*time.Second), nil)
+	var fe *FetchError
+	if !errors.As(err, &fe) || fe.Attempts != 1 || fe.Status != 404 || !strings.Contains(err.Error(), "serves secrets only, not parameters") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/lambda-mw/mw/internal/resolved"
@@ -428,3 +429,37 @@ func FuzzQueryEscape(f *testing.F) {
 }
 
 func fuzzUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
+
+// FuzzParseDeclarations: whatever an operator writes in MW_SECRETS, parsing
+// never panics; every item it yields has a name, and an alias only if the
+// entry had one, neither holding a space; and an error quotes an entry of
+// the input, on one line.
+func FuzzParseDeclarations(f *testing.F) {
+	for _, s := range []string{
+		"", "prod/db", "db=prod/db", " db = prod/db , api-key ", "a,,b", "=x", "x=", "a=b=c",
+		"db=arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf,/app/flags:3",
+		"my flags", "a\tb", "\n", ",", "ü=ß", `"quoted"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		items, err := parseDeclarations("MW_SECRETS", list, resolved.Secret)
+		for _, it := range items {
+			if it.name == "" || strings.ContainsFunc(it.name+it.alias, unicode.IsSpace) {
+				t.Fatalf("item %+v from %q", it, list)
+			}
+			if it.alias != "" && !strings.Contains(list, it.alias) {
+				t.Fatalf("alias %q not in %q", it.alias, list)
+			}
+		}
+		if err != nil {
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "mw: MW_SECRETS entry ") || !err.fromEnv {
+				t.Fatalf("error %q", msg)
+			}
+			if strings.ContainsAny(msg, "\n\r") {
+				t.Fatalf("error spans lines: %q", msg) // entries are quoted with %q
+			}
+		}
+	})
+}

@@ -212,3 +212,48 @@ func TestTypedAccessorsDecodeDefaultsAndReportMisuse(t *testing.T) {
 		t.Errorf("a secret read as a parameter: %v", err)
 	}
 }
+
+// Concurrent invokes (Lambda Managed Instances) read and change their own
+// decoded copies; -race proves that they share nothing.
+func TestTypedAccessorsUnderConcurrentInvokes(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("prod/db", dbJSON)
+	w.ext.PutSecretBinary("key", []byte("0123456789abcdef"))
+	w.ext.PutParameter("/hosts", "StringList", "a,b,c")
+	h := Wrap(func(ctx context.Context, i int) (string, error) {
+		db, err := SecretJSON[dbCreds](ctx, "prod/db")
+		if err != nil {
+			return "", err
+		}
+		m, err := SecretJSON[map[string]any](ctx, "prod/db")
+		if err != nil {
+			return "", err
+		}
+		key, err := SecretBinary(ctx, "key")
+		if err != nil {
+			return "", err
+		}
+		hosts, err := ParameterList(ctx, "/hosts")
+		if err != nil {
+			return "", err
+		}
+		db.Password, m["password"], key[0], hosts[0] = fmt.Sprint(i), i, byte(i), fmt.Sprint(i)
+		return fmt.Sprintf("%s %d %d %d", db.Host, len(m), len(key), len(hosts)), nil
+	}, w.opts(WithSecrets("prod/db", "key"), WithParameters("/hosts"))...)
+	const n = 64
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			got, err := h(invokeCtx(t, 5*time.Second), i)
+			if err == nil && got != "db.internal 6 16 3" {
+				err = fmt.Errorf("invoke %d got %q", i, got)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
