@@ -157,7 +157,7 @@ func (m *metrics) lookup(ctx context.Context, items []item, missed, stale, absen
 	mark := func(these []item, l lookupResult) {
 		for _, it := range these {
 			for i := range items {
-				if items[i].kind == it.kind && items[i].name == it.name {
+				if items[i].key() == it.key() {
 					found[i] = l
 				}
 			}

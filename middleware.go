@@ -113,7 +113,9 @@ func (w *wrapper) resolve(ctx context.Context) (*background, error) {
 			_, tr := startResolve(ctx, w.tracing.tracer, len(w.cache.items), cold)
 			tr.end(outcome{hits: len(w.cache.items), stale: s.stale, absent: s.absent})
 		}
-		w.metrics.lookup(ctx, w.cache.items, nil, s.stale, s.absent)
+		if w.metrics.enabled() {
+			w.metrics.lookup(ctx, w.cache.items, nil, s.stale, s.absent)
+		}
 		return nil, nil
 	}
 	return w.resolveSlow(ctx, now, cold)
