@@ -63,10 +63,20 @@ const (
 
 var reasonNames = [...]string{"initial", "expired", "ahead", "forced"}
 
-// itemAttributes are the attributes that name an item on every metric.
-// They are bounded by the declarations; they never hold a value.
+// itemAttributes are the attributes that name an item on every metric and
+// mw.fetch span, followed by more: its kind and name, and its alias and
+// version when it has them. They are bounded by the declarations; they
+// never hold a value.
 func itemAttributes(it item, more ...attribute.KeyValue) []attribute.KeyValue {
-	return append([]attribute.KeyValue{attrKind.String(it.kind.String()), attrName.String(it.name)}, more...)
+	attrs := make([]attribute.KeyValue, 0, 4+len(more))
+	attrs = append(attrs, attrKind.String(it.kind.String()), attrName.String(it.name))
+	if it.alias != "" {
+		attrs = append(attrs, attrAlias.String(it.alias))
+	}
+	if v := it.sel.String(); v != "" {
+		attrs = append(attrs, attrVersion.String(v))
+	}
+	return append(attrs, more...)
 }
 
 // metrics is mw's instruments for one Wrap.

@@ -46,7 +46,8 @@ func TestTelemetryMatchesTELEMETRYmd(t *testing.T) {
 		}
 	}
 	for k := range emitted {
-		if !documented[k] && !strings.HasPrefix(k, "metric value "+string(attrName)+"=") {
+		if !documented[k] && !strings.HasPrefix(k, "metric value "+string(attrName)+"=") &&
+			!strings.HasPrefix(k, "metric value "+string(attrAlias)+"=") && !strings.HasPrefix(k, "metric value "+string(attrVersion)+"=") {
 			extra = append(extra, k)
 		}
 	}
@@ -134,6 +135,11 @@ func recordEveryPath(t *testing.T) *world {
 	w.ext.PutParameter("/app/flags", "String", "on")
 	ctx := func() context.Context { return invokeCtx(t, 5*time.Second) }
 
+	// Items with an alias and a version, so that every metric and span
+	// carries mw.item.alias and mw.item.version.
+	db := WithSecret("prod/db", VersionStage("AWSCURRENT"), Alias("db"))
+	flags := WithParameter("/app/flags", Version(1), Alias("flags"))
+
 	// Cold with a startup 400 retried, an optional item absent; warm; a
 	// handler error.
 	w.ext.NotReadyFor(1)
@@ -143,8 +149,7 @@ func recordEveryPath(t *testing.T) *world {
 			return nil, fmt.Errorf("handler: %w", failing)
 		}
 		return echo(ctx, keys)
-	}, w.opts(WithSecrets("prod/db"), WithParameters("/app/flags"), WithParameter("/app/beta", Optional()),
-		WithStartupWindow(150*time.Millisecond))...)
+	}, w.opts(db, flags, WithParameter("/app/beta", Optional(), Alias("beta"), Label("live")), WithStartupWindow(150*time.Millisecond))...)
 	for _, keys := range [][]string{nil, nil, {"fail"}} {
 		if _, err := a(ctx(), keys); (err != nil) != (keys != nil) {
 			t.Fatalf("invoke %v: %v", keys, err)
@@ -155,10 +160,10 @@ func recordEveryPath(t *testing.T) *world {
 	clk := newClock()
 	b := Wrap(func(ctx context.Context, force bool) (string, error) {
 		if force {
-			return RefreshParameter(ctx, "/app/flags")
+			return RefreshParameter(ctx, "flags")
 		}
 		return "", nil
-	}, w.opts(WithSecrets("prod/db"), WithParameters("/app/flags"), WithTTL(time.Minute),
+	}, w.opts(db, flags, WithTTL(time.Minute),
 		WithRefreshAhead(10*time.Second), withClock(clk))...)
 	must := func(_ string, err error) {
 		t.Helper()
@@ -175,7 +180,7 @@ func recordEveryPath(t *testing.T) *world {
 	must(b(ctx(), false))
 
 	// A failure.
-	c := Wrap(echo, w.opts(WithSecrets("missing"), WithStartupWindow(0))...)
+	c := Wrap(echo, w.opts(WithSecret("missing", Alias("m"), VersionStage("AWSCURRENT")), WithStartupWindow(0))...)
 	if _, err := c(ctx(), nil); err == nil {
 		t.Fatal("want a failure")
 	}

@@ -154,15 +154,7 @@ type fetchTrace struct {
 
 func startFetch(ctx context.Context, t trace.Tracer, it item, force bool) (context.Context, fetchTrace) {
 	ctx, span := t.Start(ctx, spanFetch, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attrKind.String(it.kind.String()), attrName.String(it.name), attrForced.Bool(force)))
-	if span.IsRecording() {
-		if it.alias != "" {
-			span.SetAttributes(attrAlias.String(it.alias))
-		}
-		if v := it.sel.String(); v != "" {
-			span.SetAttributes(attrVersion.String(v))
-		}
-	}
+		trace.WithAttributes(itemAttributes(it, attrForced.Bool(force))...))
 	return ctx, fetchTrace{span}
 }
 
