@@ -446,3 +446,41 @@ func ExampleWrap_environment() {
 	// password of 7 bytes, flags ["beta" "dark-mode"] <nil>
 	// mw: MW_SECRETS entry 1 of 1, "db=", has no name after "=": write alias=name, or the name alone
 }
+
+// Next to the Secrets Manager Agent, failures carry AWS's error code, and
+// the class says what to fix.
+func ExampleFetchError() {
+	os.Setenv("AWS_TOKEN", "agent-token")
+	defer os.Unsetenv("AWS_TOKEN")
+	ext := mwtest.New(mwtest.Agent)
+	ext.SetToken("agent-token")
+	ext.PutSecret("prod/db", "hunter2")
+	ext.DenyDecrypt("prod/db")
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+
+	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) { return "", nil },
+		mw.WithSecret("prod/db", mw.Alias("db")), mw.WithEndpoint(srv.URL), mw.WithSecretsManagerAgent())
+	_, err := h(context.Background(), Event{})
+	if fe, ok := errors.AsType[*mw.FetchError](err); ok {
+		fmt.Println(fe.Alias, fe.Name, fe.Class, fe.Status, fe.Code, fe.Attempts)
+		fmt.Println(fe.Hint())
+	}
+	// Output:
+	// db prod/db kms_decrypt 400 DecryptionFailure 1
+	// allow kms:Decrypt on the KMS key that encrypts it in the function's execution role (and in the key policy)
+}
+
+func ExampleLookupError() {
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{Secrets: map[string]string{"prod/db": "hunter2"}})
+	_, err := mw.Secret(ctx, "prod/api-key")
+	fmt.Println(errors.Is(err, mw.ErrNotDeclared))
+	fmt.Println(err)
+
+	_, err = mw.Secret(context.Background(), "prod/db") // not a wrapped invoke's ctx
+	fmt.Println(errors.Is(err, mw.ErrNoValues))
+	// Output:
+	// true
+	// mw: secret "prod/api-key" was not declared: add mw.WithSecrets("prod/api-key") to mw.Wrap
+	// true
+}
