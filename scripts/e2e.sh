@@ -81,6 +81,7 @@ check() { # check <description> <command...>
 	fi
 }
 eq() { [ "$1" = "$2" ] || { echo "    got: $1"; echo "   want: $2"; return 1; }; }
+ge() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge "$2" ] || { echo "    got: $1"; echo "   want: at least $2"; return 1; }; }
 unchanged() { # unchanged <count before> <count after>
 	[[ $1 =~ ^[0-9]+$ ]] || { echo "    no count to compare: \"$1\""; return 1; }
 	eq "$2" "$1"
@@ -215,8 +216,12 @@ scenario_lmi() {
 	check "lmi: all 8 parallel invokes get the right values" eq "$n" 8
 	check "lmi: one process served them all" \
 		eq "$(jq '[.[].pid | numbers] | length == 8 and (unique | length) == 1' <<<"$outs" 2>/dev/null)" true
-	check "lmi: the secret was fetched once" eq "$(stats | jqr '.byName["prod/db"]')" 1
-	check "lmi: the parameter was fetched once" eq "$(stats | jqr '.byName["/app/flags"]')" 1
+	# Fetched once each: two answers of 200 in all. (Request counts by name
+	# would also count an attempt the emulator answered "not ready", which a
+	# loaded machine can make happen before it registers.)
+	check "lmi: the secret was requested" ge "$(stats | jqr '.byName["prod/db"]')" 1
+	check "lmi: the parameter was requested" ge "$(stats | jqr '.byName["/app/flags"]')" 1
+	check "lmi: each item was fetched once (2 answers of 200 for 8 invokes)" eq "$(stats | jqr '.byStatus["200"]')" 2
 	stop_rie lmi
 }
 
