@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -212,4 +214,21 @@ func (b *barrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		http.Error(w, "barrier never filled", http.StatusServiceUnavailable)
 	}
+}
+
+// inFreshProcess runs the calling test again in a child process, with env
+// set, and reports whether this is that child. The parent fails unless the
+// child passes. For tests of process-wide state, such as OTel's globals.
+func inFreshProcess(t *testing.T, env string) bool {
+	t.Helper()
+	if os.Getenv(env) == "1" {
+		return true
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
+	cmd.Env = append(os.Environ(), env+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	return false
 }

@@ -2,8 +2,6 @@ package mw
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -154,13 +152,7 @@ func TestMetricInstruments(t *testing.T) {
 // installed after Wrap. The global provider is process-wide, so this runs
 // in a fresh process.
 func TestDefaultMeterProviderIsTheGlobalOne(t *testing.T) {
-	if os.Getenv("MW_GLOBAL_MP_CHILD") != "1" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestDefaultMeterProviderIsTheGlobalOne$", "-test.v")
-		cmd.Env = append(os.Environ(), "MW_GLOBAL_MP_CHILD=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "--- PASS") {
-			t.Fatalf("child: %v\n%s", err, out)
-		}
+	if !inFreshProcess(t, "MW_GLOBAL_MP_CHILD") {
 		return
 	}
 	w := newWorld(t, mwtest.Managed)

@@ -2,9 +2,6 @@ package mw
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -162,13 +159,7 @@ func TestDefaultTracerProviderIsTheGlobalOne(t *testing.T) {
 // default, and records it once an SDK is installed, even after Wrap. The
 // global provider is process-wide, so this runs in a fresh process.
 func TestWarmSpansFollowTheGlobalProviderInstalledAfterWrap(t *testing.T) {
-	if os.Getenv("MW_GLOBAL_TP_CHILD") != "1" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestWarmSpansFollowTheGlobalProviderInstalledAfterWrap$", "-test.v")
-		cmd.Env = append(os.Environ(), "MW_GLOBAL_TP_CHILD=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "--- PASS") {
-			t.Fatalf("child: %v\n%s", err, out)
-		}
+	if !inFreshProcess(t, "MW_GLOBAL_TP_CHILD") {
 		return
 	}
 	w := newWorld(t, mwtest.Managed)
