@@ -200,6 +200,16 @@ type declError struct {
 
 func (e *declError) Error() string { return "mw: " + e.msg }
 
+// worse returns the mistake to report of a, found first, and b: a code
+// mistake over an environment one, since code mistakes must fail at Wrap;
+// else a. Either may be nil.
+func worse(a, b *declError) *declError {
+	if a == nil || (a.fromEnv && b != nil && !b.fromEnv) {
+		return b
+	}
+	return a
+}
+
 // collect deduplicates items and indexes them by ref. The same thing
 // declared twice alike is fetched once, under each ref it was declared
 // with. It is an error for two different things to share a ref, or for code
@@ -209,11 +219,7 @@ func collect(items []item) (declarations, *declError) {
 	d := declarations{index: &resolved.Index{Parameters: map[string]int{}, Secrets: map[string]int{}}}
 	var first *declError
 	fail := func(env bool, format string, args ...any) {
-		// Keep the first error, but let a code error win over an
-		// environment one: code mistakes must fail at Wrap.
-		if first == nil || (first.fromEnv && !env) {
-			first = &declError{msg: fmt.Sprintf(format, args...), fromEnv: env}
-		}
+		first = worse(first, &declError{msg: fmt.Sprintf(format, args...), fromEnv: env})
 	}
 	byWhat := map[what]int{}
 	for _, it := range items {

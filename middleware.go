@@ -78,10 +78,7 @@ type wrapper struct {
 func newWrapper(opts []Option) *wrapper {
 	cfg, bad := newConfig(opts)
 	d, conflict := collect(cfg.items)
-	if bad == nil || (bad.fromEnv && conflict != nil && !conflict.fromEnv) {
-		bad = conflict
-	}
-	if bad != nil && !bad.fromEnv {
+	if bad = worse(bad, conflict); bad != nil && !bad.fromEnv {
 		panic(bad)
 	}
 	w := &wrapper{cfg: cfg, src: cfg.src, tracing: newTracing(cfg.tp), cache: newCache(d, cfg)}
