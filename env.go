@@ -26,24 +26,18 @@ const (
 // first malformed entry, quoted.
 func readEnv(c *config) *declError {
 	var first *declError
-	keep := func(e *declError) {
-		if first == nil {
-			first = e
-		}
-	}
+	keep := func(e *declError) { first = worse(first, e) }
 	for _, v := range [...]struct {
 		env  string
 		kind resolved.Kind
 	}{{envParameters, resolved.Parameter}, {envSecrets, resolved.Secret}} {
 		items, err := parseDeclarations(v.env, os.Getenv(v.env), v.kind)
 		c.items = append(c.items, items...)
-		if err != nil {
-			keep(err)
-		}
+		keep(err)
 	}
 	if raw := os.Getenv(envEndpoint); c.endpoint == "" && raw != "" {
 		if err := checkEndpoint(raw); err != nil {
-			keep(&declError{msg: fmt.Sprintf("%s=%q: %v", envEndpoint, raw, err), fromEnv: true})
+			keep(&declError{msg: fmt.Sprintf("%s=%q: %v", envEndpoint, redactURL(raw), err), fromEnv: true})
 		} else {
 			c.endpoint = raw
 		}
@@ -105,7 +99,7 @@ func checkEndpoint(raw string) error {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return fmt.Errorf("not a URL: %v", err)
+		return fmt.Errorf("not a URL") // url.Error would quote it, password and all
 	case u.Scheme != "http" && u.Scheme != "https":
 		return fmt.Errorf("want an http:// or https:// base URL, such as http://localhost:2773")
 	case u.Host == "":
@@ -114,4 +108,16 @@ func checkEndpoint(raw string) error {
 		return fmt.Errorf("want a base URL, without a query or fragment")
 	}
 	return nil
+}
+
+// redactURL is raw for messages, with any password in it masked: an
+// endpoint is configuration, but a URL may carry credentials.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	if at := strings.LastIndexByte(raw, '@'); at >= 0 {
+		return "xxxxx" + raw[at:] // unparsable: mask all before the host
+	}
+	return raw
 }

@@ -190,3 +190,18 @@ func TestTheAgentServesNoParameters(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// An endpoint URL may carry credentials: an error about it masks them.
+func TestEndpointErrorsMaskPasswords(t *testing.T) {
+	for _, raw := range []string{"http://user:" + canary + "@localhost:2773/?q=1", "http://user:" + canary + "@local host:x"} {
+		t.Setenv("MW_ENDPOINT", raw)
+		_, err := Wrap(echo)(invokeCtx(t, time.Second), nil)
+		if err == nil || !strings.Contains(err.Error(), "MW_ENDPOINT=") || strings.Contains(err.Error(), canary) {
+			t.Errorf("MW_ENDPOINT=%s: %v", raw, err)
+		}
+		perr := mustPanic(t, func() { Wrap(echo, WithEndpoint(raw)) })
+		if strings.Contains(perr.Error(), canary) {
+			t.Errorf("WithEndpoint(%s): %v", raw, perr)
+		}
+	}
+}

@@ -73,12 +73,10 @@ func newConfig(opts []Option) (*config, *declError) {
 	var bad *declError
 	if c.endpoint != "" {
 		if err := checkEndpoint(c.endpoint); err != nil {
-			bad = &declError{msg: fmt.Sprintf("WithEndpoint(%q): %v", c.endpoint, err)}
+			bad = &declError{msg: fmt.Sprintf("WithEndpoint(%q): %v", redactURL(c.endpoint), err)}
 		}
 	}
-	if err := readEnv(c); bad == nil {
-		bad = err
-	}
+	bad = worse(bad, readEnv(c))
 	if c.tp == nil {
 		c.tp = otel.GetTracerProvider()
 	}
