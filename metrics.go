@@ -167,7 +167,7 @@ func (m *metrics) lookup(ctx context.Context, items []item, missed, stale, absen
 	mark := func(these []item, l lookupResult) {
 		for _, it := range these {
 			for i := range items {
-				if items[i].key() == it.key() {
+				if items[i].what() == it.what() { // items are unique by what they fetch
 					found[i] = l
 				}
 			}
