@@ -29,11 +29,7 @@ func TestMetricsCountLookupsFetchesRetriesAndErrors(t *testing.T) {
 	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		name  string
-		match []string
-		want  int64
-	}{
+	w.wantCounts("cold", []countCase{
 		{"mw.cache.lookups", []string{"mw.cache.outcome=miss"}, 2},
 		{"mw.cache.lookups", []string{"mw.cache.outcome=miss", "mw.item.kind=secret", "mw.item.name=prod/db"}, 1},
 		{"mw.cache.lookups", []string{"mw.cache.outcome=hit"}, 0},
@@ -42,11 +38,7 @@ func TestMetricsCountLookupsFetchesRetriesAndErrors(t *testing.T) {
 		{"mw.prefetch.duration", []string{"mw.cold_start=true"}, 1},
 		{"mw.fetch.errors", nil, 0},
 		{"mw.cache.refreshes", nil, 0},
-	} {
-		if got := w.count(c.name, c.match...); got != c.want {
-			t.Errorf("cold: %s%v = %d; want %d", c.name, c.match, got, c.want)
-		}
-	}
+	})
 
 	// Warm: two hits, nothing fetched.
 	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
@@ -66,22 +58,14 @@ func TestMetricsCountLookupsFetchesRetriesAndErrors(t *testing.T) {
 	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		name  string
-		match []string
-		want  int64
-	}{
+	w.wantCounts("expired", []countCase{
 		{"mw.cache.lookups", []string{"mw.cache.outcome=stale", "mw.item.name=prod/db"}, 1},
 		{"mw.cache.lookups", []string{"mw.cache.outcome=miss", "mw.item.name=/app/flags"}, 2},
 		{"mw.cache.refreshes", []string{"mw.fetch.reason=expired"}, 2},
 		{"mw.fetch.errors", []string{"error.type=rejected", "mw.item.kind=secret", "mw.item.name=prod/db"}, 1},
 		{"mw.fetch.duration", []string{"error.type=rejected", "mw.fetch.reason=expired"}, 1},
 		{"mw.prefetch.duration", []string{"mw.cold_start=false"}, 1},
-	} {
-		if got := w.count(c.name, c.match...); got != c.want {
-			t.Errorf("expired: %s%v = %d; want %d", c.name, c.match, got, c.want)
-		}
-	}
+	})
 	// Within the retry wait, a warm invoke serves it stale too.
 	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
 		t.Fatal(err)
@@ -190,5 +174,23 @@ func TestMetricsOffWithANoopProvider(t *testing.T) {
 	h := Wrap(echo, WithSecrets("s"), WithEndpoint(w.srv.URL), WithMeterProvider(nil))
 	if _, err := h(context.Background(), nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// countCase is one expected total of a metric's data points that carry
+// every attribute in match ("key=value").
+type countCase struct {
+	name  string
+	match []string
+	want  int64
+}
+
+// wantCounts checks the metrics against cases, at stage of a test.
+func (w *world) wantCounts(stage string, cases []countCase) {
+	w.t.Helper()
+	for _, c := range cases {
+		if got := w.count(c.name, c.match...); got != c.want {
+			w.t.Errorf("%s: %s%v = %d; want %d", stage, c.name, c.match, got, c.want)
+		}
 	}
 }
