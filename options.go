@@ -48,6 +48,7 @@ type config struct {
 	tp            trace.TracerProvider
 	mp            metric.MeterProvider
 	httpClient    *http.Client
+	sources       []Source
 
 	// Seams for this package's tests; never set by users.
 	src fetcher

@@ -1,0 +1,238 @@
+package mw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// A Source fetches declared items for Wrap: the AWS Parameters and Secrets
+// Lambda Extension (mw's default for parameters and secrets), the Secrets
+// Manager Agent, the AWS SDK (package github.com/lambda-mw/mw/awssdk), the
+// AWS AppConfig Agent Lambda extension (mw's default for AppConfig), or one
+// of your own, given to WithSource.
+//
+// mw owns everything around the call: the cache, the single fetch that
+// concurrent invokes share, retries with backoff within the invoke's
+// deadline, the spans and metrics. A Source only makes calls and says what
+// came back. mwtest.TestSource runs the conformance suite that every Source
+// must pass.
+type Source interface {
+	// Name identifies the source on spans, metrics and errors: short,
+	// lowercase and fixed, such as "extension", "agent" or "awssdk".
+	Name() string
+
+	// Plan is called once per declared item, at Wrap, and says how the
+	// item is fetched. An error wrapping ErrNotServed says that the source
+	// does not serve items of this kind, so that another source may; any
+	// other error refuses the declaration, and Wrap panics with it, so it
+	// should say what to use instead (the extension cannot list a path:
+	// use the SDK source). Plan does no I/O.
+	Plan(Item) (Plan, error)
+
+	// Fetch fetches items that share one Plan.Op in one call, and returns
+	// one Result per item, in the order of items. mw calls it concurrently,
+	// with no more items than Plan.Batch, and with ctx ending at the
+	// invoke's deadline less a reserve: Fetch returns when ctx ends.
+	//
+	// Fetch does not retry: mw retries the items whose Result.Err is a
+	// *SourceError that allows it. A failure of the whole call is the same
+	// error in every Result. No error may hold a value or a credential.
+	Fetch(ctx context.Context, op string, items []Item) []Result
+}
+
+// ErrNotServed is what Source.Plan wraps for an item of a kind the source
+// does not serve.
+var ErrNotServed = errors.New("the source does not serve this kind of item")
+
+// A Kind is the kind of a declared item.
+type Kind uint8
+
+// The kinds of item.
+const (
+	// KindParameter is an SSM Parameter Store parameter.
+	KindParameter Kind = iota + 1
+	// KindSecret is a Secrets Manager secret.
+	KindSecret
+	// KindParametersByPath is every parameter under a path, recursively,
+	// as ssm:GetParametersByPath lists them.
+	KindParametersByPath
+	// KindAppConfig is an AWS AppConfig configuration profile.
+	KindAppConfig
+)
+
+// String returns the kind as spans and errors name it: "parameter",
+// "secret", "parameters_by_path" or "appconfig".
+func (k Kind) String() string {
+	switch k {
+	case KindParameter:
+		return "parameter"
+	case KindSecret:
+		return "secret"
+	case KindParametersByPath:
+		return "parameters_by_path"
+	case KindAppConfig:
+		return "appconfig"
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// An Item is one declared item as a Source sees it: what to fetch. A zero
+// field asks for nothing: no Version is the latest version, no
+// VersionStage is AWSCURRENT.
+type Item struct {
+	Kind Kind
+
+	// Name is what to fetch: a parameter's name or ARN (which may end in
+	// Parameter Store's :version or :label selector), a secret's name or
+	// ARN, a path such as /app/prod (KindParametersByPath), or an AppConfig
+	// configuration profile's name or ID.
+	Name string
+
+	// Version pins a parameter to a version number, and Label to the
+	// version that carries a label (for a secret read through Parameter
+	// Store, /aws/reference/secretsmanager/<id>, a version stage).
+	Version int64
+	Label   string
+
+	// VersionID pins a secret to a version, and VersionStage to the
+	// version that carries a stage, such as AWSPREVIOUS.
+	VersionID    string
+	VersionStage string
+
+	// Application and Environment name the AppConfig application and
+	// environment of a KindAppConfig item, by name or ID.
+	Application string
+	Environment string
+
+	// Refresh is set in Fetch only, by RefreshSecret and RefreshParameter:
+	// bypass the source's own cache where it has one.
+	Refresh bool
+}
+
+// String describes the item for messages, never with a value:
+// `secret "prod/db" (stage AWSPREVIOUS)`.
+func (it Item) String() string {
+	name := it.Name
+	if it.Kind == KindAppConfig {
+		name = it.Application + "/" + it.Environment + "/" + it.Name
+	}
+	s := fmt.Sprintf("%s %q", it.Kind, name)
+	if v := it.version(); v != "" {
+		s += " (" + v + ")"
+	}
+	return s
+}
+
+// version describes what pins the item to a version: "" for the current
+// one, else e.g. "version 3", "label live", "stage AWSPREVIOUS".
+func (it Item) version() string {
+	var parts []string
+	if it.Version != 0 {
+		parts = append(parts, "version "+strconv.FormatInt(it.Version, 10))
+	}
+	if it.Label != "" {
+		parts = append(parts, "label "+it.Label)
+	}
+	if it.VersionID != "" {
+		parts = append(parts, "version id "+it.VersionID)
+	}
+	if it.VersionStage != "" {
+		parts = append(parts, "stage "+it.VersionStage)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// A Plan says how a Source fetches an item: items with the same Op are
+// fetched together, up to Batch items in one call.
+type Plan struct {
+	// Op names the call, as the mw.fetch span shows it: an API operation,
+	// such as "GetParameters", or the route of a local server.
+	Op string
+	// Batch is the most items one Fetch call takes, such as 10 for
+	// ssm:GetParameters; 1 or less fetches them one at a time.
+	Batch int
+}
+
+// A Result is what a Source got for one Item: a value, or why not.
+type Result struct {
+	// Value is the item's value: a parameter's (a StringList comma-joined,
+	// a SecureString decrypted), a secret's SecretString or the bytes of
+	// its SecretBinary, an AppConfig configuration's body.
+	Value string
+
+	// Values holds, for a KindParametersByPath item, every parameter found
+	// under the path, by full name, valued as Value is.
+	Values map[string]string
+
+	// Err says why the item has no value; a *SourceError says how mw
+	// should treat it. Any other error is final, of class ClassOther.
+	Err error
+}
+
+// A SourceError is how a Source reports a failed fetch: its class, whether
+// to try again, and the likely fix. Its message never holds a value.
+type SourceError struct {
+	// Class says why, in one word.
+	Class Class
+
+	// Retry says that another attempt may succeed: throttling, a server
+	// error, a connection that failed.
+	Retry bool
+
+	// NotReady says that the answer is also the one the source gives while
+	// it is still starting, as the managed extension's bare HTTP 400 is.
+	// mw then polls for readiness within WithStartupWindow, with one
+	// request at a time, and fetches every waiting item once it is ready.
+	NotReady bool
+
+	// Status is the HTTP status of the answer, 0 when none came back.
+	Status int
+
+	// Code is the AWS error code, such as ResourceNotFoundException.
+	Code string
+
+	// Hint is the likely fix, naming the IAM action, the setting or the
+	// mistake the answer points to; "" leaves it to the Class.
+	Hint string
+
+	// Err is the cause, if any.
+	Err error
+}
+
+// Error describes the failure by its status, code and cause.
+func (e *SourceError) Error() string {
+	var parts []string
+	if e.Status != 0 {
+		parts = append(parts, "HTTP "+strconv.Itoa(e.Status))
+	}
+	if e.Code != "" {
+		parts = append(parts, e.Code)
+	}
+	s := strings.Join(parts, " ")
+	if e.Err != nil {
+		if s != "" {
+			s += ": "
+		}
+		s += e.Err.Error()
+	}
+	if s == "" {
+		s = string(e.Class)
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// WithSource adds a source of values. Each declared item is fetched by the
+// first source, in the order of the WithSource options, whose Plan serves
+// its kind; items no such source serves go to mw's own: the AWS Parameters
+// and Secrets Lambda Extension (or the Secrets Manager Agent, see
+// WithSecretsManagerAgent) for parameters and secrets, and the AWS AppConfig
+// Agent Lambda extension for AppConfig.
+func WithSource(s Source) Option {
+	return func(c *config) { c.sources = append(c.sources, s) }
+}
