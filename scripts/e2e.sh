@@ -372,7 +372,7 @@ outer() {
 		CGO_ENABLED=0 go build -tags lambda.norpc -o "$work/fn/$fn/bootstrap" "./e2e/functions/$fn"
 	done
 	for fn in basic json-credentials; do
-		CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -o "$work/fn/example-$fn/bootstrap" "./examples/$fn"
+		CGO_ENABLED=0 go -C examples build -tags lambda.norpc -trimpath -o "$work/fn/example-$fn/bootstrap" "./$fn"
 	done
 	CGO_ENABLED=0 go build -o "$work/bin/fakepg" ./e2e/internal/fakepg
 	# The credentials point at the fake PostgreSQL's port; values-stale.json
