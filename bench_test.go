@@ -9,7 +9,9 @@ package mw_test
 //
 // Everything here goes through mw's public API, served by mwtest's fake
 // extension over real HTTP (httptest), so the figures include the loopback
-// round trips a real extension costs.
+// round trips a real extension costs. The warm invoke with the OTel SDK
+// recording spans or metrics (WarmInvoke/mw-recording, mw-metering) is in
+// ../test/bench_test.go: this module does not require the SDK.
 
 import (
 	"context"
@@ -24,9 +26,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
@@ -151,14 +150,6 @@ func BenchmarkWarmInvoke(b *testing.B) {
 		f := newFixture(b, warmItems, 0)
 		benchWarm(b, f, mw.Wrap(bare, f.opts()...))
 	})
-	b.Run("mw-recording", func(b *testing.B) {
-		f := newFixture(b, warmItems, 0)
-		benchWarm(b, f, mw.Wrap(bare, f.opts(mw.WithTracerProvider(recordingProvider(b)))...))
-	})
-	b.Run("mw-metering", func(b *testing.B) {
-		f := newFixture(b, warmItems, 0)
-		benchWarm(b, f, mw.Wrap(bare, f.opts(mw.WithMeterProvider(meteringProvider(b)))...))
-	})
 	// The seed's pattern pays the extension's latency on every invoke:
 	// at benchLatency, and at no added latency (the loopback HTTP cost alone).
 	b.Run("seed/items=5", func(b *testing.B) {
@@ -181,33 +172,6 @@ func benchWarm(b *testing.B, f *fixture, h handler) {
 	invokeLoop(b, ctx, h)
 	f.reportRequests(b, before)
 }
-
-// recordingProvider is the OTel SDK sampling every span, which is then
-// dropped: the cost of recording spans, not of exporting them.
-func recordingProvider(b *testing.B) *sdktrace.TracerProvider {
-	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithSampler(sdktrace.AlwaysSample()),
-		sdktrace.WithSpanProcessor(discard{}),
-	)
-	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	return tp
-}
-
-// meteringProvider is the OTel metric SDK with a reader that is never
-// collected: the cost of measuring, not of exporting.
-func meteringProvider(b *testing.B) *sdkmetric.MeterProvider {
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
-	return mp
-}
-
-// discard is a span processor that drops every span.
-type discard struct{}
-
-func (discard) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-func (discard) OnEnd(sdktrace.ReadOnlySpan)                     {}
-func (discard) Shutdown(context.Context) error                  { return nil }
-func (discard) ForceFlush(context.Context) error                { return nil }
 
 // BenchmarkAccessor is the cost of one Secret or Parameter call inside a
 // wrapped handler, with warmItems items declared.

@@ -105,7 +105,7 @@ func TestTheAgentOutsideLambda(t *testing.T) {
 	t.Setenv("AWS_SESSION_TOKEN", "not-the-agent-token") // AWS_TOKEN comes first
 	t.Setenv("AWS_TOKEN", agentToken)
 
-	h := Wrap(echo, WithTracerProvider(w.tp))
+	h := Wrap(echo)
 	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:db"})
 	if err != nil || got["secret:db"] != "pw" {
 		t.Fatalf("AWS_TOKEN: %v, %v", got, err)

@@ -4,34 +4,23 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"go.opentelemetry.io/otel/attribute"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/lambda-mw/mw/mwtest"
 )
 
 const testToken = "session-token-for-tests"
 
-// world is one fake extension, served over real HTTP, with a span recorder
-// and a metric reader.
+// world is one fake extension, served over real HTTP. Its Wraps use OTel's
+// global providers, untouched here: what mw's spans and metrics say is
+// tested in the test module (../test), against the OTel SDK, which the
+// library's module does not require.
 type world struct {
-	t      *testing.T
-	ext    *mwtest.Extension
-	srv    *httptest.Server
-	rec    *tracetest.SpanRecorder
-	tp     *sdktrace.TracerProvider
-	reader *sdkmetric.ManualReader
-	mp     *sdkmetric.MeterProvider
+	t   *testing.T
+	ext *mwtest.Extension
+	srv *httptest.Server
 }
 
 func newWorld(t *testing.T, d mwtest.Dialect) *world {
@@ -45,88 +34,16 @@ func newWorld(t *testing.T, d mwtest.Dialect) *world {
 // serveWorld serves h, which ends in ext, perhaps through a test wrapper.
 func serveWorld(t *testing.T, ext *mwtest.Extension, h http.Handler) *world {
 	srv := httptest.NewServer(h)
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	t.Cleanup(func() {
 		ext.Close() // release hung requests first
 		srv.Close()
-		_ = tp.Shutdown(context.Background())
-		_ = mp.Shutdown(context.Background())
 	})
-	return &world{t: t, ext: ext, srv: srv, rec: rec, tp: tp, reader: reader, mp: mp}
+	return &world{t: t, ext: ext, srv: srv}
 }
 
 // opts returns the options that point a Wrap at this world.
 func (w *world) opts(more ...Option) []Option {
-	return append([]Option{WithEndpoint(w.srv.URL), WithTracerProvider(w.tp), WithMeterProvider(w.mp)}, more...)
-}
-
-// metrics collects mw's metrics so far (cumulative).
-func (w *world) metrics() []metricdata.Metrics {
-	w.t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := w.reader.Collect(context.Background(), &rm); err != nil {
-		w.t.Fatal(err)
-	}
-	for _, sm := range rm.ScopeMetrics {
-		if sm.Scope.Name == ScopeName {
-			return sm.Metrics
-		}
-	}
-	return nil
-}
-
-// count sums the data points of mw's metric name whose attributes include
-// every key=value of match ("mw.cache.outcome=hit"): a counter's sum, a
-// histogram's count.
-func (w *world) count(name string, match ...string) int64 {
-	w.t.Helper()
-	var n int64
-	for _, m := range w.metrics() {
-		if m.Name != name {
-			continue
-		}
-		has := func(set attribute.Set) bool {
-			for _, kv := range match {
-				k, v, _ := strings.Cut(kv, "=")
-				got, ok := set.Value(attribute.Key(k))
-				if !ok || got.String() != v {
-					return false
-				}
-			}
-			return true
-		}
-		switch d := m.Data.(type) {
-		case metricdata.Sum[int64]:
-			for _, p := range d.DataPoints {
-				if has(p.Attributes) {
-					n += p.Value
-				}
-			}
-		case metricdata.Histogram[float64]:
-			for _, p := range d.DataPoints {
-				if has(p.Attributes) {
-					n += int64(p.Count)
-				}
-			}
-		default:
-			w.t.Fatalf("metric %s is a %T", name, m.Data)
-		}
-	}
-	return n
-}
-
-// spans returns the ended spans with the given name.
-func (w *world) spans(name string) []sdktrace.ReadOnlySpan {
-	var out []sdktrace.ReadOnlySpan
-	for _, s := range w.rec.Ended() {
-		if s.Name() == name {
-			out = append(out, s)
-		}
-	}
-	return out
+	return append([]Option{WithEndpoint(w.srv.URL)}, more...)
 }
 
 // echo is a handler that returns the values it was asked for, by key
@@ -214,21 +131,4 @@ func (b *barrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		http.Error(w, "barrier never filled", http.StatusServiceUnavailable)
 	}
-}
-
-// inFreshProcess runs the calling test again in a child process, with env
-// set, and reports whether this is that child. The parent fails unless the
-// child passes. For tests of process-wide state, such as OTel's globals.
-func inFreshProcess(t *testing.T, env string) bool {
-	t.Helper()
-	if os.Getenv(env) == "1" {
-		return true
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
-	cmd.Env = append(os.Environ(), env+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
-	return false
 }

@@ -44,13 +44,7 @@ func TestAliasReadsALongARNByAShortName(t *testing.T) {
 	if n := w.ext.Fetches(arn); n != 1 {
 		t.Errorf("%d fetches of the ARN, want 1", n)
 	}
-	f := w.spans("mw.fetch")[0]
-	if attr(f, "mw.item.name").AsString() != arn || attr(f, "mw.item.alias").AsString() != "db" {
-		t.Errorf("mw.fetch name %q alias %q", attr(f, "mw.item.name").AsString(), attr(f, "mw.item.alias").AsString())
-	}
-	if miss := attr(w.spans("mw.resolve")[0], "mw.cache.miss_items").AsStringSlice(); fmt.Sprint(miss) != "[secret:db]" {
-		t.Errorf("miss_items %v", miss)
-	}
+	// (The spans name the ARN and the alias: ../test.)
 }
 
 func TestDeclarationMistakesInCodePanicAtWrap(t *testing.T) {
@@ -151,13 +145,7 @@ func TestParameterVersionsAndLabels(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
-	versions := map[string]bool{}
-	for _, s := range w.spans("mw.fetch") {
-		versions[attr(s, "mw.item.version").AsString()] = true
-	}
-	if !versions["version 1"] || !versions["label live"] || !versions[""] {
-		t.Errorf("mw.item.version values %v, want version 1, label live and unset", versions)
-	}
+	// (mw.item.version on the spans: ../test.)
 }
 
 func TestAMissingVersionNamesTheVersion(t *testing.T) {

@@ -9,17 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-
 	"github.com/lambda-mw/mw/mwtest"
 )
 
 const canary = "CANARY-7f3a9c-do-not-print"
 
 // TestValuesNeverLeak sends a canary value down every path, failing and
-// succeeding, and searches every span, event, status, error and printed
-// form for it.
+// succeeding, and searches every error and printed form for it. (The same
+// paths' spans, events, statuses and metric data points are searched in
+// ../test, where the OTel SDK records them.)
 func TestValuesNeverLeak(t *testing.T) {
 	var seen []string
 	check := func(where string, s string) {
@@ -86,53 +84,10 @@ func TestValuesNeverLeak(t *testing.T) {
 				}
 			}
 		}
-		for _, rec := range []*world{w, broken, wrong} {
-			for _, s := range rec.rec.Ended() {
-				check("span name", s.Name())
-				check("span status", s.Status().Description)
-				for _, kv := range s.Attributes() {
-					check("span attribute "+string(kv.Key), kv.Value.String())
-				}
-				for _, e := range s.Events() {
-					for _, kv := range e.Attributes {
-						check("event attribute "+string(kv.Key), kv.Value.String())
-					}
-				}
-			}
-			points := 0
-			for _, m := range rec.metrics() {
-				check("metric name", m.Name)
-				for _, set := range dataPointAttributes(m) {
-					points++
-					for _, kv := range set.ToSlice() {
-						check("metric "+m.Name+" attribute "+string(kv.Key), kv.Value.String())
-					}
-				}
-			}
-			if points == 0 {
-				t.Error("no metric data points searched")
-			}
-		}
 	}
 	printAll("mwtest context", mwtest.NewContext(context.Background(), mwtest.Values{Secrets: map[string]string{"x": canary}}))
 	printAll("option", WithSecrets("x"))
 	if len(seen) < 50 {
 		t.Fatalf("only %d outputs searched: the test lost its paths", len(seen))
 	}
-}
-
-// dataPointAttributes returns the attribute sets of every data point of m.
-func dataPointAttributes(m metricdata.Metrics) []attribute.Set {
-	var sets []attribute.Set
-	switch d := m.Data.(type) {
-	case metricdata.Sum[int64]:
-		for _, p := range d.DataPoints {
-			sets = append(sets, p.Attributes)
-		}
-	case metricdata.Histogram[float64]:
-		for _, p := range d.DataPoints {
-			sets = append(sets, p.Attributes)
-		}
-	}
-	return sets
 }

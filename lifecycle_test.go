@@ -114,11 +114,7 @@ func TestStaleIfError(t *testing.T) {
 		if err != nil || got["secret:s"] != "good" {
 			t.Fatalf("got %v, %v; want the last good value", got, err)
 		}
-		r := w.spans("mw.resolve")
-		last := r[len(r)-1]
-		if attr(last, "mw.cache.stale").AsInt64() != 1 || attr(last, "mw.cache.stale_items").AsStringSlice()[0] != "secret:s" {
-			t.Errorf("the span does not say a stale value was served: %v", last.Attributes())
-		}
+		// (The span says a stale value was served: ../test.)
 		// The last good value survives repeated failures (Middy #660).
 		for range 2 {
 			clk.Advance(retryFailedAfter)
@@ -261,10 +257,7 @@ func TestOptionalItems(t *testing.T) {
 			if fmt.Sprint(got) != "[fallback p missing]" {
 				t.Errorf("got %v", got)
 			}
-			r := w.spans("mw.resolve")[0]
-			if items := attr(r, "mw.optional.absent_items").AsStringSlice(); len(items) != 2 {
-				t.Errorf("mw.optional.absent_items = %v", items)
-			}
+			// (mw.optional.absent_items on the span: ../test.)
 		})
 	}
 }

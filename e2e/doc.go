@@ -11,4 +11,9 @@
 //     internal/fakepg here).
 //
 // The items and their test values are in testdata/values.json.
+//
+// e2e is a module of its own (github.com/lambda-mw/mw/e2e; its go.mod
+// replaces github.com/lambda-mw/mw with this checkout), built as a user's
+// function would be: against mw's module and nothing of the repository's
+// tests or examples.
 package e2e

@@ -474,10 +474,10 @@ func checkPolicyJSON(t *testing.T, dir string, fn map[string]any) {
 	}
 	got, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (go test ./examples -update writes it)", err)
+		t.Fatalf("%v (go -C examples test . -update writes it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the template's policy; go test ./examples -update rewrites it. Want:\n%s", path, want)
+		t.Errorf("%s differs from the template's policy; go -C examples test . -update rewrites it. Want:\n%s", path, want)
 	}
 }
 

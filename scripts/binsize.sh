@@ -5,7 +5,7 @@
 # examples/binsize/with (lambda.Start(mw.Wrap(handler, mw.WithSecrets("x"))),
 # the same handler otherwise) the way a provided.al2023 bootstrap is built,
 # and prints both sizes and the difference in bytes, MB (10^6) and MiB.
-# Needs only Go.
+# Needs only Go. examples/ is a module of its own: go runs there (go -C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +14,7 @@ trap 'rm -rf "$out"' EXIT
 
 build() {
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 \
-		go build -tags lambda.norpc -ldflags='-s -w' -o "$out/$1" "./examples/binsize/$1"
+		go -C examples build -tags lambda.norpc -ldflags='-s -w' -o "$out/$1" "./binsize/$1"
 	wc -c <"$out/$1" | tr -d ' '
 }
 

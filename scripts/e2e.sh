@@ -359,6 +359,7 @@ outer() {
 	trap 'echo "e2e: terminated"; exit 143' TERM
 
 	echo "== build"
+	# e2e/ and examples/ are modules of their own (go -C runs go there).
 	local cache=${MW_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mw-e2e}
 	mkdir -p "$work/bin" "$work/opt/extensions" "$work/task" "$work/fn" "$cache/rie-$RIE_VERSION"
 	if [ ! -x "$cache/rie-$RIE_VERSION/aws-lambda-rie" ]; then
@@ -369,12 +370,12 @@ outer() {
 	CGO_ENABLED=0 go build -o "$work/opt/extensions/mw-extension" ./cmd/mw-extension
 	local fn
 	for fn in seed-var seed-config wrapped; do
-		CGO_ENABLED=0 go build -tags lambda.norpc -o "$work/fn/$fn/bootstrap" "./e2e/functions/$fn"
+		CGO_ENABLED=0 go -C e2e build -tags lambda.norpc -o "$work/fn/$fn/bootstrap" "./functions/$fn"
 	done
 	for fn in basic json-credentials; do
-		CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -o "$work/fn/example-$fn/bootstrap" "./examples/$fn"
+		CGO_ENABLED=0 go -C examples build -tags lambda.norpc -trimpath -o "$work/fn/example-$fn/bootstrap" "./$fn"
 	done
-	CGO_ENABLED=0 go build -o "$work/bin/fakepg" ./e2e/internal/fakepg
+	CGO_ENABLED=0 go -C e2e build -o "$work/bin/fakepg" ./internal/fakepg
 	# The credentials point at the fake PostgreSQL's port; values-stale.json
 	# holds a password it refuses.
 	local db_secret='.secrets["mw-examples/json-credentials/db"].string'

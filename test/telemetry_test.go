@@ -1,4 +1,4 @@
-package mw
+package test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -21,7 +22,7 @@ import (
 // with its kind, every attribute and event with its type, every metric
 // with its instrument, unit and attributes. Renaming anything breaks it.
 func TestTelemetryMatchesTELEMETRYmd(t *testing.T) {
-	doc, err := os.ReadFile("TELEMETRY.md")
+	doc, err := os.ReadFile("../TELEMETRY.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,8 +47,8 @@ func TestTelemetryMatchesTELEMETRYmd(t *testing.T) {
 		}
 	}
 	for k := range emitted {
-		if !documented[k] && !strings.HasPrefix(k, "metric value "+string(attrName)+"=") &&
-			!strings.HasPrefix(k, "metric value "+string(attrAlias)+"=") && !strings.HasPrefix(k, "metric value "+string(attrVersion)+"=") {
+		if !documented[k] && !strings.HasPrefix(k, "metric value mw.item.name=") &&
+			!strings.HasPrefix(k, "metric value mw.item.alias=") && !strings.HasPrefix(k, "metric value mw.item.version=") {
 			extra = append(extra, k)
 		}
 	}
@@ -137,50 +138,55 @@ func recordEveryPath(t *testing.T) *world {
 
 	// Items with an alias and a version, so that every metric and span
 	// carries mw.item.alias and mw.item.version.
-	db := WithSecret("prod/db", VersionStage("AWSCURRENT"), Alias("db"))
-	flags := WithParameter("/app/flags", Version(1), Alias("flags"))
+	db := mw.WithSecret("prod/db", mw.VersionStage("AWSCURRENT"), mw.Alias("db"))
+	flags := mw.WithParameter("/app/flags", mw.Version(1), mw.Alias("flags"))
 
 	// Cold with a startup 400 retried, an optional item absent; warm; a
 	// handler error.
 	w.ext.NotReadyFor(1)
 	failing := errors.New("no")
-	a := Wrap(func(ctx context.Context, keys []string) (map[string]string, error) {
+	a := mw.Wrap(func(ctx context.Context, keys []string) (map[string]string, error) {
 		if len(keys) > 0 && keys[0] == "fail" {
 			return nil, fmt.Errorf("handler: %w", failing)
 		}
 		return echo(ctx, keys)
-	}, w.opts(db, flags, WithParameter("/app/beta", Optional(), Alias("beta"), Label("live")), WithStartupWindow(150*time.Millisecond))...)
+	}, w.opts(db, flags, mw.WithParameter("/app/beta", mw.Optional(), mw.Alias("beta"), mw.Label("live")), mw.WithStartupWindow(150*time.Millisecond))...)
 	for _, keys := range [][]string{nil, nil, {"fail"}} {
 		if _, err := a(ctx(), keys); (err != nil) != (keys != nil) {
 			t.Fatalf("invoke %v: %v", keys, err)
 		}
 	}
 
-	// Stale, refresh ahead, forced, on a clock of the test's own.
-	clk := newClock()
-	b := Wrap(func(ctx context.Context, force bool) (string, error) {
+	// Refresh ahead: a refresh-ahead window as long as the TTL puts every
+	// warm invoke in it. Forced: in a Wrap of its own, where no refresh
+	// ahead is in flight for the forced one to join.
+	refresh := func(ctx context.Context, force bool) (string, error) {
 		if force {
-			return RefreshParameter(ctx, "flags")
+			return mw.RefreshParameter(ctx, "flags")
 		}
 		return "", nil
-	}, w.opts(db, flags, WithTTL(time.Minute),
-		WithRefreshAhead(10*time.Second), withClock(clk))...)
+	}
 	must := func(_ string, err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(b(ctx(), false))
-	clk.Advance(55 * time.Second) // within the refresh-ahead window
-	must(b(ctx(), false))
-	must(b(ctx(), true))
-	clk.Advance(2 * time.Minute)
-	w.ext.Deny("prod/db") // its refresh fails; the last good value is served stale
-	must(b(ctx(), false))
+	ahead := mw.Wrap(refresh, w.opts(db, flags, mw.WithTTL(time.Hour), mw.WithRefreshAhead(time.Hour))...)
+	must(ahead(ctx(), false))
+	must(ahead(ctx(), false)) // within the refresh-ahead window
+	must(mw.Wrap(refresh, w.opts(db, flags)...)(ctx(), true))
+
+	// Stale: with a TTL of 1 ns, both items are expired at the next invoke;
+	// the secret's refresh fails and its last good value is served stale.
+	stale := mw.Wrap(func(context.Context, bool) (string, error) { return "", nil },
+		w.opts(db, flags, mw.WithTTL(time.Nanosecond), mw.WithStartupWindow(0))...)
+	must(stale(ctx(), false))
+	w.ext.Deny("prod/db")
+	must(stale(ctx(), false))
 
 	// A failure.
-	c := Wrap(echo, w.opts(WithSecret("missing", Alias("m"), VersionStage("AWSCURRENT")), WithStartupWindow(0))...)
+	c := mw.Wrap(echo, w.opts(mw.WithSecret("missing", mw.Alias("m"), mw.VersionStage("AWSCURRENT")), mw.WithStartupWindow(0))...)
 	if _, err := c(ctx(), nil); err == nil {
 		t.Fatal("want a failure")
 	}
@@ -203,7 +209,7 @@ func emittedTelemetry(t *testing.T, w *world) map[string]bool {
 		return strings.ToLower(v.Type().String())
 	}
 	for _, s := range w.rec.Ended() {
-		if s.InstrumentationScope().Name != ScopeName {
+		if s.InstrumentationScope().Name != mw.ScopeName {
 			continue
 		}
 		span := "span " + s.Name()

@@ -1,0 +1,151 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+// leakCheck collects what telemetry shows and fails on the canary.
+type leakCheck struct {
+	t    *testing.T
+	seen int
+}
+
+func (c *leakCheck) check(where, s string) {
+	c.t.Helper()
+	c.seen++
+	if strings.Contains(s, canary) || strings.Contains(s, canary[:12]) {
+		c.t.Errorf("%s reveals the value: %s", where, s)
+	}
+}
+
+// spans searches every span w recorded: names, statuses, attributes and
+// events' attributes.
+func (c *leakCheck) spans(w *world) {
+	c.t.Helper()
+	for _, s := range w.rec.Ended() {
+		c.check("span name", s.Name())
+		c.check("span status", s.Status().Description)
+		for _, kv := range s.Attributes() {
+			c.check("span attribute "+string(kv.Key), kv.Value.String())
+		}
+		for _, e := range s.Events() {
+			c.check("event name", e.Name)
+			for _, kv := range e.Attributes {
+				c.check("event attribute "+string(kv.Key), kv.Value.String())
+			}
+		}
+	}
+}
+
+// metrics searches every metric w recorded, and every data point's
+// attributes, and returns how many data points it searched.
+func (c *leakCheck) metrics(w *world) int {
+	c.t.Helper()
+	points := 0
+	for _, m := range w.metrics() {
+		c.check("metric name", m.Name)
+		for _, set := range dataPointAttributes(m) {
+			points++
+			for _, kv := range set.ToSlice() {
+				c.check("metric "+m.Name+" attribute "+string(kv.Key), kv.Value.String())
+			}
+		}
+	}
+	return points
+}
+
+// TestValuesNeverLeakIntoTelemetry sends a canary value down every path,
+// failing and succeeding, and searches every span, event, status and
+// metric data point for it. (The library's module searches the same
+// paths' errors and printed forms.)
+func TestValuesNeverLeakIntoTelemetry(t *testing.T) {
+	c := &leakCheck{t: t}
+	for _, d := range dialects {
+		w := newWorld(t, d)
+		w.ext.PutSecret("good", canary)
+		w.ext.PutSecret("denied", canary)
+		w.ext.Deny("denied")
+		w.ext.PutSecretBinary("bin", []byte(canary))
+		// A 200 whose body is not JSON but holds the value.
+		broken := serveWorld(t, w.ext, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			_, _ = rw.Write([]byte(`{"SecretString":"` + canary + `"` + "\x01"))
+		}))
+		wrong := serveWorld(t, w.ext, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			_, _ = rw.Write([]byte(`{"SecretString":` + canary + `}`))
+		}))
+		paths := []struct {
+			name string
+			h    func(context.Context, []string) (map[string]string, error)
+		}{
+			{"success", mw.Wrap(echo, w.opts(mw.WithSecrets("good", "bin"))...)},
+			{"denied", mw.Wrap(echo, w.opts(mw.WithSecrets("good", "denied"), mw.WithStartupWindow(0))...)},
+			{"malformed", mw.Wrap(echo, broken.opts(mw.WithSecrets("good"))...)},
+			{"unquoted", mw.Wrap(echo, wrong.opts(mw.WithSecrets("good"))...)},
+		}
+		for _, p := range paths {
+			ctx := invokeCtx(t, 2*time.Second)
+			if _, err := mw.Wrap(echo, w.opts(mw.WithSecrets("good"))...)(ctx, []string{"secret:good"}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.h(ctx, []string{"secret:good"})
+			if (err == nil) != (p.name == "success") || (err == nil && got["secret:good"] != canary) {
+				t.Fatalf("%s: %v, %v", p.name, got != nil, err)
+			}
+		}
+		for _, rec := range []*world{w, broken, wrong} {
+			c.spans(rec)
+			if c.metrics(rec) == 0 {
+				t.Error("no metric data points searched")
+			}
+		}
+	}
+	if c.seen < 100 {
+		t.Fatalf("only %d outputs searched: the test lost its paths", c.seen)
+	}
+}
+
+// The lifecycle's paths (a forced refresh, an optional item absent, a value
+// served stale, a value past the stale bound) keep the canary out of their
+// spans too. Real time stands in for a clock: with a TTL of 1 ns an item is
+// expired at the next invoke, and with a stale bound of 1 ns it is past it.
+func TestCanaryNeverLeaksFromLifecyclePathsIntoSpans(t *testing.T) {
+	w := newWorld(t, mwtest.Agent)
+	w.ext.PutSecret("s", canary)
+	handler := func(ctx context.Context, _ int) (string, error) {
+		v, _ := mw.RefreshSecret(ctx, "s") // fails once the secret is denied
+		_, _ = mw.Secret(ctx, "optional")
+		return fmt.Sprint(len(v)), nil
+	}
+	opts := w.opts(mw.WithSecret("s", mw.TTL(time.Nanosecond)), mw.WithSecret("optional", mw.Optional()), mw.WithSecretsManagerAgent())
+	served := mw.Wrap(handler, opts...)
+	bounded := mw.Wrap(handler, append(opts, mw.WithMaxStale(time.Nanosecond))...)
+	for _, h := range []func(context.Context, int) (string, error){served, bounded} {
+		if _, err := h(invokeCtx(t, 5*time.Second), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The refresh fails: the canary is served stale, then is past its bound.
+	w.ext.Deny("s")
+	if _, err := served(invokeCtx(t, 5*time.Second), 0); err != nil {
+		t.Fatalf("err = %v; want the value served stale", err)
+	}
+	if _, err := bounded(invokeCtx(t, 5*time.Second), 0); err == nil || !strings.Contains(err.Error(), "past its TTL") {
+		t.Fatalf("err = %v; want an error past the stale bound", err)
+	}
+	if len(w.spans("mw.resolve")) != 4 {
+		t.Fatalf("%d mw.resolve spans; want 4", len(w.spans("mw.resolve")))
+	}
+	c := &leakCheck{t: t}
+	c.spans(w)
+	if c.seen < 30 {
+		t.Fatalf("only %d outputs searched", c.seen)
+	}
+}
