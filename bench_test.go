@@ -113,12 +113,6 @@ func reportRatio(b *testing.B, elapsed time.Duration) {
 	b.ReportMetric(float64(elapsed)/float64(b.N)/float64(benchLatency), "ratio-to-one-fetch")
 }
 
-// invokeCtx is a context like an invoke's: with a deadline.
-func invokeCtx(b *testing.B, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	b.Cleanup(cancel)
-	return ctx
-}
 
 // invokeLoop calls h b.N times, as Lambda calls a handler. It is not
 // inlined, so the bare and the wrapped handler are both called through a

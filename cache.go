@@ -1,6 +1,9 @@
 package mw
 
 import (
+	"context"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,36 +15,27 @@ import (
 // (or, if optional, left without a value) before an invoke tries again.
 const retryFailedAfter = 10 * time.Second
 
-// entry is the cached state of one item. A failed fetch never touches the
-// last good value: it only records the failure.
-type entry struct {
-	value   string
-	fetched time.Time   // zero until the first success
-	expires time.Time   // fetched + TTL
-	failed  *FetchError // the last fetch failed; nil after a success
-	retryAt time.Time   // after a failure, no new fetch before this
-	forced  time.Time   // the last forced refresh that succeeded
-}
+// refreshCoalesce is how recent a forced refresh must be for RefreshSecret
+// and RefreshParameter to return its value instead of fetching again: the
+// callers of a stampede that arrive just after it ended get its result.
+const refreshCoalesce = time.Second
 
-// A call is one fetch of one item in flight. Invokes that need the same item
-// at the same time wait on it instead of fetching again.
-type call struct {
-	done  chan struct{}
-	force bool
-	err   *FetchError // set before done is closed
-}
-
-// cache holds one Wrap's values. Everything in it belongs to that Wrap alone.
+// cache holds one Wrap's values, and owns their concurrency the way
+// singleflight's Group does: one lock, and at most one fetch in flight per
+// item and kind of fetch, which every caller that needs it joins. Invokes
+// and forced refreshes use the same three steps: acquire a flight (lead
+// it or join it), land it (always, panics included), await it.
 type cache struct {
 	items    []item          // declared, deduplicated; fixed after Wrap
-	index    *resolved.Index // name -> position in items; fixed after Wrap
+	index    *resolved.Index // ref -> position in items; fixed after Wrap
 	ttl      time.Duration
 	maxStale time.Duration
 	ahead    time.Duration
 
 	mu      sync.Mutex
-	entries []entry // by position in items; guarded by mu
-	calls   []*call // the fetch in flight per item, or nil; guarded by mu
+	entries []entry      // by position in items
+	flights [][2]*flight // by position: the normal and the forced fetch in flight
+	seq     uint64       // numbers flights in the order they start
 
 	// holder has the latest complete Set, for handlers. snap is what the
 	// warm path reads without locking: that Set, and until when an invoke
@@ -50,11 +44,56 @@ type cache struct {
 	snap   atomic.Pointer[snapshot]
 }
 
-type snapshot struct {
-	set    *resolved.Set
-	until  time.Time
-	stale  []item // served past their TTL, for the span
-	absent []item // optional items without a value, for the span
+// entry is the cached state of one item. A failed fetch never touches the
+// last good value: it only records the failure.
+type entry struct {
+	value   string
+	values  map[string]string // a path's parameters
+	fetched time.Time         // zero until the first success
+	expires time.Time         // fetched + TTL
+	seq     uint64            // the flight that fetched value
+	failed  *FetchError       // the last fetch failed; nil after a success
+	retryAt time.Time         // after a failure, no new fetch before this
+	forced  time.Time         // the last forced refresh that succeeded
+}
+
+// The states of an entry at now, each decided here only.
+func (e *entry) has() bool                             { return !e.fetched.IsZero() }
+func (e *entry) fresh(now time.Time) bool              { return e.has() && now.Before(e.expires) }
+func (e *entry) held(now time.Time) bool               { return e.failed != nil && now.Before(e.retryAt) }
+func (e *entry) staleness(now time.Time) time.Duration { return now.Sub(e.expires) }
+
+// servableStale reports whether the last good value may be served past its
+// TTL, as when a refresh fails.
+func (c *cache) servableStale(e *entry, now time.Time) bool {
+	return e.has() && e.staleness(now) <= c.maxStale
+}
+
+// servable reports whether an item whose fetch failed may still be served:
+// with its last good value if that is not too stale, or, if optional,
+// without one.
+func (c *cache) servable(i int, now time.Time) bool {
+	return c.servableStale(&c.entries[i], now) || c.items[i].optional
+}
+
+// A flight is one fetch of one item in flight. Callers that need the item
+// while it flies wait for it instead of fetching again.
+type flight struct {
+	done  chan struct{}
+	force bool
+	seq   uint64
+	why   fetchReason
+	stale bool // the item has a stale value to fall back on: fetch briefly
+	out   landing
+}
+
+// landing is how a flight ended, set before done is closed.
+type landing struct {
+	err *FetchError
+	// abandoned: the fetch ended because its leader's caller gave up
+	// (canceled, or out of time), which says nothing about the item: it
+	// is not recorded, and waiters with time left fetch again.
+	abandoned bool
 }
 
 func newCache(d declarations, cfg *config) *cache {
@@ -65,7 +104,7 @@ func newCache(d declarations, cfg *config) *cache {
 		maxStale: cfg.maxStale,
 		ahead:    cfg.refreshAhead,
 		entries:  make([]entry, len(d.items)),
-		calls:    make([]*call, len(d.items)),
+		flights:  make([][2]*flight, len(d.items)),
 	}
 	if len(c.items) == 0 {
 		// Nothing to fetch, ever: one Set serves every invoke.
@@ -85,144 +124,270 @@ func (c *cache) ttlOf(it item) time.Duration {
 	return c.ttl
 }
 
-// pending is an item an invoke needs fetched: by itself (lead) or by the
-// concurrent invoke already fetching it.
-type pending struct {
+// A ticket is a caller's place in the flight of one item: as its leader,
+// who must fetch and land it, or as one who waits for it.
+type ticket struct {
 	i    int
-	call *call
+	f    *flight
 	lead bool
 }
 
-// plan sorts the items for an invoke at now. A fresh item is a hit, and if
-// it is within the refresh-ahead window and withAhead is set, this invoke
-// starts refreshing it in the background (ahead): the caller must run every
-// call plan starts. An item whose last fetch failed is served as it is
-// until its retry time (held). Any other item is fetched: the invoke joins
-// the fetch in flight or starts one, which it then leads (todo).
-func (c *cache) plan(now time.Time, withAhead bool) (hits int, todo, ahead []pending) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, it := range c.items {
-		e := &c.entries[i]
-		fresh := !e.fetched.IsZero() && now.Before(e.expires)
-		held := e.failed != nil && now.Before(e.retryAt) && c.servable(it, e, now)
+// acquire returns tickets for items: the flight in flight that serves each,
+// or a new one the caller leads. A forced request is served by a forced
+// flight only; any other by either. c.mu must be held.
+func (c *cache) acquire(items []int, force bool, now time.Time) []ticket {
+	out := make([]ticket, len(items))
+	for k, i := range items {
+		fs := &c.flights[i]
 		switch {
-		case fresh || held:
-			hits++
-			if withAhead && fresh && c.ahead > 0 && !now.Before(e.expires.Add(-c.ahead)) && c.calls[i] == nil &&
-				(e.failed == nil || !now.Before(e.retryAt)) {
-				ahead = append(ahead, pending{i: i, call: c.start(i, false), lead: true})
-			}
-		case c.calls[i] != nil:
-			todo = append(todo, pending{i: i, call: c.calls[i]})
+		case fs[1] != nil:
+			out[k] = ticket{i: i, f: fs[1]}
+		case !force && fs[0] != nil:
+			out[k] = ticket{i: i, f: fs[0]}
 		default:
-			todo = append(todo, pending{i: i, call: c.start(i, false), lead: true})
+			out[k] = ticket{i: i, f: c.start(i, force, now), lead: true}
 		}
 	}
-	return hits, todo, ahead
+	return out
 }
 
-// start registers a new call for item i. c.mu must be held.
-func (c *cache) start(i int, force bool) *call {
-	cl := &call{done: make(chan struct{}), force: force}
-	c.calls[i] = cl
-	return cl
-}
-
-// servable reports whether an item whose fetch failed may still be served:
-// with its last good value if that is not too stale, or, if optional,
-// without one. c.mu must be held.
-func (c *cache) servable(it item, e *entry, now time.Time) bool {
-	if !e.fetched.IsZero() && now.Sub(e.expires) <= c.maxStale {
-		return true
+// start registers a new flight for item i. c.mu must be held.
+func (c *cache) start(i int, force bool, now time.Time) *flight {
+	e := &c.entries[i]
+	c.seq++
+	f := &flight{done: make(chan struct{}), force: force, seq: c.seq, why: reasonInitial}
+	switch {
+	case force:
+		f.why = reasonForced
+	case e.fresh(now):
+		f.why = reasonAhead
+	case e.has():
+		f.why = reasonExpired
 	}
-	return it.optional
+	f.stale = !force && c.servableStale(e, now)
+	slot := 0
+	if force {
+		slot = 1
+	}
+	c.flights[i][slot] = f
+	return f
 }
 
-// finish ends the call for item i. On success the value is stored with its
-// expiry; on failure the last good value is kept and the failure recorded.
-func (c *cache) finish(i int, cl *call, value string, now time.Time, err *FetchError) {
+// land ends flight f of item i with what its fetch got. It must run for
+// every flight a caller leads, panics included: waiters wait for it. A
+// value replaces the entry's only if no later flight has landed one; a
+// failure is recorded unless the flight was abandoned.
+func (c *cache) land(i int, f *flight, r fetched, now time.Time) {
 	c.mu.Lock()
 	e := &c.entries[i]
-	if err == nil {
+	switch {
+	case r.err == nil && f.seq > e.seq:
 		forced := e.forced
-		if cl.force {
+		if f.force {
 			forced = now
 		}
-		*e = entry{value: value, fetched: now, expires: now.Add(c.ttlOf(c.items[i])), forced: forced}
-	} else {
-		if !e.fetched.IsZero() && now.After(e.expires) {
-			err.Stale = now.Sub(e.expires)
+		*e = entry{value: r.value, values: r.values, fetched: now, expires: now.Add(c.ttlOf(c.items[i])), seq: f.seq, forced: forced}
+	case r.err != nil && !r.abandoned && f.seq > e.seq:
+		if e.has() && now.After(e.expires) {
+			r.err.Stale = e.staleness(now)
 		}
-		e.failed, e.retryAt = err, now.Add(retryFailedAfter)
+		e.failed, e.retryAt = r.err, now.Add(retryFailedAfter)
 	}
-	cl.err = err
-	c.calls[i] = nil
+	f.out = landing{err: r.err, abandoned: r.abandoned}
+	for slot := range c.flights[i] {
+		if c.flights[i][slot] == f {
+			c.flights[i][slot] = nil
+		}
+	}
 	c.mu.Unlock()
-	close(cl.done)
+	close(f.done)
+}
+
+// await waits until f has landed or ctx ends, and reports whether it
+// landed.
+func await(ctx context.Context, f *flight) bool {
+	select {
+	case <-f.done:
+		return true
+	case <-ctx.Done():
+	}
+	select {
+	case <-f.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// plan is what one invoke needs done at now.
+type plan struct {
+	hits  int
+	need  []int    // items to fetch before the handler runs
+	ahead []ticket // refreshes ahead of expiry this invoke leads, beside the handler
+}
+
+// plan sorts the items for an invoke at now. A fresh item is a hit, and if
+// it is within the refresh-ahead window, this invoke refreshes it beside
+// the handler. An item whose last fetch failed is served as it is until
+// its retry time (held). Any other item is needed.
+func (c *cache) plan(now time.Time) plan {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var p plan
+	for i := range c.items {
+		e := &c.entries[i]
+		switch {
+		case e.fresh(now) || e.held(now) && c.servable(i, now):
+			p.hits++
+			if c.dueAhead(i, now) {
+				p.ahead = append(p.ahead, c.acquire([]int{i}, false, now)[0])
+			}
+		default:
+			p.need = append(p.need, i)
+		}
+	}
+	return p
+}
+
+// dueAhead reports whether a fresh item is to be refreshed ahead of its
+// expiry now, by this invoke. c.mu must be held.
+func (c *cache) dueAhead(i int, now time.Time) bool {
+	e := &c.entries[i]
+	return c.ahead > 0 && e.fresh(now) && !now.Before(e.expires.Add(-c.ahead)) &&
+		c.flights[i] == [2]*flight{} && !e.held(now)
+}
+
+// recentlyForced reports whether item i was refreshed by force, with
+// success, within refreshCoalesce of now.
+func (c *cache) recentlyForced(i int, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := &c.entries[i]
+	return e.failed == nil && !e.forced.IsZero() && now.Sub(e.forced) < refreshCoalesce
+}
+
+// snapshot is a published Set, with what the warm path needs to know of it.
+type snapshot struct {
+	set    *resolved.Set
+	until  time.Time // no invoke needs a look at the entries before this
+	stale  []item    // served past their TTL, for the span
+	absent []item    // optional items without a value, for the span
 }
 
 // settled is what an invoke can serve once its fetches have ended.
 type settled struct {
-	set    *resolved.Set
 	failed []*FetchError // required items with no servable value
 	stale  []item        // served past their TTL
 	absent []item        // optional items served without a value
 }
 
-// settle builds the Set from the entries at now. override holds failures
-// this invoke saw that the entries may not (a wait that timed out). When no
-// required item fails, the Set is published for later invokes.
-func (c *cache) settle(now time.Time, override map[int]*FetchError) settled {
+// settle builds the Set from the entries at now. seen holds failures this
+// invoke saw that the entries may not (a fetch abandoned, a wait cut
+// short). When no required item fails, the Set is published for later
+// invokes.
+func (c *cache) settle(now time.Time, seen map[int]*FetchError) settled {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out settled
-	s := &resolved.Set{Index: c.index, Values: make([]string, len(c.items))}
-	until := farFuture
+	b := setBuilder{set: &resolved.Set{Index: c.index, Values: make([]string, len(c.items))}, until: farFuture}
 	for i, it := range c.items {
 		e := &c.entries[i]
 		failure := e.failed
-		if f, ok := override[i]; ok {
+		if f, ok := seen[i]; ok {
 			failure = f
 		}
 		switch {
-		case !e.fetched.IsZero() && (failure == nil || now.Before(e.expires)):
+		case e.has() && (failure == nil || now.Before(e.expires)):
 			// Fetched by this invoke, by a concurrent one, or a hit; a
 			// failed refresh ahead of expiry leaves it fresh.
-			s.Values[i] = e.value
+			b.value(i, e)
 			next := e.expires.Add(-c.ahead)
 			if failure != nil && next.Before(e.retryAt) {
 				next = minTime(e.retryAt, e.expires)
 			}
-			until = minTime(until, next)
-		case !e.fetched.IsZero() && now.Sub(e.expires) <= c.maxStale:
-			s.Values[i] = e.value
+			b.until = minTime(b.until, next)
+		case c.servableStale(e, now):
+			b.value(i, e)
+			b.stale(i, e.staleness(now))
 			out.stale = append(out.stale, it)
-			until = minTime(until, e.retryAt, e.expires.Add(c.maxStale))
+			b.until = minTime(b.until, e.retryAt, e.expires.Add(c.maxStale))
 		case it.optional && failure != nil:
 			out.absent = append(out.absent, it)
-			if it.hasDef {
-				s.Values[i] = it.def
-			} else {
-				if s.Errs == nil {
-					s.Errs = make([]error, len(c.items))
-				}
-				s.Errs[i] = failure
-			}
-			until = minTime(until, e.retryAt)
+			b.absent(i, it, failure)
+			b.until = minTime(b.until, e.retryAt)
 		default:
 			if failure == nil { // cannot happen: a required item with no value has failed
-				failure = it.fetchError(ClassOther, nil)
+				failure = it.fetchError(nil)
 			}
 			out.failed = append(out.failed, failure)
 		}
 	}
 	if len(out.failed) == 0 {
-		c.holder.Store(s)
-		c.snap.Store(&snapshot{set: s, until: until, stale: out.stale, absent: out.absent})
+		b.found(c.items)
+		c.holder.Store(b.set)
+		c.snap.Store(&snapshot{set: b.set, until: b.until, stale: out.stale, absent: out.absent})
 	}
-	out.set = s
 	return out
+}
+
+// setBuilder fills one Set.
+type setBuilder struct {
+	set   *resolved.Set
+	until time.Time
+}
+
+func (b *setBuilder) value(i int, e *entry) {
+	b.set.Values[i] = e.value
+	if e.values != nil {
+		if b.set.Trees == nil {
+			b.set.Trees = map[int]map[string]string{}
+		}
+		b.set.Trees[i] = e.values
+	}
+}
+
+func (b *setBuilder) stale(i int, d time.Duration) {
+	if b.set.Stale == nil {
+		b.set.Stale = make([]time.Duration, len(b.set.Values))
+	}
+	b.set.Stale[i] = d
+}
+
+func (b *setBuilder) absent(i int, it item, failure *FetchError) {
+	if it.hasDef {
+		b.set.Values[i] = it.def
+		return
+	}
+	if b.set.Errs == nil {
+		b.set.Errs = make([]error, len(b.set.Values))
+	}
+	b.set.Errs[i] = failure
+}
+
+// found indexes the parameters found under declared paths that were not
+// declared themselves, by full name, after the declared values.
+func (b *setBuilder) found(items []item) {
+	if b.set.Trees == nil {
+		return
+	}
+	paths := slices.Sorted(maps.Keys(b.set.Trees)) // declaration order: the first path wins
+	b.set.Found = map[string]int{}
+	for _, i := range paths {
+		for _, name := range slices.Sorted(maps.Keys(b.set.Trees[i])) {
+			if _, declared := b.set.Index.Lookup(resolved.Parameter, name); declared {
+				continue
+			}
+			if _, dup := b.set.Found[name]; dup {
+				continue
+			}
+			b.set.Found[name] = len(b.set.Values)
+			b.set.Values = append(b.set.Values, b.set.Trees[i][name])
+			if b.set.Stale != nil {
+				b.set.Stale = append(b.set.Stale, b.set.Stale[i])
+			}
+		}
+	}
+	_ = items
 }
 
 func minTime(t time.Time, more ...time.Time) time.Time {

@@ -2,13 +2,12 @@ package mw
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"unicode"
-
-	"github.com/lambda-mw/mw/internal/resolved"
 )
 
 // The environment variables Wrap reads, so that operators can declare
@@ -19,6 +18,8 @@ const (
 	envParameters = "MW_PARAMETERS"
 	envEndpoint   = "MW_ENDPOINT"
 	envAgent      = "MW_AGENT"
+	// envAllowRemote allows an endpoint on a host other than loopback.
+	envAllowRemote = "MW_ALLOW_REMOTE_ENDPOINT"
 )
 
 // readEnv adds what the environment declares to c: items after those of
@@ -29,33 +30,45 @@ func readEnv(c *config) *declError {
 	keep := func(e *declError) { first = worse(first, e) }
 	for _, v := range [...]struct {
 		env  string
-		kind resolved.Kind
-	}{{envParameters, resolved.Parameter}, {envSecrets, resolved.Secret}} {
+		kind Kind
+	}{{envParameters, KindParameter}, {envSecrets, KindSecret}} {
 		items, err := parseDeclarations(v.env, os.Getenv(v.env), v.kind)
 		c.items = append(c.items, items...)
 		keep(err)
 	}
-	if raw := os.Getenv(envEndpoint); c.endpoint == "" && raw != "" {
-		if err := checkEndpoint(raw); err != nil {
+	keep(readBool(envAllowRemote, &c.ext.remote))
+	if raw := os.Getenv(envEndpoint); c.ext.endpoint == "" && raw != "" {
+		if err := checkEndpoint(raw, c.ext.remote); err != nil {
 			keep(&declError{msg: fmt.Sprintf("%s=%q: %v", envEndpoint, redactURL(raw), err), fromEnv: true})
 		} else {
-			c.endpoint = raw
+			c.ext.endpoint = raw
 		}
 	}
-	if raw := os.Getenv(envAgent); raw != "" {
-		agent, err := strconv.ParseBool(raw)
-		if err != nil {
-			keep(&declError{msg: fmt.Sprintf("%s=%q: want true or false", envAgent, raw), fromEnv: true})
-		}
-		c.agent = c.agent || agent
-	}
+	agent := c.ext.agent
+	keep(readBool(envAgent, &c.ext.agent))
+	c.ext.fromEnv = c.ext.agent && !agent
 	return first
+}
+
+// readBool sets *b when env holds true, and reports a value that is not a
+// boolean.
+func readBool(env string, b *bool) *declError {
+	raw := os.Getenv(env)
+	if raw == "" {
+		return nil
+	}
+	v, err := strconv.ParseBool(raw)
+	if err != nil {
+		return &declError{msg: fmt.Sprintf("%s=%q: want true or false", env, raw), fromEnv: true}
+	}
+	*b = *b || v
+	return nil
 }
 
 // parseDeclarations reads a list such as "db=prod/db, /app/flags": entries
 // separated by commas, each a name or ARN, or alias=name. An entry is cut at
 // its first '=': a secret whose name holds '=' needs an alias.
-func parseDeclarations(env, list string, k resolved.Kind) ([]item, *declError) {
+func parseDeclarations(env, list string, k Kind) ([]item, *declError) {
 	if strings.TrimSpace(list) == "" {
 		return nil, nil
 	}
@@ -89,13 +102,15 @@ func parseDeclarations(env, list string, k resolved.Kind) ([]item, *declError) {
 			bad(fmt.Sprintf("has a space inside: no %s name or alias holds one", k))
 			continue
 		}
-		items = append(items, item{kind: k, name: name, alias: alias, from: strings.TrimSuffix(from, ",")})
+		items = append(items, item{Item: Item{Kind: k, Name: name}, alias: alias, from: strings.TrimSuffix(from, ",")})
 	}
 	return items, first
 }
 
-// checkEndpoint validates a base URL such as http://localhost:2773.
-func checkEndpoint(raw string) error {
+// checkEndpoint validates a base URL such as http://localhost:2773. Its
+// host must be loopback unless remote allows another: every request
+// carries the session token.
+func checkEndpoint(raw string, remote bool) error {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
@@ -106,8 +121,21 @@ func checkEndpoint(raw string) error {
 		return fmt.Errorf("no host: want a base URL such as http://localhost:2773")
 	case u.RawQuery != "" || u.Fragment != "":
 		return fmt.Errorf("want a base URL, without a query or fragment")
+	case !remote && !loopback(u.Hostname()):
+		return fmt.Errorf("%s is not a loopback host, and every request carries the session token: "+
+			"the extension and the agent listen on localhost; to send the token to another host on purpose, "+
+			"allow it with WithRemoteEndpoint or %s=true", u.Hostname(), envAllowRemote)
 	}
 	return nil
+}
+
+// loopback reports whether host is localhost or a loopback address.
+func loopback(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // redactURL is raw for messages, with any password in it masked: an

@@ -1,6 +1,8 @@
-package mw
+package mw_test
 
 import (
+	"github.com/lambda-mw/mw"
+
 	"context"
 	"errors"
 	"os"
@@ -23,7 +25,7 @@ func TestTheEnvironmentDeclaresItems(t *testing.T) {
 	t.Setenv("MW_SECRETS", " db="+mwtest.SecretARN("prod/db")+" , api-key")
 	t.Setenv("MW_PARAMETERS", "flags = /app/flags")
 
-	h := Wrap(echo)
+	h := mw.Wrap(echo)
 	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:db", "secret:api-key", "parameter:flags"})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +46,7 @@ func TestTheEnvironmentMergesWithCode(t *testing.T) {
 	// The environment repeats prod/db, under its name and under an alias,
 	// and adds extra. Code's TTL stands for prod/db, which is fetched once.
 	t.Setenv("MW_SECRETS", "prod/db,db=prod/db,extra")
-	h := Wrap(echo, w.opts(WithSecret("prod/db", TTL(time.Hour)), WithTTL(time.Minute), withClock(clk))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecret("prod/db", mw.TTL(time.Hour)), mw.WithTTL(time.Minute), withClock(clk))...)
 	keys := []string{"secret:prod/db", "secret:db", "secret:extra"}
 	if _, err := h(invokeCtx(t, 5*time.Second), keys); err != nil {
 		t.Fatal(err)
@@ -77,7 +79,7 @@ func TestMalformedEnvironmentFailsInvokesQuotingTheEntry(t *testing.T) {
 			t.Setenv(tc.env, tc.value)
 			t.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "1") // were a fetch made, nothing would answer
 			ran := false
-			h := Wrap(func(context.Context, int) (int, error) { ran = true; return 0, nil }, WithSecret("prod/db", Alias("code")))
+			h := mw.Wrap(func(context.Context, int) (int, error) { ran = true; return 0, nil }, mw.WithSecret("prod/db", mw.Alias("code")))
 			for range 2 {
 				_, err := h(invokeCtx(t, time.Second), 0)
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -105,7 +107,7 @@ func TestTheAgentOutsideLambda(t *testing.T) {
 	t.Setenv("AWS_SESSION_TOKEN", "not-the-agent-token") // AWS_TOKEN comes first
 	t.Setenv("AWS_TOKEN", agentToken)
 
-	h := Wrap(echo)
+	h := mw.Wrap(echo)
 	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:db"})
 	if err != nil || got["secret:db"] != "pw" {
 		t.Fatalf("AWS_TOKEN: %v, %v", got, err)
@@ -113,7 +115,7 @@ func TestTheAgentOutsideLambda(t *testing.T) {
 
 	// refreshNow=true reaches the agent: the dialect came from MW_AGENT.
 	ctx := invokeCtx(t, 5*time.Second)
-	if _, err := Wrap(func(ctx context.Context, _ int) (string, error) { return RefreshSecret(ctx, "db") })(ctx, 0); err != nil {
+	if _, err := mw.Wrap(func(ctx context.Context, _ int) (string, error) { return mw.RefreshSecret(ctx, "db") })(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
 	if n := w.ext.Stats().RefreshNow; n != 1 {
@@ -129,12 +131,12 @@ func TestAgentTokenFromAFile(t *testing.T) {
 			t.Setenv("AWS_SESSION_TOKEN", "") // newWorld set it; only env is set here
 			path := filepath.Join(t.TempDir(), "token")
 			t.Setenv(env, "file://"+path)
-			h := Wrap(echo, w.opts(WithSecretsManagerAgent(), WithSecrets("s"), WithStartupWindow(0), WithTTL(0))...)
+			h := mw.Wrap(echo, w.opts(mw.WithSecretsManagerAgent(), mw.WithSecrets("s"), mw.WithStartupWindow(0), mw.WithTTL(0))...)
 
 			// Unreadable: a bad_token failure naming the variable, in one attempt.
 			_, err := h(invokeCtx(t, 5*time.Second), nil)
-			var fe *FetchError
-			if !errors.As(err, &fe) || fe.Class != ClassBadToken || fe.Attempts != 1 || !strings.Contains(err.Error(), "the token file that "+env+" names") {
+			var fe *mw.FetchError
+			if !errors.As(err, &fe) || fe.Class != mw.ClassBadToken || fe.Attempts != 1 || !strings.Contains(err.Error(), "the token file that "+env+" names") {
 				t.Fatalf("unreadable token file: %v", err)
 			}
 			// Written, with the newline editors leave: read on each fetch.
@@ -163,7 +165,7 @@ func TestManagedExtensionIgnoresAgentTokens(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")
 	t.Setenv("AWS_TOKEN", "agent-token")
-	h := Wrap(echo, w.opts(WithSecrets("s"))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
 	if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
 		t.Fatalf("got %v, %v", got, err)
 	}
@@ -173,21 +175,27 @@ func TestCodeEndpointWinsOverTheEnvironment(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")
 	t.Setenv("MW_ENDPOINT", "http://127.0.0.1:1") // nothing listens there
-	h := Wrap(echo, w.opts(WithSecrets("s"))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
 	if _, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// The agent has no Parameter Store route: a parameter fails at once, and
-// the error says why.
+// The agent has no Parameter Store route: declaring a parameter with it in
+// code is a code mistake, refused at Wrap, and the message names the
+// source that serves parameters; with MW_AGENT from the environment it is
+// the operator's, and every invoke fails saying so, with no request made.
 func TestTheAgentServesNoParameters(t *testing.T) {
 	w := newWorld(t, mwtest.Agent)
 	w.ext.PutParameter("/app/flags", "String", "on")
-	_, err := Wrap(echo, w.opts(WithSecretsManagerAgent(), WithParameters("/app/flags"))...)(invokeCtx(t, 5*time.Second), nil)
-	var fe *FetchError
-	if !errors.As(err, &fe) || fe.Attempts != 1 || fe.Status != 404 || !strings.Contains(err.Error(), "serves secrets only, not parameters") {
-		t.Fatalf("got %v", err)
+	err := mustPanic(t, func() { mw.Wrap(echo, w.opts(mw.WithSecretsManagerAgent(), mw.WithParameters("/app/flags"))...) })
+	if !strings.Contains(err.Error(), "serves secrets only, not parameters") || !strings.Contains(err.Error(), "awssdk") {
+		t.Fatalf("panic %v", err)
+	}
+	t.Setenv("MW_AGENT", "true")
+	_, err = mw.Wrap(echo, w.opts(mw.WithParameters("/app/flags"))...)(invokeCtx(t, 5*time.Second), nil)
+	if err == nil || !strings.Contains(err.Error(), "serves secrets only, not parameters") || w.ext.Requests() != 0 {
+		t.Fatalf("got %v after %d requests", err, w.ext.Requests())
 	}
 }
 
@@ -195,11 +203,11 @@ func TestTheAgentServesNoParameters(t *testing.T) {
 func TestEndpointErrorsMaskPasswords(t *testing.T) {
 	for _, raw := range []string{"http://user:" + canary + "@localhost:2773/?q=1", "http://user:" + canary + "@local host:x"} {
 		t.Setenv("MW_ENDPOINT", raw)
-		_, err := Wrap(echo)(invokeCtx(t, time.Second), nil)
+		_, err := mw.Wrap(echo)(invokeCtx(t, time.Second), nil)
 		if err == nil || !strings.Contains(err.Error(), "MW_ENDPOINT=") || strings.Contains(err.Error(), canary) {
 			t.Errorf("MW_ENDPOINT=%s: %v", raw, err)
 		}
-		perr := mustPanic(t, func() { Wrap(echo, WithEndpoint(raw)) })
+		perr := mustPanic(t, func() { mw.Wrap(echo, mw.WithEndpoint(raw)) })
 		if strings.Contains(perr.Error(), canary) {
 			t.Errorf("WithEndpoint(%s): %v", raw, perr)
 		}

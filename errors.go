@@ -1,18 +1,14 @@
 package mw
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
-
-	"github.com/lambda-mw/mw/internal/resolved"
 )
 
 // A Class names why a fetch failed. Classes are stable strings, used as the
-// error.type of spans: dashboards may group by them.
+// error.type of spans and metrics: dashboards may group by them.
 type Class string
 
 // The classes of fetch failure.
@@ -21,24 +17,34 @@ const (
 	// answers for a wrong name, a missing permission, and a call before
 	// it is ready (during INIT) alike.
 	ClassRejected Class = "rejected"
-	// ClassNotFound: the item does not exist (agent-style error code).
+	// ClassNotFound: the item does not exist.
 	ClassNotFound Class = "not_found"
-	// ClassAccessDenied: the execution role may not read the item.
+	// ClassAccessDenied: the role may not read the item.
 	ClassAccessDenied Class = "access_denied"
 	// ClassDecrypt: KMS refused to decrypt the item.
 	ClassDecrypt Class = "kms_decrypt"
-	// ClassBadToken: the extension rejected X-Aws-Parameters-Secrets-Token.
+	// ClassBadToken: the endpoint refused X-Aws-Parameters-Secrets-Token,
+	// or mw could not get a token to send.
 	ClassBadToken Class = "bad_token"
 	// ClassThrottled: HTTP 429 or an AWS throttling error.
 	ClassThrottled Class = "throttled"
-	// ClassServerError: HTTP 5xx from the extension.
+	// ClassServerError: HTTP 5xx, or an AWS internal error.
 	ClassServerError Class = "server_error"
 	// ClassUnavailable: nothing answered (connection refused or reset).
 	ClassUnavailable Class = "unavailable"
 	// ClassTimeout: the invoke's deadline or the fetch timeout passed.
 	ClassTimeout Class = "timeout"
-	// ClassMalformed: the extension answered 200 with a body mw cannot read.
+	// ClassCanceled: the invoke's context was canceled.
+	ClassCanceled Class = "canceled"
+	// ClassMalformed: an answer mw cannot use: not the documented JSON,
+	// too large, or for another item than the one asked for.
 	ClassMalformed Class = "malformed"
+	// ClassConfig: a setting is wrong, such as a port variable that is
+	// not a port number.
+	ClassConfig Class = "config"
+	// ClassPanic: the source panicked while fetching; the invoke that led
+	// the fetch panics too.
+	ClassPanic Class = "panic"
 	// ClassOther: any other refusal, such as an invalid request.
 	ClassOther Class = "other"
 )
@@ -47,13 +53,14 @@ const (
 // the item and never holds its value. Use errors.As to get it from the error
 // a wrapped handler returns.
 type FetchError struct {
-	Kind     string        // "parameter" or "secret"
+	Kind     Kind          // KindParameter, KindSecret, ...
 	Name     string        // the name or ARN fetched, as declared
 	Alias    string        // the name handlers read it by, if declared with Alias
 	Version  string        // the version asked for, such as "stage AWSPREVIOUS"; "" for the current one
+	Source   string        // the source that fetched it: "extension", "agent", "awssdk", ...
 	Class    Class         // why, in one word
 	Status   int           // the last HTTP status, 0 when none came back
-	Code     string        // the AWS error code of an agent-style body, if any
+	Code     string        // the AWS error code of the answer, if any
 	Attempts int           // requests made, retries included
 	Elapsed  time.Duration // from the first attempt to giving up
 	// Stale is how far past its TTL the item's last good value was when
@@ -61,28 +68,66 @@ type FetchError struct {
 	// Within WithMaxStale that value is served; beyond, the invoke fails.
 	Stale time.Duration
 	Err   error // the last cause
+
+	hint string // the source's, for the answer received
+	// unproven is the readiness of the source, for an answer that is also
+	// the one it gives while starting: until the source is seen serving,
+	// the hint says it may not have been ready.
+	unproven *gate
 }
 
+// Error says, in one line: the item, what went wrong, the answer, and the
+// likely fix. Each part is also a field.
 func (e *FetchError) Error() string {
+	if e == nil {
+		return "mw: <nil *FetchError>"
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "mw: %s: %s (%d attempt", e.subject(), e.what(), e.Attempts)
+	fmt.Fprintf(&b, "mw: %s: %s (", e.subject(), e.what())
+	if e.Source != "" {
+		b.WriteString(e.Source)
+		b.WriteString(": ")
+	}
+	if a := e.answer(); a != "" {
+		b.WriteString(a)
+		b.WriteString("; ")
+	}
+	fmt.Fprintf(&b, "%d attempt", e.Attempts)
 	if e.Attempts != 1 {
 		b.WriteString("s")
 	}
-	fmt.Fprintf(&b, " in %s", e.Elapsed.Round(time.Millisecond))
-	switch {
-	case e.Err != nil:
-		fmt.Fprintf(&b, "; last: %v", e.Err) // a statusError says its HTTP status
-	case e.Status != 0:
-		fmt.Fprintf(&b, "; last: HTTP %d", e.Status)
-	}
-	b.WriteString(")")
+	fmt.Fprintf(&b, " in %s)", e.Elapsed.Round(time.Millisecond))
 	if e.Stale > 0 {
 		fmt.Fprintf(&b, "; its last good value is %s past its TTL", e.Stale.Round(time.Second))
 	}
 	b.WriteString(": ")
 	b.WriteString(e.Hint())
 	return b.String()
+}
+
+// answer describes what came back: "HTTP 400 ResourceNotFoundException",
+// and the cause when it says more.
+func (e *FetchError) answer() string {
+	var parts []string
+	if e.Status != 0 {
+		parts = append(parts, fmt.Sprintf("HTTP %d", e.Status))
+	}
+	if e.Code != "" {
+		parts = append(parts, e.Code)
+	}
+	s := strings.Join(parts, " ")
+	cause := e.Err
+	var se *SourceError
+	if errors.As(cause, &se) {
+		cause = se.Err
+	}
+	if cause != nil {
+		if s != "" {
+			s += ": "
+		}
+		s += cause.Error()
+	}
+	return s
 }
 
 // subject names the item: `secret "db" (prod/db, stage AWSPREVIOUS)`.
@@ -104,12 +149,17 @@ func (e *FetchError) subject() string {
 }
 
 // Unwrap returns the cause.
-func (e *FetchError) Unwrap() error { return e.Err }
+func (e *FetchError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
 func (e *FetchError) what() string {
 	switch e.Class {
 	case ClassRejected:
-		return "the extension answered its generic 400: not found, not allowed, or not ready"
+		return "the extension answered its generic 400"
 	case ClassNotFound:
 		return "not found"
 	case ClassAccessDenied:
@@ -117,62 +167,68 @@ func (e *FetchError) what() string {
 	case ClassDecrypt:
 		return "could not be decrypted"
 	case ClassBadToken:
-		return "the extension rejected the session token"
+		return "token refused or missing"
 	case ClassThrottled:
 		return "throttled"
 	case ClassServerError:
-		return "the extension failed"
+		return "the source failed"
 	case ClassUnavailable:
-		return "the extension did not answer"
+		return "nothing answered"
 	case ClassTimeout:
 		return "timed out"
+	case ClassCanceled:
+		return "canceled"
 	case ClassMalformed:
-		return "unreadable response"
+		return "unusable answer"
+	case ClassConfig:
+		return "misconfigured"
+	case ClassPanic:
+		return "the fetch panicked"
 	}
 	return "refused"
 }
 
-func (e *FetchError) iamAction() string {
-	if e.Kind == resolved.Parameter.String() {
-		return "ssm:GetParameter"
-	}
-	return "secretsmanager:GetSecretValue"
-}
-
-// Hint says what most likely fixes the failure.
+// Hint says what most likely fixes the failure, for the answer received.
 func (e *FetchError) Hint() string {
+	if e == nil {
+		return ""
+	}
+	if e.unproven != nil && !e.unproven.isReady() {
+		return "nothing the " + e.Source + " answered within the startup window (WithStartupWindow) showed it serving: " +
+			"it may not have been ready, or: " + e.hint
+	}
+	if e.hint != "" {
+		return e.hint
+	}
 	switch e.Class {
 	case ClassRejected:
-		return fmt.Sprintf("check that the %s exists under this exact name in this account and region; "+
-			"that the execution role allows %s on it, and kms:Decrypt if a customer-managed key encrypts it; "+
-			"and that nothing calls the extension during INIT (the extension serves only during invokes). "+
-			"The extension logs the real cause to CloudWatch", e.Kind, e.iamAction())
+		return "check the name and region, the role's permission to read it (and kms:Decrypt for a customer-managed key), and that nothing calls the extension during INIT"
 	case ClassNotFound:
 		return fmt.Sprintf("check the name: no %s of that name or ARN exists in this account and region (wrong name or region?)", e.Kind)
 	case ClassAccessDenied:
-		return fmt.Sprintf("allow %s on this %s's ARN in the function's execution role", e.iamAction(), e.Kind)
+		return fmt.Sprintf("allow the read of this %s in the function's execution role", e.Kind)
 	case ClassDecrypt:
-		return "allow kms:Decrypt on the KMS key that encrypts it in the function's execution role (and in the key policy)"
+		return "allow kms:Decrypt on the KMS key that encrypts it, in the execution role and in the key policy"
 	case ClassBadToken:
-		return "the X-Aws-Parameters-Secrets-Token header must equal AWS_SESSION_TOKEN: is AWS_SESSION_TOKEN set in this environment? " +
-			"(The Secrets Manager Agent takes the first set of AWS_TOKEN, AWS_SESSION_TOKEN and AWS_CONTAINER_AUTHORIZATION_TOKEN, " +
-			"where file://path names a file holding it: mw and the agent must see the same one)"
+		return "check the token the source is given"
 	case ClassThrottled:
-		return "AWS throttled the extension: raise the extension's cache TTL (SSM_PARAMETER_STORE_TTL, SECRETS_MANAGER_TTL) or mw's WithTTL"
+		return "AWS throttled the reads: raise mw's WithTTL, or the quota"
 	case ClassServerError:
-		return "the extension reported an internal failure: see its CloudWatch logs"
+		return "the source reported an internal failure: see its logs"
 	case ClassUnavailable:
-		return "nothing answered: is the AWS Parameters and Secrets Lambda Extension layer attached, " +
-			"and is PARAMETERS_SECRETS_EXTENSION_HTTP_PORT the port it listens on?"
+		return "nothing answered: is the source running and reachable?"
 	case ClassTimeout:
-		return "the deadline passed before the extension answered: raise the function's timeout or mw's WithFetchTimeout, or look for a hung extension"
+		return "the deadline passed before the source answered: raise the function's timeout or mw's WithFetchTimeout, or look for a hung source"
+	case ClassCanceled:
+		return "the invoke's context was canceled before the item was fetched: nothing to fix in mw"
 	case ClassMalformed:
-		return "the endpoint did not answer like the Parameters and Secrets extension: check WithEndpoint and the port"
+		return "the source's answer could not be used: see the cause"
+	case ClassConfig:
+		return "fix the setting the cause names"
+	case ClassPanic:
+		return "a bug in the source, its HTTP transport, or a tracer or meter: see the panic of the invoke that led the fetch"
 	}
-	if e.Status == http.StatusNotFound {
-		return "the endpoint does not serve this route: the Secrets Manager Agent serves secrets only, not parameters"
-	}
-	return fmt.Sprintf("the extension refused the request: check the %s's name or ARN", e.Kind)
+	return fmt.Sprintf("the source refused the request: check the %s's name or ARN", e.Kind)
 }
 
 // PrefetchError is the error an invoke returns when declared items could not
@@ -182,7 +238,11 @@ type PrefetchError struct {
 	Declared int           // how many items were declared
 }
 
+// Error lists the failed items, one to a line.
 func (e *PrefetchError) Error() string {
+	if e == nil {
+		return "mw: <nil *PrefetchError>"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "mw: %d of %d declared items could not be fetched; the handler did not run", len(e.Failed), e.Declared)
 	for _, f := range e.Failed {
@@ -194,66 +254,14 @@ func (e *PrefetchError) Error() string {
 
 // Unwrap returns the FetchErrors, for errors.As and errors.Is.
 func (e *PrefetchError) Unwrap() []error {
+	if e == nil {
+		return nil
+	}
 	errs := make([]error, len(e.Failed))
 	for i, f := range e.Failed {
 		errs[i] = f
 	}
 	return errs
-}
-
-// classify tells why err happened and whether another attempt may succeed.
-// startup reports whether the Wrap is still inside its startup window, the
-// only time a bare 400 is retried.
-func classify(err error, startup bool) (c Class, retry bool) {
-	var se *statusError
-	var me *malformedError
-	var te *tokenError
-	switch {
-	case errors.As(err, &te):
-		return ClassBadToken, false
-	case errors.As(err, &se):
-		if se.code != "" {
-			if c, retry, ok := classifyCode(se.code); ok {
-				return c, retry
-			}
-		}
-		switch {
-		case se.status == http.StatusTooManyRequests:
-			return ClassThrottled, true
-		case se.status >= 500:
-			return ClassServerError, true
-		case se.status == http.StatusBadRequest && se.code == "":
-			return ClassRejected, startup
-		case se.status == http.StatusForbidden:
-			return ClassBadToken, false
-		}
-		return ClassOther, false
-	case errors.As(err, &me):
-		return ClassMalformed, false
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return ClassTimeout, false
-	}
-	// Transport errors: refused, reset, EOF. The extension may be starting
-	// or restarting: try again.
-	return ClassUnavailable, true
-}
-
-// classifyCode reads the AWS error codes the agent passes through.
-func classifyCode(code string) (c Class, retry, ok bool) {
-	switch code {
-	case "ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound", "ParameterVersionLabelNotFound":
-		return ClassNotFound, false, true
-	case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation":
-		return ClassAccessDenied, false, true
-	case "DecryptionFailure", "KMSAccessDeniedException", "KMSDisabledException", "KMSInvalidStateException",
-		"KMSNotFoundException", "InvalidCiphertextException", "IncorrectKeyException":
-		return ClassDecrypt, false, true
-	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "ThrottledException":
-		return ClassThrottled, true, true
-	case "InternalFailure", "InternalServiceError", "InternalServerError", "ServiceUnavailable", "TimeoutError", "RequestTimeout":
-		return ClassServerError, true, true
-	}
-	return "", false, false
 }
 
 // LookupError is returned by the accessors when they cannot answer: the
@@ -262,7 +270,7 @@ func classifyCode(code string) (c Class, retry, ok bool) {
 // with the *FetchError that says why), or a typed accessor could not decode
 // the value (ErrDecode). Test with errors.Is and errors.As.
 type LookupError struct {
-	Kind  string // "parameter" or "secret"
+	Kind  Kind
 	Name  string
 	Err   error       // ErrNoValues, ErrNotDeclared, ErrNotFound, or wraps ErrDecode
 	Fetch *FetchError // with ErrNotFound: why the item has no value
@@ -282,14 +290,26 @@ var (
 	ErrDecode = errors.New("cannot decode the value")
 )
 
+// declaringOption is the option that declares items of kind k.
+func declaringOption(k Kind) string {
+	switch k {
+	case KindParameter:
+		return "WithParameters"
+	case KindParametersByPath:
+		return "WithParametersByPath"
+	case KindAppConfig:
+		return "WithAppConfig"
+	}
+	return "WithSecrets"
+}
+
 func (e *LookupError) Error() string {
+	if e == nil {
+		return "mw: <nil *LookupError>"
+	}
 	switch e.Err {
 	case ErrNotDeclared:
-		opt := "WithSecrets"
-		if e.Kind == resolved.Parameter.String() {
-			opt = "WithParameters"
-		}
-		return fmt.Sprintf("mw: %s %q was not declared: add mw.%s(%q) to mw.Wrap", e.Kind, e.Name, opt, e.Name)
+		return fmt.Sprintf("mw: %s %q was not declared: add mw.%s(%q) to mw.Wrap", e.Kind, e.Name, declaringOption(e.Kind), e.Name)
 	case ErrNoValues:
 		return fmt.Sprintf("mw: %s %q: %v: pass the ctx your wrapped handler received (values exist only inside an invoke of a handler made by mw.Wrap)", e.Kind, e.Name, e.Err)
 	case ErrNotFound:
@@ -302,7 +322,10 @@ func (e *LookupError) Error() string {
 
 // Unwrap returns Err, and Fetch when set.
 func (e *LookupError) Unwrap() []error {
-	if e.Fetch != nil {
+	switch {
+	case e == nil:
+		return nil
+	case e.Fetch != nil:
 		return []error{e.Err, e.Fetch}
 	}
 	return []error{e.Err}

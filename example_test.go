@@ -123,7 +123,7 @@ func ExamplePrefetchError() {
 	}
 	// Output:
 	// secret prod/typo rejected 400
-	// check that the secret exists under this exact name in this a…
+	// not found or not allowed: check the name and region, and all…
 }
 
 // tp is any trace.TracerProvider: in main, the OTel SDK's, with otellambda
@@ -386,7 +386,7 @@ func ExampleVersion() {
 		latest, _ := mw.Parameter(ctx, "/app/flags")
 		first, err := mw.Parameter(ctx, "flags-v1")
 		return latest + " / " + first, err
-	}, mw.WithParameters("/app/flags"), mw.WithParameter("/app/flags", mw.Version(1), mw.Alias("flags-v1")), mw.WithEndpoint(url))
+	}, mw.WithParameters("/app/flags"), mw.WithParameter("/app/flags", mw.ParameterVersion(1), mw.Alias("flags-v1")), mw.WithEndpoint(url))
 	fmt.Println(h(context.Background(), Event{}))
 	// Output: beta / beta,dark-mode <nil>
 }
@@ -451,7 +451,7 @@ func ExampleFetchError() {
 	}
 	// Output:
 	// db prod/db kms_decrypt 400 DecryptionFailure 1
-	// allow kms:Decrypt on the KMS key that encrypts it in the function's execution role (and in the key policy)
+	// allow kms:Decrypt on the KMS key that encrypts it, in the role and in the key policy
 }
 
 func ExampleLookupError() {

@@ -2,8 +2,6 @@ package mw
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,142 +10,247 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
-	"unicode"
-	"unicode/utf8"
-
-	"github.com/lambda-mw/mw/internal/resolved"
 )
 
-// A fetcher gets the current value of one item. The extension client is the
-// only one today; the seam lets other sources (an AWS SDK client, a test
-// double) plug in.
-type fetcher interface {
-	// fetch gets it. force asks the source to bypass its own cache, where
-	// it can.
-	fetch(ctx context.Context, it item, force bool) (string, error)
-}
-
+// The extension's wire protocol, as AWS documents it (REFERENCE.md §1, §3):
+// GET requests on loopback, the session token in a header.
 const (
 	// tokenHeader carries the caller's session token to the extension.
 	tokenHeader = "X-Aws-Parameters-Secrets-Token"
 	portEnv     = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 	defaultPort = "2773"
+
+	routeParameter = "/systemsmanager/parameters/get"
+	routeSecret    = "/secretsmanager/get"
+
 	// maxBody caps what is read of a response. A secret is at most 64 KiB
 	// and a parameter at most 8 KiB; base64 and JSON framing add a third.
 	maxBody = 1 << 20
-	// maxErrText caps what an error message keeps of an error body.
-	maxErrText = 256
+	// maxHeader caps the response headers mw's own client reads: the
+	// extension's are a few hundred bytes.
+	maxHeader = 16 << 10
+	// maxTokenFile caps what is read of the agent's token file.
+	maxTokenFile = 4 << 10
 )
 
-// extensionClient talks to the AWS Parameters and Secrets Lambda Extension,
-// or to the aws-secretsmanager-agent, over HTTP.
-type extensionClient struct {
-	endpoint string // fixed base URL, or "" to read the port on each fetch
-	hc       *http.Client
-	agent    bool // the Secrets Manager Agent, which honours refreshNow
+// extensionConfig is what the options say about mw's own source.
+type extensionConfig struct {
+	endpoint string       // fixed base URL, or "" to read the port on each fetch
+	remote   bool         // a non-loopback endpoint is allowed
+	agent    bool         // the Secrets Manager Agent, not the managed extension
+	client   *http.Client // the user's, or nil for mw's shared one
+	token    string       // a fixed token (WithToken), if hasToken
+	hasToken bool
+	fromEnv  bool // agent comes from MW_AGENT alone: refusals are the operator's
 }
 
-func newExtensionClient(endpoint string, hc *http.Client, agent bool) *extensionClient {
-	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{
-			Proxy:               nil, // the extension is local: never proxy
-			DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        64,
-			MaxIdleConnsPerHost: 64,
-			IdleConnTimeout:     90 * time.Second,
-		}}
+// extension is the Source that talks to the AWS Parameters and Secrets
+// Lambda Extension, or to the AWS Secrets Manager Agent, over HTTP.
+type extension struct {
+	extensionConfig
+	hc *http.Client
+}
+
+func newExtension(c extensionConfig) *extension {
+	c.endpoint = strings.TrimSuffix(c.endpoint, "/")
+	return &extension{extensionConfig: c, hc: noRedirects(c.client)}
+}
+
+// sharedClient is mw's HTTP client, shared by every Wrap, as
+// http.DefaultClient is by a program: one pool of loopback connections
+// rather than one per Wrap. It never uses a proxy, never follows a
+// redirect, and caps response headers.
+var sharedClient = sync.OnceValue(func() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                  nil, // the extension is local: never proxy
+			DialContext:            (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:           64,
+			MaxIdleConnsPerHost:    64,
+			IdleConnTimeout:        30 * time.Second,
+			MaxResponseHeaderBytes: maxHeader,
+		},
+		CheckRedirect: refuseRedirect,
 	}
-	return &extensionClient{endpoint: strings.TrimSuffix(endpoint, "/"), hc: hc, agent: agent}
+})
+
+// noRedirects returns a client that does what hc does but never follows a
+// redirect: the token must go to the endpoint the user chose and nowhere
+// else, and neither the extension nor the agent redirects.
+func noRedirects(hc *http.Client) *http.Client {
+	if hc == nil {
+		return sharedClient()
+	}
+	c := *hc
+	c.CheckRedirect = refuseRedirect
+	return &c
 }
 
-func (c *extensionClient) base() string {
-	if c.endpoint != "" {
-		return c.endpoint
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// Name is "extension", or "agent" for the Secrets Manager Agent.
+func (x *extension) Name() string {
+	if x.agent {
+		return "agent"
+	}
+	return "extension"
+}
+
+// Plan serves parameters (the managed extension only) and secrets, one
+// request each.
+func (x *extension) Plan(it Item) (Plan, error) {
+	switch {
+	case it.Kind == KindSecret:
+		return Plan{Op: "GET " + routeSecret, Batch: 1}, nil
+	case it.Kind == KindParameter && x.agent:
+		return Plan{}, fmt.Errorf("%s: the Secrets Manager Agent serves secrets only, not parameters: "+
+			"read parameters through the AWS SDK source (mw.WithSource(awssdk.New(cfg)), package github.com/lambda-mw/mw/awssdk)", it)
+	case it.Kind == KindParameter:
+		return Plan{Op: "GET " + routeParameter, Batch: 1}, nil
+	case it.Kind == KindParametersByPath:
+		return Plan{}, fmt.Errorf("%s: the %s cannot list the parameters under a path: "+
+			"use the AWS SDK source, mw.WithSource(awssdk.New(cfg)) from package github.com/lambda-mw/mw/awssdk, "+
+			"or declare each parameter with WithParameters", it, x.product())
+	}
+	return Plan{}, fmt.Errorf("%s: %w", it, ErrNotServed)
+}
+
+// product names the server in messages.
+func (x *extension) product() string {
+	if x.agent {
+		return "Secrets Manager Agent"
+	}
+	return "Parameters and Secrets extension"
+}
+
+// Fetch makes one request per item (the extension takes one at a time).
+func (x *extension) Fetch(ctx context.Context, _ string, items []Item) []Result {
+	out := make([]Result, len(items))
+	for i, it := range items {
+		out[i] = x.fetch(ctx, it)
+	}
+	return out
+}
+
+func (x *extension) fetch(ctx context.Context, it Item) Result {
+	base, err := x.base()
+	if err != nil {
+		return Result{Err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+requestPath(it, x.agent), nil)
+	if err != nil {
+		return Result{Err: &SourceError{Class: ClassConfig, Err: errors.New("the request URL cannot be built"),
+			Hint: "check the endpoint (WithEndpoint, MW_ENDPOINT)"}}
+	}
+	// Read on every fetch: the token belongs to the current credentials.
+	token, err := x.sessionToken(ctx)
+	if err != nil {
+		return Result{Err: err}
+	}
+	req.Header.Set(tokenHeader, token)
+	resp, err := x.hc.Do(req)
+	if err != nil {
+		return Result{Err: x.transportError(ctx, err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	switch {
+	case err != nil:
+		return Result{Err: x.transportError(ctx, err)}
+	case len(body) > maxBody:
+		return Result{Err: malformed(resp.StatusCode, fmt.Sprintf("the answer is larger than %d bytes", maxBody))}
+	case resp.StatusCode != http.StatusOK:
+		return Result{Err: x.statusError(it, resp, body, token == "")}
+	}
+	v, err := readAnswer(it, body)
+	if err != nil {
+		return Result{Err: err}
+	}
+	return Result{Value: v}
+}
+
+// base is the endpoint's base URL: the fixed one, or localhost at the port
+// PARAMETERS_SECRETS_EXTENSION_HTTP_PORT names.
+func (x *extension) base() (string, error) {
+	if x.endpoint != "" {
+		return x.endpoint, nil
 	}
 	port := os.Getenv(portEnv)
 	if port == "" {
 		port = defaultPort
 	}
-	return "http://localhost:" + port
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+		return "", &SourceError{Class: ClassConfig, Err: fmt.Errorf("%s is not a port number", portEnv),
+			Hint: fmt.Sprintf("set %s to the extension's port, a number from 1 to 65535 (2773 by default), or unset it", portEnv)}
+	}
+	return "http://localhost:" + port, nil
 }
 
-// requestURL builds the extension URL for it. Names are query-escaped, which
-// covers '+', '=', '@', '/' and the ':' of ARNs.
-func (c *extensionClient) requestURL(it item, force bool) string {
+// requestPath is the route and query for it. Names are query-escaped,
+// which covers '+', '=', '@', '/' and the ':' of ARNs.
+func requestPath(it Item, agent bool) string {
 	var b strings.Builder
-	b.WriteString(c.base())
-	switch it.kind {
-	case resolved.Parameter:
-		b.WriteString("/systemsmanager/parameters/get?name=")
-		b.WriteString(queryEscape(it.name))
+	switch it.Kind {
+	case KindParameter:
+		b.WriteString(routeParameter + "?name=")
+		b.WriteString(queryEscape(it.Name))
 		b.WriteString("&withDecryption=true")
-		if it.sel.version != 0 {
+		if it.Version != 0 {
 			b.WriteString("&version=")
-			b.WriteString(strconv.FormatInt(it.sel.version, 10))
+			b.WriteString(strconv.FormatInt(it.Version, 10))
 		}
-		if it.sel.label != "" {
+		if it.Label != "" {
 			b.WriteString("&label=")
-			b.WriteString(queryEscape(it.sel.label))
+			b.WriteString(queryEscape(it.Label))
 		}
-	case resolved.Secret:
-		b.WriteString("/secretsmanager/get?secretId=")
-		b.WriteString(queryEscape(it.name))
-		if it.sel.versionID != "" {
+	case KindSecret:
+		b.WriteString(routeSecret + "?secretId=")
+		b.WriteString(queryEscape(it.Name))
+		if it.VersionID != "" {
 			b.WriteString("&versionId=")
-			b.WriteString(queryEscape(it.sel.versionID))
+			b.WriteString(queryEscape(it.VersionID))
 		}
-		if it.sel.stage != "" {
+		if it.VersionStage != "" {
 			b.WriteString("&versionStage=")
-			b.WriteString(queryEscape(it.sel.stage))
+			b.WriteString(queryEscape(it.VersionStage))
 		}
-		if force && c.agent {
+		if it.Refresh && agent {
 			b.WriteString("&refreshNow=true")
 		}
 	}
 	return b.String()
 }
 
-func (c *extensionClient) fetch(ctx context.Context, it item, force bool) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.requestURL(it, force), nil)
-	if err != nil {
-		return "", err
-	}
-	// Read on every fetch: the token belongs to the current credentials.
-	token, err := c.token()
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set(tokenHeader, token)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return "", err
-	}
-	if len(body) > maxBody {
-		return "", &malformedError{status: resp.StatusCode, reason: fmt.Sprintf("response larger than %d bytes", maxBody)}
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", newStatusError(resp.StatusCode, body)
-	}
-	return decodeValue(it.kind, body)
-}
-
 // agentTokenEnv are where the Secrets Manager Agent reads its token from,
 // in its order: the first that is set wins.
 var agentTokenEnv = [...]string{"AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"}
 
-// token returns the token the endpoint expects. The managed extension takes
-// AWS_SESSION_TOKEN. The agent takes the first set of agentTokenEnv, where a
-// file:// value names a file holding the token (as on EKS, where it
-// rotates): it is read on each fetch.
-func (c *extensionClient) token() (string, error) {
-	if !c.agent {
-		return os.Getenv("AWS_SESSION_TOKEN"), nil
+// sessionToken returns the token the endpoint expects: WithToken's; for the
+// managed extension AWS_SESSION_TOKEN; for the agent the first set of
+// agentTokenEnv, where a file:// value names a file holding the token (as
+// on EKS, where it rotates), read on each fetch. A token that no HTTP
+// header can carry is refused here, before anything is sent.
+func (x *extension) sessionToken(ctx context.Context) (string, error) {
+	tok, from, err := x.rawToken(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !validHeaderValue(tok) {
+		return "", &SourceError{Class: ClassBadToken, Err: fmt.Errorf("the token in %s holds a character no HTTP header may carry; nothing was sent", from),
+			Hint: fmt.Sprintf("%s must hold the token alone, on one line: look for a stray newline or control character where it is set", from)}
+	}
+	return tok, nil
+}
+
+func (x *extension) rawToken(ctx context.Context) (tok, from string, err error) {
+	if x.hasToken {
+		return x.token, "WithToken", nil
+	}
+	if !x.agent {
+		return os.Getenv("AWS_SESSION_TOKEN"), "AWS_SESSION_TOKEN", nil
 	}
 	for _, env := range agentTokenEnv {
 		v := os.Getenv(env)
@@ -156,217 +259,80 @@ func (c *extensionClient) token() (string, error) {
 		}
 		path, isFile := strings.CutPrefix(v, "file://")
 		if !isFile {
-			return v, nil
+			return v, env, nil
 		}
-		b, err := os.ReadFile(path)
+		tok, err := readTokenFile(ctx, path)
 		if err != nil {
-			// The path is configuration, not a secret; the error
-			// says why it cannot be read.
-			return "", &tokenError{env: env, err: err}
+			return "", env, &SourceError{Class: ClassBadToken, Err: fmt.Errorf("reading the token file that %s names: %w; nothing was sent", env, err),
+				Hint: fmt.Sprintf("make %s name a readable file that holds the agent's token (file://<path>), as the agent reads it", env)}
 		}
-		return strings.TrimSpace(string(b)), nil
+		return tok, env + "'s file", nil
 	}
-	return "", nil
+	return "", "AWS_SESSION_TOKEN", nil
 }
 
-// tokenError is a token file that cannot be read. It names the variable
-// and the file, never the token.
-type tokenError struct {
-	env string
-	err error
-}
+// errTokenFileTooLarge is a token file larger than any token.
+var errTokenFileTooLarge = fmt.Errorf("it is larger than %d bytes, more than a token", maxTokenFile)
 
-func (e *tokenError) Error() string {
-	return fmt.Sprintf("reading the token file that %s names: %v", e.env, e.err)
-}
-
-func (e *tokenError) Unwrap() error { return e.err }
-
-// statusError is a non-200 answer from the extension. It keeps the AWS error
-// code of an agent-style JSON body, and a bounded copy of the body's text.
-// Error bodies never hold values.
-type statusError struct {
-	status int
-	code   string // the agent's "__type", such as ResourceNotFoundException
-	text   string
-}
-
-func newStatusError(status int, body []byte) *statusError {
-	e := &statusError{status: status}
-	var aws struct {
-		Type     string `json:"__type"`
-		Message  string `json:"message"`
-		Message2 string `json:"Message"`
+// readTokenFile reads at most maxTokenFile bytes of path, within ctx: a
+// named pipe or a device must not hold the invoke.
+func readTokenFile(ctx context.Context, path string) (string, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return "", err
 	}
-	text := string(body)
-	if json.Unmarshal(body, &aws) == nil && aws.Type != "" {
-		// AWS JSON protocol codes may carry a namespace prefix:
-		// "com.amazonaws.secretsmanager#ResourceNotFoundException".
-		e.code = cleanCode(aws.Type[strings.LastIndexByte(aws.Type, '#')+1:])
-		text = aws.Message
-		if text == "" {
-			text = aws.Message2
-		}
+	defer f.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = f.SetReadDeadline(dl) // regular files have none, and do not block
 	}
-	e.text = cleanText(text, maxErrText)
-	return e
-}
-
-// cleanCode keeps an error code to the characters AWS codes use, and to 64
-// bytes, so that a body cannot forge log lines through it.
-func cleanCode(code string) string {
-	b := make([]byte, 0, min(len(code), 64))
-	for i := 0; i < len(code) && len(b) < 64; i++ {
-		if c := code[i]; unreserved(c) {
-			b = append(b, c)
-		}
-	}
-	return string(b)
-}
-
-// cleanText makes error-body text safe to quote in one line: every rune that
-// is not printable, and every quote and backslash, becomes a space; runs of
-// spaces fold; the result is cut at n bytes on a rune boundary.
-func cleanText(s string, n int) string {
-	var b strings.Builder
-	space := false
-	for _, r := range strings.ToValidUTF8(s, " ") {
-		if !unicode.IsPrint(r) || r == '"' || r == '\\' {
-			r = ' '
-		}
-		if r == ' ' {
-			if space {
-				continue
-			}
-			space = true
-		} else {
-			space = false
-		}
-		if b.Len()+utf8.RuneLen(r) > n {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(r)
-	}
-	return strings.TrimSpace(b.String())
-}
-
-func (e *statusError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "HTTP %d", e.status)
-	if e.code != "" {
-		b.WriteString(" ")
-		b.WriteString(e.code)
-	}
-	if e.text != "" {
-		// Already cleaned: printable, no quotes, one line.
-		b.WriteString(`: "`)
-		b.WriteString(e.text)
-		b.WriteString(`"`)
-	}
-	return b.String()
-}
-
-// malformedError is a 200 answer that could not be read. Its message never
-// quotes the body, which may hold a value.
-type malformedError struct {
-	status int
-	reason string
-}
-
-func (e *malformedError) Error() string {
-	return "unreadable extension response: " + e.reason
-}
-
-// The documented success bodies; only the fields mw needs.
-type parameterBody struct {
-	Parameter *struct {
-		Type  string  `json:"Type"`
-		Value *string `json:"Value"`
-	} `json:"Parameter"`
-}
-
-type secretBody struct {
-	SecretString *string `json:"SecretString"`
-	SecretBinary *string `json:"SecretBinary"`
-}
-
-// decodeValue reads a success body. A binary secret is returned as its raw
-// bytes. Errors describe the shape, never the content.
-func decodeValue(k resolved.Kind, body []byte) (string, error) {
-	bad := func(reason string) error { return &malformedError{status: http.StatusOK, reason: reason} }
-	switch k {
-	case resolved.Parameter:
-		var p parameterBody
-		if err := json.Unmarshal(body, &p); err != nil {
-			return "", bad(jsonProblem(err))
-		}
-		if p.Parameter == nil || p.Parameter.Value == nil {
-			return "", bad("no Parameter.Value in the body")
-		}
-		return *p.Parameter.Value, nil
-	case resolved.Secret:
-		var s secretBody
-		if err := json.Unmarshal(body, &s); err != nil {
-			return "", bad(jsonProblem(err))
-		}
-		switch {
-		case s.SecretString != nil:
-			return *s.SecretString, nil
-		case s.SecretBinary != nil:
-			b, err := base64.StdEncoding.DecodeString(*s.SecretBinary)
-			if err != nil {
-				return "", bad("SecretBinary is not base64")
-			}
-			return string(b), nil
-		}
-		return "", bad("neither SecretString nor SecretBinary in the body")
-	}
-	return "", bad("unknown item kind")
-}
-
-// jsonProblem describes a decoding error without quoting the input: the
-// standard library's syntax errors quote the offending character.
-func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
 	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
-	case errors.As(err, &te):
-		return fmt.Sprintf("JSON field %s is not a %s", te.Field, te.Type)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "truncated JSON"
+	case err != nil:
+		return "", err
+	case len(b) > maxTokenFile:
+		return "", errTokenFileTooLarge
 	}
-	return "invalid JSON"
+	return strings.TrimSpace(string(b)), nil
 }
 
-// queryEscape is url.QueryEscape except that a space becomes %20, which every
-// query parser reads the same way.
-func queryEscape(s string) string {
-	const hex = "0123456789ABCDEF"
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if !unreserved(s[i]) {
-			n++
+// validHeaderValue reports whether v can be sent as an HTTP header value:
+// no control character but tab (RFC 9110 §5.5).
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
 		}
 	}
-	if n == 0 {
-		return s
-	}
-	b := make([]byte, 0, len(s)+2*n)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if unreserved(c) {
-			b = append(b, c)
-		} else {
-			b = append(b, '%', hex[c>>4], hex[c&15])
-		}
-	}
-	return string(b)
+	return true
 }
 
-func unreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '_' || c == '.' || c == '~'
+// transportError classifies a request that got no usable answer. The
+// context's own end is returned as it is, for mw to classify.
+func (x *extension) transportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if strings.Contains(err.Error(), "server response headers exceeded") {
+		return malformed(0, fmt.Sprintf("the answer's headers are larger than %d bytes", maxHeader))
+	}
+	hint := "nothing answered: is the AWS Parameters and Secrets Lambda Extension layer attached to the function, " +
+		"and is " + portEnv + " the port it listens on? (connection refused or reset)"
+	if x.agent {
+		hint = "nothing answered: is the Secrets Manager Agent running, and listening at the endpoint (WithEndpoint, MW_ENDPOINT)?"
+	} else if x.endpoint != "" {
+		hint = "nothing answered at the endpoint (WithEndpoint, MW_ENDPOINT): is the extension layer attached, and listening there?"
+	}
+	return &SourceError{Class: ClassUnavailable, Retry: true, Err: transportCause(err), Hint: hint}
+}
+
+// transportCause is err without its URL, which may hold a name the
+// caller would rather not see in every log line twice.
+func transportCause(err error) error {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner
+		}
+	}
+	return err
 }

@@ -1,6 +1,8 @@
-package mw
+package mw_test
 
 import (
+	"github.com/lambda-mw/mw"
+
 	"context"
 	"fmt"
 	"net/http"
@@ -23,7 +25,7 @@ func TestInitPhase400BurstIsRiddenOut(t *testing.T) {
 	}
 	w.ext.PutParameter("/p", "SecureString", "pv")
 	w.ext.NotReadyFor(12) // a burst: several 400s for every item
-	h := Wrap(echo, w.opts(WithSecrets(ids...), WithParameters("/p"))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets(ids...), mw.WithParameters("/p"))...)
 	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:a", "secret:c", "parameter:/p"})
 	if err != nil || got["secret:a"] != "v-a" || got["secret:c"] != "v-c" || got["parameter:/p"] != "pv" {
 		t.Fatalf("got %v, %v", got, err)
@@ -37,7 +39,7 @@ func TestMalformedAndOversizeBodiesFailClearly(t *testing.T) {
 	cases := map[string]string{
 		"malformed JSON": `{"SecretString": "abc`,
 		"wrong shape":    `{"Parameter":{"Name":"x"}}`,
-		"oversize":       `{"SecretString":"` + strings.Repeat("x", maxBody+10) + `"}`,
+		"oversize":       `{"SecretString":"` + strings.Repeat("x", mw.MaxBody+10) + `"}`,
 	}
 	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -45,10 +47,10 @@ func TestMalformedAndOversizeBodiesFailClearly(t *testing.T) {
 			w := serveWorld(t, ext, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 				_, _ = rw.Write([]byte(body))
 			}))
-			h := Wrap(echo, w.opts(WithSecrets("s"))...)
+			h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
 			_, err := h(invokeCtx(t, 5*time.Second), nil)
 			fe := asFetchError(t, err)
-			if fe.Class != ClassMalformed || fe.Attempts != 1 || fe.Status != 200 {
+			if fe.Class != mw.ClassMalformed || fe.Attempts != 1 || fe.Status != 200 {
 				t.Errorf("class %s, %d attempts, HTTP %d; want malformed at once, 200", fe.Class, fe.Attempts, fe.Status)
 			}
 			if len(err.Error()) > 2000 {
@@ -65,7 +67,7 @@ func Test1000ConcurrentColdInvokesFetchEachItemOnce(t *testing.T) {
 		w.ext.PutSecret(id, "v-"+id)
 	}
 	w.ext.SetLatency(10 * time.Millisecond)
-	h := Wrap(echo, w.opts(WithSecrets(ids...))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets(ids...))...)
 	const n = 1000
 	start := make(chan struct{})
 	errs := make(chan error, n)
@@ -97,13 +99,13 @@ func TestCanaryNeverLeaksFromLifecyclePaths(t *testing.T) {
 	w.ext.PutSecret("s", canary)
 	clk := newClock()
 	var printed []string
-	h := Wrap(func(ctx context.Context, _ int) (string, error) {
-		v, err := RefreshSecret(ctx, "s")
+	h := mw.Wrap(func(ctx context.Context, _ int) (string, error) {
+		v, err := mw.RefreshSecret(ctx, "s")
 		printed = append(printed, fmt.Sprintf("%v %+v %#v", ctx, err, resolvedHolder(ctx)))
-		_, err = Secret(ctx, "optional")
+		_, err = mw.Secret(ctx, "optional")
 		printed = append(printed, fmt.Sprintf("%v %+v", err, err))
 		return fmt.Sprint(len(v)), nil
-	}, w.opts(WithSecrets("s"), WithSecret("optional", Optional()), WithSecretsManagerAgent(), withClock(clk), WithTTL(time.Minute))...)
+	}, w.opts(mw.WithSecrets("s"), mw.WithSecret("optional", mw.Optional()), mw.WithSecretsManagerAgent(), withClock(clk), mw.WithTTL(time.Minute))...)
 	if _, err := h(invokeCtx(t, 5*time.Second), 0); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,8 +12,6 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/lambda-mw/mw/internal/resolved"
 )
 
 // Fuzz targets for the code that reads what the extension sends back, and
@@ -29,16 +28,16 @@ const fuzzMarker = "CANARYxyz"
 // value replaced by fuzzMarker (or its base64), as the managed extension and
 // the agent send them.
 var fuzzBodies = []struct {
-	kind resolved.Kind
+	kind Kind
 	body string
 }{
-	{resolved.Parameter, `{"Parameter":{"ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/CANARYxyz","DataType":"text","LastModifiedDate":"2022-11-16T08:22:40.362Z","Name":"/CANARYxyz","Selector":null,"SourceResult":null,"Type":"String","Value":"CANARYxyz","Version":1},"ResultMetadata":{}}`},
-	{resolved.Parameter, `{"Parameter":{"ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/list","DataType":"text","LastModifiedDate":"2022-11-16T08:22:40.362Z","Name":"/list","Selector":":1","SourceResult":null,"Type":"StringList","Value":"CANARYxyz,CANARYxyz,CANARYxyz","Version":1},"ResultMetadata":{}}`},
-	{resolved.Parameter, `{"Parameter":{"Name":"/s","Type":"SecureString","Value":"CANARYxyz \"quoted\" \\ \u00e9\n","Version":3}}`},
-	{resolved.Secret, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","CreatedDate":"2022-11-16T08:22:40.499Z","Name":"x","SecretBinary":null,"SecretString":"CANARYxyz","VersionId":"01234567-89ab-cdef-0123-456789abcdef","VersionStages":["AWSCURRENT"],"ResultMetadata":{}}`},
-	{resolved.Secret, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","CreatedDate":"2022-11-16T08:22:40.499Z","Name":"x","SecretBinary":"` + base64.StdEncoding.EncodeToString([]byte(fuzzMarker+"\x00\xff")) + `","SecretString":null,"VersionId":"01234567-89ab-cdef-0123-456789abcdef","VersionStages":["AWSCURRENT"],"ResultMetadata":{}}`},
+	{KindParameter, `{"Parameter":{"ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/CANARYxyz","DataType":"text","LastModifiedDate":"2022-11-16T08:22:40.362Z","Name":"/CANARYxyz","Selector":null,"SourceResult":null,"Type":"String","Value":"CANARYxyz","Version":1},"ResultMetadata":{}}`},
+	{KindParameter, `{"Parameter":{"ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/list","DataType":"text","LastModifiedDate":"2022-11-16T08:22:40.362Z","Name":"/list","Selector":":1","SourceResult":null,"Type":"StringList","Value":"CANARYxyz,CANARYxyz,CANARYxyz","Version":1},"ResultMetadata":{}}`},
+	{KindParameter, `{"Parameter":{"Name":"/s","Type":"SecureString","Value":"CANARYxyz \"quoted\" \\ \u00e9\n","Version":3}}`},
+	{KindSecret, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","CreatedDate":"2022-11-16T08:22:40.499Z","Name":"x","SecretBinary":null,"SecretString":"CANARYxyz","VersionId":"01234567-89ab-cdef-0123-456789abcdef","VersionStages":["AWSCURRENT"],"ResultMetadata":{}}`},
+	{KindSecret, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","CreatedDate":"2022-11-16T08:22:40.499Z","Name":"x","SecretBinary":"` + base64.StdEncoding.EncodeToString([]byte(fuzzMarker+"\x00\xff")) + `","SecretString":null,"VersionId":"01234567-89ab-cdef-0123-456789abcdef","VersionStages":["AWSCURRENT"],"ResultMetadata":{}}`},
 	// The agent's shape: no ResultMetadata, CreatedDate in epoch seconds.
-	{resolved.Secret, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","Name":"x","VersionId":"01234567-89ab-cdef-0123-456789abcdef","SecretString":"CANARYxyz","VersionStages":["AWSCURRENT","AWSPREVIOUS"],"CreatedDate":"1569534789.046"}`},
+	{KindSecret, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","Name":"x","VersionId":"01234567-89ab-cdef-0123-456789abcdef","SecretString":"CANARYxyz","VersionStages":["AWSCURRENT","AWSPREVIOUS"],"CreatedDate":"1569534789.046"}`},
 }
 
 // fuzzGarbage are malformed bodies that hold fuzzMarker where a value would
@@ -98,18 +97,21 @@ func FuzzDecodeValue(f *testing.F) {
 	}
 	allow := fuzzAllowlist()
 	f.Fuzz(func(t *testing.T, kind byte, body []byte) {
-		k := resolved.Parameter
+		k := KindParameter
 		if kind&1 == 1 {
-			k = resolved.Secret
+			k = KindSecret
 		}
+		// Ask for the item the body names, so that success bodies pass
+		// the check that an answer is for the item asked for.
+		it := Item{Kind: k, Name: fuzzAnsweredName(k, body)}
 		in := bytes.Clone(body)
-		v, err := decodeValue(k, body)
+		v, err := readAnswer(it, body)
 		if !bytes.Equal(in, body) {
-			t.Fatal("decodeValue modified its input")
+			t.Fatal("readAnswer modified its input")
 		}
 		if err != nil {
 			if v != "" {
-				t.Fatalf("decodeValue returned a value with its error %v", err)
+				t.Fatalf("readAnswer returned a value with its error %v", err)
 			}
 			for _, text := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
 				if leak := fuzzLeak(text, body, allow); leak != "" {
@@ -118,21 +120,37 @@ func FuzzDecodeValue(f *testing.F) {
 			}
 			return
 		}
-		if !json.Valid(body) {
-			t.Fatalf("decodeValue accepted invalid JSON and returned %q", v)
+		if !json.Valid(body) || !utf8.Valid(body) {
+			t.Fatalf("readAnswer accepted invalid JSON or UTF-8 and returned %q", v)
 		}
 		want, ok := fuzzOracle(k, body)
 		if !ok {
-			t.Fatalf("decodeValue returned %q where encoding/json reads no %s value", v, k)
+			t.Fatalf("readAnswer returned %q where encoding/json reads no %s value", v, k)
 		}
 		if v != want {
-			t.Fatalf("decodeValue returned %q; encoding/json reads %q", v, want)
+			t.Fatalf("readAnswer returned %q; encoding/json reads %q", v, want)
 		}
 	})
 }
 
-func fuzzKindByte(k resolved.Kind) byte {
-	if k == resolved.Secret {
+// fuzzAnsweredName is the name a body gives its item, or "x".
+func fuzzAnsweredName(k Kind, body []byte) string {
+	var b struct {
+		Name      *string
+		Parameter *struct{ Name *string }
+	}
+	_ = json.Unmarshal(body, &b)
+	switch {
+	case k == KindParameter && b.Parameter != nil && b.Parameter.Name != nil && *b.Parameter.Name != "":
+		return *b.Parameter.Name
+	case k == KindSecret && b.Name != nil && *b.Name != "":
+		return *b.Name
+	}
+	return "x"
+}
+
+func fuzzKindByte(k Kind) byte {
+	if k == KindSecret {
 		return 1
 	}
 	return 0
@@ -141,9 +159,9 @@ func fuzzKindByte(k resolved.Kind) byte {
 // fuzzOracle is encoding/json's own reading of the value in a success body:
 // Parameter.Value, or SecretString, else SecretBinary decoded from base64 by
 // encoding/json itself (into a []byte).
-func fuzzOracle(k resolved.Kind, body []byte) (string, bool) {
+func fuzzOracle(k Kind, body []byte) (string, bool) {
 	switch k {
-	case resolved.Parameter:
+	case KindParameter:
 		var p struct {
 			Parameter *struct{ Value *string }
 		}
@@ -151,7 +169,7 @@ func fuzzOracle(k resolved.Kind, body []byte) (string, bool) {
 			return "", false
 		}
 		return *p.Parameter.Value, true
-	case resolved.Secret:
+	case KindSecret:
 		var s struct{ SecretString *string }
 		if json.Unmarshal(body, &s) == nil && s.SecretString != nil {
 			return *s.SecretString, true
@@ -173,7 +191,7 @@ var fuzzFieldNames = []string{
 }
 
 // fuzzAllowlist is the text an error may contain whatever the body: the
-// field names, and decodeValue's own messages for bodies that hold no value
+// field names, and readAnswer's own messages for bodies that hold no value
 // (so the list follows the messages if they change).
 func fuzzAllowlist() string {
 	var b strings.Builder
@@ -192,8 +210,8 @@ func fuzzAllowlist() string {
 		}
 	}
 	for _, s := range shapes {
-		for _, k := range []resolved.Kind{resolved.Parameter, resolved.Secret, 0} {
-			if _, err := decodeValue(k, []byte(s)); err != nil {
+		for _, k := range []Kind{KindParameter, KindSecret, 0} {
+			if _, err := readAnswer(Item{Kind: k, Name: "x"}, []byte(s)); err != nil {
 				b.WriteString(err.Error() + "\n")
 				fmt.Fprintf(&b, "%+v\n%#v\n", err, err)
 			}
@@ -275,9 +293,15 @@ func fuzzDigits(s string) string {
 // fuzzClasses are the declared classes.
 var fuzzClasses = []Class{
 	ClassRejected, ClassNotFound, ClassAccessDenied, ClassDecrypt, ClassBadToken, ClassThrottled,
-	ClassServerError, ClassUnavailable, ClassTimeout, ClassMalformed, ClassOther,
+	ClassServerError, ClassUnavailable, ClassTimeout, ClassCanceled, ClassMalformed, ClassConfig, ClassPanic, ClassOther,
 }
 
+// FuzzClassify: whatever status and body an endpoint sends, in either
+// dialect, the answer gets a declared class; permanent AWS codes are never
+// retried, 429 and 5xx otherwise are; the managed extension's bare 400 may
+// mean "not ready", nothing else does; and the error quotes nothing of the
+// body but its AWS code and the texts the extension and the agent are
+// known to send.
 func FuzzClassify(f *testing.F) {
 	seeds := []struct {
 		status int
@@ -291,14 +315,18 @@ func FuzzClassify(f *testing.F) {
 		{400, `{"__type":"ValidationException","Message":"Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!"}`},
 		{429, `{"__type":"ThrottlingException","message":"Rate exceeded"}`},
 		{429, `Too Many Requests`},
+		{429, `Connection limit exceeded`},
 		{500, `{"__type":"InternalFailure"}`},
 		{500, `{"__type":"InternalFailure","message":""}`},
 		{502, `{"__type":"InternalFailure"}`},
 		{504, `{"__type":"TimeoutError"}`},
 		{503, `Serving not enabled. Hit the /start_serving endpoint to enable serving requests.`},
 		{403, `Bad Token`},
+		{401, `bad session token or header key`},
 		{405, ``},
 		{404, `Not Found`},
+		{302, ``},
+		{307, `<a href="http://elsewhere/">Temporary Redirect</a>`},
 		{400, `X-Forwarded-For header is not allowed`},
 		// The managed extension (REFERENCE.md §1).
 		{400, `an unexpected error occurred while executing request`},
@@ -325,63 +353,87 @@ func FuzzClassify(f *testing.F) {
 		f.Add(s.status, []byte(s.body), false)
 		f.Add(s.status, []byte(s.body), true)
 	}
-	f.Fuzz(func(t *testing.T, status int, body []byte, startup bool) {
-		e := newStatusError(status, body)
-		class, retry := classify(e, startup)
-		if !fuzzDeclared(class) {
-			t.Fatalf("class %q is not a declared Class", class)
+	f.Fuzz(func(t *testing.T, status int, body []byte, agent bool) {
+		x := newExtension(extensionConfig{agent: agent})
+		resp := &http.Response{StatusCode: status, Header: http.Header{}}
+		err := x.statusError(Item{Kind: KindSecret, Name: "x"}, resp, body, false)
+		var e *SourceError
+		if !errors.As(err, &e) {
+			t.Fatalf("statusError returned %T", err)
 		}
-		switch class {
-		case ClassMalformed, ClassTimeout, ClassUnavailable:
-			t.Fatalf("an HTTP answer classified as %s", class)
+		if !fuzzDeclared(e.Class) {
+			t.Fatalf("class %q is not a declared Class", e.Class)
 		}
-		if strings.Contains(e.code, "#") {
-			t.Fatalf("code %q keeps its namespace", e.code)
+		switch e.Class {
+		case ClassMalformed, ClassTimeout, ClassCanceled, ClassUnavailable, ClassConfig, ClassPanic:
+			t.Fatalf("an HTTP answer classified as %s", e.Class)
 		}
-		permanent := false
-		if e.code != "" {
-			var aws struct {
-				Type string `json:"__type"`
-			}
-			if json.Unmarshal(body, &aws) != nil || e.code != cleanCode(aws.Type[strings.LastIndexByte(aws.Type, '#')+1:]) {
-				t.Fatalf("code %q is not the body's __type, cleaned", e.code)
-			}
-			for i := 0; i < len(e.code); i++ {
-				if !unreserved(e.code[i]) {
-					t.Fatalf("code %q has a byte outside [A-Za-z0-9._~-]", e.code)
-				}
-			}
-			c, _, ok := classifyCode(e.code)
-			permanent = ok && (c == ClassNotFound || c == ClassAccessDenied || c == ClassDecrypt)
+		permanent := fuzzCheckCode(t, e, body)
+		if permanent && e.Retry {
+			t.Fatalf("HTTP %d with permanent code %s is retried", status, e.Code)
 		}
-		if permanent && retry {
-			t.Fatalf("HTTP %d with permanent code %s is retried", status, e.code)
+		if (status == http.StatusTooManyRequests || 500 <= status && status <= 599) && !permanent && !e.Retry {
+			t.Fatalf("HTTP %d with code %q (%s) is not retried", status, e.Code, e.Class)
 		}
-		if (status == http.StatusTooManyRequests || 500 <= status && status <= 599) && !permanent && !retry {
-			t.Fatalf("HTTP %d with code %q (%s) is not retried", status, e.code, class)
+		bare400 := status == http.StatusBadRequest && e.Code == ""
+		if e.NotReady != (bare400 && !agent) || e.NotReady && (e.Class != ClassRejected || e.Retry) {
+			t.Fatalf("HTTP %d %q (agent %v): %s, NotReady %v, Retry %v; only the managed extension's bare 400 may be not ready, as rejected",
+				status, e.Code, agent, e.Class, e.NotReady, e.Retry)
 		}
-		if status == http.StatusBadRequest && e.code == "" && (class != ClassRejected || retry != startup) {
-			t.Fatalf("bare 400 classified %s, retry %v, in startup %v; want rejected, retry %v", class, retry, startup, startup)
+		if (status == http.StatusForbidden || status == http.StatusUnauthorized) && e.Code == "" && (e.Class != ClassBadToken || e.Retry) {
+			t.Fatalf("bare %d classified %s, retry %v; want bad_token, no retry", status, e.Class, e.Retry)
 		}
-		if status == http.StatusForbidden && e.code == "" && (class != ClassBadToken || retry) {
-			t.Fatalf("bare 403 classified %s, retry %v; want bad_token, no retry", class, retry)
-		}
-		if !(status == http.StatusBadRequest && e.code == "") {
-			if c2, r2 := classify(e, !startup); c2 != class || r2 != retry {
-				t.Fatalf("the startup window changed the classification of HTTP %d %q: %s %v, then %s %v", status, e.code, class, retry, c2, r2)
-			}
-		}
-		msg := e.Error()
-		if !strings.HasPrefix(msg, fmt.Sprintf("HTTP %d", status)) {
-			t.Fatalf("error %q does not start with its status", msg)
-		}
-		if !utf8.ValidString(msg) {
-			t.Fatalf("error %q is not valid UTF-8", msg)
-		}
-		if len(msg) > 400+len(e.code) {
-			t.Fatalf("error is %d bytes (code %d bytes); want at most 400 + the code: %q", len(msg), len(e.code), msg)
-		}
+		fuzzCheckMessage(t, e, status, body)
 	})
+}
+
+// fuzzCheckCode checks the AWS code taken from body, and reports whether
+// it is one that no retry can mend.
+func fuzzCheckCode(t *testing.T, e *SourceError, body []byte) (permanent bool) {
+	t.Helper()
+	if strings.Contains(e.Code, "#") {
+		t.Fatalf("code %q keeps its namespace", e.Code)
+	}
+	if e.Code == "" {
+		return false
+	}
+	for i := 0; i < len(e.Code); i++ {
+		if !unreserved(e.Code[i]) {
+			t.Fatalf("code %q has a byte outside [A-Za-z0-9._~-]", e.Code)
+		}
+	}
+	var aws struct {
+		Type string `json:"__type"`
+	}
+	if e.Status != http.StatusUnauthorized && (json.Unmarshal(body, &aws) != nil || e.Code != cleanCode(aws.Type[strings.LastIndexByte(aws.Type, '#')+1:])) {
+		t.Fatalf("code %q is not the body's __type, cleaned", e.Code)
+	}
+	return e.Class == ClassNotFound || e.Class == ClassAccessDenied || e.Class == ClassDecrypt
+}
+
+// fuzzCheckMessage checks that the error starts with its status, is one
+// short line of UTF-8, and quotes nothing of the body but its code and the
+// known texts.
+func fuzzCheckMessage(t *testing.T, e *SourceError, status int, body []byte) {
+	t.Helper()
+	msg := e.Error()
+	switch {
+	case status > 0 && !strings.HasPrefix(msg, fmt.Sprintf("HTTP %d", status)):
+		t.Fatalf("error %q does not start with its status", msg)
+	case !utf8.ValidString(msg) || strings.ContainsAny(msg, "\r\n"):
+		t.Fatalf("error %q is not one line of UTF-8", msg)
+	case len(msg) > 200+len(e.Code):
+		t.Fatalf("error is %d bytes (code %d bytes); want at most 200 + the code: %q", len(msg), len(e.Code), msg)
+	}
+	rest := strings.ReplaceAll(msg, e.Code, "")
+	allowed := strings.Join(knownTexts, "\n") + "\nthe endpoint answered a redirect, which mw does not follow; nothing more was sent"
+	for _, s := range fuzzStrings(body) {
+		for i := 0; i+6 <= len(s); i++ {
+			if w := s[i : i+6]; strings.Contains(rest, w) && !strings.Contains(allowed, w) && !strings.Contains(fmt.Sprintf("HTTP %d", status), w) {
+				t.Fatalf("error %q quotes %q of the body", msg, w)
+			}
+		}
+	}
 }
 
 func fuzzDeclared(c Class) bool {
@@ -443,9 +495,9 @@ func FuzzParseDeclarations(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, list string) {
-		items, err := parseDeclarations("MW_SECRETS", list, resolved.Secret)
+		items, err := parseDeclarations("MW_SECRETS", list, KindSecret)
 		for _, it := range items {
-			if it.name == "" || strings.ContainsFunc(it.name+it.alias, unicode.IsSpace) {
+			if it.Name == "" || strings.ContainsFunc(it.Name+it.alias, unicode.IsSpace) {
 				t.Fatalf("item %+v from %q", it, list)
 			}
 			if it.alias != "" && !strings.Contains(list, it.alias) {

@@ -1,6 +1,8 @@
-package mw
+package mw_test
 
 import (
+	"github.com/lambda-mw/mw"
+
 	"context"
 	"errors"
 	"fmt"
@@ -28,16 +30,16 @@ func TestHandlerErrorIsTheInvokes(t *testing.T) {
 		{"wrapped", func(context.Context, string) (string, error) { return "", fmt.Errorf("handler: %w", fail) },
 			func(err error) bool { return errors.Is(err, fail) }},
 		{"mw error", func(ctx context.Context, _ string) (string, error) {
-			return "", &FetchError{Kind: "secret", Name: "s", Class: ClassAccessDenied}
+			return "", &mw.FetchError{Kind: mw.KindSecret, Name: "s", Class: mw.ClassAccessDenied}
 		}, func(err error) bool {
-			fe, ok := errors.AsType[*FetchError](err)
-			return ok && fe.Class == ClassAccessDenied
+			fe, ok := errors.AsType[*mw.FetchError](err)
+			return ok && fe.Class == mw.ClassAccessDenied
 		}},
-		{"lookup", func(ctx context.Context, _ string) (string, error) { return Secret(ctx, "undeclared") },
-			func(err error) bool { return errors.Is(err, ErrNotDeclared) }},
+		{"lookup", func(ctx context.Context, _ string) (string, error) { return mw.Secret(ctx, "undeclared") },
+			func(err error) bool { return errors.Is(err, mw.ErrNotDeclared) }},
 	}
 	for _, c := range cases {
-		_, err := Wrap(c.h, w.opts(WithSecrets("s"))...)(invokeCtx(t, 5*time.Second), "")
+		_, err := mw.Wrap(c.h, w.opts(mw.WithSecrets("s"))...)(invokeCtx(t, 5*time.Second), "")
 		if !c.want(err) {
 			t.Errorf("%s: err = %v", c.name, err)
 		}
@@ -47,7 +49,7 @@ func TestHandlerErrorIsTheInvokes(t *testing.T) {
 func TestHandlerPanicPanicsOn(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")
-	h := Wrap(func(context.Context, string) (string, error) { panic("boom " + canary) }, w.opts(WithSecrets("s"))...)
+	h := mw.Wrap(func(context.Context, string) (string, error) { panic("boom " + canary) }, w.opts(mw.WithSecrets("s"))...)
 	defer func() {
 		if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "boom") {
 			t.Errorf("recovered %v; want the handler's panic", r)
@@ -59,7 +61,7 @@ func TestHandlerPanicPanicsOn(t *testing.T) {
 func TestWrapHandlerBehavesLikeWrap(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")
-	h := WrapHandler(lambda.NewHandler(echo), w.opts(WithSecrets("s"))...)
+	h := mw.WrapHandler(lambda.NewHandler(echo), w.opts(mw.WithSecrets("s"))...)
 	for range 2 {
 		out, err := h.Invoke(invokeCtx(t, 5*time.Second), []byte(`["secret:s"]`))
 		if err != nil || string(out) != `{"secret:s":"v"}` {
@@ -71,11 +73,11 @@ func TestWrapHandlerBehavesLikeWrap(t *testing.T) {
 	}
 	// A failure to fetch is the invoke's error, and the handler does not run.
 	ran := false
-	h = WrapHandler(lambda.NewHandler(func() error { ran = true; return nil }), w.opts(WithSecrets("missing"), WithStartupWindow(0))...)
-	if _, err := h.Invoke(invokeCtx(t, 5*time.Second), []byte(`{}`)); !errors.As(err, new(*PrefetchError)) || ran {
+	h = mw.WrapHandler(lambda.NewHandler(func() error { ran = true; return nil }), w.opts(mw.WithSecrets("missing"), mw.WithStartupWindow(0))...)
+	if _, err := h.Invoke(invokeCtx(t, 5*time.Second), []byte(`{}`)); !errors.As(err, new(*mw.PrefetchError)) || ran {
 		t.Errorf("err = %v, ran = %v; want a *PrefetchError and no run", err, ran)
 	}
-	if _, err := WrapHandler(nil).Invoke(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "nil handler") {
+	if err := mustPanic(t, func() { mw.WrapHandler(nil) }); !strings.Contains(err.Error(), "nil handler") {
 		t.Errorf("nil handler: %v", err)
 	}
 }

@@ -1,6 +1,8 @@
-package mw
+package mw_test
 
 import (
+	"github.com/lambda-mw/mw"
+
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -42,8 +44,8 @@ func serveWorld(t *testing.T, ext *mwtest.Extension, h http.Handler) *world {
 }
 
 // opts returns the options that point a Wrap at this world.
-func (w *world) opts(more ...Option) []Option {
-	return append([]Option{WithEndpoint(w.srv.URL)}, more...)
+func (w *world) opts(more ...mw.Option) []mw.Option {
+	return append([]mw.Option{mw.WithEndpoint(w.srv.URL)}, more...)
 }
 
 // echo is a handler that returns the values it was asked for, by key
@@ -54,9 +56,9 @@ func echo(ctx context.Context, keys []string) (map[string]string, error) {
 		var v string
 		var err error
 		if name, ok := cut(k, "secret:"); ok {
-			v, err = Secret(ctx, name)
+			v, err = mw.Secret(ctx, name)
 		} else if name, ok := cut(k, "parameter:"); ok {
-			v, err = Parameter(ctx, name)
+			v, err = mw.Parameter(ctx, name)
 		}
 		if err != nil {
 			return nil, err
@@ -93,11 +95,11 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// withClock makes a Wrap read time from c (this package's tests only).
-func withClock(c *clock) Option { return func(cfg *config) { cfg.now = c.Now } }
+// withClock makes a Wrap read time from c.
+func withClock(c *clock) mw.Option { return mw.WithClock(c.Now) }
 
 // invokeCtx is a context like an invoke's: with a deadline.
-func invokeCtx(t *testing.T, d time.Duration) context.Context {
+func invokeCtx(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx

@@ -2,21 +2,20 @@ package mw
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lambda-mw/mw/internal/resolved"
 )
 
-// An item is one declared parameter or secret: what to fetch, the name
-// handlers read it by, and how to cache it.
+// An item is one declared item: what to fetch, the name handlers read it
+// by, and how to cache it.
 type item struct {
-	kind resolved.Kind
-	name string // as sent to the extension: a name, an ARN, or /aws/reference/secretsmanager/<id>
-	sel  selector
+	// Item is what is fetched, and the item's identity: two declarations
+	// of one Item are fetched once. Its Refresh is never set here.
+	Item
 
-	// alias is the name handlers read the item by, when it is not name.
+	// alias is the name handlers read the item by, when it is not Name.
 	alias string
 
 	ttl      time.Duration
@@ -26,36 +25,8 @@ type item struct {
 	def      string
 
 	// from is the environment entry that declared the item, quoted, or ""
-	// when code declared it. It decides how a conflict is reported.
+	// when code declared it. It decides how a mistake is reported.
 	from string
-}
-
-// selector picks a version of an item other than the current one. Every
-// field is part of what is fetched, and so of the item's identity.
-type selector struct {
-	version   int64  // parameter version number
-	label     string // parameter label (a version stage for /aws/reference/secretsmanager/)
-	versionID string // secret version id
-	stage     string // secret version stage, such as AWSPREVIOUS
-}
-
-// String describes the selector for messages and spans: "" for the current
-// version, else e.g. "version 3", "label live", "stage AWSPREVIOUS".
-func (s selector) String() string {
-	var parts []string
-	if s.version != 0 {
-		parts = append(parts, "version "+strconv.FormatInt(s.version, 10))
-	}
-	if s.label != "" {
-		parts = append(parts, "label "+s.label)
-	}
-	if s.versionID != "" {
-		parts = append(parts, "version id "+s.versionID)
-	}
-	if s.stage != "" {
-		parts = append(parts, "stage "+s.stage)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // ref is the name handlers read the item by: its alias, else its name.
@@ -63,20 +34,24 @@ func (it item) ref() string {
 	if it.alias != "" {
 		return it.alias
 	}
-	return it.name
+	return it.Name
 }
 
 // key identifies the item by kind and ref, as spans list it: "secret:db".
-func (it item) key() string { return it.kind.String() + ":" + it.ref() }
+func (it item) key() string { return it.Kind.String() + ":" + it.ref() }
 
-// what is the fetched thing: its kind, name and selector.
-type what struct {
-	kind resolved.Kind
-	name string
-	sel  selector
+// describe names the item in messages: `secret "db" (prod/db, stage
+// AWSPREVIOUS)`.
+func (it item) describe() string { return it.fetchError(nil).subject() }
+
+// fetchError starts the FetchError that reports this item.
+func (it item) fetchError(err error) *FetchError {
+	name := it.Name
+	if it.Kind == KindAppConfig {
+		name = it.Application + "/" + it.Environment + "/" + it.Name
+	}
+	return &FetchError{Kind: it.Kind, Name: name, Alias: it.alias, Version: it.version(), Class: ClassOther, Err: err}
 }
-
-func (it item) what() what { return what{it.kind, it.name, it.sel} }
 
 // sameCaching reports whether a and b, which fetch the same thing, are cached
 // and served alike.
@@ -84,36 +59,62 @@ func sameCaching(a, b item) bool {
 	return a.ttl == b.ttl && a.hasTTL == b.hasTTL && a.optional == b.optional && a.hasDef == b.hasDef && a.def == b.def
 }
 
-// describe names the item in messages: `secret "db" (prod/db, stage
-// AWSPREVIOUS)`.
-func (it item) describe() string { return it.fetchError("", nil).subject() }
+// Item options. Each kind of item takes its own: Version is a
+// ParameterOption, so that mw.WithSecret(id, mw.ParameterVersion(3)) does not
+// compile. The options of every kind are ItemOptions.
+type (
+	// A ParameterOption configures a parameter declared with WithParameter.
+	ParameterOption interface{ applyParameter(*item) }
+	// A SecretOption configures a secret declared with WithSecret.
+	SecretOption interface{ applySecret(*item) }
+	// A PathOption configures a path declared with WithParametersByPath.
+	PathOption interface{ applyPath(*item) }
+	// An AppConfigOption configures a profile declared with WithAppConfig.
+	AppConfigOption interface{ applyAppConfig(*item) }
 
-// fetchError starts the FetchError that reports this item.
-func (it item) fetchError(class Class, err error) *FetchError {
-	return &FetchError{Kind: it.kind.String(), Name: it.name, Alias: it.alias, Version: it.sel.String(), Class: class, Err: err}
-}
+	// An ItemOption configures a declared item of any kind: TTL, Optional,
+	// Default and Alias.
+	ItemOption interface {
+		ParameterOption
+		SecretOption
+		PathOption
+		AppConfigOption
+	}
+)
 
-// An ItemOption configures one item declared with WithSecret or
-// WithParameter.
-type ItemOption func(*item)
+type anyKind func(*item)
+
+func (f anyKind) applyParameter(it *item) { f(it) }
+func (f anyKind) applySecret(it *item)    { f(it) }
+func (f anyKind) applyPath(it *item)      { f(it) }
+func (f anyKind) applyAppConfig(it *item) { f(it) }
+
+type parameterOnly func(*item)
+
+func (f parameterOnly) applyParameter(it *item) { f(it) }
+
+type secretOnly func(*item)
+
+func (f secretOnly) applySecret(it *item) { f(it) }
 
 // TTL sets how long this item is served from memory, overriding WithTTL.
 func TTL(d time.Duration) ItemOption {
-	return func(it *item) { it.ttl, it.hasTTL = d, true }
+	return anyKind(func(it *item) { it.ttl, it.hasTTL = d, true })
 }
 
 // Optional lets the handler run when this item cannot be fetched. The
 // accessor then returns a *LookupError wrapping ErrNotFound and the
 // *FetchError that says why.
 func Optional() ItemOption {
-	return func(it *item) { it.optional = true }
+	return anyKind(func(it *item) { it.optional = true })
 }
 
 // Default makes the item optional, and makes the accessor return v when
 // the item cannot be fetched. The typed accessors decode v as they would
-// the fetched value.
+// the fetched value. A path has no single value: Wrap panics if a path is
+// given a Default.
 func Default(v string) ItemOption {
-	return func(it *item) { it.optional, it.hasDef, it.def = true, true, v }
+	return anyKind(func(it *item) { it.optional, it.hasDef, it.def = true, true, v })
 }
 
 // Alias makes handlers read the item by name instead of by the name or ARN
@@ -125,62 +126,126 @@ func Default(v string) ItemOption {
 // the alias only. Two items may not share an alias: Wrap panics if they do.
 // Aliases are also how one secret or parameter is declared at two versions.
 func Alias(name string) ItemOption {
-	return func(it *item) { it.alias = name }
+	return anyKind(func(it *item) { it.alias = name })
 }
 
-// Version pins a parameter to a version number (ssm:GetParameter's
-// name:version). Parameters only; exclusive with Label.
-func Version(n int64) ItemOption {
-	return func(it *item) { it.sel.version = n }
+// ParameterVersion pins a parameter to a version number, as
+// ssm:GetParameter's name:version does. Exclusive with Label.
+func ParameterVersion(n int64) ParameterOption {
+	return parameterOnly(func(it *item) { it.Version = n })
 }
 
 // Label pins a parameter to the version carrying a label. For a secret read
 // through Parameter Store (/aws/reference/secretsmanager/<id>) the label is
-// a version stage, such as AWSPREVIOUS. Parameters only; exclusive with
-// Version.
-func Label(l string) ItemOption {
-	return func(it *item) { it.sel.label = l }
+// a version stage, such as AWSPREVIOUS. Exclusive with Version.
+func Label(l string) ParameterOption {
+	return parameterOnly(func(it *item) { it.Label = l })
 }
 
-// VersionID pins a secret to a version id. Secrets only.
-func VersionID(id string) ItemOption {
-	return func(it *item) { it.sel.versionID = id }
+// VersionID pins a secret to a version id.
+func VersionID(id string) SecretOption {
+	return secretOnly(func(it *item) { it.VersionID = id })
 }
 
 // VersionStage pins a secret to the version carrying a stage, such as
 // AWSPREVIOUS or AWSPENDING during a rotation. Without it a secret is read
-// at AWSCURRENT. Secrets only.
-func VersionStage(stage string) ItemOption {
-	return func(it *item) { it.sel.stage = stage }
+// at AWSCURRENT.
+func VersionStage(stage string) SecretOption {
+	return secretOnly(func(it *item) { it.VersionStage = stage })
 }
 
-// check reports what is wrong with one declaration on its own.
+// referencePrefix makes a parameter name refer to a Secrets Manager secret.
+const referencePrefix = "/aws/reference/secretsmanager/"
+
+// check reports what is wrong with one declaration on its own: what its
+// name, alias and options reveal before anything is fetched.
 func (it item) check() error {
 	switch {
-	case it.name == "" && it.alias != "":
-		return fmt.Errorf("%s alias %q is declared with an empty name", it.kind, it.alias)
-	case it.name == "":
-		return fmt.Errorf("an empty %s name is declared", it.kind)
+	case it.Name == "" && it.alias != "":
+		return fmt.Errorf("%s alias %q is declared with an empty name", it.Kind, it.alias)
+	case it.Name == "":
+		return fmt.Errorf("an empty %s name is declared", it.Kind)
 	case strings.TrimSpace(it.alias) != it.alias:
-		return fmt.Errorf("%s alias %q has leading or trailing space", it.kind, it.alias)
+		return fmt.Errorf("%s alias %q has leading or trailing space", it.Kind, it.alias)
 	}
-	s := it.sel
-	switch it.kind {
-	case resolved.Parameter:
-		switch {
-		case s.versionID != "" || s.stage != "":
-			return fmt.Errorf("%s: VersionID and VersionStage apply to secrets; for a parameter use Version or Label", it.describe())
-		case s.version != 0 && s.label != "":
-			return fmt.Errorf("%s: Version and Label are exclusive", it.describe())
-		case s.version < 0:
-			return fmt.Errorf("%s: Version must be positive", it.describe())
-		}
-	case resolved.Secret:
-		if s.version != 0 || s.label != "" {
-			return fmt.Errorf("%s: Version and Label apply to parameters; for a secret use VersionID or VersionStage", it.describe())
+	switch it.Kind {
+	case KindParameter:
+		return it.checkParameter()
+	case KindSecret:
+		return it.checkSecret()
+	case KindParametersByPath:
+		return it.checkPath()
+	case KindAppConfig:
+		if it.Application == "" || it.Environment == "" {
+			return fmt.Errorf("%s: WithAppConfig needs an application, an environment and a profile", it.describe())
 		}
 	}
 	return nil
+}
+
+func (it item) checkParameter() error {
+	switch {
+	case it.Version != 0 && it.Label != "":
+		return fmt.Errorf("%s: ParameterVersion and Label are exclusive", it.describe())
+	case it.Version < 0:
+		return fmt.Errorf("%s: ParameterVersion must be positive", it.describe())
+	case hasSelector(it.Name) && (it.Version != 0 || it.Label != ""):
+		return fmt.Errorf("%s: the name already selects a version with its ':' suffix; drop ParameterVersion or Label", it.describe())
+	case arnService(it.Name) == "secretsmanager":
+		return fmt.Errorf("%s is a Secrets Manager ARN: declare it with WithSecrets, or read it through Parameter Store as %s<secret id>", it.describe(), referencePrefix)
+	case arnService(it.Name) != "" && arnService(it.Name) != "ssm":
+		return fmt.Errorf("%s is an ARN of %s, not of an SSM parameter", it.describe(), arnService(it.Name))
+	case strings.HasSuffix(it.Name, "/") && len(it.Name) > 1:
+		return fmt.Errorf("%s ends in '/', as a path does: declare every parameter under it with WithParametersByPath", it.describe())
+	}
+	return nil
+}
+
+func (it item) checkSecret() error {
+	switch svc := arnService(it.Name); {
+	case svc == "ssm":
+		return fmt.Errorf("%s is an SSM parameter ARN: declare it with WithParameters", it.describe())
+	case svc != "" && svc != "secretsmanager":
+		return fmt.Errorf("%s is an ARN of %s, not of a Secrets Manager secret", it.describe(), svc)
+	case strings.HasPrefix(it.Name, referencePrefix):
+		return fmt.Errorf("%s is a Parameter Store reference to a secret: declare it with WithParameters, or declare the secret id %q with WithSecrets",
+			it.describe(), strings.TrimPrefix(it.Name, referencePrefix))
+	}
+	return nil
+}
+
+func (it item) checkPath() error {
+	switch {
+	case !strings.HasPrefix(it.Name, "/"):
+		return fmt.Errorf("%s: a path begins with '/', such as /app/prod", it.describe())
+	case strings.HasPrefix(it.Name, referencePrefix):
+		return fmt.Errorf("%s: Parameter Store cannot list secrets by path", it.describe())
+	case it.hasDef:
+		return fmt.Errorf("%s: a path has no single value to Default to; use Optional", it.describe())
+	}
+	return nil
+}
+
+// arnService returns the service of an ARN, such as "ssm", or "".
+func arnService(name string) string {
+	rest, ok := strings.CutPrefix(name, "arn:")
+	if !ok {
+		return ""
+	}
+	_, rest, _ = strings.Cut(rest, ":") // the partition
+	svc, _, _ := strings.Cut(rest, ":")
+	return svc
+}
+
+// hasSelector reports whether a parameter name ends in Parameter Store's
+// :version or :label selector: a ':' after the last '/' that is not part of
+// an ARN's fixed fields.
+func hasSelector(name string) bool {
+	i := strings.LastIndexByte(name, ':')
+	if i < 0 || i < strings.LastIndexByte(name, '/') {
+		return false
+	}
+	return !strings.HasPrefix(name, "arn:") || strings.Contains(name[:i], ":parameter/")
 }
 
 // declarations are the items of one Wrap, deduplicated, and the index from
@@ -216,50 +281,75 @@ func worse(a, b *declError) *declError {
 // to declare one thing with different caching; where the environment
 // repeats what code declares, code's options stand.
 func collect(items []item) (declarations, *declError) {
-	d := declarations{index: &resolved.Index{Parameters: map[string]int{}, Secrets: map[string]int{}}}
-	var first *declError
-	fail := func(env bool, format string, args ...any) {
-		first = worse(first, &declError{msg: fmt.Sprintf(format, args...), fromEnv: env})
-	}
-	byWhat := map[what]int{}
+	c := collector{d: declarations{index: &resolved.Index{}}, refs: map[ref]int{}, byWhat: map[Item]int{}}
 	for _, it := range items {
-		if err := it.check(); err != nil {
-			fail(it.from != "", "%s%v", origin(it), err)
-			continue
-		}
-		refs := d.index.Parameters
-		if it.kind == resolved.Secret {
-			refs = d.index.Secrets
-		}
-		if i, dup := refs[it.ref()]; dup {
-			prev := d.items[i]
-			env := prev.from != "" || it.from != ""
-			switch {
-			case prev.what() != it.what() && it.alias != "":
-				fail(env, "%s%s alias %q is declared twice: for %s and for %s",
-					origin(prev, it), it.kind, it.alias, prev.describe(), it.describe())
-			case prev.what() != it.what():
-				fail(env, "%s%s %q is declared twice, at different versions (%s and %s): give one of them an Alias",
-					origin(prev, it), it.kind, it.name, versionOf(prev), versionOf(it))
-			case !env && !sameCaching(prev, it):
-				fail(false, "%s is declared twice, with different options", it.describe())
-			}
-			continue
-		}
-		if i, dup := byWhat[it.what()]; dup {
-			// Another ref for a thing already declared: fetch it once.
-			if prev := d.items[i]; prev.from == "" && it.from == "" && !sameCaching(prev, it) {
-				fail(false, "%s and %s are the same %s, declared with different options", prev.describe(), it.describe(), it.kind)
-				continue
-			}
-			refs[it.ref()] = i
-			continue
-		}
-		byWhat[it.what()] = len(d.items)
-		refs[it.ref()] = len(d.items)
-		d.items = append(d.items, it)
+		c.add(it)
 	}
-	return d, first
+	return c.d, c.first
+}
+
+type ref struct {
+	kind Kind
+	name string
+}
+
+type collector struct {
+	d      declarations
+	refs   map[ref]int  // by kind and ref: position in d.items
+	byWhat map[Item]int // by what is fetched: position in d.items
+	first  *declError
+}
+
+func (c *collector) fail(env bool, format string, args ...any) {
+	c.first = worse(c.first, &declError{msg: fmt.Sprintf(format, args...), fromEnv: env})
+}
+
+func (c *collector) add(it item) {
+	if err := it.check(); err != nil {
+		c.fail(it.from != "", "%s%v", origin(it), err)
+		return
+	}
+	r := ref{it.Kind, it.ref()}
+	if i, dup := c.refs[r]; dup {
+		c.conflict(c.d.items[i], it)
+		return
+	}
+	if i, dup := c.byWhat[it.Item]; dup {
+		// Another ref for a thing already declared: fetch it once.
+		if prev := c.d.items[i]; prev.from == "" && it.from == "" && !sameCaching(prev, it) {
+			c.fail(false, "%s and %s are the same %s, declared with different options", prev.describe(), it.describe(), it.Kind)
+			return
+		}
+		c.index(r, i)
+		return
+	}
+	c.byWhat[it.Item] = len(c.d.items)
+	c.index(r, len(c.d.items))
+	if it.Kind == KindParametersByPath {
+		c.d.index.AddPath(it.Name, len(c.d.items))
+	}
+	c.d.items = append(c.d.items, it)
+}
+
+func (c *collector) index(r ref, i int) {
+	c.refs[r] = i
+	c.d.index.Add(resolved.Kind(r.kind), r.name, i)
+}
+
+// conflict reports a second declaration of a ref, unless it repeats the
+// first.
+func (c *collector) conflict(prev, it item) {
+	env := prev.from != "" || it.from != ""
+	switch {
+	case prev.Item != it.Item && it.alias != "":
+		c.fail(env, "%s%s alias %q is declared twice: for %s and for %s",
+			origin(prev, it), it.Kind, it.alias, prev.describe(), it.describe())
+	case prev.Item != it.Item:
+		c.fail(env, "%s%s %q is declared twice, at different versions (%s and %s): give one of them an Alias",
+			origin(prev, it), it.Kind, it.ref(), versionOf(prev), versionOf(it))
+	case !env && !sameCaching(prev, it):
+		c.fail(false, "%s is declared twice, with different options", it.describe())
+	}
 }
 
 // origin prefixes a message with the environment entries involved.
@@ -276,11 +366,14 @@ func origin(items ...item) string {
 	return strings.Join(froms, " and ") + ": "
 }
 
+// versionOf names the version an item asks for, or where it comes from.
 func versionOf(it item) string {
-	if s := it.sel.String(); s != "" {
-		return s
-	}
-	if it.kind == resolved.Secret {
+	switch {
+	case it.Kind == KindAppConfig:
+		return it.Application + "/" + it.Environment + "/" + it.Name
+	case it.version() != "":
+		return it.version()
+	case it.Kind == KindSecret:
 		return "AWSCURRENT"
 	}
 	return "the latest version"

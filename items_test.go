@@ -1,6 +1,8 @@
-package mw
+package mw_test
 
 import (
+	"github.com/lambda-mw/mw"
+
 	"errors"
 	"fmt"
 	"strings"
@@ -31,14 +33,14 @@ func TestAliasReadsALongARNByAShortName(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("prod/db", "pw")
 	arn := mwtest.SecretARN("prod/db")
-	h := Wrap(echo, w.opts(WithSecret(arn, Alias("db")))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecret(arn, mw.Alias("db")))...)
 
 	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:db"})
 	if err != nil || got["secret:db"] != "pw" {
 		t.Fatalf("got %v, %v", got, err)
 	}
 	// Declared with an alias, the item is read by the alias only.
-	if _, err := h(invokeCtx(t, 5*time.Second), []string{"secret:" + arn}); !errors.Is(err, ErrNotDeclared) {
+	if _, err := h(invokeCtx(t, 5*time.Second), []string{"secret:" + arn}); !errors.Is(err, mw.ErrNotDeclared) {
 		t.Errorf("reading by ARN: %v, want ErrNotDeclared", err)
 	}
 	if n := w.ext.Fetches(arn); n != 1 {
@@ -51,29 +53,27 @@ func TestDeclarationMistakesInCodePanicAtWrap(t *testing.T) {
 	arn := mwtest.SecretARN("prod/db")
 	for _, tc := range []struct {
 		name string
-		opts []Option
+		opts []mw.Option
 		want string
 	}{
-		{"same alias for two secrets", []Option{WithSecret(arn, Alias("db")), WithSecret("other", Alias("db"))},
+		{"same alias for two secrets", []mw.Option{mw.WithSecret(arn, mw.Alias("db")), mw.WithSecret("other", mw.Alias("db"))},
 			`secret alias "db" is declared twice: for secret "db" (` + arn + `) and for secret "db" (other)`},
-		{"same alias for two versions", []Option{WithSecret("s", Alias("db")), WithSecret("s", Alias("db"), VersionStage("AWSPREVIOUS"))},
+		{"same alias for two versions", []mw.Option{mw.WithSecret("s", mw.Alias("db")), mw.WithSecret("s", mw.Alias("db"), mw.VersionStage("AWSPREVIOUS"))},
 			`secret alias "db" is declared twice`},
-		{"one name at two versions", []Option{WithSecrets("s"), WithSecret("s", VersionStage("AWSPREVIOUS"))},
+		{"one name at two versions", []mw.Option{mw.WithSecrets("s"), mw.WithSecret("s", mw.VersionStage("AWSPREVIOUS"))},
 			`secret "s" is declared twice, at different versions (AWSCURRENT and stage AWSPREVIOUS): give one of them an Alias`},
-		{"one parameter at two versions", []Option{WithParameter("/p", Version(1)), WithParameter("/p", Label("live"))},
+		{"one parameter at two versions", []mw.Option{mw.WithParameter("/p", mw.ParameterVersion(1)), mw.WithParameter("/p", mw.Label("live"))},
 			`(version 1 and label live)`},
-		{"different options", []Option{WithSecrets("s"), WithSecret("s", Optional())}, `secret "s" is declared twice, with different options`},
-		{"same item under two refs, different options", []Option{WithSecret("s", Alias("a")), WithSecret("s", Alias("b"), TTL(time.Second))},
+		{"different options", []mw.Option{mw.WithSecrets("s"), mw.WithSecret("s", mw.Optional())}, `secret "s" is declared twice, with different options`},
+		{"same item under two refs, different options", []mw.Option{mw.WithSecret("s", mw.Alias("a")), mw.WithSecret("s", mw.Alias("b"), mw.TTL(time.Second))},
 			`are the same secret, declared with different options`},
-		{"empty name", []Option{WithSecrets("")}, "an empty secret name"},
-		{"empty name with alias", []Option{WithParameter("", Alias("p"))}, `parameter alias "p" is declared with an empty name`},
-		{"version on a secret", []Option{WithSecret("s", Version(2))}, "Version and Label apply to parameters"},
-		{"stage on a parameter", []Option{WithParameter("/p", VersionStage("AWSPREVIOUS"))}, "VersionID and VersionStage apply to secrets"},
-		{"version and label", []Option{WithParameter("/p", Version(2), Label("x"))}, "Version and Label are exclusive"},
-		{"bad endpoint", []Option{WithEndpoint("localhost:2773")}, `WithEndpoint("localhost:2773")`},
+		{"empty name", []mw.Option{mw.WithSecrets("")}, "an empty secret name"},
+		{"empty name with alias", []mw.Option{mw.WithParameter("", mw.Alias("p"))}, `parameter alias "p" is declared with an empty name`},
+		{"version and label", []mw.Option{mw.WithParameter("/p", mw.ParameterVersion(2), mw.Label("x"))}, "ParameterVersion and Label are exclusive"},
+		{"bad endpoint", []mw.Option{mw.WithEndpoint("localhost:2773")}, `WithEndpoint("localhost:2773")`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := mustPanic(t, func() { Wrap(echo, tc.opts...) })
+			err := mustPanic(t, func() { mw.Wrap(echo, tc.opts...) })
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("panic %q\nwant it to contain %q", err, tc.want)
 			}
@@ -84,7 +84,7 @@ func TestDeclarationMistakesInCodePanicAtWrap(t *testing.T) {
 func TestTheSameDeclarationTwiceIsOneItem(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")
-	h := Wrap(echo, w.opts(WithSecrets("s", "s"), WithSecret("s"), WithSecret("s", Alias("a")), WithSecret("s", Alias("a")))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s", "s"), mw.WithSecret("s"), mw.WithSecret("s", mw.Alias("a")), mw.WithSecret("s", mw.Alias("a")))...)
 	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s", "secret:a"})
 	if err != nil || got["secret:s"] != "v" || got["secret:a"] != "v" {
 		t.Fatalf("got %v, %v", got, err)
@@ -103,10 +103,10 @@ func TestVersionsAreCachedApart(t *testing.T) {
 			w := newWorld(t, d)
 			v1 := w.ext.PutSecret("prod/db", "old-pw")
 			w.ext.PutSecret("prod/db", "new-pw") // v2 is AWSCURRENT, v1 AWSPREVIOUS
-			h := Wrap(echo, w.opts(
-				WithSecrets("prod/db"),
-				WithSecret("prod/db", VersionStage("AWSPREVIOUS"), Alias("db-previous")),
-				WithSecret("prod/db", VersionID(v1), Alias("db-v1")),
+			h := mw.Wrap(echo, w.opts(
+				mw.WithSecrets("prod/db"),
+				mw.WithSecret("prod/db", mw.VersionStage("AWSPREVIOUS"), mw.Alias("db-previous")),
+				mw.WithSecret("prod/db", mw.VersionID(v1), mw.Alias("db-v1")),
 			)...)
 			keys := []string{"secret:prod/db", "secret:db-previous", "secret:db-v1"}
 			for i := range 3 { // cold, then warm from the cache
@@ -131,11 +131,11 @@ func TestParameterVersionsAndLabels(t *testing.T) {
 	w.ext.PutParameter("/app/flags", "String", "v2")
 	w.ext.PutParameter("/app/flags", "String", "v3")
 	w.ext.LabelParameter("/app/flags", 2, "live")
-	h := Wrap(echo, w.opts(
-		WithParameters("/app/flags"),
-		WithParameter("/app/flags", Version(1), Alias("first")),
-		WithParameter("/app/flags", Label("live"), Alias("live")),
-		WithParameters("/app/flags:1"), // Parameter Store's own selector syntax
+	h := mw.Wrap(echo, w.opts(
+		mw.WithParameters("/app/flags"),
+		mw.WithParameter("/app/flags", mw.ParameterVersion(1), mw.Alias("first")),
+		mw.WithParameter("/app/flags", mw.Label("live"), mw.Alias("live")),
+		mw.WithParameters("/app/flags:1"), // Parameter Store's own selector syntax
 	)...)
 	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:/app/flags", "parameter:first", "parameter:live", "parameter:/app/flags:1"})
 	if err != nil {
@@ -151,10 +151,10 @@ func TestParameterVersionsAndLabels(t *testing.T) {
 func TestAMissingVersionNamesTheVersion(t *testing.T) {
 	w := newWorld(t, mwtest.Agent)
 	w.ext.PutSecret("prod/db", "pw")
-	h := Wrap(echo, w.opts(WithSecret("prod/db", VersionStage("AWSPENDING"), Alias("pending")))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecret("prod/db", mw.VersionStage("AWSPENDING"), mw.Alias("pending")))...)
 	_, err := h(invokeCtx(t, 5*time.Second), nil)
-	var fe *FetchError
-	if !errors.As(err, &fe) || fe.Alias != "pending" || fe.Version != "stage AWSPENDING" || fe.Class != ClassNotFound {
+	var fe *mw.FetchError
+	if !errors.As(err, &fe) || fe.Alias != "pending" || fe.Version != "stage AWSPENDING" || fe.Class != mw.ClassNotFound {
 		t.Fatalf("got %#v", err)
 	}
 	if want := `secret "pending" (prod/db, stage AWSPENDING): not found`; !strings.Contains(err.Error(), want) {
@@ -167,9 +167,9 @@ func TestSecretsThroughParameterStore(t *testing.T) {
 	w.ext.PutSecret("prod/db", "old")
 	w.ext.PutSecret("prod/db", "new")
 	ref := "/aws/reference/secretsmanager/prod/db"
-	h := Wrap(echo, w.opts(
-		WithParameters(ref),
-		WithParameter(ref, Label("AWSPREVIOUS"), Alias("db-previous")), // the label is a version stage
+	h := mw.Wrap(echo, w.opts(
+		mw.WithParameters(ref),
+		mw.WithParameter(ref, mw.Label("AWSPREVIOUS"), mw.Alias("db-previous")), // the label is a version stage
 	)...)
 	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:" + ref, "parameter:db-previous"})
 	if err != nil || got["parameter:"+ref] != "new" || got["parameter:db-previous"] != "old" {

@@ -1,6 +1,8 @@
-package mw
+package mw_test
 
 import (
+	"github.com/lambda-mw/mw"
+
 	"context"
 	"errors"
 	"fmt"
@@ -48,18 +50,18 @@ func TestValuesNeverLeak(t *testing.T) {
 			name string
 			h    func(context.Context, []string) (map[string]string, error)
 		}{
-			{"success", Wrap(echo, w.opts(WithSecrets("good", "bin"))...)},
-			{"denied", Wrap(echo, w.opts(WithSecrets("good", "denied"), WithStartupWindow(0))...)},
-			{"malformed", Wrap(echo, broken.opts(WithSecrets("good"))...)},
-			{"unquoted", Wrap(echo, wrong.opts(WithSecrets("good"))...)},
+			{"success", mw.Wrap(echo, w.opts(mw.WithSecrets("good", "bin"))...)},
+			{"denied", mw.Wrap(echo, w.opts(mw.WithSecrets("good", "denied"), mw.WithStartupWindow(0))...)},
+			{"malformed", mw.Wrap(echo, broken.opts(mw.WithSecrets("good"))...)},
+			{"unquoted", mw.Wrap(echo, wrong.opts(mw.WithSecrets("good"))...)},
 		}
 		for _, p := range paths {
 			ctx := invokeCtx(t, 2*time.Second)
 			var inner context.Context
-			h := Wrap(func(c context.Context, keys []string) (map[string]string, error) {
+			h := mw.Wrap(func(c context.Context, keys []string) (map[string]string, error) {
 				inner = c
 				return echo(c, keys)
-			}, w.opts(WithSecrets("good"))...)
+			}, w.opts(mw.WithSecrets("good"))...)
 			if _, err := h(ctx, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +77,7 @@ func TestValuesNeverLeak(t *testing.T) {
 				t.Fatalf("%s: want an error", p.name)
 			}
 			printAll(p.name+" error", err)
-			var pe *PrefetchError
+			var pe *mw.PrefetchError
 			if errors.As(err, &pe) {
 				printAll(p.name+" *PrefetchError", *pe)
 				for _, f := range pe.Failed {
@@ -86,7 +88,7 @@ func TestValuesNeverLeak(t *testing.T) {
 		}
 	}
 	printAll("mwtest context", mwtest.NewContext(context.Background(), mwtest.Values{Secrets: map[string]string{"x": canary}}))
-	printAll("option", WithSecrets("x"))
+	printAll("option", mw.WithSecrets("x"))
 	if len(seen) < 50 {
 		t.Fatalf("only %d outputs searched: the test lost its paths", len(seen))
 	}

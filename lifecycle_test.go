@@ -1,6 +1,8 @@
-package mw
+package mw_test
 
 import (
+	"github.com/lambda-mw/mw"
+
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lambda-mw/mw/internal/resolved"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -19,7 +20,7 @@ func TestPerItemTTLOverridesTheDefault(t *testing.T) {
 	w.ext.PutSecret("short", "s1")
 	w.ext.PutSecret("long", "l1")
 	clk := newClock()
-	h := Wrap(echo, w.opts(WithSecret("short", TTL(10*time.Second)), WithSecrets("long"), WithTTL(time.Minute), withClock(clk))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecret("short", mw.TTL(10*time.Second)), mw.WithSecrets("long"), mw.WithTTL(time.Minute), withClock(clk))...)
 	keys := []string{"secret:short", "secret:long"}
 	if _, err := h(invokeCtx(t, 5*time.Second), keys); err != nil {
 		t.Fatal(err)
@@ -63,13 +64,13 @@ func TestRefreshAheadRunsBesideTheHandlerAndEndsWithTheInvoke(t *testing.T) {
 		w.ext.ServeHTTP(rw, r)
 	}))
 	clk := newClock()
-	h := Wrap(func(ctx context.Context, _ struct{}) (string, error) {
-		v, err := Secret(ctx, "s")
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		v, err := mw.Secret(ctx, "s")
 		if g, _ := gated(); g {
 			once.Do(func() { close(handlerRan) }) // the refresh may answer now
 		}
 		return v, err
-	}, w.opts(WithSecrets("s"), WithTTL(time.Minute), WithRefreshAhead(10*time.Second), withClock(clk))...)
+	}, w.opts(mw.WithSecrets("s"), mw.WithTTL(time.Minute), mw.WithRefreshAhead(10*time.Second), withClock(clk))...)
 	if _, err := h(invokeCtx(t, 5*time.Second), struct{}{}); err != nil {
 		t.Fatal(err)
 	}
@@ -96,18 +97,18 @@ func TestRefreshAheadRunsBesideTheHandlerAndEndsWithTheInvoke(t *testing.T) {
 }
 
 func TestStaleIfError(t *testing.T) {
-	setup := func(t *testing.T, opts ...Option) (*world, *clock, func(context.Context, []string) (map[string]string, error)) {
+	setup := func(t *testing.T, opts ...mw.Option) (*world, *clock, func(context.Context, []string) (map[string]string, error)) {
 		w := newWorld(t, mwtest.Managed)
 		w.ext.PutSecret("s", "good")
 		clk := newClock()
-		h := Wrap(echo, w.opts(append([]Option{WithSecrets("s"), WithTTL(time.Minute), withClock(clk)}, opts...)...)...)
+		h := mw.Wrap(echo, w.opts(append([]mw.Option{mw.WithSecrets("s"), mw.WithTTL(time.Minute), withClock(clk)}, opts...)...)...)
 		if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
 			t.Fatal(err)
 		}
 		return w, clk, h
 	}
 	t.Run("served within the bound, and said so", func(t *testing.T) {
-		w, clk, h := setup(t, WithMaxStale(10*time.Minute))
+		w, clk, h := setup(t, mw.WithMaxStale(10*time.Minute))
 		w.ext.SetFaults(mwtest.Faults{ServerError: 1})
 		clk.Advance(2 * time.Minute)
 		got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"})
@@ -117,20 +118,20 @@ func TestStaleIfError(t *testing.T) {
 		// (The span says a stale value was served: ../test.)
 		// The last good value survives repeated failures (Middy #660).
 		for range 2 {
-			clk.Advance(retryFailedAfter)
+			clk.Advance(mw.RetryFailedAfter)
 			if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "good" {
 				t.Fatalf("after more failures: %v, %v", got, err)
 			}
 		}
 		w.ext.SetFaults(mwtest.Faults{})
 		w.ext.PutSecret("s", "new")
-		clk.Advance(retryFailedAfter)
+		clk.Advance(mw.RetryFailedAfter)
 		if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "new" {
 			t.Fatalf("after recovery: %v, %v; want the new value", got, err)
 		}
 	})
 	t.Run("fails beyond the bound", func(t *testing.T) {
-		w, clk, h := setup(t, WithMaxStale(10*time.Minute))
+		w, clk, h := setup(t, mw.WithMaxStale(10*time.Minute))
 		w.ext.SetFaults(mwtest.Faults{ServerError: 1})
 		clk.Advance(time.Minute + 11*time.Minute)
 		_, err := h(invokeCtx(t, time.Second), nil)
@@ -148,7 +149,7 @@ func TestStaleIfError(t *testing.T) {
 		if err != nil || got["secret:s"] != "good" {
 			t.Fatalf("got %v, %v", got, err)
 		}
-		if el := time.Since(start); el > staleBudget+2*time.Second {
+		if el := time.Since(start); el > mw.StaleBudget+2*time.Second {
 			t.Errorf("held %v for a refresh with a stale value in hand", el)
 		}
 	})
@@ -159,23 +160,23 @@ func TestRefreshSecret(t *testing.T) {
 		t.Run(d.String(), func(t *testing.T) {
 			w := newWorld(t, d)
 			w.ext.PutSecret("prod/db", "old")
-			opts := w.opts(WithSecrets("prod/db"))
+			opts := w.opts(mw.WithSecrets("prod/db"))
 			if d == mwtest.Agent {
-				opts = append(opts, WithSecretsManagerAgent())
+				opts = append(opts, mw.WithSecretsManagerAgent())
 			}
 			clk := newClock()
 			opts = append(opts, withClock(clk))
 			resolved, rotated := make(chan struct{}), make(chan struct{})
-			h := Wrap(func(ctx context.Context, _ int) (string, error) {
+			h := mw.Wrap(func(ctx context.Context, _ int) (string, error) {
 				close(resolved)
 				<-rotated
-				if v, _ := Secret(ctx, "prod/db"); v != "old" {
+				if v, _ := mw.Secret(ctx, "prod/db"); v != "old" {
 					return "", fmt.Errorf("before the refresh: %q", v)
 				}
-				if _, err := RefreshSecret(ctx, "prod/db"); err != nil {
+				if _, err := mw.RefreshSecret(ctx, "prod/db"); err != nil {
 					return "", err
 				}
-				return Secret(ctx, "prod/db") // the same ctx sees the new value
+				return mw.Secret(ctx, "prod/db") // the same ctx sees the new value
 			}, opts...)
 			// The first invoke resolves, then the secret rotates.
 			go func() {
@@ -203,9 +204,9 @@ func TestRefreshStampedeCausesOneFetch(t *testing.T) {
 	w.ext.PutSecret("prod/db", "v1")
 	w.ext.SetLatency(20 * time.Millisecond)
 	clk := newClock()
-	h := Wrap(func(ctx context.Context, _ int) (string, error) {
-		return RefreshSecret(ctx, "prod/db")
-	}, w.opts(WithSecrets("prod/db"), WithSecretsManagerAgent(), withClock(clk))...)
+	h := mw.Wrap(func(ctx context.Context, _ int) (string, error) {
+		return mw.RefreshSecret(ctx, "prod/db")
+	}, w.opts(mw.WithSecrets("prod/db"), mw.WithSecretsManagerAgent(), withClock(clk))...)
 	if _, err := h(invokeCtx(t, 5*time.Second), 0); err != nil { // cold, then one refresh
 		t.Fatal(err)
 	}
@@ -239,17 +240,17 @@ func TestOptionalItems(t *testing.T) {
 		t.Run(d.String(), func(t *testing.T) {
 			w := newWorld(t, d)
 			w.ext.PutSecret("present", "p")
-			h := Wrap(func(ctx context.Context, _ int) ([]string, error) {
-				a, errA := Secret(ctx, "missing")
-				b, errB := Secret(ctx, "defaulted")
-				c, errC := Secret(ctx, "present")
-				var le *LookupError
-				var fe *FetchError
-				if !errors.Is(errA, ErrNotFound) || !errors.As(errA, &le) || !errors.As(errA, &fe) || le.Name != "missing" {
+			h := mw.Wrap(func(ctx context.Context, _ int) ([]string, error) {
+				a, errA := mw.Secret(ctx, "missing")
+				b, errB := mw.Secret(ctx, "defaulted")
+				c, errC := mw.Secret(ctx, "present")
+				var le *mw.LookupError
+				var fe *mw.FetchError
+				if !errors.Is(errA, mw.ErrNotFound) || !errors.As(errA, &le) || !errors.As(errA, &fe) || le.Name != "missing" {
 					return nil, fmt.Errorf("optional without default: %q, %v", a, errA)
 				}
 				return []string{b, c, fe.Name}, errors.Join(errB, errC)
-			}, w.opts(WithSecret("missing", Optional()), WithSecret("defaulted", Default("fallback")), WithSecrets("present"), WithStartupWindow(0))...)
+			}, w.opts(mw.WithSecret("missing", mw.Optional()), mw.WithSecret("defaulted", mw.Default("fallback")), mw.WithSecrets("present"), mw.WithStartupWindow(0))...)
 			got, err := h(invokeCtx(t, 5*time.Second), 0)
 			if err != nil {
 				t.Fatal(err)
@@ -262,21 +263,3 @@ func TestOptionalItems(t *testing.T) {
 	}
 }
 
-// A re-plan (after inheriting another invoke's timeout) must not start
-// refreshes ahead that nobody runs: a call left registered would make every
-// later invoke wait on it forever.
-func TestReplanStartsNoOrphanCalls(t *testing.T) {
-	d, derr := collect([]item{{kind: resolved.Secret, name: "s"}})
-	if derr != nil {
-		t.Fatal(derr)
-	}
-	c := newCache(d, &config{ttl: time.Minute, maxStale: time.Hour, refreshAhead: 30 * time.Second})
-	now := time.Now()
-	c.entries[0] = entry{value: "v", fetched: now, expires: now.Add(10 * time.Second)} // within the ahead window
-	if _, todo, ahead := c.plan(now, false); len(todo) != 0 || len(ahead) != 0 || c.calls[0] != nil {
-		t.Fatalf("plan without ahead: todo %d, ahead %d, call registered %v", len(todo), len(ahead), c.calls[0] != nil)
-	}
-	if _, _, ahead := c.plan(now, true); len(ahead) != 1 || c.calls[0] == nil {
-		t.Fatalf("plan with ahead: %d ahead", len(ahead))
-	}
-}

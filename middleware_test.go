@@ -1,6 +1,8 @@
-package mw
+package mw_test
 
 import (
+	"github.com/lambda-mw/mw"
+
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +26,7 @@ var dialects = []mwtest.Dialect{mwtest.Managed, mwtest.Agent}
 func TestWrapDoesNoIOBeforeFirstInvoke(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("prod/db", "pw")
-	h := Wrap(echo, w.opts(WithSecrets("prod/db"))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("prod/db"))...)
 	if n := w.ext.Requests(); n != 0 {
 		t.Fatalf("Wrap made %d requests; want none before the first invoke", n)
 	}
@@ -63,7 +65,7 @@ func TestFirstInvokeFetchesEveryItemConcurrently(t *testing.T) {
 			}
 			// Every request waits until all are in flight together.
 			w := serveWorld(t, ext, newBarrier(ext, len(keys)))
-			h := Wrap(echo, w.opts(WithSecrets(secrets...), WithParameters(params...))...)
+			h := mw.Wrap(echo, w.opts(mw.WithSecrets(secrets...), mw.WithParameters(params...))...)
 			got, err := h(invokeCtx(t, 5*time.Second), keys)
 			if err != nil {
 				t.Fatalf("fetches did not run concurrently, or failed: %v", err)
@@ -90,7 +92,7 @@ func TestRequestsFollowTheProtocol(t *testing.T) {
 		w.ext.ServeHTTP(rw, r)
 	})
 	w = serveWorld(t, w.ext, spy)
-	h := Wrap(echo, w.opts(WithParameters("/a b+c=d@e/f"), WithSecrets("s+1=2@3/4"))...)
+	h := mw.Wrap(echo, w.opts(mw.WithParameters("/a b+c=d@e/f"), mw.WithSecrets("s+1=2@3/4"))...)
 	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,7 @@ func TestPortAndTokenAreReadFromTheEnvironmentWhenFetching(t *testing.T) {
 	_, port, _ := net.SplitHostPort(u.Host)
 	t.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "1") // wrong at Wrap time
 	t.Setenv("AWS_SESSION_TOKEN", "stale")
-	h := Wrap(echo, WithSecrets("s"), WithTTL(0))
+	h := mw.Wrap(echo, mw.WithSecrets("s"), mw.WithTTL(0))
 	t.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port)
 	t.Setenv("AWS_SESSION_TOKEN", testToken)
 	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
@@ -154,7 +156,7 @@ func TestDecodesEveryDocumentedShape(t *testing.T) {
 	w.ext.PutParameter("/secure", "SecureString", "s3cr3t")
 	w.ext.PutSecret("str", `{"user":"u","password":"p"}`)
 	w.ext.PutSecretBinary("bin", []byte{0, 1, 2, 0xff})
-	h := Wrap(echo, w.opts(WithParameters("/list", "/plain", "/secure"), WithSecrets("str", "bin"))...)
+	h := mw.Wrap(echo, w.opts(mw.WithParameters("/list", "/plain", "/secure"), mw.WithSecrets("str", "bin"))...)
 	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:/list", "parameter:/plain", "parameter:/secure", "secret:str", "secret:bin"})
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +194,7 @@ func TestRetriesConnectionRefusedAndReset(t *testing.T) {
 		w := newWorld(t, mwtest.Managed)
 		w.ext.PutSecret("s", "v")
 		hc, dials := refusingDialer(3)
-		h := Wrap(echo, w.opts(WithSecrets("s"), WithHTTPClient(hc))...)
+		h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithHTTPClient(hc))...)
 		got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"})
 		if err != nil || got["secret:s"] != "v" {
 			t.Fatalf("got %v, %v", got, err)
@@ -206,7 +208,7 @@ func TestRetriesConnectionRefusedAndReset(t *testing.T) {
 		w.ext.PutSecret("s", "v")
 		w.ext.SetFaults(mwtest.Faults{Reset: 1})
 		w = serveWorld(t, w.ext, faultsFor(w.ext, 3))
-		h := Wrap(echo, w.opts(WithSecrets("s"))...)
+		h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
 		got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"})
 		if err != nil || got["secret:s"] != "v" {
 			t.Fatalf("got %v, %v", got, err)
@@ -215,10 +217,10 @@ func TestRetriesConnectionRefusedAndReset(t *testing.T) {
 	})
 	t.Run("never answers", func(t *testing.T) {
 		hc, dials := refusingDialer(1 << 30)
-		h := Wrap(echo, WithSecrets("s"), WithHTTPClient(hc), WithEndpoint("http://127.0.0.1:9"))
+		h := mw.Wrap(echo, mw.WithSecrets("s"), mw.WithHTTPClient(hc), mw.WithEndpoint("http://127.0.0.1:9"))
 		_, err := h(invokeCtx(t, 300*time.Millisecond), nil)
 		fe := asFetchError(t, err)
-		if fe.Class != ClassUnavailable || !strings.Contains(err.Error(), "layer attached") {
+		if fe.Class != mw.ClassUnavailable || !strings.Contains(err.Error(), "layer attached") {
 			t.Errorf("class %s, error %q; want unavailable with a hint about the layer", fe.Class, err)
 		}
 		if dials.Load() < 3 {
@@ -257,7 +259,7 @@ func TestRetries5xxAnd429(t *testing.T) {
 				w.ext.PutSecret("s", "v")
 				w.ext.SetFaults(f)
 				w = serveWorld(t, w.ext, faultsFor(w.ext, 2))
-				h := Wrap(echo, w.opts(WithSecrets("s"))...)
+				h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
 				if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
 					t.Fatalf("got %v, %v", got, err)
 				}
@@ -274,7 +276,7 @@ func TestBare400IsRetriedOnlyInsideTheStartupWindow(t *testing.T) {
 				w := newWorld(t, d)
 				w.ext.PutSecret("s", "v")
 				w.ext.NotReadyFor(4)
-				h := Wrap(echo, w.opts(WithSecrets("s"))...)
+				h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
 				if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
 					t.Fatalf("got %v, %v", got, err)
 				}
@@ -284,11 +286,11 @@ func TestBare400IsRetriedOnlyInsideTheStartupWindow(t *testing.T) {
 	})
 	t.Run("not found is bounded by the window", func(t *testing.T) {
 		w := newWorld(t, mwtest.Managed)
-		h := Wrap(echo, w.opts(WithSecrets("missing"), WithStartupWindow(150*time.Millisecond))...)
+		h := mw.Wrap(echo, w.opts(mw.WithSecrets("missing"), mw.WithStartupWindow(150*time.Millisecond))...)
 		start := time.Now()
 		_, err := h(invokeCtx(t, 10*time.Second), nil)
 		fe := asFetchError(t, err)
-		if fe.Class != ClassRejected || fe.Status != 400 || fe.Attempts < 2 {
+		if fe.Class != mw.ClassRejected || fe.Status != 400 || fe.Attempts < 2 {
 			t.Errorf("got %s/%d after %d attempts; want rejected/400, retried", fe.Class, fe.Status, fe.Attempts)
 		}
 		// Not a speed measurement: a bound that proves the window, not the
@@ -301,14 +303,14 @@ func TestBare400IsRetriedOnlyInsideTheStartupWindow(t *testing.T) {
 		w := newWorld(t, mwtest.Managed)
 		w.ext.PutSecret("s", "v")
 		clk := newClock()
-		h := Wrap(echo, w.opts(WithSecrets("s"), withClock(clk), WithMaxStale(0))...)
+		h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), withClock(clk), mw.WithMaxStale(0))...)
 		if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
 			t.Fatal(err)
 		}
-		clk.Advance(DefaultTTL + time.Second) // past the TTL and the window
+		clk.Advance(mw.DefaultTTL + time.Second) // past the TTL and the window
 		w.ext.Deny("s")
 		_, err := h(invokeCtx(t, 5*time.Second), nil)
-		if fe := asFetchError(t, err); fe.Attempts != 1 || fe.Class != ClassRejected {
+		if fe := asFetchError(t, err); fe.Attempts != 1 || fe.Class != mw.ClassRejected {
 			t.Errorf("%d attempts, class %s; want 1 attempt, rejected", fe.Attempts, fe.Class)
 		}
 	})
@@ -317,19 +319,19 @@ func TestBare400IsRetriedOnlyInsideTheStartupWindow(t *testing.T) {
 func TestAgentErrorCodesFailAtOnce(t *testing.T) {
 	cases := []struct {
 		setup func(*mwtest.Extension)
-		class Class
+		class mw.Class
 		code  string
 		hint  string
 	}{
-		{func(*mwtest.Extension) {}, ClassNotFound, "ResourceNotFoundException", "check the name"},
-		{func(e *mwtest.Extension) { e.PutSecret("s", "v"); e.Deny("s") }, ClassAccessDenied, "AccessDeniedException", "secretsmanager:GetSecretValue"},
-		{func(e *mwtest.Extension) { e.PutSecret("s", "v"); e.DenyDecrypt("s") }, ClassDecrypt, "DecryptionFailure", "kms:Decrypt"},
+		{func(*mwtest.Extension) {}, mw.ClassNotFound, "ResourceNotFoundException", "check the name"},
+		{func(e *mwtest.Extension) { e.PutSecret("s", "v"); e.Deny("s") }, mw.ClassAccessDenied, "AccessDeniedException", "secretsmanager:GetSecretValue"},
+		{func(e *mwtest.Extension) { e.PutSecret("s", "v"); e.DenyDecrypt("s") }, mw.ClassDecrypt, "DecryptionFailure", "kms:Decrypt"},
 	}
 	for _, c := range cases {
 		t.Run(c.code, func(t *testing.T) {
 			w := newWorld(t, mwtest.Agent)
 			c.setup(w.ext)
-			h := Wrap(echo, w.opts(WithSecrets("s"))...)
+			h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
 			_, err := h(invokeCtx(t, 5*time.Second), nil)
 			fe := asFetchError(t, err)
 			if fe.Class != c.class || fe.Code != c.code || fe.Attempts != 1 || fe.Status != 400 {
@@ -348,10 +350,10 @@ func TestBadTokenIsReportedWithItsFix(t *testing.T) {
 			w := newWorld(t, d)
 			w.ext.PutSecret("s", "v")
 			t.Setenv("AWS_SESSION_TOKEN", "wrong")
-			h := Wrap(echo, w.opts(WithSecrets("s"), WithStartupWindow(0))...)
+			h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithStartupWindow(0))...)
 			_, err := h(invokeCtx(t, 5*time.Second), nil)
 			fe := asFetchError(t, err)
-			want := map[mwtest.Dialect]Class{mwtest.Managed: ClassRejected, mwtest.Agent: ClassBadToken}[d]
+			want := map[mwtest.Dialect]mw.Class{mwtest.Managed: mw.ClassRejected, mwtest.Agent: mw.ClassBadToken}[d]
 			if fe.Class != want || fe.Attempts != 1 {
 				t.Errorf("class %s after %d attempts; want %s at once", fe.Class, fe.Attempts, want)
 			}
@@ -369,14 +371,14 @@ func TestHangingExtensionCannotHoldTheInvokePastItsDeadline(t *testing.T) {
 			w.ext.PutSecret("s", "v")
 			w.ext.SetHang(true)
 			ran := false
-			h := Wrap(func(ctx context.Context, _ struct{}) (struct{}, error) { ran = true; return struct{}{}, nil }, w.opts(WithSecrets("s"))...)
+			h := mw.Wrap(func(ctx context.Context, _ struct{}) (struct{}, error) { ran = true; return struct{}{}, nil }, w.opts(mw.WithSecrets("s"))...)
 			start := time.Now()
 			_, err := h(invokeCtx(t, 400*time.Millisecond), struct{}{})
 			elapsed := time.Since(start)
 			if ran {
 				t.Error("handler ran without its secret")
 			}
-			if fe := asFetchError(t, err); fe.Class != ClassTimeout {
+			if fe := asFetchError(t, err); fe.Class != mw.ClassTimeout {
 				t.Errorf("class %s; want timeout", fe.Class)
 			}
 			// The issue's bound: a 400 ms invoke is not held for more than
@@ -396,24 +398,26 @@ func TestFailureNamesEveryFailedItemAndSkipsTheHandler(t *testing.T) {
 	w.ext.PutSecret("ok", "v")
 	w.ext.PutParameter("/ok", "String", "p")
 	ran := false
-	h := Wrap(func(ctx context.Context, _ int) (int, error) { ran = true; return 1, nil },
-		w.opts(WithSecrets("ok", "gone"), WithParameters("/ok", "/gone"), WithStartupWindow(0))...)
+	h := mw.Wrap(func(ctx context.Context, _ int) (int, error) { ran = true; return 1, nil },
+		w.opts(mw.WithSecrets("ok", "gone"), mw.WithParameters("/ok", "/gone"), mw.WithStartupWindow(0))...)
 	out, err := h(invokeCtx(t, 5*time.Second), 0)
 	if ran || out != 0 {
 		t.Fatal("the handler ran although items failed")
 	}
-	var pe *PrefetchError
+	var pe *mw.PrefetchError
 	if !errors.As(err, &pe) {
 		t.Fatalf("error %T is not a *PrefetchError", err)
 	}
 	if pe.Declared != 4 || len(pe.Failed) != 2 {
 		t.Fatalf("%d of %d failed; want 2 of 4", len(pe.Failed), pe.Declared)
 	}
-	if pe.Failed[0].Kind != "secret" || pe.Failed[0].Name != "gone" || pe.Failed[1].Kind != "parameter" || pe.Failed[1].Name != "/gone" {
+	if pe.Failed[0].Kind != mw.KindSecret || pe.Failed[0].Name != "gone" || pe.Failed[1].Kind != mw.KindParameter || pe.Failed[1].Name != "/gone" {
 		t.Errorf("failed = %v, %v", pe.Failed[0], pe.Failed[1])
 	}
 	msg := err.Error()
-	for _, s := range []string{`secret "gone"`, `parameter "/gone"`, "ssm:GetParameter", "secretsmanager:GetSecretValue", "INIT", "HTTP 400"} {
+	// The extension served "ok" and "/ok": its 400s for the others mean
+	// missing or forbidden, not "not ready" (nor a call during INIT).
+	for _, s := range []string{`secret "gone"`, `parameter "/gone"`, "ssm:GetParameter", "secretsmanager:GetSecretValue", "not found or not allowed", "HTTP 400"} {
 		if !strings.Contains(msg, s) {
 			t.Errorf("error lacks %q:\n%s", s, msg)
 		}
@@ -424,14 +428,14 @@ func TestFailureNamesEveryFailedItemAndSkipsTheHandler(t *testing.T) {
 		}
 	}
 	fe := asFetchError(t, err)
-	if fe.Status != 400 || fe.Err == nil || fe.Kind == "" || fe.Name == "" {
+	if fe.Status != 400 || fe.Err == nil || fe.Kind == 0 || fe.Name == "" {
 		t.Errorf("FetchError lacks its fields: %+v", fe)
 	}
 }
 
 func TestNothingIsCachedFromAFailure(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
-	h := Wrap(echo, w.opts(WithSecrets("late"), WithStartupWindow(0))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("late"), mw.WithStartupWindow(0))...)
 	if _, err := h(invokeCtx(t, 5*time.Second), nil); err == nil {
 		t.Fatal("want an error while the secret is missing")
 	}
@@ -448,7 +452,7 @@ func TestWarmInvokesMakeNoRequestsUntilTheTTLPasses(t *testing.T) {
 	w.ext.PutSecret("s", "v1")
 	w.ext.PutParameter("/p", "String", "p1")
 	clk := newClock()
-	h := Wrap(echo, w.opts(WithSecrets("s"), WithParameters("/p"), WithTTL(time.Minute), withClock(clk))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithParameters("/p"), mw.WithTTL(time.Minute), withClock(clk))...)
 	keys := []string{"secret:s", "parameter:/p"}
 	for i := range 10 {
 		if _, err := h(invokeCtx(t, 5*time.Second), keys); err != nil {
@@ -476,8 +480,8 @@ func TestWarmInvokesMakeNoRequestsUntilTheTTLPasses(t *testing.T) {
 func TestTwoWrapsShareNothing(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")
-	a := Wrap(echo, w.opts(WithSecrets("s"))...)
-	b := Wrap(echo, w.opts(WithSecrets("s"))...)
+	a := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
+	b := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
 	for range 3 {
 		for _, h := range []func(context.Context, []string) (map[string]string, error){a, b} {
 			if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
@@ -489,8 +493,8 @@ func TestTwoWrapsShareNothing(t *testing.T) {
 		t.Fatalf("%d fetches; want one per Wrap", n)
 	}
 	// A Wrap sees only what it declared.
-	c := Wrap(echo, w.opts(WithParameters())...)
-	if _, err := c(invokeCtx(t, 5*time.Second), []string{"secret:s"}); !errors.Is(err, ErrNotDeclared) {
+	c := mw.Wrap(echo, w.opts(mw.WithParameters())...)
+	if _, err := c(invokeCtx(t, 5*time.Second), []string{"secret:s"}); !errors.Is(err, mw.ErrNotDeclared) {
 		t.Errorf("undeclared secret in another Wrap: %v; want ErrNotDeclared", err)
 	}
 }
@@ -505,7 +509,7 @@ func TestConcurrentColdInvokesFetchEachItemOnce(t *testing.T) {
 				w.ext.PutSecret(id, "v-"+id)
 			}
 			w.ext.SetLatency(20 * time.Millisecond)
-			h := Wrap(echo, w.opts(WithSecrets(ids...))...)
+			h := mw.Wrap(echo, w.opts(mw.WithSecrets(ids...))...)
 			const n = 64
 			start := make(chan struct{})
 			errs := make(chan error, n)
@@ -546,7 +550,7 @@ func TestAWaiterOutlivesALeaderThatRanOutOfTime(t *testing.T) {
 		}
 		w.ext.ServeHTTP(rw, r)
 	}))
-	h := Wrap(echo, w.opts(WithSecrets("s"))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
 	leaderDone := make(chan error, 1)
 	go func() {
 		_, err := h(invokeCtx(t, 300*time.Millisecond), nil)
@@ -573,23 +577,37 @@ func TestAWaiterOutlivesALeaderThatRanOutOfTime(t *testing.T) {
 // 7. Misuse is an error, never a panic.
 func TestMisuseIsAnErrorNamingTheItem(t *testing.T) {
 	//lint:ignore SA1012 a nil context is the misuse under test
-	if _, err := Secret(nil, "prod/db"); !errors.Is(err, ErrNoValues) || !strings.Contains(err.Error(), `"prod/db"`) { //nolint:staticcheck
+	if _, err := mw.Secret(nil, "prod/db"); !errors.Is(err, mw.ErrNoValues) || !strings.Contains(err.Error(), `"prod/db"`) { //nolint:staticcheck
 		t.Errorf("nil ctx: %v", err)
 	}
-	_, err := Parameter(context.Background(), "/app/flags")
-	var le *LookupError
-	if !errors.As(err, &le) || le.Kind != "parameter" || le.Name != "/app/flags" || !errors.Is(err, ErrNoValues) {
+	_, err := mw.Parameter(context.Background(), "/app/flags")
+	var le *mw.LookupError
+	if !errors.As(err, &le) || le.Kind != mw.KindParameter || le.Name != "/app/flags" || !errors.Is(err, mw.ErrNoValues) {
 		t.Errorf("outside an invoke: %v", err)
 	}
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")
-	h := Wrap(echo, w.opts(WithSecrets("s"))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
 	_, err = h(invokeCtx(t, 5*time.Second), []string{"parameter:s"}) // declared as a secret, read as a parameter
-	if !errors.Is(err, ErrNotDeclared) || !strings.Contains(err.Error(), `mw.WithParameters("s")`) {
+	if !errors.Is(err, mw.ErrNotDeclared) || !strings.Contains(err.Error(), `mw.WithParameters("s")`) {
 		t.Errorf("undeclared: %v", err)
 	}
-	if _, err := Wrap[int, int](nil)(context.Background(), 1); err == nil {
-		t.Error("a nil handler must give an error")
+	// A nil handler is a mistake in code, like the other declarations
+	// Wrap refuses: it panics at once, in any test that builds it.
+	for name, build := range map[string]func(){
+		"Wrap":        func() { mw.Wrap[int, int](nil) },
+		"WrapEvent":   func() { mw.WrapEvent[int](nil) },
+		"WrapResult":  func() { mw.WrapResult[int](nil) },
+		"WrapFunc":    func() { mw.WrapFunc(nil) },
+		"WrapHandler": func() { mw.WrapHandler(nil) },
+	} {
+		if err := mustPanic(t, build); !strings.Contains(err.Error(), name+" was given a nil handler") {
+			t.Errorf("%s(nil): %v", name, err)
+		}
+	}
+	// A nil context is not an invoke's: an error, not a panic.
+	if _, err := h(nil, []string{"secret:s"}); err == nil || !strings.Contains(err.Error(), "nil context") { //nolint:staticcheck // on purpose
+		t.Errorf("nil context: %v", err)
 	}
 }
 
@@ -602,14 +620,14 @@ func TestMwtestContextAnswersTheAccessors(t *testing.T) {
 	if err != nil || got["secret:prod/db"] != "pw" || got["parameter:/app/flags"] != "on" {
 		t.Fatalf("got %v, %v", got, err)
 	}
-	if _, err := Secret(ctx, "other"); !errors.Is(err, ErrNotDeclared) {
+	if _, err := mw.Secret(ctx, "other"); !errors.Is(err, mw.ErrNotDeclared) {
 		t.Errorf("missing name: %v", err)
 	}
 }
 
-func asFetchError(t *testing.T, err error) *FetchError {
+func asFetchError(t *testing.T, err error) *mw.FetchError {
 	t.Helper()
-	var fe *FetchError
+	var fe *mw.FetchError
 	if !errors.As(err, &fe) {
 		t.Fatalf("error %v (%T) holds no *FetchError", err, err)
 	}

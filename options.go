@@ -8,8 +8,6 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
-
-	"github.com/lambda-mw/mw/internal/resolved"
 )
 
 // Defaults. They match the extension's own where it has one.
@@ -18,9 +16,9 @@ const (
 	// the next invoke refreshes it: five minutes, like the extension's cache.
 	DefaultTTL = 5 * time.Minute
 
-	// DefaultStartupWindow is how long after a Wrap's first invoke a bare
-	// HTTP 400 from the extension is taken to mean "not ready yet" and
-	// retried. After it, a bare 400 means "not found or not allowed".
+	// DefaultStartupWindow is how long after a Wrap's first invoke an
+	// answer that may mean "not ready yet", such as the managed extension's
+	// bare HTTP 400, is taken to mean it. After it, such an answer is final.
 	DefaultStartupWindow = 2 * time.Second
 
 	// DefaultFetchTimeout bounds the time spent on one item, retries
@@ -33,9 +31,18 @@ const (
 	DefaultMaxStale = time.Hour
 )
 
-// An Option configures Wrap.
-type Option func(*config)
+// An Option configures Wrap: what to fetch (WithSecrets, WithParameters,
+// ...), where from (WithSource, WithEndpoint, ...), how long to keep it
+// (WithTTL, ...) and where telemetry goes (WithTracerProvider, ...).
+type Option interface {
+	apply(*config)
+}
 
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// config is what the options of one Wrap set, with the defaults applied.
 type config struct {
 	items         []item
 	ttl           time.Duration
@@ -43,21 +50,23 @@ type config struct {
 	fetchTimeout  time.Duration
 	maxStale      time.Duration
 	refreshAhead  time.Duration
-	agent         bool
-	endpoint      string
+	sources       []Source
 	tp            trace.TracerProvider
 	mp            metric.MeterProvider
-	httpClient    *http.Client
-	sources       []Source
 
-	// Seams for this package's tests; never set by users.
-	src fetcher
+	// The extension or agent, mw's own source of parameters and secrets.
+	ext extensionConfig
+
+	// noEnv: Wrap reads no MW_* variable.
+	noEnv bool
+
+	// now is the clock; a seam for this package's tests.
 	now func() time.Time
 }
 
-// newConfig applies opts, then what the environment declares. A mistake in
-// code is returned as a *declError with fromEnv false; otherwise the first
-// malformed environment entry, if any.
+// newConfig applies opts, then what the environment declares, then the
+// defaults. A mistake in code is returned as a *declError with fromEnv
+// false; otherwise the first malformed environment entry, if any.
 func newConfig(opts []Option) (*config, *declError) {
 	c := &config{
 		ttl:           DefaultTTL,
@@ -68,22 +77,25 @@ func newConfig(opts []Option) (*config, *declError) {
 	}
 	for _, o := range opts {
 		if o != nil {
-			o(c)
+			o.apply(c)
 		}
 	}
 	var bad *declError
-	if c.endpoint != "" {
-		if err := checkEndpoint(c.endpoint); err != nil {
-			bad = &declError{msg: fmt.Sprintf("WithEndpoint(%q): %v", redactURL(c.endpoint), err)}
+	if c.ext.endpoint != "" {
+		if err := checkEndpoint(c.ext.endpoint, c.ext.remote); err != nil {
+			bad = &declError{msg: fmt.Sprintf("WithEndpoint(%q): %v", redactURL(c.ext.endpoint), err)}
 		}
 	}
-	bad = worse(bad, readEnv(c))
+	if !c.noEnv {
+		bad = worse(bad, readEnv(c))
+	}
 	if c.tp == nil {
 		c.tp = otel.GetTracerProvider()
 	}
-	if c.src == nil {
-		c.src = newExtensionClient(c.endpoint, c.httpClient, c.agent)
+	if c.mp == nil {
+		c.mp = otel.GetMeterProvider()
 	}
+	c.sources = append(c.sources, newExtension(c.ext))
 	return c, bad
 }
 
@@ -93,50 +105,105 @@ func newConfig(opts []Option) (*config, *declError) {
 // /aws/reference/secretsmanager/<secret id>. Handlers read them with
 // Parameter, by the same string.
 func WithParameters(names ...string) Option {
-	return func(c *config) {
+	return optionFunc(func(c *config) {
 		for _, n := range names {
-			c.items = append(c.items, item{kind: resolved.Parameter, name: n})
+			c.items = append(c.items, item{Item: Item{Kind: KindParameter, Name: n}})
 		}
-	}
+	})
 }
 
 // WithSecrets declares Secrets Manager secrets, by name or ARN, to fetch on
 // the first invoke. Handlers read them with Secret, by the same string.
 func WithSecrets(ids ...string) Option {
-	return func(c *config) {
+	return optionFunc(func(c *config) {
 		for _, id := range ids {
-			c.items = append(c.items, item{kind: resolved.Secret, name: id})
+			c.items = append(c.items, item{Item: Item{Kind: KindSecret, Name: id}})
 		}
-	}
+	})
 }
 
-// WithParameter declares one SSM parameter, by name or ARN, with options
-// of its own, such as Alias, Version, Label, TTL or Optional.
-func WithParameter(name string, opts ...ItemOption) Option {
-	return declare(resolved.Parameter, name, opts)
+// WithParametersByPath declares every parameter under path, such as
+// /app/prod, recursively, as ssm:GetParametersByPath lists them. Each
+// parameter found is read with Parameter (and the typed accessors) by its
+// full name, and all of them at once with ParametersByPath. The options
+// apply to the path as a whole: TTL, Optional, Alias.
+//
+// Only a source that can list a path serves it, such as the AWS SDK source
+// (package github.com/lambda-mw/mw/awssdk); the extension cannot, and Wrap
+// panics if no source can.
+func WithParametersByPath(path string, opts ...PathOption) Option {
+	it := item{Item: Item{Kind: KindParametersByPath, Name: path}}
+	for _, o := range opts {
+		if o != nil {
+			o.applyPath(&it)
+		}
+	}
+	return optionFunc(func(c *config) { c.items = append(c.items, it) })
 }
 
 // WithSecret declares one Secrets Manager secret, by name or ARN, with
 // options of its own, such as Alias, VersionStage, VersionID, TTL or
-// Optional.
-func WithSecret(id string, opts ...ItemOption) Option {
-	return declare(resolved.Secret, id, opts)
-}
-
-func declare(k resolved.Kind, name string, opts []ItemOption) Option {
-	it := item{kind: k, name: name}
+// Optional. It returns a handle: an Option to give Wrap, and the way to
+// read the secret, so that a misspelt name does not compile:
+//
+//	var db = mw.WithSecret("prod/db")
+//
+//	func main() { lambda.Start(mw.Wrap(handler, db)) }
+//
+//	func handler(ctx context.Context, in Event) (Out, error) {
+//		pw, err := db.Value(ctx)
+//		...
+//	}
+func WithSecret(id string, opts ...SecretOption) SecretHandle {
+	it := item{Item: Item{Kind: KindSecret, Name: id}}
 	for _, o := range opts {
 		if o != nil {
-			o(&it)
+			o.applySecret(&it)
 		}
 	}
-	return func(c *config) { c.items = append(c.items, it) }
+	return SecretHandle{it}
+}
+
+// WithParameter declares one SSM parameter, by name or ARN, with options
+// of its own, such as Alias, Version, Label, TTL or Optional. It returns a
+// handle: an Option to give Wrap, and the way to read the parameter (see
+// WithSecret).
+func WithParameter(name string, opts ...ParameterOption) ParameterHandle {
+	it := item{Item: Item{Kind: KindParameter, Name: name}}
+	for _, o := range opts {
+		if o != nil {
+			o.applyParameter(&it)
+		}
+	}
+	return ParameterHandle{it}
+}
+
+// WithSource adds a source of values. Each declared item is fetched by the
+// first source, in the order of the WithSource options, whose Plan serves
+// its kind; items no such source serves go to mw's own: the AWS Parameters
+// and Secrets Lambda Extension (or the Secrets Manager Agent, see
+// WithSecretsManagerAgent) for parameters and secrets.
+func WithSource(s Source) Option {
+	return optionFunc(func(c *config) {
+		if s != nil {
+			c.sources = append(c.sources, s)
+		}
+	})
 }
 
 // WithTracerProvider sets the provider of mw's tracer. The default is the
 // global provider, otel.GetTracerProvider(), read when Wrap is called.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *config) { c.tp = tp }
+	return optionFunc(func(c *config) { c.tp = tp })
+}
+
+// WithMeterProvider sets the provider of mw's meter, whose instruments
+// count cache lookups, refreshes, fetch errors and retries, and time the
+// fetches (TELEMETRY.md lists them). The default is the global provider,
+// otel.GetMeterProvider(), read when Wrap is called. Metric attributes name
+// the declared items, never their values.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) { c.mp = mp })
 }
 
 // WithTTL sets how long fetched values are served from memory. An invoke
@@ -144,16 +211,18 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // handler runs. The default is DefaultTTL. A TTL of zero or less fetches on
 // every invoke.
 func WithTTL(d time.Duration) Option {
-	return func(c *config) { c.ttl = d }
+	return optionFunc(func(c *config) { c.ttl = d })
 }
 
-// WithStartupWindow sets how long after the first invoke a bare HTTP 400
-// from the managed extension is retried as "not ready yet". The managed
-// extension answers 400 both while it starts and for a missing or forbidden
-// item, so the window is the price of telling the two apart: keep it short.
-// The default is DefaultStartupWindow; zero never retries a bare 400.
+// WithStartupWindow sets how long after the first invoke an answer that may
+// mean "not ready yet" is taken to mean it, and polled for readiness. The
+// managed extension answers a bare HTTP 400 both while it starts and for a
+// missing or forbidden item, so the window is the price of telling the two
+// apart: keep it short. Once the extension has answered any item, it is
+// ready, and a bare 400 is final at once. The default is
+// DefaultStartupWindow; zero never waits.
 func WithStartupWindow(d time.Duration) Option {
-	return func(c *config) { c.startupWindow = d }
+	return optionFunc(func(c *config) { c.startupWindow = d })
 }
 
 // WithFetchTimeout bounds the time spent fetching one item, retries
@@ -161,24 +230,7 @@ func WithStartupWindow(d time.Duration) Option {
 // part of the remaining time so that the invoke can still return its error
 // before Lambda times it out. The default is DefaultFetchTimeout.
 func WithFetchTimeout(d time.Duration) Option {
-	return func(c *config) { c.fetchTimeout = d }
-}
-
-// WithEndpoint sets the base URL of the extension or agent, such as
-// "http://localhost:2773". Without it, mw takes MW_ENDPOINT from the
-// environment, so that one handler runs in Lambda and next to the Secrets
-// Manager Agent on ECS, EKS or EC2; without either, it reads the port from
-// PARAMETERS_SECRETS_EXTENSION_HTTP_PORT (2773 when unset) on each fetch.
-// Wrap panics if baseURL is not an http or https base URL.
-func WithEndpoint(baseURL string) Option {
-	return func(c *config) { c.endpoint = baseURL }
-}
-
-// WithHTTPClient sets the client used to call the extension, for example
-// one whose transport is instrumented. By default mw uses its own client,
-// which never goes through a proxy.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) { c.httpClient = hc }
+	return optionFunc(func(c *config) { c.fetchTimeout = d })
 }
 
 // WithMaxStale sets how long past its TTL an item's last good value may be
@@ -186,7 +238,7 @@ func WithHTTPClient(hc *http.Client) Option {
 // that the invoke fails as it would with no value. The default is
 // DefaultMaxStale; zero never serves a stale value.
 func WithMaxStale(d time.Duration) Option {
-	return func(c *config) { c.maxStale = d }
+	return optionFunc(func(c *config) { c.maxStale = d })
 }
 
 // WithRefreshAhead makes an invoke that starts within d of an item's expiry
@@ -195,7 +247,54 @@ func WithMaxStale(d time.Duration) Option {
 // process between invokes. The default, zero, refreshes items only once
 // they have expired.
 func WithRefreshAhead(d time.Duration) Option {
-	return func(c *config) { c.refreshAhead = d }
+	return optionFunc(func(c *config) { c.refreshAhead = d })
+}
+
+// WithoutEnvironment makes Wrap ignore the MW_* variables (MW_SECRETS,
+// MW_PARAMETERS, MW_ENDPOINT, MW_AGENT, MW_ALLOW_REMOTE_ENDPOINT), so that a
+// handler built in a unit test does not depend on the developer's shell.
+func WithoutEnvironment() Option {
+	return optionFunc(func(c *config) { c.noEnv = true })
+}
+
+// WithEndpoint sets the base URL of the extension or agent, such as
+// "http://localhost:2773". Without it, mw takes MW_ENDPOINT from the
+// environment, so that one handler runs in Lambda and next to the Secrets
+// Manager Agent on ECS, EKS or EC2; without either, it reads the port from
+// PARAMETERS_SECRETS_EXTENSION_HTTP_PORT (2773 when unset) on each fetch.
+//
+// The extension and the agent listen on loopback, and the session token
+// goes with every request: a host other than localhost or a loopback
+// address is refused unless WithRemoteEndpoint allows it. Wrap panics if
+// baseURL is not an http or https base URL, or is refused.
+func WithEndpoint(baseURL string) Option {
+	return optionFunc(func(c *config) { c.ext.endpoint = baseURL })
+}
+
+// WithRemoteEndpoint allows an endpoint (WithEndpoint or MW_ENDPOINT) on a
+// host other than localhost or a loopback address. Every request carries
+// the session token: allow this only for an agent you run on another host
+// you trust, and prefer https. MW_ALLOW_REMOTE_ENDPOINT=true says the same.
+func WithRemoteEndpoint() Option {
+	return optionFunc(func(c *config) { c.ext.remote = true })
+}
+
+// WithToken sets the token mw sends as X-Aws-Parameters-Secrets-Token,
+// instead of reading it from the environment (AWS_SESSION_TOKEN, or for the
+// agent AWS_TOKEN and the others) on each fetch: for tests against mwtest's
+// fake extension, and for an agent configured with a fixed token. The
+// token goes to the endpoint and nowhere else, and is never printed.
+func WithToken(token string) Option {
+	return optionFunc(func(c *config) { c.ext.token, c.ext.hasToken = token, true })
+}
+
+// WithHTTPClient sets the client used to call the extension or agent, for
+// example one whose transport is instrumented. By default mw uses its own
+// client, shared by every Wrap, which never goes through a proxy. mw never
+// follows a redirect, with its client or yours: neither the extension nor
+// the agent sends one, and the token must not go anywhere else.
+func WithHTTPClient(hc *http.Client) Option {
+	return optionFunc(func(c *config) { c.ext.client = hc })
 }
 
 // WithSecretsManagerAgent says that the endpoint is the open-source AWS
@@ -206,7 +305,8 @@ func WithRefreshAhead(d time.Duration) Option {
 // (read on each fetch, since it may rotate). RefreshSecret asks the agent to
 // bypass its cache (refreshNow=true). The managed Lambda extension has no
 // such switch: it serves from its own cache until its SECRETS_MANAGER_TTL
-// passes. The agent serves secrets only, not parameters.
+// passes. The agent serves secrets only: Wrap panics if a parameter is
+// declared with it.
 func WithSecretsManagerAgent() Option {
-	return func(c *config) { c.agent = true }
+	return optionFunc(func(c *config) { c.ext.agent = true })
 }

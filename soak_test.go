@@ -1,6 +1,8 @@
-package mw
+package mw_test
 
 import (
+	"github.com/lambda-mw/mw"
+
 	"context"
 	"errors"
 	"fmt"
@@ -32,14 +34,14 @@ func TestSoak(t *testing.T) {
 	for _, r := range []soakRun{
 		{name: "managed", dialect: mwtest.Managed, faults: soakFaults, deadline: soakDeadline, minSuccess: 0.9},
 		{name: "agent", dialect: mwtest.Agent, faults: soakFaults, deadline: soakDeadline, minSuccess: 0.9,
-			opts: []Option{WithSecretsManagerAgent()}},
+			opts: []mw.Option{mw.WithSecretsManagerAgent()}},
 		{name: "managed-refresh-ahead", dialect: mwtest.Managed, faults: soakFaults, deadline: soakDeadline, minSuccess: 0.9,
-			opts: []Option{WithRefreshAhead(soakTTL / 2)}},
+			opts: []mw.Option{mw.WithRefreshAhead(soakTTL / 2)}},
 		// Half the requests fail, deadlines are short, and no stale value
 		// is served, so that invokes fail too: their errors must be
 		// *PrefetchErrors of sensible classes.
 		{name: "managed-harsh", dialect: mwtest.Managed, faults: soakHarsh, deadline: soakHarshDeadline, minSuccess: 0,
-			opts: []Option{WithMaxStale(0)}},
+			opts: []mw.Option{mw.WithMaxStale(0)}},
 	} {
 		t.Run(r.name, func(t *testing.T) { soak(t, r) })
 	}
@@ -52,7 +54,7 @@ type soakRun struct {
 	dialect    mwtest.Dialect
 	faults     mwtest.Faults
 	deadline   time.Duration
-	opts       []Option
+	opts       []mw.Option
 	minSuccess float64
 }
 
@@ -75,7 +77,7 @@ var (
 	soakHarsh  = mwtest.Faults{ServerError: .20, Throttle: .15, Reset: .15, Seed: 1}
 	// soakSensible are the classes a fetch may fail with here: the fake
 	// only injects retryable faults, and deadlines end retries.
-	soakSensible = map[Class]bool{ClassThrottled: true, ClassServerError: true, ClassUnavailable: true, ClassTimeout: true}
+	soakSensible = map[mw.Class]bool{mw.ClassThrottled: true, mw.ClassServerError: true, mw.ClassUnavailable: true, mw.ClassTimeout: true}
 )
 
 // soakItem is one declared item and how to put a new version of it.
@@ -215,20 +217,20 @@ func soak(t *testing.T, r soakRun) {
 		ran, refreshed, successes atomic.Int64
 		wrong, failures           soakLog // wrong values; unexpected failures
 		mu                        sync.Mutex
-		byClass                   = map[Class]int{}
-		refreshErrs               = map[Class]int{}
+		byClass                   = map[mw.Class]int{}
+		refreshErrs               = map[mw.Class]int{}
 		latency                   = make([]time.Duration, soakInvokes)
 		maxFailed                 time.Duration // the slowest failed invoke
 	)
-	h := Wrap(func(ctx context.Context, i int) (int, error) {
+	h := mw.Wrap(func(ctx context.Context, i int) (int, error) {
 		ran.Add(1)
 		for _, it := range items {
 			var v string
 			var err error
 			if it.kind == "secret" {
-				v, err = Secret(ctx, it.name)
+				v, err = mw.Secret(ctx, it.name)
 			} else {
-				v, err = Parameter(ctx, it.name)
+				v, err = mw.Parameter(ctx, it.name)
 			}
 			if err != nil {
 				wrong.add("invoke %d: %s: %v", i, it.key(), err)
@@ -239,8 +241,8 @@ func soak(t *testing.T, r soakRun) {
 		if i%soakRefreshEvery == 0 {
 			// A handler whose login failed after a rotation.
 			it := items[(i/soakRefreshEvery)%len(secrets)]
-			v, err := RefreshSecret(ctx, it.name)
-			var fe *FetchError
+			v, err := mw.RefreshSecret(ctx, it.name)
+			var fe *mw.FetchError
 			switch {
 			case err == nil:
 				refreshed.Add(1)
@@ -257,12 +259,12 @@ func soak(t *testing.T, r soakRun) {
 		}
 		time.Sleep(soakWork)
 		return i, nil
-	}, append([]Option{
-		WithEndpoint(srv.URL),
-		WithTracerProvider(noop.NewTracerProvider()),
-		WithSecrets(secrets...),
-		WithParameters(params...),
-		WithTTL(soakTTL),
+	}, append([]mw.Option{
+		mw.WithEndpoint(srv.URL),
+		mw.WithTracerProvider(noop.NewTracerProvider()),
+		mw.WithSecrets(secrets...),
+		mw.WithParameters(params...),
+		mw.WithTTL(soakTTL),
 	}, r.opts...)...)
 
 	var next atomic.Int64
@@ -290,7 +292,7 @@ func soak(t *testing.T, r soakRun) {
 					successes.Add(1)
 					continue
 				}
-				var pe *PrefetchError
+				var pe *mw.PrefetchError
 				if !errors.As(err, &pe) {
 					failures.add("invoke %d: error %T is not a *PrefetchError: %v", i, err, err)
 					continue
@@ -305,7 +307,7 @@ func soak(t *testing.T, r soakRun) {
 				maxFailed = max(maxFailed, latency[i])
 				mu.Unlock()
 				for _, fe := range pe.Failed {
-					if !soakSensible[fe.Class] || !declared[fe.Kind+":"+fe.Name] {
+					if !soakSensible[fe.Class] || !declared[fe.Kind.String()+":"+fe.Name] {
 						failures.add("invoke %d: unexpected failure: %v", i, fe)
 					}
 				}

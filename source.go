@@ -226,13 +226,3 @@ func (e *SourceError) Error() string {
 
 // Unwrap returns the cause.
 func (e *SourceError) Unwrap() error { return e.Err }
-
-// WithSource adds a source of values. Each declared item is fetched by the
-// first source, in the order of the WithSource options, whose Plan serves
-// its kind; items no such source serves go to mw's own: the AWS Parameters
-// and Secrets Lambda Extension (or the Secrets Manager Agent, see
-// WithSecretsManagerAgent) for parameters and secrets, and the AWS AppConfig
-// Agent Lambda extension for AppConfig.
-func WithSource(s Source) Option {
-	return func(c *config) { c.sources = append(c.sources, s) }
-}

@@ -3,12 +3,12 @@ package mw
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strings"
-
-	"github.com/lambda-mw/mw/internal/resolved"
 )
 
 // SecretJSON decodes a declared secret's JSON value into a T, such as the
@@ -29,13 +29,13 @@ import (
 // shape gives a *LookupError wrapping ErrDecode, which says where the JSON
 // went wrong but never quotes it.
 func SecretJSON[T any](ctx context.Context, id string) (T, error) {
-	return decodeJSON[T](ctx, resolved.Secret, id)
+	return decodeJSON[T](ctx, KindSecret, id)
 }
 
 // ParameterJSON decodes a declared parameter's JSON value into a T, as
 // SecretJSON does for secrets.
 func ParameterJSON[T any](ctx context.Context, name string) (T, error) {
-	return decodeJSON[T](ctx, resolved.Parameter, name)
+	return decodeJSON[T](ctx, KindParameter, name)
 }
 
 // SecretBinary returns a declared secret's value as bytes: those of a
@@ -43,7 +43,7 @@ func ParameterJSON[T any](ctx context.Context, name string) (T, error) {
 // SecretString. Each call returns a new slice, which the caller may keep
 // and change.
 func SecretBinary(ctx context.Context, id string) ([]byte, error) {
-	s, i, err := find(ctx, resolved.Secret, id)
+	s, i, err := find(ctx, KindSecret, id)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func SecretBinary(ctx context.Context, id string) ([]byte, error) {
 // split is done once per value; each call returns a new slice, which the
 // caller may keep and change.
 func ParameterList(ctx context.Context, name string) ([]string, error) {
-	s, i, err := find(ctx, resolved.Parameter, name)
+	s, i, err := find(ctx, KindParameter, name)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func ParameterList(ctx context.Context, name string) ([]string, error) {
 // listKey is the memo key of a parameter's list form.
 type listKey struct{}
 
-func decodeJSON[T any](ctx context.Context, k resolved.Kind, name string) (T, error) {
+func decodeJSON[T any](ctx context.Context, k Kind, name string) (T, error) {
 	var zero T
 	s, i, err := find(ctx, k, name)
 	if err != nil {
@@ -87,12 +87,12 @@ func decodeJSON[T any](ctx context.Context, k resolved.Kind, name string) (T, er
 		return v, err
 	})
 	if err != nil {
-		return zero, decodeError(k, name, t, err)
+		return zero, decodeError(k, name, t, s.Values[i], err)
 	}
 	if _, no := v.(notFlat); no {
 		var v T
 		if err := json.Unmarshal([]byte(s.Values[i]), &v); err != nil {
-			return zero, decodeError(k, name, t, err)
+			return zero, decodeError(k, name, t, s.Values[i], err)
 		}
 		return v, nil
 	}
@@ -103,8 +103,106 @@ func decodeJSON[T any](ctx context.Context, k resolved.Kind, name string) (T, er
 // shared.
 type notFlat struct{}
 
-func decodeError(k resolved.Kind, name string, t reflect.Type, err error) error {
-	return &LookupError{Kind: k.String(), Name: name, Err: fmt.Errorf("%w into %s: %s", ErrDecode, t, jsonProblem(err))}
+// decodeError says why raw is not JSON of type t, and where, without a
+// value and without a key taken from the value (a map key may be a secret).
+func decodeError(k Kind, name string, t reflect.Type, raw string, err error) error {
+	return &LookupError{Kind: k, Name: name, Err: fmt.Errorf("%w into %s: %s", ErrDecode, t, decodeProblem(t, raw, err))}
+}
+
+func decodeProblem(t reflect.Type, raw string, err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case strings.HasPrefix(raw, "\ufeff"):
+		return "the value starts with a UTF-8 byte order mark, which JSON does not allow: store it without one"
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		got, _, _ := strings.Cut(te.Value, " ") // "number -5": the kind, never the value
+		want := article(kindName(te.Type))
+		if path := safePath(t, te.Field); path != "" {
+			return fmt.Sprintf("at %s, %s where %s is expected", path, article("JSON "+got), want)
+		}
+		return fmt.Sprintf("%s where %s is expected", article("JSON "+got), want)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "truncated JSON"
+	}
+	return "JSON of another shape"
+}
+
+// article puts "a" or "an" before a name.
+func article(name string) string {
+	if name != "" && strings.ContainsRune("aeiouAEIOU", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
+}
+
+// kindName names the Go type a JSON value should have been, by kind when
+// the type is unnamed: "int", "string", "struct DB".
+func kindName(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	if t.Name() != "" {
+		return t.Name()
+	}
+	return t.Kind().String()
+}
+
+// safePath rewrites the dotted path encoding/json reports, such as
+// "credentials.port", keeping the names t declares (struct fields) and
+// writing "*" for a map key and "[]" for an element: keys come from the
+// value, and may be secret.
+func safePath(t reflect.Type, field string) string {
+	if field == "" {
+		return ""
+	}
+	var out []string
+	for _, part := range strings.Split(field, ".") {
+		for t != nil && t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch {
+		case t == nil:
+			out = append(out, "?")
+		case t.Kind() == reflect.Struct:
+			f, declared, ok := jsonField(t, part)
+			if !ok {
+				out, t = append(out, "?"), nil
+				continue
+			}
+			out, t = append(out, declared), f.Type
+		case t.Kind() == reflect.Map:
+			out, t = append(out, "*"), t.Elem()
+		case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
+			out, t = append(out, "[]"), t.Elem()
+		default:
+			out, t = append(out, "?"), nil
+		}
+	}
+	return strings.Join(out, ".")
+}
+
+// jsonField returns the field of struct t that encoding/json decodes the
+// key name into, and the name t declares for it.
+func jsonField(t reflect.Type, name string) (reflect.StructField, string, bool) {
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() || f.Anonymous && f.Type.Kind() == reflect.Struct {
+			continue
+		}
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "-" {
+			continue
+		}
+		if tag == "" {
+			tag = f.Name
+		}
+		if strings.EqualFold(tag, name) {
+			return f, tag, true
+		}
+	}
+	return reflect.StructField{}, "", false
 }
 
 // flat reports whether a value of type t can be copied with no memory
@@ -128,4 +226,20 @@ func flat(t reflect.Type) bool {
 		return true
 	}
 	return false
+}
+
+// JSON decodes the JSON value of an item held as a handle, as SecretJSON
+// and ParameterJSON do for a name:
+//
+//	var db = mw.WithSecret("prod/db")
+//	...
+//	creds, err := mw.JSON[DB](ctx, db)
+func JSON[T any, H SecretHandle | ParameterHandle](ctx context.Context, h H) (T, error) {
+	switch h := any(h).(type) {
+	case SecretHandle:
+		return decodeJSON[T](ctx, KindSecret, h.it.ref())
+	case ParameterHandle:
+		return decodeJSON[T](ctx, KindParameter, h.it.ref())
+	}
+	panic("unreachable")
 }

@@ -1,6 +1,8 @@
-package mw
+package mw_test
 
 import (
+	"github.com/lambda-mw/mw"
+
 	"context"
 	"errors"
 	"fmt"
@@ -21,23 +23,23 @@ type dbCreds struct {
 const dbJSON = `{"engine":"postgres","username":"app","password":"s3cr3t","host":"db.internal","port":5432,"dbname":"app"}`
 
 // typed runs f inside one invoke of a Wrap over w.
-func typed[T any](t *testing.T, w *world, f func(ctx context.Context) (T, error), opts ...Option) (T, error) {
+func typed[T any](t *testing.T, w *world, f func(ctx context.Context) (T, error), opts ...mw.Option) (T, error) {
 	t.Helper()
-	return Wrap(func(ctx context.Context, _ int) (T, error) { return f(ctx) }, w.opts(opts...)...)(invokeCtx(t, 5*time.Second), 0)
+	return mw.Wrap(func(ctx context.Context, _ int) (T, error) { return f(ctx) }, w.opts(opts...)...)(invokeCtx(t, 5*time.Second), 0)
 }
 
 func TestSecretJSONDecodesIntoAStruct(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("prod/db", dbJSON)
-	h := Wrap(func(ctx context.Context, _ int) ([2]dbCreds, error) {
-		a, err := SecretJSON[dbCreds](ctx, "prod/db")
+	h := mw.Wrap(func(ctx context.Context, _ int) ([2]dbCreds, error) {
+		a, err := mw.SecretJSON[dbCreds](ctx, "prod/db")
 		if err != nil {
 			return [2]dbCreds{}, err
 		}
 		a.Password = "changed by the caller" // a copy: the next call must not see it
-		b, err := SecretJSON[dbCreds](ctx, "prod/db")
+		b, err := mw.SecretJSON[dbCreds](ctx, "prod/db")
 		return [2]dbCreds{a, b}, err
-	}, w.opts(WithSecrets("prod/db"))...)
+	}, w.opts(mw.WithSecrets("prod/db"))...)
 	for range 2 { // the second invoke is served from the memo
 		got, err := h(invokeCtx(t, 5*time.Second), 0)
 		if err != nil {
@@ -59,32 +61,32 @@ func TestSecretJSONNeverSharesMemory(t *testing.T) {
 		Limits map[string]int `json:"limits"`
 	}
 	got, err := typed(t, w, func(ctx context.Context) (cfg, error) {
-		a, err := SecretJSON[cfg](ctx, "cfg")
+		a, err := mw.SecretJSON[cfg](ctx, "cfg")
 		if err != nil {
 			return cfg{}, err
 		}
 		a.Hosts[0], a.Limits["x"] = "changed", 99
-		return SecretJSON[cfg](ctx, "cfg")
-	}, WithSecrets("cfg"))
+		return mw.SecretJSON[cfg](ctx, "cfg")
+	}, mw.WithSecrets("cfg"))
 	if err != nil || got.Hosts[0] != "a" || got.Limits["x"] != 1 {
 		t.Fatalf("got %+v, %v", got, err)
 	}
 	// any and pointer types too.
 	got2, err := typed(t, w, func(ctx context.Context) (string, error) {
-		m, err := SecretJSON[map[string]any](ctx, "cfg")
+		m, err := mw.SecretJSON[map[string]any](ctx, "cfg")
 		if err != nil {
 			return "", err
 		}
 		m["hosts"] = nil
-		p, err := SecretJSON[*cfg](ctx, "cfg")
+		p, err := mw.SecretJSON[*cfg](ctx, "cfg")
 		if err != nil {
 			return "", err
 		}
 		p.Hosts = nil
-		a, err := SecretJSON[any](ctx, "cfg")
+		a, err := mw.SecretJSON[any](ctx, "cfg")
 		m2, _ := a.(map[string]any)
 		return fmt.Sprint(m2["hosts"]), err
-	}, WithSecrets("cfg"))
+	}, mw.WithSecrets("cfg"))
 	if err != nil || got2 != "[a b]" {
 		t.Fatalf("got %q, %v", got2, err)
 	}
@@ -95,24 +97,24 @@ func TestParameterJSONAndTheRefreshedValue(t *testing.T) {
 	w.ext.PutSecret("limits", `{"rps":10}`)
 	type limits struct{ RPS int }
 	got, err := typed(t, w, func(ctx context.Context) ([2]int, error) {
-		before, err := SecretJSON[limits](ctx, "limits")
+		before, err := mw.SecretJSON[limits](ctx, "limits")
 		if err != nil {
 			return [2]int{}, err
 		}
 		w.ext.PutSecret("limits", `{"rps":20}`)
-		if _, err := RefreshSecret(ctx, "limits"); err != nil {
+		if _, err := mw.RefreshSecret(ctx, "limits"); err != nil {
 			return [2]int{}, err
 		}
-		after, err := SecretJSON[limits](ctx, "limits") // decoded anew, not from the old memo
+		after, err := mw.SecretJSON[limits](ctx, "limits") // decoded anew, not from the old memo
 		return [2]int{before.RPS, after.RPS}, err
-	}, WithSecretsManagerAgent(), WithSecrets("limits"))
+	}, mw.WithSecretsManagerAgent(), mw.WithSecrets("limits"))
 	if err != nil || got != [2]int{10, 20} {
 		t.Fatalf("got %v, %v", got, err)
 	}
 
 	m := newWorld(t, mwtest.Managed)
 	m.ext.PutParameter("/app/limits", "String", `{"RPS":5}`)
-	lim, err := typed(t, m, func(ctx context.Context) (limits, error) { return ParameterJSON[limits](ctx, "/app/limits") }, WithParameters("/app/limits"))
+	lim, err := typed(t, m, func(ctx context.Context) (limits, error) { return mw.ParameterJSON[limits](ctx, "/app/limits") }, mw.WithParameters("/app/limits"))
 	if err != nil || lim.RPS != 5 {
 		t.Fatalf("ParameterJSON: %+v, %v", lim, err)
 	}
@@ -125,12 +127,12 @@ func TestDecodeErrorsNeverQuoteTheValue(t *testing.T) {
 	w.ext.PutSecret("wrong-shape", `{"port":"`+canary+`"}`)
 	w.ext.PutSecret("big-number", `{"port":`+canaryDigits+`}`)
 	for id, want := range map[string]string{
-		"not-json":    `mw: secret "not-json": cannot decode the value into mw.dbCreds: invalid JSON at byte 1`,
-		"wrong-shape": `mw: secret "wrong-shape": cannot decode the value into mw.dbCreds: JSON field port is not a int`,
-		"big-number":  `mw: secret "big-number": cannot decode the value into mw.dbCreds: JSON field port is not a int`,
+		"not-json":    `mw: secret "not-json": cannot decode the value into mw_test.dbCreds: invalid JSON at byte 1`,
+		"wrong-shape": `mw: secret "wrong-shape": cannot decode the value into mw_test.dbCreds: at port, a JSON string where an int is expected`,
+		"big-number":  `mw: secret "big-number": cannot decode the value into mw_test.dbCreds: at port, a JSON number where an int is expected`,
 	} {
-		_, err := typed(t, w, func(ctx context.Context) (dbCreds, error) { return SecretJSON[dbCreds](ctx, id) }, WithSecrets(id))
-		if !errors.Is(err, ErrDecode) || err.Error() != want {
+		_, err := typed(t, w, func(ctx context.Context) (dbCreds, error) { return mw.SecretJSON[dbCreds](ctx, id) }, mw.WithSecrets(id))
+		if !errors.Is(err, mw.ErrDecode) || err.Error() != want {
 			t.Errorf("%s: got %v\nwant %s", id, err, want)
 		}
 		if err != nil && (strings.Contains(err.Error(), canary) || strings.Contains(err.Error(), canaryDigits)) {
@@ -148,17 +150,17 @@ func TestSecretBinaryReturnsACopy(t *testing.T) {
 	w.ext.PutSecretBinary("key", raw)
 	w.ext.PutSecret("text", "abc")
 	got, err := typed(t, w, func(ctx context.Context) ([]byte, error) {
-		b, err := SecretBinary(ctx, "key")
+		b, err := mw.SecretBinary(ctx, "key")
 		if err != nil {
 			return nil, err
 		}
 		b[0] = 'X' // the caller's own copy
-		return SecretBinary(ctx, "key")
-	}, WithSecrets("key", "text"))
+		return mw.SecretBinary(ctx, "key")
+	}, mw.WithSecrets("key", "text"))
 	if err != nil || string(got) != string(raw) {
 		t.Fatalf("got %v, %v", got, err)
 	}
-	text, err := typed(t, w, func(ctx context.Context) ([]byte, error) { return SecretBinary(ctx, "text") }, WithSecrets("text"))
+	text, err := typed(t, w, func(ctx context.Context) ([]byte, error) { return mw.SecretBinary(ctx, "text") }, mw.WithSecrets("text"))
 	if err != nil || string(text) != "abc" {
 		t.Fatalf("a SecretString's bytes: %q, %v", text, err)
 	}
@@ -169,18 +171,18 @@ func TestParameterListSplitsAStringList(t *testing.T) {
 	w.ext.PutParameter("/hosts", "StringList", "a.example,b.example,c.example")
 	w.ext.PutParameter("/empty", "String", "")
 	got, err := typed(t, w, func(ctx context.Context) ([][]string, error) {
-		a, err := ParameterList(ctx, "/hosts")
+		a, err := mw.ParameterList(ctx, "/hosts")
 		if err != nil {
 			return nil, err
 		}
 		a[0] = "changed"
-		b, err := ParameterList(ctx, "/hosts")
+		b, err := mw.ParameterList(ctx, "/hosts")
 		if err != nil {
 			return nil, err
 		}
-		e, err := ParameterList(ctx, "/empty")
+		e, err := mw.ParameterList(ctx, "/empty")
 		return [][]string{b, e}, err
-	}, WithParameters("/hosts", "/empty"))
+	}, mw.WithParameters("/hosts", "/empty"))
 	if err != nil || fmt.Sprintf("%q", got) != `[["a.example" "b.example" "c.example"] []]` || got[1] == nil {
 		t.Fatalf("got %q, %v", got, err)
 	}
@@ -189,26 +191,26 @@ func TestParameterListSplitsAStringList(t *testing.T) {
 func TestTypedAccessorsDecodeDefaultsAndReportMisuse(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	type flags struct{ Beta bool }
-	got, err := typed(t, w, func(ctx context.Context) (flags, error) { return ParameterJSON[flags](ctx, "/missing") },
-		WithParameter("/missing", Default(`{"Beta":true}`)), WithStartupWindow(0))
+	got, err := typed(t, w, func(ctx context.Context) (flags, error) { return mw.ParameterJSON[flags](ctx, "/missing") },
+		mw.WithParameter("/missing", mw.Default(`{"Beta":true}`)), mw.WithStartupWindow(0))
 	if err != nil || !got.Beta {
 		t.Fatalf("default: %+v, %v", got, err)
 	}
-	if _, err := SecretJSON[flags](context.Background(), "x"); !errors.Is(err, ErrNoValues) {
+	if _, err := mw.SecretJSON[flags](context.Background(), "x"); !errors.Is(err, mw.ErrNoValues) {
 		t.Errorf("outside an invoke: %v", err)
 	}
 	//lint:ignore SA1012 a nil ctx on purpose: misuse is an error, not a panic
-	if _, err := SecretBinary(nil, "x"); !errors.Is(err, ErrNoValues) {
+	if _, err := mw.SecretBinary(nil, "x"); !errors.Is(err, mw.ErrNoValues) {
 		t.Errorf("nil ctx: %v", err)
 	}
 	ctx := mwtest.NewContext(context.Background(), mwtest.Values{Parameters: map[string]string{"/l": "x,y"}, Secrets: map[string]string{"j": `{"Beta":true}`}})
-	if l, err := ParameterList(ctx, "/l"); err != nil || len(l) != 2 {
+	if l, err := mw.ParameterList(ctx, "/l"); err != nil || len(l) != 2 {
 		t.Errorf("mwtest context, ParameterList: %v, %v", l, err)
 	}
-	if f, err := SecretJSON[flags](ctx, "j"); err != nil || !f.Beta {
+	if f, err := mw.SecretJSON[flags](ctx, "j"); err != nil || !f.Beta {
 		t.Errorf("mwtest context, SecretJSON: %v, %v", f, err)
 	}
-	if _, err := ParameterList(ctx, "j"); !errors.Is(err, ErrNotDeclared) {
+	if _, err := mw.ParameterList(ctx, "j"); !errors.Is(err, mw.ErrNotDeclared) {
 		t.Errorf("a secret read as a parameter: %v", err)
 	}
 }
@@ -220,26 +222,26 @@ func TestTypedAccessorsUnderConcurrentInvokes(t *testing.T) {
 	w.ext.PutSecret("prod/db", dbJSON)
 	w.ext.PutSecretBinary("key", []byte("0123456789abcdef"))
 	w.ext.PutParameter("/hosts", "StringList", "a,b,c")
-	h := Wrap(func(ctx context.Context, i int) (string, error) {
-		db, err := SecretJSON[dbCreds](ctx, "prod/db")
+	h := mw.Wrap(func(ctx context.Context, i int) (string, error) {
+		db, err := mw.SecretJSON[dbCreds](ctx, "prod/db")
 		if err != nil {
 			return "", err
 		}
-		m, err := SecretJSON[map[string]any](ctx, "prod/db")
+		m, err := mw.SecretJSON[map[string]any](ctx, "prod/db")
 		if err != nil {
 			return "", err
 		}
-		key, err := SecretBinary(ctx, "key")
+		key, err := mw.SecretBinary(ctx, "key")
 		if err != nil {
 			return "", err
 		}
-		hosts, err := ParameterList(ctx, "/hosts")
+		hosts, err := mw.ParameterList(ctx, "/hosts")
 		if err != nil {
 			return "", err
 		}
 		db.Password, m["password"], key[0], hosts[0] = fmt.Sprint(i), i, byte(i), fmt.Sprint(i)
 		return fmt.Sprintf("%s %d %d %d", db.Host, len(m), len(key), len(hosts)), nil
-	}, w.opts(WithSecrets("prod/db", "key"), WithParameters("/hosts"))...)
+	}, w.opts(mw.WithSecrets("prod/db", "key"), mw.WithParameters("/hosts"))...)
 	const n = 64
 	errs := make(chan error, n)
 	for i := range n {

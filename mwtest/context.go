@@ -21,14 +21,14 @@ type Values struct {
 // that v lacks is reported as not declared. mw.RefreshSecret and
 // mw.RefreshParameter return the value unchanged.
 func NewContext(ctx context.Context, v Values) context.Context {
-	ix := &resolved.Index{Parameters: make(map[string]int, len(v.Parameters)), Secrets: make(map[string]int, len(v.Secrets))}
+	ix := &resolved.Index{}
 	vals := make([]string, 0, len(v.Parameters)+len(v.Secrets))
 	for name, val := range v.Parameters {
-		ix.Parameters[name] = len(vals)
+		ix.Add(resolved.Parameter, name, len(vals))
 		vals = append(vals, val)
 	}
 	for id, val := range v.Secrets {
-		ix.Secrets[id] = len(vals)
+		ix.Add(resolved.Secret, id, len(vals))
 		vals = append(vals, val)
 	}
 	h := &resolved.Holder{}

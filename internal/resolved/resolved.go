@@ -6,49 +6,61 @@ package resolved
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
-// Kind tells parameters from secrets; the two live in separate namespaces.
+// Kind is mw.Kind: parameters, secrets, paths and AppConfig profiles live
+// in separate namespaces.
 type Kind uint8
 
-// The kinds of item.
+// The kinds of item, numbered as mw numbers them.
 const (
 	Parameter Kind = iota + 1
 	Secret
+	ParametersByPath
+	AppConfig
+	nKinds
 )
 
-// String returns "parameter" or "secret".
-func (k Kind) String() string {
-	switch k {
-	case Parameter:
-		return "parameter"
-	case Secret:
-		return "secret"
-	}
-	return "kind(" + strconv.Itoa(int(k)) + ")"
-}
-
-// Index maps declared names to positions in a Set's values. It is built once
-// per Wrap and shared, read-only, by every Set made from it.
+// Index maps the names handlers read items by to positions in a Set's
+// values. It is built once per Wrap and shared, read-only, by every Set made
+// from it.
 type Index struct {
-	Parameters map[string]int
-	Secrets    map[string]int
+	refs  [nKinds]map[string]int
+	paths map[string]int // declared paths, by path (not alias)
 }
 
-// Lookup returns the position of name, and whether it was declared.
-func (ix *Index) Lookup(k Kind, name string) (int, bool) {
-	var i int
-	var ok bool
-	switch k {
-	case Parameter:
-		i, ok = ix.Parameters[name]
-	case Secret:
-		i, ok = ix.Secrets[name]
+// Add records that ref names the item at position i.
+func (ix *Index) Add(k Kind, ref string, i int) {
+	if ix.refs[k] == nil {
+		ix.refs[k] = map[string]int{}
 	}
+	ix.refs[k][ref] = i
+}
+
+// Lookup returns the position of ref, and whether it was declared.
+func (ix *Index) Lookup(k Kind, ref string) (int, bool) {
+	if k >= nKinds {
+		return 0, false
+	}
+	i, ok := ix.refs[k][ref]
 	return i, ok
 }
+
+// AddPath records that the item at position i lists the parameters under
+// path.
+func (ix *Index) AddPath(path string, i int) {
+	if ix.paths == nil {
+		ix.paths = map[string]int{}
+	}
+	ix.paths[path] = i
+}
+
+// Paths returns the declared paths and their positions, by path.
+func (ix *Index) Paths() map[string]int { return ix.paths }
 
 // Set is an immutable view of resolved values. It never prints a value.
 type Set struct {
@@ -57,6 +69,15 @@ type Set struct {
 	// Errs holds, by position, why an optional item has no value; nil
 	// where the value is good. Nil when no item lacks a value.
 	Errs []error
+	// Stale holds, by position, how far past its TTL a value served stale
+	// is; nil when none is.
+	Stale []time.Duration
+	// Trees holds, by the position of a declared path, the parameters
+	// found under it, by full name. Nil when no path is declared.
+	Trees map[int]map[string]string
+	// Found maps the full name of each parameter found under a declared
+	// path, and not declared itself, to its position in Values.
+	Found map[string]int
 
 	// memo holds decoded forms of values, by memoKey. It lives and dies
 	// with the Set, so a refreshed value is never served decoded stale.
@@ -85,16 +106,47 @@ func (s *Set) Memo(i int, key any, decode func(string) (any, error)) (any, error
 }
 
 // Position returns where a declared item's value is, or why it has none;
-// declared is false when the name was never declared for that kind.
+// declared is false when the name was never declared for that kind. A
+// parameter may also be found under a declared path; a parameter under a
+// path that could not be fetched has that path's error.
 func (s *Set) Position(k Kind, name string) (i int, err error, declared bool) {
 	i, ok := s.Index.Lookup(k, name)
+	if !ok && k == Parameter {
+		i, ok = s.Found[name]
+		if !ok {
+			return s.underFailedPath(name)
+		}
+	}
 	if !ok {
 		return 0, nil, false
 	}
-	if s.Errs != nil && s.Errs[i] != nil {
+	if s.Errs != nil && i < len(s.Errs) && s.Errs[i] != nil {
 		return i, s.Errs[i], true
 	}
 	return i, nil, true
+}
+
+// underFailedPath reports the error of a declared path that holds name and
+// has no value.
+func (s *Set) underFailedPath(name string) (int, error, bool) {
+	if s.Errs == nil {
+		return 0, nil, false
+	}
+	for path, i := range s.Index.Paths() {
+		if s.Errs[i] != nil && Under(name, path) {
+			return i, s.Errs[i], true
+		}
+	}
+	return 0, nil, false
+}
+
+// Under reports whether the parameter name lies under path, as
+// ssm:GetParametersByPath with Recursive lists it.
+func Under(name, path string) bool {
+	if path == "/" {
+		return strings.HasPrefix(name, "/")
+	}
+	return strings.HasPrefix(name, strings.TrimSuffix(path, "/")+"/")
 }
 
 // Lookup returns the value of a declared item, or why it has none; declared
@@ -145,13 +197,20 @@ func (h *Holder) GoString() string { return h.String() }
 
 type ctxKey struct{}
 
-// NewContext returns a copy of ctx that carries h.
+// NewContext returns a copy of ctx that carries h. A nil ctx is taken as
+// context.Background().
 func NewContext(ctx context.Context, h *Holder) context.Context {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	return context.WithValue(ctx, ctxKey{}, h)
 }
 
-// FromContext returns the Holder in ctx, or nil.
+// FromContext returns the Holder in ctx, or nil; ctx may be nil.
 func FromContext(ctx context.Context) *Holder {
+	if ctx == nil {
+		return nil
+	}
 	h, _ := ctx.Value(ctxKey{}).(*Holder)
 	return h
 }

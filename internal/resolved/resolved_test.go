@@ -7,7 +7,9 @@ import (
 )
 
 func TestMemoDecodesOncePerKey(t *testing.T) {
-	s := &Set{Index: &Index{Secrets: map[string]int{"a": 0}}, Values: []string{"v"}}
+	ix := &Index{}
+	ix.Add(Secret, "a", 0)
+	s := &Set{Index: ix, Values: []string{"v"}}
 	var mu sync.Mutex
 	calls := map[string]int{}
 	decode := func(key string) func(string) (any, error) {

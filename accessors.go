@@ -1,0 +1,114 @@
+package mw
+
+import (
+	"context"
+	"maps"
+
+	"github.com/lambda-mw/mw/internal/resolved"
+)
+
+// Secret returns the value of a secret declared with WithSecrets, as the
+// current invoke resolved it. It does no I/O. ctx must be the context the
+// wrapped handler received, or one derived from it; otherwise, or when id
+// was not declared, it returns a *LookupError naming the secret.
+//
+// A binary secret is returned as its raw bytes; SecretBinary returns them
+// as a []byte.
+func Secret(ctx context.Context, id string) (string, error) {
+	return lookup(ctx, KindSecret, id)
+}
+
+// Parameter returns the value of a parameter declared with WithParameters,
+// or found under a path declared with WithParametersByPath, as the current
+// invoke resolved it. SecureString parameters come back decrypted, and
+// StringList parameters comma-joined. It does no I/O. ctx must be the
+// context the wrapped handler received, or one derived from it; otherwise,
+// or when name was not declared, it returns a *LookupError naming the
+// parameter.
+func Parameter(ctx context.Context, name string) (string, error) {
+	return lookup(ctx, KindParameter, name)
+}
+
+// ParametersByPath returns every parameter found under a path declared with
+// WithParametersByPath (by the path, or its Alias), by full name, such as
+// "/app/prod/db/host". The map is the caller's: a new one on each call. It
+// does no I/O; an empty map means the path holds no parameter.
+func ParametersByPath(ctx context.Context, path string) (map[string]string, error) {
+	s, i, err := find(ctx, KindParametersByPath, path)
+	if err != nil {
+		return nil, err
+	}
+	out := maps.Clone(s.Trees[i])
+	if out == nil {
+		out = map[string]string{}
+	}
+	return out, nil
+}
+
+// RefreshSecret fetches a declared secret again, now, and returns its new
+// value, which Secret then returns too, in this invoke and the next ones.
+// Use it when the value stopped working, such as a database login that
+// fails after a rotation:
+//
+//	if isAuthError(err) {
+//		pw, err = mw.RefreshSecret(ctx, "prod/db")
+//		// log in again once
+//	}
+//
+// Concurrent calls for the same secret share one fetch, and a call within a
+// second of another's successful refresh returns that result, so a
+// stampede of failing invokes costs one request. A refresh is always a new
+// fetch: it never takes the result of an ordinary one in flight. With
+// WithSecretsManagerAgent the agent is asked to bypass its cache
+// (refreshNow=true). The managed Lambda extension keeps its own cache, for
+// SECRETS_MANAGER_TTL seconds (300 by default); lower it for secrets that
+// rotate. On failure the last good value stays in place and the error is a
+// *FetchError.
+func RefreshSecret(ctx context.Context, id string) (string, error) {
+	return refresh(ctx, KindSecret, id)
+}
+
+// RefreshParameter is RefreshSecret for a declared parameter. The managed
+// extension serves it from its own cache for SSM_PARAMETER_STORE_TTL. For a
+// parameter found under a declared path, the whole path is fetched again.
+func RefreshParameter(ctx context.Context, name string) (string, error) {
+	return refresh(ctx, KindParameter, name)
+}
+
+func refresh(ctx context.Context, k Kind, name string) (string, error) {
+	if h := resolved.FromContext(ctx); h != nil && h.Refresh != nil {
+		if err := h.Refresh(ctx, resolved.Kind(k), name); err != nil {
+			return "", err
+		}
+	}
+	return lookup(ctx, k, name)
+}
+
+func lookup(ctx context.Context, k Kind, name string) (string, error) {
+	s, i, err := find(ctx, k, name)
+	if err != nil {
+		return "", err
+	}
+	return s.Values[i], nil
+}
+
+// find returns the Set that holds a declared item's value, and its
+// position, or a *LookupError saying why there is none.
+func find(ctx context.Context, k Kind, name string) (*resolved.Set, int, error) {
+	var s *resolved.Set
+	if h := resolved.FromContext(ctx); h != nil {
+		s = h.Load()
+	}
+	if s == nil {
+		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNoValues}
+	}
+	i, err, ok := s.Position(resolved.Kind(k), name)
+	switch {
+	case !ok:
+		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNotDeclared}
+	case err != nil:
+		fe, _ := err.(*FetchError)
+		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNotFound, Fetch: fe}
+	}
+	return s, i, nil
+}

@@ -1,0 +1,376 @@
+package mw
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// The documented success bodies (REFERENCE.md §1): the JSON of the SDK's
+// GetParameter and GetSecretValue outputs. Only the fields mw checks.
+type parameterBody struct {
+	Parameter *struct {
+		Name    *string `json:"Name"`
+		ARN     *string `json:"ARN"`
+		Type    string  `json:"Type"`
+		Value   *string `json:"Value"`
+		Version *int64  `json:"Version"`
+	} `json:"Parameter"`
+}
+
+type secretBody struct {
+	Name          *string  `json:"Name"`
+	ARN           *string  `json:"ARN"`
+	SecretString  *string  `json:"SecretString"`
+	SecretBinary  *string  `json:"SecretBinary"`
+	VersionID     *string  `json:"VersionId"`
+	VersionStages []string `json:"VersionStages"`
+}
+
+// readAnswer reads a 200 answer for it: the value, once the answer proves
+// to be for it. A binary secret is returned as its raw bytes. Errors say
+// what is wrong with the answer, never what it holds.
+func readAnswer(it Item, body []byte) (string, error) {
+	if err := checkJSON(body); err != nil {
+		return "", err
+	}
+	switch it.Kind {
+	case KindParameter:
+		return readParameter(it, body)
+	case KindSecret:
+		return readSecret(it, body)
+	}
+	return "", malformed(http.StatusOK, "an answer for an unknown kind of item")
+}
+
+// checkJSON refuses what encoding/json would read without a word: text
+// that is not UTF-8 (it would become U+FFFD), and an object with one key
+// twice, or in two cases ("SecretString" and "SECRETSTRING": the last
+// would win).
+func checkJSON(body []byte) error {
+	if !utf8.Valid(body) {
+		return malformed(http.StatusOK, "the answer is not valid UTF-8 (a SecretString must be text: store bytes as SecretBinary)")
+	}
+	type frame struct {
+		obj     bool
+		wantKey bool
+		keys    map[string]bool
+	}
+	var stack []*frame
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return malformed(http.StatusOK, jsonProblem(err))
+		}
+		d, isDelim := tok.(json.Delim)
+		if isDelim && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			if n := len(stack); n > 0 && stack[n-1].obj {
+				stack[n-1].wantKey = true
+			}
+			continue
+		}
+		var top *frame
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		switch {
+		case top != nil && top.obj && top.wantKey:
+			k := strings.ToLower(strings.ToUpper(tok.(string))) // as encoding/json folds keys
+			if top.keys[k] {
+				return malformed(http.StatusOK, "an object in the answer holds one key twice, perhaps in two cases")
+			}
+			top.keys[k], top.wantKey = true, false
+		case isDelim:
+			stack = append(stack, &frame{obj: d == '{', wantKey: d == '{', keys: map[string]bool{}})
+		case top != nil && top.obj:
+			top.wantKey = true
+		}
+	}
+}
+
+func readParameter(it Item, body []byte) (string, error) {
+	var p parameterBody
+	if err := json.Unmarshal(body, &p); err != nil {
+		return "", malformed(http.StatusOK, jsonProblem(err))
+	}
+	if p.Parameter == nil || p.Parameter.Value == nil {
+		return "", malformed(http.StatusOK, "the answer has no Parameter.Value")
+	}
+	if p.Parameter.Name != nil && !sameParameter(it.Name, *p.Parameter.Name, p.Parameter.ARN) {
+		return "", mismatch(it, "parameter")
+	}
+	if want := it.Version; want != 0 && p.Parameter.Version != nil && *p.Parameter.Version != want {
+		return "", mismatch(it, "version of the parameter")
+	}
+	return checkText(*p.Parameter.Value, body)
+}
+
+func readSecret(it Item, body []byte) (string, error) {
+	var s secretBody
+	if err := json.Unmarshal(body, &s); err != nil {
+		return "", malformed(http.StatusOK, jsonProblem(err))
+	}
+	if s.Name != nil && !sameSecret(it.Name, *s.Name, s.ARN) {
+		return "", mismatch(it, "secret")
+	}
+	if it.VersionID != "" && s.VersionID != nil && *s.VersionID != it.VersionID ||
+		it.VersionStage != "" && s.VersionStages != nil && !slices.Contains(s.VersionStages, it.VersionStage) {
+		return "", mismatch(it, "version of the secret")
+	}
+	switch {
+	case s.SecretString != nil:
+		return checkText(*s.SecretString, body)
+	case s.SecretBinary != nil:
+		b, err := base64.StdEncoding.DecodeString(*s.SecretBinary)
+		if err != nil {
+			return "", malformed(http.StatusOK, "SecretBinary is not base64")
+		}
+		return string(b), nil
+	}
+	return "", malformed(http.StatusOK, "the answer has neither SecretString nor SecretBinary")
+}
+
+// checkText refuses a string value that decoding changed: a JSON escape of
+// a lone surrogate (\ud800) becomes U+FFFD without a word.
+func checkText(v string, body []byte) (string, error) {
+	if strings.ContainsRune(v, utf8.RuneError) && !bytes.Contains(body, []byte("\uFFFD")) &&
+		!bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`)) {
+		return "", malformed(http.StatusOK, "the value holds an escaped lone UTF-16 surrogate, which is not text")
+	}
+	return v, nil
+}
+
+// sameParameter reports whether an answer's Name (and ARN) can be the
+// parameter asked for as asked: by name, by ARN, with a :version or :label
+// selector, or as /aws/reference/secretsmanager/<id>.
+func sameParameter(asked, name string, arn *string) bool {
+	if hasSelector(asked) {
+		asked = asked[:strings.LastIndexByte(asked, ':')]
+	}
+	switch {
+	case asked == name, arn != nil && asked == *arn:
+		return true
+	case strings.HasPrefix(asked, "arn:"):
+		_, p, ok := strings.Cut(asked, ":parameter")
+		return ok && (p == name || "/"+strings.TrimPrefix(p, "/") == "/"+strings.TrimPrefix(name, "/"))
+	case strings.HasPrefix(asked, referencePrefix):
+		// The secret behind the reference may come back by its own name.
+		id := strings.TrimPrefix(asked, referencePrefix)
+		return sameSecret(id, name, arn) || sameSecret(id, strings.TrimPrefix(name, referencePrefix), arn)
+	}
+	return false
+}
+
+// sameSecret reports whether an answer's Name (and ARN) can be the secret
+// asked for as asked: by name, by full ARN, or by a partial ARN (without
+// the six-character suffix Secrets Manager adds).
+func sameSecret(asked, name string, arn *string) bool {
+	switch {
+	case asked == name:
+		return true
+	case arn == nil:
+		return strings.HasPrefix(asked, "arn:") && strings.HasSuffix(asked, ":secret:"+name)
+	case asked == *arn:
+		return true
+	}
+	rest, ok := strings.CutPrefix(*arn, asked+"-")
+	return ok && len(rest) == 6
+}
+
+func mismatch(it Item, what string) error {
+	return &SourceError{Class: ClassMalformed, Status: http.StatusOK,
+		Err:  fmt.Errorf("the answer is for another %s than the one asked for, and was not served", what),
+		Hint: "the endpoint answered for something else: check that the endpoint is the Parameters and Secrets extension or the Secrets Manager Agent (WithEndpoint, MW_ENDPOINT), and nothing in between rewrites requests"}
+}
+
+// malformed is a 200 answer, or a header, mw cannot use. Its message says
+// what is wrong with the answer, never what it holds.
+func malformed(status int, reason string) error {
+	return &SourceError{Class: ClassMalformed, Status: status, Err: errors.New(reason),
+		Hint: "the answer was not the documented JSON of a parameter or secret: is the endpoint the Parameters and Secrets extension or the Secrets Manager Agent?"}
+}
+
+// jsonProblem describes a decoding error without quoting the input: the
+// standard library's syntax errors quote the offending character.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "truncated JSON"
+	}
+	return "JSON of the wrong shape"
+}
+
+// Texts the extension and the agent send as whole error bodies. They are
+// quoted in errors; any other body text is not, since it may hold anything.
+var knownTexts = []string{
+	"an unexpected error occurred while executing request",
+	"bad session token or header key",
+	"Bad Token",
+	"Connection limit exceeded",
+}
+
+// statusError classifies a non-200 answer. Only what is known to be safe
+// is kept of the body: the AWS error code, or one of knownTexts.
+func (x *extension) statusError(it Item, resp *http.Response, body []byte, noToken bool) error {
+	e := &SourceError{Status: resp.StatusCode, Code: awsCode(body)}
+	text := strings.TrimSpace(string(body))
+	if slices.Contains(knownTexts, text) && text != knownTexts[0] { // the generic 400 says nothing more than its class
+		e.Err = errors.New(strconv.Quote(text))
+	}
+	if e.Code == "" && resp.StatusCode == http.StatusUnauthorized {
+		e.Code = cleanCode(resp.Header.Get("X-Amzn-Errortype"))
+	}
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		e.Class, e.Err = ClassOther, errors.New("the endpoint answered a redirect, which mw does not follow; nothing more was sent")
+		e.Hint = "neither the extension nor the agent redirects: check the endpoint (WithEndpoint, MW_ENDPOINT), and that no proxy sits in between"
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden && (e.Code == "" || text == "Bad Token"):
+		e.Class, e.Hint = ClassBadToken, x.tokenHint(noToken)
+	case e.Code != "":
+		classifyCode(e, x, it)
+	case resp.StatusCode == http.StatusBadRequest && !x.agent:
+		e.Class, e.NotReady, e.Hint = ClassRejected, true, rejectedHint(it)
+	case resp.StatusCode == http.StatusTooManyRequests:
+		e.Class, e.Retry = ClassThrottled, true
+		e.Hint = "the agent refused the connection: more requests at once than its max_conn setting allows (" + text + "): raise max_conn in its configuration, or send fewer at once"
+		if text != "Connection limit exceeded" {
+			e.Hint = throttleHint
+		}
+	case resp.StatusCode >= 500:
+		e.Class, e.Retry, e.Hint = ClassServerError, true, "the "+x.product()+" reported an internal failure: see its logs (CloudWatch for the extension)"
+	case resp.StatusCode == http.StatusNotFound:
+		e.Class, e.Hint = ClassOther, "the endpoint does not serve this route: is it the "+x.product()+"?"
+	default:
+		e.Class, e.Hint = ClassOther, "the "+x.product()+" refused the request"
+	}
+	return e
+}
+
+// tokenHint says what to check about a token the endpoint refused.
+func (x *extension) tokenHint(noToken bool) string {
+	switch {
+	case x.hasToken:
+		return "the endpoint refused the token that WithToken sets"
+	case x.agent:
+		return "the agent refused the token: mw sends the first set of AWS_TOKEN, AWS_SESSION_TOKEN and AWS_CONTAINER_AUTHORIZATION_TOKEN " +
+			"(file://path names a file holding it), as the agent reads it: mw and the agent must see the same one"
+	case noToken && os.Getenv("AWS_SESSION_TOKEN") == "":
+		return "AWS_SESSION_TOKEN is empty in this environment, and the extension requires it as X-Aws-Parameters-Secrets-Token: " +
+			"Lambda sets it; outside Lambda, set it to the token the extension was started with"
+	}
+	return "the extension refused the session token (bad session token or header key): X-Aws-Parameters-Secrets-Token must equal " +
+		"the function's AWS_SESSION_TOKEN; a SnapStart snapshot or a process that kept an old token sends a stale one"
+}
+
+// rejectedHint is what the managed extension's bare 400 means once it is
+// serving: the item is missing, or the role may not read it.
+func rejectedHint(it Item) string {
+	return fmt.Sprintf("not found or not allowed: check the name and region, and allow %s on it "+
+		"(and kms:Decrypt for a customer-managed key); the extension's CloudWatch logs say which", readAction(it))
+}
+
+// readAction is the IAM action that reads it through the extension.
+func readAction(it Item) string {
+	if it.Kind == KindParameter && !strings.HasPrefix(it.Name, referencePrefix) {
+		return "ssm:GetParameter"
+	}
+	return "secretsmanager:GetSecretValue"
+}
+
+// throttleHint is what to do when AWS throttles the extension's reads.
+const throttleHint = "AWS throttled the reads: raise the extension's cache TTL (SSM_PARAMETER_STORE_TTL, SECRETS_MANAGER_TTL) or mw's WithTTL, " +
+	"or raise the quota (for Parameter Store, its higher throughput setting)"
+
+// awsCode returns the AWS error code of an agent-style JSON body, such as
+// {"__type":"ResourceNotFoundException","message":"..."}, or "".
+func awsCode(body []byte) string {
+	var aws struct {
+		Type string `json:"__type"`
+	}
+	if json.Unmarshal(body, &aws) != nil || aws.Type == "" {
+		return ""
+	}
+	// AWS JSON protocol codes may carry a namespace prefix:
+	// "com.amazonaws.secretsmanager#ResourceNotFoundException".
+	return cleanCode(aws.Type[strings.LastIndexByte(aws.Type, '#')+1:])
+}
+
+// cleanCode keeps an error code to the characters AWS codes use, and to 64
+// bytes, so that a body cannot forge log lines through it.
+func cleanCode(code string) string {
+	b := make([]byte, 0, min(len(code), 64))
+	for i := 0; i < len(code) && len(b) < 64; i++ {
+		if c := code[i]; unreserved(c) {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// classifyCode reads the AWS error codes the agent passes through.
+func classifyCode(e *SourceError, x *extension, it Item) {
+	switch e.Code {
+	case "ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound", "ParameterVersionLabelNotFound":
+		e.Class, e.Hint = ClassNotFound, "check the name: no such item (or version) exists in this account and region (wrong name or region?)"
+	case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation":
+		e.Class, e.Hint = ClassAccessDenied, "allow "+readAction(it)+" on its ARN in the role the "+x.product()+" uses"
+	case "DecryptionFailure", "KMSAccessDeniedException", "KMSDisabledException", "KMSInvalidStateException",
+		"KMSNotFoundException", "InvalidCiphertextException", "IncorrectKeyException", "InvalidKeyId":
+		e.Class, e.Hint = ClassDecrypt, "allow kms:Decrypt on the KMS key that encrypts it, in the role and in the key policy"
+	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "ThrottledException":
+		e.Class, e.Retry, e.Hint = ClassThrottled, true, throttleHint
+	case "InternalFailure", "InternalServiceError", "InternalServerError", "ServiceUnavailable", "TimeoutError", "RequestTimeout":
+		e.Class, e.Retry, e.Hint = ClassServerError, true, "AWS or the "+x.product()+" failed inside: see its logs; mw retries"
+	case "InvalidRequestException":
+		e.Class, e.Hint = ClassOther, "Secrets Manager refused the request: is the secret scheduled for deletion, or the version asked for gone?"
+	default:
+		e.Class, e.Hint = ClassOther, "AWS refused the request ("+e.Code+"): check the item's name or ARN"
+	}
+}
+
+// queryEscape is url.QueryEscape except that a space becomes %20, which every
+// query parser reads the same way.
+func queryEscape(s string) string {
+	const hex = "0123456789ABCDEF"
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !unreserved(s[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if unreserved(c) {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return string(b)
+}
+
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '_' || c == '.' || c == '~'
+}

@@ -1,0 +1,205 @@
+package mw
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Polling a source that may still be starting, such as the managed
+// extension, which answers a bare HTTP 400 until it serves. One probe at a
+// time per source and Wrap, quick at first: a loopback request costs
+// nothing while the extension is not serving. After probeFastFor the probes
+// slow down, because a ready extension forwards each probe for a missing
+// item upstream, to AWS.
+const (
+	probeFirst   = time.Millisecond
+	probeEvery   = 5 * time.Millisecond
+	probeFastFor = time.Second
+	probeSlowest = 100 * time.Millisecond
+)
+
+// gate is the readiness of one source for one Wrap. Calls whose items got
+// a "not ready" answer wait at the gate; one of them probes, the others
+// sleep; once any answer shows the source serving, every waiter tries
+// again at once.
+type gate struct {
+	ready  atomic.Bool
+	probes atomic.Int64 // probes sent, for the spans
+
+	mu      sync.Mutex
+	probing bool
+	wake    chan struct{}  // closed, and replaced, when ready or when a prober stops
+	waiting []*probeTarget // what the prober may ask for: every waiter's items
+	turn    int            // the next of waiting to probe
+}
+
+// probeTarget is an item a waiter waits to fetch, how to fetch it, and
+// what the probes of it got: the answer that showed the source serving is
+// the item's answer, and is not asked for again.
+type probeTarget struct {
+	src Source
+	op  string
+	it  Item
+
+	probes []probe  // the requests made for it; guarded by the gate's mu
+	res    *Result  // the answer that showed the source serving, if it was this item's
+}
+
+// probe is one request a prober made for an item, and how it ended.
+type probe struct {
+	at     time.Time
+	served bool
+	class  Class
+	status int
+}
+
+func newGate() *gate { return &gate{wake: make(chan struct{})} }
+
+// isReady reports whether the source has shown that it serves.
+func (g *gate) isReady() bool { return g.ready.Load() }
+
+// setReady records that the source serves, and wakes every waiter.
+func (g *gate) setReady() {
+	if g.ready.Load() {
+		return
+	}
+	g.mu.Lock()
+	if !g.ready.Load() {
+		g.ready.Store(true)
+		g.signal()
+	}
+	g.mu.Unlock()
+}
+
+// signal wakes every waiter. g.mu must be held.
+func (g *gate) signal() {
+	close(g.wake)
+	g.wake = make(chan struct{})
+}
+
+// await waits until the source is ready or ctx ends, and reports whether
+// it is ready. While it waits, targets are among the items probed; once it
+// returns, their probes and answers may be read.
+func (g *gate) await(ctx context.Context, targets []*probeTarget) bool {
+	g.mu.Lock()
+	g.waiting = append(g.waiting, targets...)
+	g.mu.Unlock()
+	defer g.leave(targets)
+	for {
+		g.mu.Lock()
+		switch {
+		case g.ready.Load():
+			g.mu.Unlock()
+			return true
+		case !g.probing:
+			g.probing = true
+			g.mu.Unlock()
+			return g.probe(ctx)
+		}
+		wake := g.wake
+		g.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return g.ready.Load()
+		}
+	}
+}
+
+// leave removes targets from the items probed.
+func (g *gate) leave(targets []*probeTarget) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, t := range targets {
+		for k, w := range g.waiting {
+			if w == t {
+				g.waiting = append(g.waiting[:k], g.waiting[k+1:]...)
+				break
+			}
+		}
+	}
+}
+
+// probe asks for the waiting items in turn, one request at a time, until
+// an answer shows the source serving or ctx ends. However it ends, another
+// waiter may take over probing.
+func (g *gate) probe(ctx context.Context) (ready bool) {
+	defer func() {
+		g.mu.Lock()
+		g.probing = false
+		g.signal()
+		g.mu.Unlock()
+	}()
+	start, delay := time.Now(), probeFirst
+	for sleep(ctx, delay) {
+		t, ok := g.next()
+		if !ok {
+			return g.ready.Load()
+		}
+		g.probes.Add(1)
+		at := time.Now()
+		res := t.src.Fetch(ctx, t.op, []Item{t.it})
+		p := probe{at: at}
+		if len(res) == 1 {
+			if p.served = answered(res[0].Err); !p.served {
+				se := judge(ctx, res[0].Err).se
+				p.class, p.status = se.Class, se.Status
+			}
+		}
+		g.mu.Lock()
+		t.probes = append(t.probes, p)
+		if p.served {
+			t.res = &res[0]
+		}
+		g.mu.Unlock()
+		if t.res != nil {
+			g.setReady()
+			return true
+		}
+		if g.ready.Load() {
+			return true
+		}
+		switch {
+		case time.Since(start) < probeFastFor:
+			delay = min(2*delay, probeEvery)
+		default:
+			delay = min(delay*3/2, probeSlowest)
+		}
+	}
+	return g.ready.Load()
+}
+
+// answer returns the probes of t, and the answer that showed the source
+// serving if it was t's, once t has left the gate.
+func (g *gate) answer(t *probeTarget) ([]probe, *Result) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return t.probes, t.res
+}
+
+// next returns the item to probe now.
+func (g *gate) next() (*probeTarget, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.waiting) == 0 {
+		return nil, false
+	}
+	g.turn %= len(g.waiting)
+	t := g.waiting[g.turn]
+	g.turn++
+	return t, true
+}
+
+// answered reports whether a fetch that ended with err got an answer that
+// shows the source serving: a value, or a refusal it gives only when
+// serving.
+func answered(err error) bool {
+	if err == nil {
+		return true
+	}
+	var se *SourceError
+	return errors.As(err, &se) && !se.NotReady && se.Status != 0
+}

@@ -1,0 +1,216 @@
+package mw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lambda-mw/mw/internal/resolved"
+)
+
+// wrapper is the state behind one Wrap.
+type wrapper struct {
+	cfg   *config
+	now   func() time.Time
+	tel   *telemetry
+	cache *cache
+	plans []itemPlan // by position in cache.items
+	err   error      // a mistake in the environment, returned by every invoke
+
+	// started is the first invoke's start, on the monotonic clock.
+	started atomic.Pointer[time.Time]
+}
+
+// itemPlan is how one item is fetched: by which source, in which call.
+type itemPlan struct {
+	route *route
+	plan  Plan
+}
+
+// newWrapper builds the state of one Wrap. It panics on a declaration that
+// code got wrong; a mistake in the environment is returned by every invoke.
+func newWrapper(opts []Option) *wrapper {
+	cfg, bad := newConfig(opts)
+	d, conflict := collect(cfg.items)
+	plans, refusal := routeItems(d.items, cfg)
+	if bad = worse(worse(bad, conflict), refusal); bad != nil && !bad.fromEnv {
+		panic(bad)
+	}
+	w := &wrapper{cfg: cfg, now: cfg.now, plans: plans, cache: newCache(d, cfg)}
+	if bad != nil {
+		w.err = bad
+	}
+	w.cache.holder.Refresh = w.refresh
+	w.tel = newTelemetry(cfg.tp, cfg.mp, w.cache.items)
+	return w
+}
+
+// routeItems gives each item to the first source whose Plan serves its
+// kind, and returns the first refusal.
+func routeItems(items []item, cfg *config) ([]itemPlan, *declError) {
+	routes := make([]*route, len(cfg.sources))
+	for k, s := range cfg.sources {
+		routes[k] = &route{src: s, name: s.Name(), gate: newGate()}
+	}
+	plans := make([]itemPlan, len(items))
+	var first *declError
+	for i, it := range items {
+		var refused error
+		for _, r := range routes {
+			p, err := r.src.Plan(it.Item)
+			if errors.Is(err, ErrNotServed) {
+				continue
+			}
+			if err != nil {
+				refused = err
+				break
+			}
+			plans[i] = itemPlan{route: r, plan: p}
+			break
+		}
+		if plans[i].route == nil {
+			if refused == nil {
+				refused = fmt.Errorf("%s: no source serves this kind of item", it.describe())
+			}
+			first = worse(first, &declError{msg: origin(it) + refused.Error(), fromEnv: it.from != "" || cfg.ext.fromEnv})
+		}
+	}
+	return plans, first
+}
+
+// begin notes the start of an invoke at now, and reports whether it is the
+// first of this Wrap.
+func (w *wrapper) begin(now time.Time) bool {
+	return w.started.Load() == nil && w.started.CompareAndSwap(nil, &now)
+}
+
+// startupLeft is how much of the startup window is left.
+func (w *wrapper) startupLeft() time.Duration {
+	s := w.started.Load()
+	if s == nil {
+		return w.cfg.startupWindow
+	}
+	return w.cfg.startupWindow - w.now().Sub(*s)
+}
+
+// inStartupWindow reports whether an answer that may mean "not ready yet"
+// is still taken to mean it.
+func (w *wrapper) inStartupWindow() bool { return w.startupLeft() > 0 }
+
+// resolve makes the values ready for one invoke, fetching what is missing
+// or expired. It may leave refreshes running beside the handler, in bg,
+// which the invoke must wait for before it returns.
+func (w *wrapper) resolve(ctx context.Context) (*background, error) {
+	if w.err != nil {
+		return nil, w.err
+	}
+	now := w.now()
+	cold := w.begin(now)
+	if s := w.cache.snap.Load(); s != nil && now.Before(s.until) {
+		w.tel.warm(ctx, w.cache.items, s, cold)
+		return nil, nil
+	}
+	return w.resolveSlow(ctx, now, cold)
+}
+
+// resolveSlow is resolve when some item needs a look: fetch what is
+// needed, start what is due ahead of expiry, and settle what to serve.
+func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (bg *background, err error) {
+	ctx, span := w.tel.startResolve(ctx, len(w.cache.items), cold)
+	p := w.cache.plan(now)
+	bg = w.background(ctx, p.ahead)
+	defer func() {
+		if r := recover(); r != nil {
+			span.endPanic()
+			bg.wait()
+			panic(r)
+		}
+	}()
+	seen, coalesced := w.obtain(ctx, p.need, false)
+	st := w.cache.settle(w.now(), seen)
+	o := outcome{hits: p.hits, coalesced: coalesced, ahead: len(p.ahead), stale: st.stale, absent: st.absent}
+	for _, i := range p.need {
+		o.missed = append(o.missed, w.cache.items[i])
+	}
+	if len(st.failed) > 0 {
+		o.err = &PrefetchError{Failed: st.failed, Declared: len(w.cache.items)}
+	}
+	span.end(ctx, w.cache.items, o)
+	if o.err != nil {
+		return bg, o.err
+	}
+	return bg, nil
+}
+
+// background is the refreshes ahead of expiry that one invoke started.
+type background struct {
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+	panic  any
+}
+
+// background starts fetching the items due ahead of expiry, whose flights
+// the invoke leads, beside the handler.
+func (w *wrapper) background(ctx context.Context, ahead []ticket) *background {
+	if len(ahead) == 0 {
+		return nil
+	}
+	bctx, cancel := w.fetchContext(ctx)
+	bg := &background{cancel: cancel}
+	bg.wg.Add(1)
+	go func() {
+		defer bg.wg.Done()
+		defer func() { bg.panic = recover() }()
+		w.fly(bctx, ahead, false)
+		w.cache.settle(w.now(), nil) // publish the new values
+	}()
+	return bg
+}
+
+// wait waits for the refreshes, which end within the invoke, before Lambda
+// may freeze the process; a panic in one is raised here.
+func (bg *background) wait() {
+	if bg == nil {
+		return
+	}
+	bg.wg.Wait()
+	bg.cancel()
+	if bg.panic != nil {
+		panic(bg.panic)
+	}
+}
+
+// refresh is RefreshSecret and RefreshParameter: fetch one item now, by
+// force, sharing the fetch with concurrent callers. A parameter found
+// under a declared path refreshes the path.
+func (w *wrapper) refresh(ctx context.Context, k resolved.Kind, name string) error {
+	i, ok := w.cache.index.Lookup(k, name)
+	if !ok && k == resolved.Parameter {
+		i, ok = w.pathOf(name)
+	}
+	if !ok {
+		return &LookupError{Kind: Kind(k), Name: name, Err: ErrNotDeclared}
+	}
+	if w.cache.recentlyForced(i, w.now()) {
+		return nil // just refreshed by another caller: that is the refresh
+	}
+	seen, _ := w.obtain(ctx, []int{i}, true)
+	if err := seen[i]; err != nil {
+		return err
+	}
+	w.cache.settle(w.now(), nil)
+	return nil
+}
+
+// pathOf returns the declared path that lists the parameter name.
+func (w *wrapper) pathOf(name string) (int, bool) {
+	for path, i := range w.cache.index.Paths() {
+		if resolved.Under(name, path) {
+			return i, true
+		}
+	}
+	return 0, false
+}
