@@ -123,7 +123,7 @@ func TestHandlerFailureIsRecordedWithoutItsMessage(t *testing.T) {
 		{"ok", func(context.Context, string) (string, error) { return "ok", nil }, ""},
 		{"wrapped", func(context.Context, string) (string, error) { return "", fmt.Errorf("handler: %w", fail) }, "*fmt.wrapError"},
 		{"mw error", func(ctx context.Context, _ string) (string, error) {
-			return "", &mw.FetchError{Kind: "secret", Name: "s", Class: mw.ClassAccessDenied}
+			return "", &mw.FetchError{Kind: mw.KindSecret, Name: "s", Class: mw.ClassAccessDenied}
 		}, "access_denied"},
 		{"lookup", func(ctx context.Context, _ string) (string, error) { return mw.Secret(ctx, "undeclared") }, "*mw.LookupError"},
 	}

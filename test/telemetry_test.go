@@ -139,7 +139,7 @@ func recordEveryPath(t *testing.T) *world {
 	// Items with an alias and a version, so that every metric and span
 	// carries mw.item.alias and mw.item.version.
 	db := mw.WithSecret("prod/db", mw.VersionStage("AWSCURRENT"), mw.Alias("db"))
-	flags := mw.WithParameter("/app/flags", mw.Version(1), mw.Alias("flags"))
+	flags := mw.WithParameter("/app/flags", mw.ParameterVersion(1), mw.Alias("flags"))
 
 	// Cold with a startup 400 retried, an optional item absent; warm; a
 	// handler error.
@@ -184,6 +184,14 @@ func recordEveryPath(t *testing.T) *world {
 	must(stale(ctx(), false))
 	w.ext.Deny("prod/db")
 	must(stale(ctx(), false))
+
+	// A source of its own, which fetches parameters in batches and lists
+	// paths; one item of the batch is throttled once and retried.
+	src := &mapSource{values: map[string]string{"/p/a": "1", "/p/b": "2", "/tree/x": "3"}, throttleOnce: map[string]bool{"/p/b": true}}
+	batch := mw.Wrap(echo, w.opts(mw.WithSource(src), mw.WithParameters("/p/a", "/p/b"), mw.WithParametersByPath("/tree"))...)
+	if _, err := batch(ctx(), []string{"parameter:/p/a", "parameter:/tree/x"}); err != nil {
+		t.Fatal(err)
+	}
 
 	// A failure.
 	c := mw.Wrap(echo, w.opts(mw.WithSecret("missing", mw.Alias("m"), mw.VersionStage("AWSCURRENT")), mw.WithStartupWindow(0))...)

@@ -225,7 +225,7 @@ func TestFetchSpansNameTheVersion(t *testing.T) {
 	w.ext.LabelParameter("/app/flags", 2, "live")
 	h := mw.Wrap(echo, w.opts(
 		mw.WithParameters("/app/flags"),
-		mw.WithParameter("/app/flags", mw.Version(1), mw.Alias("first")),
+		mw.WithParameter("/app/flags", mw.ParameterVersion(1), mw.Alias("first")),
 		mw.WithParameter("/app/flags", mw.Label("live"), mw.Alias("live")),
 		mw.WithParameters("/app/flags:1"), // Parameter Store's own selector syntax
 	)...)
