@@ -11,13 +11,16 @@ import (
 // Polling a source that may still be starting, such as the managed
 // extension, which answers a bare HTTP 400 until it serves. One probe at a
 // time per source and Wrap, quick at first: a loopback request costs
-// nothing while the extension is not serving. After probeFastFor the probes
-// slow down, because a ready extension forwards each probe for a missing
-// item upstream, to AWS.
+// nothing while the extension is not serving. The probes slow down after
+// probeFastFor, or as soon as an answer takes longer than probeLocal: an
+// extension that answers 400 that slowly asked AWS first (it serves, and
+// the item is missing, or AWS throttles it), and each fast probe would
+// cost another call to AWS.
 const (
 	probeFirst   = time.Millisecond
 	probeEvery   = 5 * time.Millisecond
 	probeFastFor = time.Second
+	probeLocal   = 20 * time.Millisecond
 	probeSlowest = 100 * time.Millisecond
 )
 
@@ -133,7 +136,7 @@ func (g *gate) probe(ctx context.Context) (ready bool) {
 		g.signal()
 		g.mu.Unlock()
 	}()
-	start, delay := time.Now(), probeFirst
+	start, delay, fast := time.Now(), probeFirst, true
 	for sleep(ctx, delay) {
 		t, ok := g.next()
 		if !ok {
@@ -162,11 +165,11 @@ func (g *gate) probe(ctx context.Context) (ready bool) {
 		if g.ready.Load() {
 			return true
 		}
-		switch {
-		case time.Since(start) < probeFastFor:
+		fast = fast && time.Since(at) < probeLocal && time.Since(start) < probeFastFor
+		if fast {
 			delay = min(2*delay, probeEvery)
-		default:
-			delay = min(delay*3/2, probeSlowest)
+		} else {
+			delay = min(max(delay, probeEvery)*3/2, probeSlowest)
 		}
 	}
 	return g.ready.Load()
