@@ -36,7 +36,10 @@ func (e *apiError) ErrorFault() smithy.ErrorFault { return e.fault }
 // maxMessage bounds the AWS message an error keeps.
 const maxMessage = 400
 
-func newAPIError(code, message string, fault smithy.ErrorFault) *apiError {
+func newAPIError(code, message string, fault smithy.ErrorFault) error {
+	if code == "" && message == "" {
+		return nil
+	}
 	message = strings.Join(strings.Fields(message), " ") // moto pads its messages
 	if len(message) > maxMessage {
 		message = message[:maxMessage] + "…"
@@ -60,7 +63,14 @@ func (s *Source) callError(ctx context.Context, op string, err error) *mw.Source
 		status = re.HTTPStatusCode()
 	}
 	if ae, ok := errors.AsType[smithy.APIError](err); ok {
-		return s.answerError(op, status, ae.ErrorCode(), ae.ErrorMessage(), ae.ErrorFault())
+		code := ae.ErrorCode()
+		if code == "UnknownError" { // the SDK's name for an answer with no code
+			code = ""
+		}
+		return s.answerError(op, status, code, ae.ErrorMessage(), ae.ErrorFault())
+	}
+	if status == 429 || status >= 500 { // an error answer whose body did not decode, such as a proxy's
+		return s.answerError(op, status, "", "", smithy.FaultServer)
 	}
 	if ctx.Err() != nil {
 		return &mw.SourceError{Class: mw.ClassTimeout, Status: status, Err: ctx.Err()}
@@ -177,14 +187,6 @@ func isKMSMessage(message string) bool {
 // currently marked deleted."
 func isDeleted(message string) bool {
 	return strings.Contains(message, "marked for deletion") || strings.Contains(message, "marked deleted")
-}
-
-// The IAM actions each call needs.
-var actions = map[string]string{
-	opGetParameters:       "ssm:GetParameters",
-	opGetParametersByPath: "ssm:GetParametersByPath",
-	opBatchGetSecretValue: "secretsmanager:BatchGetSecretValue",
-	opGetSecretValue:      "secretsmanager:GetSecretValue",
 }
 
 // hint names the likely fix for an error answer to op.
