@@ -133,3 +133,38 @@ func TestBatchGetSecretValueAnswersAsAWS(t *testing.T) {
 		t.Errorf("%d pages, want 2", n)
 	}
 }
+
+// TestGetParametersByPathPagesAsAWS: a page may be empty and still carry a
+// NextToken; listing goes on until NextToken is empty, and stops, failed,
+// on a NextToken it has already followed.
+func TestGetParametersByPathPagesAsAWS(t *testing.T) {
+	var pages atomic.Int32
+	var loop atomic.Bool
+	src := answer(t, map[string]func(map[string]any) any{
+		"GetParametersByPath": func(req map[string]any) any {
+			n := pages.Add(1)
+			if req["Recursive"] != true || req["WithDecryption"] != true {
+				t.Errorf("page %d: request %v, want Recursive and WithDecryption", n, req)
+			}
+			switch {
+			case loop.Load():
+				return map[string]any{"Parameters": []any{}, "NextToken": "same"}
+			case n == 1:
+				return map[string]any{"Parameters": []any{}, "NextToken": "t1"}
+			case n == 2:
+				return map[string]any{"Parameters": []map[string]any{{"Name": "/p/a", "Value": "a"}}, "NextToken": "t2"}
+			}
+			return map[string]any{"Parameters": []map[string]any{{"Name": "/p/b/c", "Value": "x,y"}}}
+		},
+	})
+	res := src.Fetch(t.Context(), "GetParametersByPath", []mw.Item{path("/p")})
+	if res[0].Err != nil || len(res[0].Values) != 2 || res[0].Values["/p/a"] != "a" || res[0].Values["/p/b/c"] != "x,y" {
+		t.Errorf("got %v, %v", res[0].Values, res[0].Err)
+	}
+	if n := pages.Load(); n != 3 {
+		t.Errorf("%d pages, want 3", n)
+	}
+	loop.Store(true)
+	res = src.Fetch(t.Context(), "GetParametersByPath", []mw.Item{path("/p")})
+	wantFailure(t, "repeated NextToken", res[0].Err, failure{class: mw.ClassMalformed})
+}
