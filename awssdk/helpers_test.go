@@ -9,6 +9,7 @@ import (
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/awssdk"
+	"github.com/lambda-mw/mw/awssdk/internal/moto"
 )
 
 func param(name string) mw.Item  { return mw.Item{Kind: mw.KindParameter, Name: name} }
@@ -99,6 +100,26 @@ func noSecrets(t *testing.T, what string, err error, secrets ...string) {
 	for _, s := range secrets {
 		if strings.Contains(text, s) {
 			t.Errorf("%s: the error says a value: %s", what, text)
+		}
+	}
+}
+
+// checkBatches fetches the first n of items in one Fetch, for each n of
+// sizes, and checks at the proxy that it took ⌈n/batch⌉ calls of op, each
+// item's name sent exactly once, and got the values wanted.
+func checkBatches(t *testing.T, b *moto.Backend, src *awssdk.Source, op string, batch int, items []mw.Item, values []string, sizes ...int) {
+	t.Helper()
+	for _, n := range sizes {
+		b.Reset()
+		res := fetch(t, src, op, items[:n]...)
+		wantValues(t, items[:n], res, values[:n])
+		if got, want := b.Calls(op), int64((n+batch-1)/batch); got != want {
+			t.Errorf("%d items: %d %s calls, want %d", n, got, op, want)
+		}
+		for _, it := range items[:n] {
+			if got := b.Fetches(it.Name); got != 1 {
+				t.Errorf("%d items: %s sent %d times, want 1", n, it.Name, got)
+			}
 		}
 	}
 }

@@ -3,7 +3,6 @@ package awssdk
 import (
 	"context"
 	"errors"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -22,30 +21,10 @@ import (
 // requests with the same parameterKey share a call, and each answer is
 // matched to its request by key.
 func (s *Source) getParameters(ctx context.Context, items []mw.Item, res []mw.Result) {
-	byName := make(map[string][]int) // request -> indexes of the items asking it
-	var names []string
-	for i, it := range items {
-		n := parameterRequest(it)
-		if _, ok := byName[n]; !ok {
-			names = append(names, n)
-		}
-		byName[n] = append(byName[n], i)
-	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, call := range parameterCalls(names) {
-		wg.Go(func() {
-			got := s.getParametersCall(ctx, call)
-			mu.Lock()
-			defer mu.Unlock()
-			for n, r := range got {
-				for _, i := range byName[n] {
-					res[i] = r
-				}
-			}
-		})
-	}
-	wg.Wait()
+	names, byName := requests(items, parameterRequest)
+	fanOut(parameterCalls(names), byName, res, func(call []string) map[string]mw.Result {
+		return s.getParametersCall(ctx, call)
+	})
 }
 
 // parameterCalls splits distinct requests into calls of at most 10 in

@@ -56,20 +56,7 @@ func TestGetParametersBatches(t *testing.T) {
 		all = append(all, param(n))
 		values = append(values, "value-"+n)
 	}
-	src := awssdk.New(b.Config())
-	for _, n := range []int{1, 10, 11, 20, 21, 45} {
-		b.Reset()
-		res := fetch(t, src, "GetParameters", all[:n]...)
-		wantValues(t, all[:n], res, values[:n])
-		if got, want := b.Calls("GetParameters"), int64((n+9)/10); got != want {
-			t.Errorf("%d parameters: %d GetParameters calls, want %d", n, got, want)
-		}
-		for _, it := range all[:n] {
-			if got := b.Fetches(it.Name); got != 1 {
-				t.Errorf("%d parameters: %s sent %d times, want 1", n, it.Name, got)
-			}
-		}
-	}
+	checkBatches(t, b, awssdk.New(b.Config()), "GetParameters", 10, all, values, 1, 10, 11, 20, 21, 45)
 }
 
 // TestGetParametersNotFound: names GetParameters lists in

@@ -3,8 +3,8 @@ package awssdk
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -19,42 +19,10 @@ import (
 // which need secretsmanager:ListSecrets and fail whole on one deleted
 // secret): each distinct id once, up to 20 a call, the calls concurrently.
 func (s *Source) batchGetSecretValue(ctx context.Context, items []mw.Item, res []mw.Result) {
-	byID := make(map[string][]int)
-	var ids []string
-	for i, it := range items {
-		if _, ok := byID[it.Name]; !ok {
-			ids = append(ids, it.Name)
-		}
-		byID[it.Name] = append(byID[it.Name], i)
-	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for call := range chunks(ids, maxBatchGetSecretValue) {
-		wg.Go(func() {
-			got := s.batchGetSecretValueCall(ctx, call)
-			mu.Lock()
-			defer mu.Unlock()
-			for id, r := range got {
-				for _, i := range byID[id] {
-					res[i] = r
-				}
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// chunks yields s in slices of at most n.
-func chunks(s []string, n int) func(func([]string) bool) {
-	return func(yield func([]string) bool) {
-		for len(s) > 0 {
-			c := s[:min(n, len(s))]
-			s = s[len(c):]
-			if !yield(c) {
-				return
-			}
-		}
-	}
+	ids, byID := requests(items, func(it mw.Item) string { return it.Name })
+	fanOut(slices.Collect(slices.Chunk(ids, maxBatchGetSecretValue)), byID, res, func(call []string) map[string]mw.Result {
+		return s.batchGetSecretValueCall(ctx, call)
+	})
 }
 
 // batchGetSecretValueCall makes one BatchGetSecretValue call for ids (more

@@ -61,20 +61,7 @@ func TestBatchGetSecretValueBatches(t *testing.T) {
 		all = append(all, secret(id))
 		values = append(values, "value-"+id)
 	}
-	src := awssdk.New(b.Config())
-	for _, m := range []int{1, 20, 21, 40, 45} {
-		b.Reset()
-		res := fetch(t, src, "BatchGetSecretValue", all[:m]...)
-		wantValues(t, all[:m], res, values[:m])
-		if got, want := b.Calls("BatchGetSecretValue"), int64((m+19)/20); got != want {
-			t.Errorf("%d secrets: %d BatchGetSecretValue calls, want %d", m, got, want)
-		}
-		for _, it := range all[:m] {
-			if got := b.Fetches(it.Name); got != 1 {
-				t.Errorf("%d secrets: %s sent %d times, want 1", m, it.Name, got)
-			}
-		}
-	}
+	checkBatches(t, b, awssdk.New(b.Config()), "BatchGetSecretValue", 20, all, values, 1, 20, 21, 40, 45)
 }
 
 // TestGetSecretValuePinned: secrets pinned by stage or version id go

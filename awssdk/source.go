@@ -120,3 +120,38 @@ func each(items []mw.Item, res []mw.Result, get func(mw.Item) mw.Result) {
 	}
 	wg.Wait()
 }
+
+// requests returns the distinct requests items make, in order, and the
+// indexes of the items that make each.
+func requests(items []mw.Item, request func(mw.Item) string) ([]string, map[string][]int) {
+	var reqs []string
+	idx := make(map[string][]int)
+	for i, it := range items {
+		r := request(it)
+		if _, ok := idx[r]; !ok {
+			reqs = append(reqs, r)
+		}
+		idx[r] = append(idx[r], i)
+	}
+	return reqs, idx
+}
+
+// fanOut makes call for each group of requests, concurrently, and gives
+// each request's Result to the items that made it (idx, from requests).
+func fanOut(groups [][]string, idx map[string][]int, res []mw.Result, call func([]string) map[string]mw.Result) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		wg.Go(func() {
+			got := call(g)
+			mu.Lock()
+			defer mu.Unlock()
+			for r, result := range got {
+				for _, i := range idx[r] {
+					res[i] = result
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
