@@ -1,0 +1,294 @@
+package awssdk
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/lambda-mw/mw"
+)
+
+// apiError is an AWS error answer as a SourceError holds it: the code and
+// AWS's message, which names the caller and resources but never a value,
+// with nothing else from the SDK's error (the response, its body). It is a
+// smithy.APIError, for errors.As.
+type apiError struct {
+	code, message string
+	fault         smithy.ErrorFault
+}
+
+func (e *apiError) Error() string {
+	if e.message == "" {
+		return e.code
+	}
+	return e.message
+}
+
+func (e *apiError) ErrorCode() string             { return e.code }
+func (e *apiError) ErrorMessage() string          { return e.message }
+func (e *apiError) ErrorFault() smithy.ErrorFault { return e.fault }
+
+// maxMessage bounds the AWS message an error keeps.
+const maxMessage = 400
+
+func newAPIError(code, message string, fault smithy.ErrorFault) error {
+	if code == "" && message == "" {
+		return nil
+	}
+	message = strings.Join(strings.Fields(message), " ") // moto pads its messages
+	if len(message) > maxMessage {
+		message = message[:maxMessage] + "…"
+	}
+	return &apiError{code: code, message: message, fault: fault}
+}
+
+var (
+	errMalformed   = errors.New("the answer could not be decoded")
+	errCredentials = errors.New("the AWS SDK could not get credentials from the aws.Config")
+)
+
+// callError describes a failed call of op: the error the SDK returned,
+// with the HTTP status, the AWS error code and the fix. It keeps AWS's
+// message but no other part of the SDK's error, and no cause where the
+// cause could quote a value (a body that did not decode) or a credential
+// (a credential provider's failure).
+func (s *Source) callError(ctx context.Context, op string, err error) *mw.SourceError {
+	var status int
+	if re, ok := errors.AsType[*smithyhttp.ResponseError](err); ok {
+		status = re.HTTPStatusCode()
+	}
+	if ae, ok := errors.AsType[smithy.APIError](err); ok {
+		code := ae.ErrorCode()
+		if code == "UnknownError" { // the SDK's name for an answer with no code
+			code = ""
+		}
+		return s.answerError(op, status, code, ae.ErrorMessage(), ae.ErrorFault())
+	}
+	if status == 429 || status >= 500 { // an error answer whose body did not decode, such as a proxy's
+		return s.answerError(op, status, "", "", smithy.FaultServer)
+	}
+	if ctx.Err() != nil {
+		return &mw.SourceError{Class: mw.ClassTimeout, Status: status, Err: ctx.Err()}
+	}
+	if strings.Contains(err.Error(), "get identity:") {
+		return &mw.SourceError{Class: mw.ClassAccessDenied, Err: errCredentials,
+			Hint: "check where the aws.Config finds credentials (environment, shared config, the execution role)"}
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return &mw.SourceError{Class: mw.ClassTimeout, Retry: true, Status: status, Err: transportCause(err),
+			Hint: s.unreachableHint(op)}
+	}
+	if _, ok := errors.AsType[*smithyhttp.RequestSendError](err); ok || isTransport(err) {
+		return &mw.SourceError{Class: mw.ClassUnavailable, Retry: true, Status: status, Err: transportCause(err),
+			Hint: s.unreachableHint(op)}
+	}
+	if _, ok := errors.AsType[*smithy.DeserializationError](err); ok {
+		return &mw.SourceError{Class: mw.ClassMalformed, Status: status, Err: errMalformed}
+	}
+	return &mw.SourceError{Class: mw.ClassOther, Status: status, Err: err}
+}
+
+// isTransport reports whether err is a connection's failure while an
+// answer was read.
+func isTransport(err error) bool {
+	_, isNet := errors.AsType[*net.OpError](err)
+	return isNet || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// transportCause returns the network error inside err, which names the
+// endpoint (without a URL's password: net/http strips it) and what failed.
+func transportCause(err error) error {
+	if oe, ok := errors.AsType[*net.OpError](err); ok {
+		return oe
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return errors.New("the request could not be sent")
+}
+
+// answerError describes an AWS error answer to op, whole (status > 0) or
+// for one item inside a successful answer (status 0): an entry of
+// BatchGetSecretValue's Errors.
+func (s *Source) answerError(op string, status int, code, message string, fault smithy.ErrorFault) *mw.SourceError {
+	class, retry := classify(status, code, message)
+	return &mw.SourceError{
+		Class:  class,
+		Retry:  retry,
+		Status: status,
+		Code:   code,
+		Hint:   s.hint(op, class, code, message),
+		Err:    newAPIError(code, message, fault),
+	}
+}
+
+// Error codes by class. Codes are matched bare, as smithy.APIError gives
+// them (any "namespace#" prefix stripped).
+var (
+	throttleCodes = codes("ThrottlingException", "Throttling", "ThrottledException", "TooManyRequestsException",
+		"RequestLimitExceeded", "RequestThrottled", "RequestThrottledException", "SlowDown",
+		"KMSThrottlingException")
+	notFoundCodes = codes("ParameterNotFound", "ParameterVersionNotFound", "ResourceNotFoundException")
+	deniedCodes   = codes("AccessDeniedException", "AccessDenied", "UnauthorizedOperation")
+	// credentialCodes are AWS's refusals of the credentials themselves.
+	credentialCodes = codes("UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException",
+		"SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken", "ExpiredToken",
+		"ExpiredTokenException", "RequestExpired")
+	decryptCodes = codes("DecryptionFailure", "InvalidKeyId")
+	serverCodes  = codes("InternalServerError", "InternalServiceError", "InternalFailure", "InternalError",
+		"ServiceUnavailable", "ServiceUnavailableException")
+)
+
+func codes(cs ...string) map[string]bool {
+	m := make(map[string]bool, len(cs))
+	for _, c := range cs {
+		m[c] = true
+	}
+	return m
+}
+
+// classify maps an AWS error answer to mw's class, and says whether
+// another attempt may succeed: throttling, server errors.
+func classify(status int, code, message string) (mw.Class, bool) {
+	switch {
+	case throttleCodes[code] || status == 429:
+		return mw.ClassThrottled, true
+	case decryptCodes[code] || strings.HasPrefix(code, "KMS") ||
+		deniedCodes[code] && isKMSMessage(message):
+		return mw.ClassDecrypt, false
+	case notFoundCodes[code] || code == "InvalidRequestException" && isDeleted(message):
+		return mw.ClassNotFound, false
+	case deniedCodes[code] || credentialCodes[code]:
+		return mw.ClassAccessDenied, false
+	case serverCodes[code] || status >= 500:
+		return mw.ClassServerError, true
+	}
+	return mw.ClassOther, false
+}
+
+// isKMSMessage reports whether an AccessDeniedException is KMS's: Parameter
+// Store answers a SecureString it may not decrypt with
+// AccessDeniedException "The ciphertext refers to a customer master key
+// that does not exist, does not exist in this region, or you are not
+// allowed to access."
+func isKMSMessage(message string) bool {
+	return strings.Contains(message, "ciphertext") || strings.Contains(message, "kms:") ||
+		strings.Contains(message, "KMS")
+}
+
+// isDeleted reports whether an InvalidRequestException says the secret is
+// scheduled for deletion: AWS "You can't perform this operation on the
+// secret because it was marked for deletion.", moto "... a secret that's
+// currently marked deleted."
+func isDeleted(message string) bool {
+	return strings.Contains(message, "marked for deletion") || strings.Contains(message, "marked deleted")
+}
+
+// hint names the likely fix for an error answer to op.
+func (s *Source) hint(op string, class mw.Class, code, message string) string {
+	secret := op == opBatchGetSecretValue || op == opGetSecretValue
+	switch class {
+	case mw.ClassThrottled:
+		return throttleHint(op, code)
+	case mw.ClassDecrypt:
+		what := "parameter"
+		if secret {
+			what = "secret"
+		}
+		return "allow kms:Decrypt on the KMS key that encrypts the " + what + ", in the execution role's policy and in the key's policy"
+	case mw.ClassNotFound:
+		switch {
+		case code == "InvalidRequestException":
+			return "the secret is scheduled for deletion: restore it (secretsmanager:RestoreSecret) or stop declaring it"
+		case secret:
+			return "no such secret or version in " + s.where() + ": check the name or ARN (a partial ARN has no 6-character suffix), the version id or stage, and the region"
+		}
+		return "no such parameter, version or label in " + s.where() + ": check the name or ARN, the selector and the region"
+	case mw.ClassAccessDenied:
+		if credentialCodes[code] {
+			return "AWS refused the credentials (wrong, expired, or for another partition): check where the aws.Config finds them"
+		}
+		switch op {
+		case opGetParameters:
+			return "allow ssm:GetParameters on each parameter of the call (one denied name fails the whole call); a SecureString with a customer managed key also needs kms:Decrypt"
+		case opGetParametersByPath:
+			return "allow ssm:GetParametersByPath on the path (arn:aws:ssm:<region>:<account>:parameter/<path>)"
+		case opBatchGetSecretValue:
+			if strings.Contains(message, "BatchGetSecretValue") || code == "AccessDenied" {
+				return "allow secretsmanager:BatchGetSecretValue (on resource \"*\") and secretsmanager:GetSecretValue on each secret"
+			}
+			return "allow secretsmanager:GetSecretValue on the secret: BatchGetSecretValue needs it on each secret, besides secretsmanager:BatchGetSecretValue"
+		case opGetSecretValue:
+			return "allow secretsmanager:GetSecretValue on the secret"
+		}
+	case mw.ClassOther:
+		if code == "ValidationException" || code == "InvalidParameterException" || strings.HasPrefix(code, "InvalidFilter") {
+			if secret {
+				return "AWS refused the request: check the secret's id, version id and version stage"
+			}
+			return "AWS refused the request: check the names (letters, digits, _.-/; a hierarchy starts with '/') and selectors"
+		}
+	}
+	return ""
+}
+
+func throttleHint(op, code string) string {
+	if code == "KMSThrottlingException" {
+		return "KMS throttled decryption: its cryptographic request rate is an account-and-Region quota shared by all callers; raise it in Service Quotas, or fetch less often with mw.WithTTL"
+	}
+	switch op {
+	case opGetParameters:
+		return "Parameter Store throttled ssm:GetParameters: GetParameter and GetParameters share one transactions-per-second quota per account and Region; turn on the higher throughput setting, or fetch less often with mw.WithTTL"
+	case opGetParametersByPath:
+		return "Parameter Store throttled ssm:GetParametersByPath: its transactions-per-second quota is per account and Region (shared with GetParameter(s) at standard throughput); turn on the higher throughput setting, or fetch less often with mw.WithTTL"
+	case opBatchGetSecretValue:
+		return "Secrets Manager throttled BatchGetSecretValue: its request rate quota is per account and Region; fetch less often with mw.WithTTL"
+	case opGetSecretValue:
+		return "Secrets Manager throttled GetSecretValue: its request rate quota (shared with DescribeSecret) is per account and Region; fetch less often with mw.WithTTL"
+	}
+	return "fetch less often with mw.WithTTL"
+}
+
+// unreachableHint is the likely fix when nothing answered.
+func (s *Source) unreachableHint(op string) string {
+	service := "ssm"
+	if op == opBatchGetSecretValue || op == opGetSecretValue {
+		service = "secretsmanager"
+	}
+	return "nothing answered the " + service + " endpoint in " + s.where() + ": a function in a VPC needs a NAT gateway or an interface VPC endpoint for " + service
+}
+
+func (s *Source) where() string {
+	if s.region == "" {
+		return "the aws.Config's region (none set)"
+	}
+	return "region " + s.region
+}
+
+// notFoundParameter is the error of a name GetParameters listed in
+// InvalidParameters: no such parameter, version or label. The answer had no
+// error code; the code is the one GetParameter answers the same name with.
+func (s *Source) notFoundParameter() *mw.SourceError {
+	return &mw.SourceError{
+		Class: mw.ClassNotFound,
+		Code:  "ParameterNotFound",
+		Hint:  s.hint(opGetParameters, mw.ClassNotFound, "ParameterNotFound", ""),
+		Err:   errors.New("ssm:GetParameters listed it in InvalidParameters"),
+	}
+}
+
+// errMissing is the error of an item an answer neither gave nor refused.
+func errMissing(op string) *mw.SourceError {
+	return &mw.SourceError{Class: mw.ClassMalformed,
+		Err: errors.New(op + " answered without this item: neither a value nor an error")}
+}
+
+func unknownOp(op string) *mw.SourceError {
+	return &mw.SourceError{Class: mw.ClassOther,
+		Err: errors.New("awssdk: no such call " + op + ": Fetch takes the Op of the Source's Plan")}
+}

@@ -1,0 +1,142 @@
+package awssdk
+
+import (
+	"context"
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/lambda-mw/mw"
+)
+
+// getParameters fetches parameters with ssm:GetParameters: each distinct
+// name (with its selector) once, up to 10 a call, the calls concurrently.
+//
+// The answer lists parameters by Name and ARN, and AWS adds the Selector
+// asked for, but Name may be the bare name even when asked by ARN, and
+// moto sends no Selector: two requests for one parameter (at two versions,
+// or by name and by ARN) in one call could not be told apart. So no two
+// requests with the same parameterKey share a call, and each answer is
+// matched to its request by key.
+func (s *Source) getParameters(ctx context.Context, items []mw.Item, res []mw.Result) {
+	names, byName := requests(items, parameterRequest)
+	fanOut(parameterCalls(names), byName, res, func(call []string) map[string]mw.Result {
+		return s.getParametersCall(ctx, call)
+	})
+}
+
+// parameterCalls splits distinct requests into calls of at most 10 in
+// which no two requests have the same parameterKey, in order.
+func parameterCalls(names []string) [][]string {
+	var calls [][]string
+	var keys []map[string]bool
+	for _, n := range names {
+		k := parameterKey(n)
+		c := 0
+		for c < len(calls) && (len(calls[c]) == maxGetParameters || keys[c][k]) {
+			c++
+		}
+		if c == len(calls) {
+			calls = append(calls, nil)
+			keys = append(keys, make(map[string]bool))
+		}
+		calls[c] = append(calls[c], n)
+		keys[c][k] = true
+	}
+	return calls
+}
+
+// getParametersCall makes one GetParameters call for names, whose keys are
+// distinct, and returns a Result for each name.
+func (s *Source) getParametersCall(ctx context.Context, names []string) map[string]mw.Result {
+	got := make(map[string]mw.Result, len(names))
+	out, err := s.ssm.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(true)})
+	if err != nil {
+		e := s.callError(ctx, opGetParameters, err)
+		for _, n := range names {
+			got[n] = mw.Result{Err: e}
+		}
+		return got
+	}
+	byKey := make(map[string]string, len(names))
+	for _, n := range names {
+		byKey[parameterKey(n)] = n
+	}
+	for _, p := range out.Parameters {
+		if n, ok := matchParameter(byKey, p); ok {
+			if _, dup := got[n]; !dup {
+				got[n] = mw.Result{Value: aws.ToString(p.Value)}
+			}
+		}
+	}
+	for _, n := range out.InvalidParameters {
+		if _, ours := byName(names, n); ours {
+			got[n] = mw.Result{Err: s.notFoundParameter()}
+		}
+	}
+	for _, n := range names {
+		if _, ok := got[n]; !ok {
+			got[n] = mw.Result{Err: errMissing(opGetParameters)}
+		}
+	}
+	return got
+}
+
+func byName(names []string, n string) (int, bool) {
+	for i, m := range names {
+		if m == n {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// matchParameter finds the request a parameter of the answer is for: by
+// its Name (a bare name, or an ARN), by its ARN, or, for a secret read
+// through Parameter Store, by the bare secret name moto puts in Name.
+func matchParameter(byKey map[string]string, p types.Parameter) (string, bool) {
+	name := aws.ToString(p.Name)
+	for _, k := range []string{parameterKey(name), parameterKey(aws.ToString(p.ARN)),
+		parameterKey(referencePrefix + name)} {
+		if n, ok := byKey[k]; ok && k != "" {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// getParametersByPath lists every parameter under the item's path with
+// ssm:GetParametersByPath, recursively and decrypted, page after page until
+// NextToken is empty (a page may be empty and still have one). A failed
+// page fails the item: mw retries the whole path.
+func (s *Source) getParametersByPath(ctx context.Context, it mw.Item) mw.Result {
+	values := make(map[string]string)
+	seen := make(map[string]bool)
+	in := &ssm.GetParametersByPathInput{
+		Path:           aws.String(it.Name),
+		Recursive:      aws.Bool(true),
+		WithDecryption: aws.Bool(true),
+		MaxResults:     aws.Int32(maxGetParameters),
+	}
+	for {
+		out, err := s.ssm.GetParametersByPath(ctx, in)
+		if err != nil {
+			return mw.Result{Err: s.callError(ctx, opGetParametersByPath, err)}
+		}
+		for _, p := range out.Parameters {
+			values[aws.ToString(p.Name)] = aws.ToString(p.Value)
+		}
+		next := aws.ToString(out.NextToken)
+		if next == "" {
+			return mw.Result{Values: values}
+		}
+		if seen[next] {
+			return mw.Result{Err: &mw.SourceError{Class: mw.ClassMalformed,
+				Err: errors.New("GetParametersByPath answered a NextToken it had already sent")}}
+		}
+		seen[next] = true
+		in.NextToken = aws.String(next)
+	}
+}
