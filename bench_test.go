@@ -113,7 +113,6 @@ func reportRatio(b *testing.B, elapsed time.Duration) {
 	b.ReportMetric(float64(elapsed)/float64(b.N)/float64(benchLatency), "ratio-to-one-fetch")
 }
 
-
 // invokeLoop calls h b.N times, as Lambda calls a handler. It is not
 // inlined, so the bare and the wrapped handler are both called through a
 // func value, as lambda.Start calls them.

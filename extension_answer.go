@@ -60,13 +60,8 @@ func checkJSON(body []byte) error {
 	if !utf8.Valid(body) {
 		return malformed(http.StatusOK, "the answer is not valid UTF-8 (a SecretString must be text: store bytes as SecretBinary)")
 	}
-	type frame struct {
-		obj     bool
-		wantKey bool
-		keys    map[string]bool
-	}
-	var stack []*frame
 	dec := json.NewDecoder(bytes.NewReader(body))
+	var keys keyWalker
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
@@ -75,30 +70,56 @@ func checkJSON(body []byte) error {
 		if err != nil {
 			return malformed(http.StatusOK, jsonProblem(err))
 		}
-		d, isDelim := tok.(json.Delim)
-		if isDelim && (d == '}' || d == ']') {
-			stack = stack[:len(stack)-1]
-			if n := len(stack); n > 0 && stack[n-1].obj {
-				stack[n-1].wantKey = true
-			}
-			continue
+		if keys.step(tok) {
+			return malformed(http.StatusOK, "an object in the answer holds one key twice, perhaps in two cases")
 		}
-		var top *frame
-		if n := len(stack); n > 0 {
-			top = stack[n-1]
-		}
-		switch {
-		case top != nil && top.obj && top.wantKey:
-			k := strings.ToLower(strings.ToUpper(tok.(string))) // as encoding/json folds keys
-			if top.keys[k] {
-				return malformed(http.StatusOK, "an object in the answer holds one key twice, perhaps in two cases")
-			}
-			top.keys[k], top.wantKey = true, false
-		case isDelim:
-			stack = append(stack, &frame{obj: d == '{', wantKey: d == '{', keys: map[string]bool{}})
-		case top != nil && top.obj:
-			top.wantKey = true
-		}
+	}
+}
+
+// keyWalker follows a stream of JSON tokens and tells the keys of each
+// object from its values.
+type keyWalker struct {
+	stack []*jsonLevel
+}
+
+type jsonLevel struct {
+	object  bool
+	wantKey bool
+	keys    map[string]bool
+}
+
+// step takes the next token, and reports a key its object already holds.
+func (w *keyWalker) step(tok json.Token) (dup bool) {
+	d, isDelim := tok.(json.Delim)
+	if isDelim && (d == '}' || d == ']') {
+		w.stack = w.stack[:len(w.stack)-1]
+		w.valueDone()
+		return false
+	}
+	if top := w.top(); top != nil && top.wantKey {
+		k := strings.ToLower(strings.ToUpper(tok.(string))) // as encoding/json folds keys
+		dup, top.keys[k], top.wantKey = top.keys[k], true, false
+		return dup
+	}
+	if isDelim { // '{' or '[': a value that opens a level
+		w.stack = append(w.stack, &jsonLevel{object: d == '{', wantKey: d == '{', keys: map[string]bool{}})
+		return false
+	}
+	w.valueDone()
+	return false
+}
+
+func (w *keyWalker) top() *jsonLevel {
+	if len(w.stack) == 0 {
+		return nil
+	}
+	return w.stack[len(w.stack)-1]
+}
+
+// valueDone notes that a value ended: an object wants its next key.
+func (w *keyWalker) valueDone() {
+	if top := w.top(); top != nil && top.object {
+		top.wantKey = true
 	}
 }
 

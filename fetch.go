@@ -71,27 +71,33 @@ func (w *wrapper) obtain(ctx context.Context, need []int, force bool) (seen map[
 			}
 		}
 		w.fly(fctx, leads, force)
-		var again []int
-		for _, t := range tix {
-			var err *FetchError
-			switch {
-			case !await(fctx, t.f):
-				err = w.waitError(fctx, t.i)
-			case t.f.out.abandoned && !t.lead && fctx.Err() == nil:
-				again = append(again, t.i)
-			default:
-				err = t.f.out.err
-			}
-			if err != nil {
-				if seen == nil {
-					seen = map[int]*FetchError{}
-				}
-				seen[t.i] = err
-			}
-		}
-		need = again
+		need = w.collectLandings(fctx, tix, &seen)
 	}
 	return seen, coalesced
+}
+
+// collectLandings waits for the flights of tix to land and notes their
+// failures in seen; it returns the items to fetch again: those whose
+// flight another caller abandoned, while time is left.
+func (w *wrapper) collectLandings(ctx context.Context, tix []ticket, seen *map[int]*FetchError) (again []int) {
+	for _, t := range tix {
+		var err *FetchError
+		switch {
+		case !await(ctx, t.f):
+			err = w.waitError(ctx, t.i)
+		case t.f.out.abandoned && !t.lead && ctx.Err() == nil:
+			again = append(again, t.i)
+		default:
+			err = t.f.out.err
+		}
+		if err != nil {
+			if *seen == nil {
+				*seen = map[int]*FetchError{}
+			}
+			(*seen)[t.i] = err
+		}
+	}
+	return again
 }
 
 // waitError reports a wait for another's fetch that ctx cut short.

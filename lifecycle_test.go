@@ -262,4 +262,3 @@ func TestOptionalItems(t *testing.T) {
 		})
 	}
 }
-

@@ -47,8 +47,8 @@ type probeTarget struct {
 	op  string
 	it  Item
 
-	probes []probe  // the requests made for it; guarded by the gate's mu
-	res    *Result  // the answer that showed the source serving, if it was this item's
+	probes []probe // the requests made for it; guarded by the gate's mu
+	res    *Result // the answer that showed the source serving, if it was this item's
 }
 
 // probe is one request a prober made for an item, and how it ended.
