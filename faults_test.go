@@ -1,8 +1,6 @@
 package mw_test
 
 import (
-	"github.com/lambda-mw/mw"
-
 	"context"
 	"fmt"
 	"net/http"
@@ -10,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/internal/resolved"
 	"github.com/lambda-mw/mw/mwtest"
 )

@@ -1,14 +1,13 @@
 package mw_test
 
 import (
-	"github.com/lambda-mw/mw"
-
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
 

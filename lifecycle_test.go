@@ -1,8 +1,6 @@
 package mw_test
 
 import (
-	"github.com/lambda-mw/mw"
-
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
 

@@ -1,8 +1,6 @@
 package mw_test
 
 import (
-	"github.com/lambda-mw/mw"
-
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
 

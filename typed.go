@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -153,35 +154,53 @@ func kindName(t reflect.Type) string {
 // safePath rewrites the dotted path encoding/json reports, such as
 // "credentials.port", keeping the names t declares (struct fields) and
 // writing "*" for a map key and "[]" for an element: keys come from the
-// value, and may be secret.
+// value, and may be secret. encoding/json leaves map keys and indices out
+// of the path; built with GOEXPERIMENT=jsonv2 it puts them in: both read
+// the same.
 func safePath(t reflect.Type, field string) string {
 	if field == "" {
 		return ""
 	}
+	parts := strings.Split(field, ".")
 	var out []string
-	for _, part := range strings.Split(field, ".") {
-		for t != nil && t.Kind() == reflect.Pointer {
+	for len(parts) > 0 && t != nil {
+		for t.Kind() == reflect.Pointer {
 			t = t.Elem()
 		}
-		switch {
-		case t == nil:
-			out = append(out, "?")
-		case t.Kind() == reflect.Struct:
-			f, declared, ok := jsonField(t, part)
+		switch t.Kind() {
+		case reflect.Struct:
+			f, declared, ok := jsonField(t, parts[0])
 			if !ok {
-				out, t = append(out, "?"), nil
-				continue
+				return strings.Join(append(out, "?"), ".")
 			}
-			out, t = append(out, declared), f.Type
-		case t.Kind() == reflect.Map:
+			out, t, parts = append(out, declared), f.Type, parts[1:]
+		case reflect.Map:
 			out, t = append(out, "*"), t.Elem()
-		case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
+			if !names(t, parts[0]) { // the key itself is in the path
+				parts = parts[1:]
+			}
+		case reflect.Slice, reflect.Array:
 			out, t = append(out, "[]"), t.Elem()
+			if _, err := strconv.Atoi(parts[0]); err == nil { // the index
+				parts = parts[1:]
+			}
 		default:
-			out, t = append(out, "?"), nil
+			return strings.Join(append(out, "?"), ".")
 		}
 	}
 	return strings.Join(out, ".")
+}
+
+// names reports whether name is a field of t, a struct.
+func names(t reflect.Type, name string) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	_, _, ok := jsonField(t, name)
+	return ok
 }
 
 // jsonField returns the field of struct t that encoding/json decodes the

@@ -1,8 +1,6 @@
 package mw_test
 
 import (
-	"github.com/lambda-mw/mw"
-
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -127,12 +126,12 @@ func TestDecodeErrorsNeverQuoteTheValue(t *testing.T) {
 	w.ext.PutSecret("wrong-shape", `{"port":"`+canary+`"}`)
 	w.ext.PutSecret("big-number", `{"port":`+canaryDigits+`}`)
 	for id, want := range map[string]string{
-		"not-json":    `mw: secret "not-json": cannot decode the value into mw_test.dbCreds: invalid JSON at byte 1`,
+		"not-json":    `mw: secret "not-json": cannot decode the value into mw_test.dbCreds: invalid JSON at byte `, // 1; 0 with jsonv2
 		"wrong-shape": `mw: secret "wrong-shape": cannot decode the value into mw_test.dbCreds: at port, a JSON string where an int is expected`,
 		"big-number":  `mw: secret "big-number": cannot decode the value into mw_test.dbCreds: at port, a JSON number where an int is expected`,
 	} {
 		_, err := typed(t, w, func(ctx context.Context) (dbCreds, error) { return mw.SecretJSON[dbCreds](ctx, id) }, mw.WithSecrets(id))
-		if !errors.Is(err, mw.ErrDecode) || err.Error() != want {
+		if !errors.Is(err, mw.ErrDecode) || err.Error() != want && !(strings.HasSuffix(want, " ") && strings.HasPrefix(err.Error(), want)) {
 			t.Errorf("%s: got %v\nwant %s", id, err, want)
 		}
 		if err != nil && (strings.Contains(err.Error(), canary) || strings.Contains(err.Error(), canaryDigits)) {

@@ -1,0 +1,403 @@
+package mw_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+// The tests of mw's trust boundary (issue 13): the token and values go to
+// the endpoint the user chose and nowhere else; every answer is checked
+// against the question; every error points at the cause received.
+
+// elsewhere is a server the token must never reach: it counts requests.
+func elsewhere(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		fmt.Fprint(w, `{"SecretString":"from elsewhere","Name":"s"}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// A redirect is a failed fetch naming the item: nothing is sent on, with
+// mw's own client or the user's.
+func TestRedirectsAreNeverFollowed(t *testing.T) {
+	other, reached := elsewhere(t)
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+r.URL.RequestURI(), code)
+		}))
+		t.Cleanup(redirector.Close)
+		for name, opts := range map[string][]mw.Option{
+			"mw's client":   nil,
+			"user's client": {mw.WithHTTPClient(&http.Client{})},
+		} {
+			t.Setenv("AWS_SESSION_TOKEN", canary)
+			h := mw.Wrap(echo, append(opts, mw.WithEndpoint(redirector.URL), mw.WithSecrets("s"))...)
+			_, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"})
+			fe := asFetchError(t, err)
+			if fe.Status != code || fe.Attempts != 1 || !strings.Contains(err.Error(), "redirect") || !strings.Contains(err.Error(), `secret "s"`) {
+				t.Errorf("%d, %s: %v", code, name, err)
+			}
+		}
+	}
+	if reached.Load() != 0 {
+		t.Fatalf("%d requests reached the redirect's target", reached.Load())
+	}
+}
+
+// The port variable must be a port: anything else fails every invoke,
+// naming the variable, and nothing is dialled.
+func TestThePortVariableMustBeAPort(t *testing.T) {
+	for _, port := range []string{"2773@192.0.2.2:80", "0", "65536", "x", " 2773", "+2773", "2773/", "02773"} {
+		t.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port)
+		hc, dials := refusingDialer(1 << 30)
+		_, err := mw.Wrap(echo, mw.WithSecrets("s"), mw.WithHTTPClient(hc))(invokeCtx(t, 5*time.Second), nil)
+		fe := asFetchError(t, err)
+		if fe.Class != mw.ClassConfig || fe.Attempts != 1 || !strings.Contains(err.Error(), "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT") || dials.Load() != 0 {
+			t.Errorf("port %q: %d dials, %v", port, dials.Load(), err)
+		}
+	}
+}
+
+// The token goes with every request: an endpoint off loopback is refused,
+// unless the user allows it in code or in the environment.
+func TestEndpointsOffLoopbackAreRefused(t *testing.T) {
+	for _, ok := range []string{"http://localhost:2773", "http://127.0.0.1:2773", "http://127.9.9.9:1", "http://[::1]:2773", "https://LOCALHOST.:2773"} {
+		mw.Wrap(echo, mw.WithEndpoint(ok)) // no panic
+	}
+	for _, far := range []string{"http://192.0.2.1:2773", "http://example.com", "https://10.0.0.1:2773", "http://[2001:db8::1]:2773"} {
+		err := mustPanic(t, func() { mw.Wrap(echo, mw.WithEndpoint(far)) })
+		if !strings.Contains(err.Error(), "not a loopback host") || !strings.Contains(err.Error(), "WithRemoteEndpoint") {
+			t.Errorf("%s: %v", far, err)
+		}
+		mw.Wrap(echo, mw.WithEndpoint(far), mw.WithRemoteEndpoint()) // allowed in code
+
+		t.Setenv("MW_ENDPOINT", far)
+		_, err = mw.Wrap(echo)(invokeCtx(t, time.Second), nil)
+		if err == nil || !strings.Contains(err.Error(), "MW_ALLOW_REMOTE_ENDPOINT") {
+			t.Errorf("MW_ENDPOINT=%s: %v", far, err)
+		}
+		t.Setenv("MW_ALLOW_REMOTE_ENDPOINT", "true")
+		if _, err = mw.Wrap(echo)(invokeCtx(t, time.Second), nil); err != nil {
+			t.Errorf("MW_ENDPOINT=%s, allowed: %v", far, err)
+		}
+		t.Setenv("MW_ALLOW_REMOTE_ENDPOINT", "")
+	}
+}
+
+// The agent's token file is read a few KiB at most, within the deadline:
+// a device or a pipe cannot hold the invoke, and nothing is sent.
+func TestTheTokenFileIsReadBoundedWithinTheDeadline(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A writer that opens the pipe and never writes: reading it blocks.
+	go func() {
+		if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			time.Sleep(5 * time.Second)
+			f.Close()
+		}
+	}()
+	w := newWorld(t, mwtest.Agent)
+	w.ext.PutSecret("s", "v")
+	for _, file := range []string{"/dev/zero", big, fifo} {
+		t.Setenv("AWS_TOKEN", "file://"+file)
+		start := time.Now()
+		_, err := mw.Wrap(echo, w.opts(mw.WithSecretsManagerAgent(), mw.WithSecrets("s"))...)(invokeCtx(t, 500*time.Millisecond), nil)
+		fe := asFetchError(t, err)
+		if fe.Class != mw.ClassBadToken || !strings.Contains(err.Error(), "AWS_TOKEN") || !strings.Contains(err.Error(), "nothing was sent") {
+			t.Errorf("%s: %v", file, err)
+		}
+		// Not a speed measurement: a bound that proves the deadline (500 ms)
+		// ended the read, not the pipe's writer (5 s).
+		if el := time.Since(start); el > 3*time.Second {
+			t.Errorf("%s: took %v", file, el)
+		}
+	}
+	if n := w.ext.Requests(); n != 0 {
+		t.Errorf("%d requests sent without a token", n)
+	}
+}
+
+// A token that no header can carry is a token problem, said at once, with
+// the variable that holds it, and never quoted.
+func TestAnUnsendableTokenIsATokenProblem(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	t.Setenv("AWS_SESSION_TOKEN", canary+"\r\nX-Injected: 1")
+	_, err := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)(invokeCtx(t, 5*time.Second), nil)
+	fe := asFetchError(t, err)
+	if fe.Class != mw.ClassBadToken || fe.Attempts != 1 || !strings.Contains(err.Error(), "AWS_SESSION_TOKEN") ||
+		strings.Contains(err.Error(), "layer attached") || strings.Contains(err.Error(), canary) || w.ext.Requests() != 0 {
+		t.Errorf("%d requests; %v", w.ext.Requests(), err)
+	}
+}
+
+// A missing token file is said as it is: the file could not be read,
+// nothing was sent, and the variable named is the one in use.
+func TestAMissingTokenFileIsSaidAsItIs(t *testing.T) {
+	w := newWorld(t, mwtest.Agent)
+	t.Setenv("AWS_TOKEN", "file:///nonexistent/token")
+	_, err := mw.Wrap(echo, w.opts(mw.WithSecretsManagerAgent(), mw.WithSecrets("s"))...)(invokeCtx(t, 5*time.Second), nil)
+	msg := err.Error()
+	if !strings.Contains(msg, "reading the token file that AWS_TOKEN names") || !strings.Contains(msg, "nothing was sent") ||
+		strings.Contains(msg, "rejected the session token") || strings.Contains(msg, "AWS_SESSION_TOKEN") {
+		t.Errorf("%v", err)
+	}
+}
+
+// Every Wrap shares one transport: many Wraps leave a bounded number of
+// idle connections (and their goroutines), not one pool each.
+func TestWrapsShareOneTransport(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	before := runtime.NumGoroutine()
+	for range 300 {
+		if _, err := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)(invokeCtx(t, 5*time.Second), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One pool keeps at most 64 idle connections to the fake, two
+	// goroutines each (read and write loops), plus the server's side.
+	if grew := runtime.NumGoroutine() - before; grew > 4*64 {
+		t.Errorf("300 Wraps left %d more goroutines", grew)
+	}
+}
+
+// An error body is free text that may hold anything: only the AWS error
+// code and the texts the extension and the agent are known to send are
+// quoted, in the error and so in the span.
+func TestErrorBodiesAreNotQuoted(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		body   string
+		want   string
+	}{
+		{400, `{"__type":"ResourceNotFoundException","message":"no secret ` + canary + `"}`, "ResourceNotFoundException"},
+		{500, canary + " stack trace", "HTTP 500"},
+		{429, `{"__type":"ThrottlingException","Message":"` + canary + `"}`, "ThrottlingException"},
+		{403, "Bad Token", `"Bad Token"`},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(c.status)
+			fmt.Fprint(w, c.body)
+		}))
+		_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithSecretsManagerAgent(), mw.WithSecrets("s"))(invokeCtx(t, 300*time.Millisecond), nil)
+		srv.Close()
+		if err == nil || strings.Contains(err.Error(), canary) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("HTTP %d %s: %v", c.status, c.body, err)
+		}
+	}
+}
+
+// No real answer has large headers: a huge one is an unusable answer, not
+// read whole, and not retried.
+func TestResponseHeadersAreCapped(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("X-Big", strings.Repeat("x", 1<<20))
+		fmt.Fprint(w, `{"SecretString":"v"}`)
+	}))
+	t.Cleanup(srv.Close)
+	_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithSecrets("s"))(invokeCtx(t, 5*time.Second), nil)
+	fe := asFetchError(t, err)
+	if fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), "headers") || n.Load() != 1 {
+		t.Errorf("%d requests: %v", n.Load(), err)
+	}
+}
+
+// An answer is checked against the question: one for another item, one
+// with a key twice, or text that is not UTF-8 is refused, not served.
+func TestAnswersAreCheckedAgainstTheQuestion(t *testing.T) {
+	for _, c := range []struct {
+		name, kind, body, want string
+	}{
+		{"another secret", "secret", `{"Name":"other","ARN":"arn:aws:secretsmanager:us-east-1:1:secret:other-AbCdEf","SecretString":"` + canary + `"}`, "another secret"},
+		{"another parameter", "parameter", `{"Parameter":{"Name":"/other","Type":"String","Value":"` + canary + `"}}`, "another parameter"},
+		{"another version", "parameter", `{"Parameter":{"Name":"/p","Type":"String","Value":"` + canary + `","Version":2}}`, "another version"},
+		{"a key twice", "secret", `{"Name":"s","SecretString":"` + canary + `","SECRETSTRING":"x"}`, "one key twice"},
+		{"not UTF-8", "secret", "{\"Name\":\"s\",\"SecretString\":\"" + canary + "\xff\"}", "not valid UTF-8"},
+		{"a lone surrogate", "secret", `{"Name":"s","SecretString":"` + canary + `\ud800"}`, "surrogate"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, c.body) }))
+		opt := mw.WithSecrets("s")
+		if c.kind == "parameter" {
+			opt = mw.WithParameter("/p", mw.ParameterVersion(1))
+		}
+		_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), opt)(invokeCtx(t, 5*time.Second), nil)
+		srv.Close()
+		fe := asFetchError(t, err)
+		if fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), canary) ||
+			strings.Contains(err.Error(), "check WithEndpoint and the port") {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+// The managed extension answers a bad or stale token with 401: a token
+// problem, not a wrong name; with AWS_SESSION_TOKEN empty, mw says so.
+func TestThe401OfTheManagedExtensionIsATokenProblem(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Amzn-Errortype", "AccessDeniedException")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, "bad session token or header key")
+	}))
+	t.Cleanup(srv.Close)
+	for _, tok := range []string{"stale", ""} {
+		t.Setenv("AWS_SESSION_TOKEN", tok)
+		_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithSecrets("s"))(invokeCtx(t, 5*time.Second), nil)
+		fe := asFetchError(t, err)
+		empty := strings.Contains(err.Error(), "AWS_SESSION_TOKEN is empty")
+		if fe.Class != mw.ClassBadToken || fe.Attempts != 1 || empty != (tok == "") || strings.Contains(err.Error(), "check the name") {
+			t.Errorf("token %q: %v", tok, err)
+		}
+	}
+}
+
+// The agent's own 429 is its connection limit, not AWS throttling.
+func TestTheAgentsConnectionLimitIsSaidAsItIs(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprint(w, "Connection limit exceeded")
+	}))
+	t.Cleanup(srv.Close)
+	_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithSecretsManagerAgent(), mw.WithSecrets("s"))(invokeCtx(t, 300*time.Millisecond), nil)
+	if err == nil || !strings.Contains(err.Error(), "max_conn") || strings.Contains(err.Error(), "SECRETS_MANAGER_TTL") {
+		t.Errorf("%v", err)
+	}
+}
+
+// A canceled invoke is canceled, not timed out, and nothing tells the user
+// to raise a timeout.
+func TestACanceledInvokeIsNotATimeout(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	w.ext.SetHang(true)
+	ctx, cancel := context.WithCancel(invokeCtx(t, 10*time.Second))
+	go func() {
+		w.ext.WaitHanging(ctx.Done(), 1)
+		cancel()
+	}()
+	_, err := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)(ctx, nil)
+	fe := asFetchError(t, err)
+	if fe.Class != mw.ClassCanceled || strings.Contains(err.Error(), "raise the function's timeout") {
+		t.Errorf("%v", err)
+	}
+}
+
+// What an ARN or a name reveals is a mistake in code: Wrap panics, naming
+// the option that fits.
+func TestNamesThatRevealAMistakePanicAtWrap(t *testing.T) {
+	for _, c := range []struct {
+		opt  mw.Option
+		want string
+	}{
+		{mw.WithSecrets("arn:aws:ssm:us-east-1:123456789012:parameter/x"), "declare it with WithParameters"},
+		{mw.WithParameters("arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf"), "declare it with WithSecrets, or read it through Parameter Store as /aws/reference/secretsmanager/"},
+		{mw.WithSecrets("arn:aws:s3:::bucket"), "an ARN of s3"},
+		{mw.WithParameters("arn:aws:kms:us-east-1:123456789012:key/x"), "an ARN of kms"},
+		{mw.WithSecrets("/aws/reference/secretsmanager/prod/db"), `declare the secret id "prod/db" with WithSecrets`},
+		{mw.WithParameters("/app/prod/"), "WithParametersByPath"},
+		{mw.WithParameter("/app/x:3", mw.ParameterVersion(4)), "already selects a version"},
+		{mw.WithParametersByPath("app/prod"), "a path begins with '/'"},
+	} {
+		if err := mustPanic(t, func() { mw.Wrap(echo, c.opt) }); !strings.Contains(err.Error(), c.want) {
+			t.Errorf("panic %q; want %q", err, c.want)
+		}
+	}
+	// From the environment, the same mistake fails every invoke instead.
+	t.Setenv("MW_SECRETS", "arn:aws:ssm:us-east-1:123456789012:parameter/x")
+	if _, err := mw.Wrap(echo)(invokeCtx(t, time.Second), nil); err == nil || !strings.Contains(err.Error(), "MW_SECRETS entry 1 of 1") {
+		t.Errorf("%v", err)
+	}
+}
+
+// Item options of one kind do not fit another: mw.WithSecret(id,
+// mw.ParameterVersion(3)) does not compile.
+func TestItemOptionsAreTypedByKind(t *testing.T) {
+	for name, o := range map[string]any{"ParameterVersion": mw.ParameterVersion(1), "Label": mw.Label("l")} {
+		if _, ok := o.(mw.SecretOption); ok {
+			t.Errorf("%s is a SecretOption", name)
+		}
+	}
+	for name, o := range map[string]any{"VersionID": mw.VersionID("v"), "VersionStage": mw.VersionStage("s")} {
+		if _, ok := o.(mw.ParameterOption); ok {
+			t.Errorf("%s is a ParameterOption", name)
+		}
+	}
+}
+
+// A decode error says where, by the names the type declares, and what was
+// expected: never a value, never a key taken from the value (a map key can
+// be a secret), and a byte order mark is named as such.
+func TestDecodeErrorsNameThePathNotTheKeys(t *testing.T) {
+	type creds struct {
+		Credentials struct {
+			Port int `json:"port"`
+		} `json:"credentials"`
+		Hosts map[string]struct {
+			Port int `json:"port"`
+		} `json:"hosts"`
+		Weights map[string]int `json:"weights"`
+	}
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("nested", `{"credentials":{"port":"x"}}`)
+	w.ext.PutSecret("mapped", `{"hosts":{"`+canary+`":{"port":"x"}}}`)
+	w.ext.PutSecret("weights", `{"weights":{"`+canary+`":"heavy"}}`)
+	w.ext.PutSecret("bom", "\ufeff{}")
+	for id, want := range map[string]string{
+		"nested":  "at credentials.port, a JSON string where an int is expected",
+		"mapped":  "at hosts.*.port, a JSON string where an int is expected",
+		"weights": "a JSON string where an int is expected", // at weights (at weights.* with jsonv2)
+		"bom":     "byte order mark",
+	} {
+		_, err := typed(t, w, func(ctx context.Context) (creds, error) { return mw.SecretJSON[creds](ctx, id) }, mw.WithSecrets(id))
+		if !errors.Is(err, mw.ErrDecode) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), canary) {
+			t.Errorf("%s: %v\nwant %q", id, err, want)
+		}
+	}
+}
+
+// Nil inputs give errors or documented zero values, never panics.
+func TestNilInputsDoNotPanic(t *testing.T) {
+	var fe *mw.FetchError
+	var pe *mw.PrefetchError
+	var le *mw.LookupError
+	for _, s := range []string{fe.Error(), pe.Error(), le.Error(), fmt.Sprint(fe)} {
+		if !strings.Contains(s, "nil") {
+			t.Errorf("%q", s)
+		}
+	}
+	if fe.Hint() != "" {
+		t.Errorf("nil hint %q", fe.Hint())
+	}
+	if fe.Unwrap() != nil || pe.Unwrap() != nil || le.Unwrap() != nil {
+		t.Error("a nil error unwraps to something")
+	}
+	if _, err := mw.Secret(nil, "s"); !errors.Is(err, mw.ErrNoValues) { //nolint:staticcheck // on purpose
+		t.Errorf("Secret(nil): %v", err)
+	}
+}
