@@ -15,3 +15,9 @@ var (
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) { c.now = now })
 }
+
+// WithAwaitHook makes a Wrap call f each time a caller starts waiting for
+// a fetch another caller leads (tests only).
+func WithAwaitHook(f func()) Option {
+	return optionFunc(func(c *config) { c.onAwait = f })
+}

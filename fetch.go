@@ -81,6 +81,9 @@ func (w *wrapper) obtain(ctx context.Context, need []int, force bool) (seen map[
 // flight another caller abandoned, while time is left.
 func (w *wrapper) collectLandings(ctx context.Context, tix []ticket, seen *map[int]*FetchError) (again []int) {
 	for _, t := range tix {
+		if !t.lead && w.cfg.onAwait != nil {
+			w.cfg.onAwait()
+		}
 		var err *FetchError
 		switch {
 		case !await(ctx, t.f):

@@ -60,8 +60,10 @@ type config struct {
 	// noEnv: Wrap reads no MW_* variable.
 	noEnv bool
 
-	// now is the clock; a seam for this package's tests.
-	now func() time.Time
+	// now is the clock, and onAwait runs when a caller starts waiting
+	// for a flight another leads: seams for this package's tests.
+	now     func() time.Time
+	onAwait func()
 }
 
 // newConfig applies opts, then what the environment declares, then the

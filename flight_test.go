@@ -1,0 +1,233 @@
+package mw_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+// The defects of issue 14's review, each a test of the right behaviour of
+// the cache's flights: who leads a fetch, who waits for it, and how it ends.
+
+// panicOnce is a transport that panics on its first request, as a user's
+// instrumented transport might, then works.
+type panicOnce struct {
+	done atomic.Bool
+}
+
+func (p *panicOnce) RoundTrip(r *http.Request) (*http.Response, error) {
+	if p.done.CompareAndSwap(false, true) {
+		panic("transport bug")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// recovered runs f and returns what it panicked with.
+func recovered(f func()) (r any) {
+	defer func() { r = recover() }()
+	f()
+	return nil
+}
+
+// A panic while fetching is raised again in the caller's goroutine once
+// the fetch has ended: the process survives it, and the next fetch of the
+// item is not left waiting for a fetch that never ends.
+func TestAPanicWhileFetchingEndsTheFetch(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	var invoke, refresh func(context.Context, []string) (map[string]string, error)
+	invoke = mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithHTTPClient(&http.Client{Transport: &panicOnce{}}))...)
+	if r := recovered(func() { _, _ = invoke(invokeCtx(t, 5*time.Second), nil) }); r == nil || !strings.Contains(errString(r), "transport bug") {
+		t.Fatalf("invoke: recovered %v; want the transport's panic", r)
+	}
+	if got, err := invoke(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
+		t.Fatalf("after the panic: %v, %v", got, err)
+	}
+
+	// The same through RefreshSecret, whose fetch panics once.
+	tr := &panicOnce{}
+	tr.done.Store(true)
+	c := newClock()
+	refresh = mw.Wrap(func(ctx context.Context, _ []string) (map[string]string, error) {
+		v, err := mw.RefreshSecret(ctx, "s")
+		return map[string]string{"s": v}, err
+	}, w.opts(mw.WithSecrets("s"), mw.WithHTTPClient(&http.Client{Transport: tr}), withClock(c))...)
+	if _, err := refresh(invokeCtx(t, 5*time.Second), nil); err != nil {
+		t.Fatal(err)
+	}
+	tr.done.Store(false)
+	c.Advance(2 * time.Second) // past refreshCoalesce (1 s), so the next refresh fetches
+	if r := recovered(func() { _, _ = refresh(invokeCtx(t, 5*time.Second), nil) }); r == nil {
+		t.Fatal("RefreshSecret: no panic")
+	}
+	before := w.ext.Requests()
+	start := time.Now()
+	if got, err := refresh(invokeCtx(t, 5*time.Second), nil); err != nil || got["s"] != "v" || w.ext.Requests() == before {
+		t.Fatalf("refresh after the panic: %v, %v, %d requests", got, err, w.ext.Requests()-before)
+	}
+	if el := time.Since(start); el > 3*time.Second { // a bound, not a measurement: it did not wait out its deadline
+		t.Errorf("took %v", el)
+	}
+}
+
+func errString(r any) string {
+	if err, ok := r.(error); ok {
+		return err.Error()
+	}
+	if s, ok := r.(string); ok {
+		return s
+	}
+	return ""
+}
+
+// refresher is a wrapped handler that refreshes the secret s, and a way to
+// know when n of its callers wait for a fetch another leads.
+func refresher(t *testing.T, w *world, more ...mw.Option) (func(context.Context) (string, error), func(n int)) {
+	var mu sync.Mutex
+	waiting := 0
+	cond := sync.NewCond(&mu)
+	hook := mw.WithAwaitHook(func() {
+		mu.Lock()
+		waiting++
+		cond.Broadcast()
+		mu.Unlock()
+	})
+	h := mw.Wrap(func(ctx context.Context, _ int) (string, error) { return mw.RefreshSecret(ctx, "s") },
+		w.opts(append(more, mw.WithSecrets("s"), hook)...)...)
+	wait := func(n int) {
+		mu.Lock()
+		for waiting < n {
+			cond.Wait()
+		}
+		mu.Unlock()
+	}
+	return func(ctx context.Context) (string, error) { return h(ctx, 0) }, wait
+}
+
+// Callers waiting for a refresh whose leader gave up do not inherit its
+// cancellation: with time left, they fetch again.
+func TestRefreshWaitersDoNotInheritTheLeadersCancellation(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	c := newClock()
+	refresh, waitFor := refresher(t, w, withClock(c))
+	if _, err := refresh(invokeCtx(t, 5*time.Second)); err != nil { // the first invoke fetches s
+		t.Fatal(err)
+	}
+	c.Advance(2 * time.Second) // past refreshCoalesce (1 s)
+	w.ext.SetHang(true)
+	leaderCtx, cancel := context.WithCancel(invokeCtx(t, 10*time.Second))
+	leader := make(chan error, 1)
+	go func() { _, err := refresh(leaderCtx); leader <- err }()
+	w.ext.WaitHanging(leaderCtx.Done(), 1)
+	errs := make(chan error, 5)
+	for range 5 {
+		go func() { _, err := refresh(invokeCtx(t, 10*time.Second)); errs <- err }()
+	}
+	waitFor(5)
+	cancel()
+	if err := <-leader; !errors.Is(err, context.Canceled) && asFetchError(t, err).Class != mw.ClassCanceled {
+		t.Errorf("leader: %v", err)
+	}
+	w.ext.SetHang(false)
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Errorf("waiter: %v", err)
+		}
+	}
+}
+
+// One invoke's cancellation is not the item's failure: the next invoke
+// fetches it, and an optional item is not left without a value for the
+// 10 s a real failure would hold.
+func TestACanceledInvokeIsNotTheItemsFailure(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	h := mw.Wrap(echo, w.opts(mw.WithSecret("s", mw.Optional()))...)
+	w.ext.SetHang(true)
+	ctx, cancel := context.WithCancel(invokeCtx(t, 10*time.Second))
+	go func() {
+		w.ext.WaitHanging(ctx.Done(), 1)
+		cancel()
+	}()
+	if _, err := h(ctx, []string{"secret:s"}); err == nil {
+		t.Fatal("the canceled invoke succeeded")
+	}
+	w.ext.SetHang(false)
+	if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
+		t.Fatalf("next invoke: %v, %v", got, err)
+	}
+}
+
+// A caller waiting for another's refresh keeps the deadline reserve: it
+// returns its error before its own deadline, not after.
+func TestARefreshWaiterKeepsTheDeadlineReserve(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	c := newClock()
+	refresh, waitFor := refresher(t, w, withClock(c))
+	if _, err := refresh(invokeCtx(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(2 * time.Second) // past refreshCoalesce (1 s)
+	w.ext.SetHang(true)
+	leaderCtx := invokeCtx(t, 10*time.Second)
+	go func() { _, _ = refresh(leaderCtx) }() // the leader, hung
+	w.ext.WaitHanging(leaderCtx.Done(), 1)
+	ctx := invokeCtx(t, 500*time.Millisecond)
+	done := make(chan error, 1)
+	go func() { _, err := refresh(ctx); done <- err }()
+	waitFor(1)
+	err := <-done
+	if ctx.Err() != nil {
+		t.Errorf("the waiter returned after its deadline: %v", err)
+	}
+	if fe := asFetchError(t, err); fe.Class != mw.ClassTimeout {
+		t.Errorf("%v", err)
+	}
+}
+
+// A forced refresh is always a forced fetch: it never takes the result of
+// an ordinary fetch in flight (here a refresh ahead of expiry, beside the
+// handler), which would not bypass the agent's cache.
+func TestARefreshNeverTakesAnOrdinaryFetch(t *testing.T) {
+	w := newWorld(t, mwtest.Agent)
+	w.ext.PutSecret("s", "v")
+	hung := make(chan struct{})
+	h := mw.Wrap(func(ctx context.Context, refresh bool) (string, error) {
+		if !refresh {
+			return "", nil
+		}
+		<-hung // the refresh ahead is in flight
+		return mw.RefreshSecret(ctx, "s")
+	}, w.opts(mw.WithSecretsManagerAgent(), mw.WithSecrets("s"), mw.WithTTL(time.Hour), mw.WithRefreshAhead(time.Hour))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), false); err != nil {
+		t.Fatal(err)
+	}
+	w.ext.SetHang(true)
+	ctx := invokeCtx(t, 10*time.Second)
+	done := make(chan error, 1)
+	go func() { _, err := h(ctx, true); done <- err }()
+	if !w.ext.WaitHanging(ctx.Done(), 1) { // the refresh ahead
+		t.Fatal("no refresh ahead")
+	}
+	close(hung)
+	if !w.ext.WaitHanging(ctx.Done(), 2) { // the forced refresh, a request of its own
+		t.Fatal("the forced refresh sent no request of its own")
+	}
+	w.ext.SetHang(false)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := w.ext.Stats().RefreshNow; n != 1 {
+		t.Errorf("%d requests with refreshNow=true; want 1", n)
+	}
+}
