@@ -68,7 +68,7 @@ func TestGetParametersAnswersAsAWS(t *testing.T) {
 	}
 	res := src.Fetch(t.Context(), "GetParameters", items)
 	wantValues(t, items[:3], res[:3], []string{"plain", "ab-2", "shared-labelled"})
-	wantFailure(t, "gone", res[3].Err, failure{class: mw.ClassNotFound, code: "ParameterNotFound"})
+	wantFailure(t, "gone", res[3].Err, failure{class: mw.ClassNotFound, status: 200, code: "ParameterNotFound"})
 }
 
 // TestAnswersWithoutAnItem: an item the answer neither gives nor refuses
@@ -87,9 +87,9 @@ func TestAnswersWithoutAnItem(t *testing.T) {
 		},
 	})
 	res := src.Fetch(t.Context(), "GetParameters", []mw.Item{param("/mine")})
-	wantFailure(t, "parameter", res[0].Err, failure{class: mw.ClassMalformed}, "x")
+	wantFailure(t, "parameter", res[0].Err, failure{class: mw.ClassMalformed, status: 200}, "x")
 	res = src.Fetch(t.Context(), "BatchGetSecretValue", []mw.Item{secret("mine")})
-	wantFailure(t, "secret", res[0].Err, failure{class: mw.ClassMalformed}, "x")
+	wantFailure(t, "secret", res[0].Err, failure{class: mw.ClassMalformed, status: 200}, "x")
 }
 
 // TestBatchGetSecretValueAnswersAsAWS: entries come in any order and are
@@ -127,7 +127,7 @@ func TestBatchGetSecretValueAnswersAsAWS(t *testing.T) {
 	items := []mw.Item{secret("local/bin"), secret(full[:len(full)-7]), secret(full), secret("local/denied")}
 	res := src.Fetch(t.Context(), "BatchGetSecretValue", items)
 	wantValues(t, items[:3], res[:3], []string{"\x00\xff\x00", "shared-value", "shared-value"})
-	wantFailure(t, "denied", res[3].Err, failure{class: mw.ClassAccessDenied, code: "AccessDeniedException",
+	wantFailure(t, "denied", res[3].Err, failure{class: mw.ClassAccessDenied, status: 200, code: "AccessDeniedException",
 		hint: []string{"secretsmanager:GetSecretValue on the secret"}})
 	if n := pages.Load(); n != 2 {
 		t.Errorf("%d pages, want 2", n)
