@@ -389,3 +389,33 @@ func TestFailuresOverTheSDKSource(t *testing.T) {
 		t.Errorf("searched %d strings for the canary: too few to mean anything", n)
 	}
 }
+
+// TestRetryEventsNameItemsAsTheSpanDoes: in a batch, the mw.fetch.retry
+// event lists the retried items as the span's mw.fetch.items lists them
+// (kind:alias for an item declared with an alias), so that a retried item
+// can be found among the call's.
+func TestRetryEventsNameItemsAsTheSpanDoes(t *testing.T) {
+	w := newWorld(t)
+	w.b.PutParameter("/r/a", "String", "a1")
+	w.b.PutParameter("/r/a", "String", "a2")
+	w.b.PutParameter("/r/b", "String", "b")
+	w.b.Fail("GetParameters", "", moto.Fault{Status: 400, Code: "ThrottlingException", Message: "Rate exceeded", Times: 1})
+	h := w.wrap(func(context.Context) error { return nil },
+		mw.WithParameter("/r/a", mw.ParameterVersion(1), mw.Alias("a-v1")),
+		mw.WithParameters("/r/b"),
+	)
+	if err := invoke(h, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	spans := w.fetchSpans()["GetParameters"]
+	if len(spans) != 1 || len(spans[0].Events()) != 1 {
+		t.Fatalf("%d GetParameters spans, want 1 with one retry event", len(spans))
+	}
+	items := attr(spans[0], "mw.fetch.items").AsStringSlice()
+	retried := value(spans[0].Events()[0].Attributes, "mw.fetch.items").AsStringSlice()
+	slices.Sort(items)
+	slices.Sort(retried)
+	if !slices.Equal(items, retried) {
+		t.Errorf("the span lists the items %q, its retry event %q", items, retried)
+	}
+}
