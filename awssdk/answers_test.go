@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/awssdk"
@@ -19,24 +20,46 @@ import (
 // which moto 5.2.1 lists in InvalidParameters; Selector, which it omits).
 func answer(t *testing.T, answers map[string]func(req map[string]any) any) *awssdk.Source {
 	t.Helper()
+	return awssdk.New(moto.Config(serveAnswers(t, 0, answers, nil).URL))
+}
+
+// serveAnswers serves AWS JSON-protocol requests (X-Amz-Target
+// "AmazonSSM.GetParameters" is the operation "GetParameters") with the
+// answer of answers[op] to the request's body, each after latency (dropped
+// if its client goes away meanwhile), and counts them in calls, if not nil.
+// The server is closed when the test ends.
+func serveAnswers(tb testing.TB, latency time.Duration, answers map[string]func(req map[string]any) any, calls *atomic.Int64) *httptest.Server {
+	tb.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls != nil {
+			calls.Add(1)
+		}
 		body, _ := io.ReadAll(r.Body)
 		var req map[string]any
 		if err := json.Unmarshal(body, &req); err != nil {
-			t.Errorf("request body: %v", err)
+			tb.Errorf("request body: %v", err)
 		}
 		target := r.Header.Get("X-Amz-Target")
 		f := answers[target[strings.LastIndexByte(target, '.')+1:]]
 		if f == nil {
-			t.Errorf("unexpected call %s", target)
+			tb.Errorf("unexpected call %s", target)
 			w.WriteHeader(500)
 			return
+		}
+		if latency > 0 {
+			t := time.NewTimer(latency)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				return
+			}
 		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		json.NewEncoder(w).Encode(f(req))
 	}))
-	t.Cleanup(srv.Close)
-	return awssdk.New(moto.Config(srv.URL))
+	tb.Cleanup(srv.Close)
+	return srv
 }
 
 const (
