@@ -46,14 +46,8 @@ func serveAnswers(tb testing.TB, latency time.Duration, answers map[string]func(
 			w.WriteHeader(500)
 			return
 		}
-		if latency > 0 {
-			t := time.NewTimer(latency)
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				return
-			}
+		if !moto.Delay(r, latency) {
+			return
 		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		json.NewEncoder(w).Encode(f(req))
