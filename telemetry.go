@@ -332,21 +332,24 @@ func (t *telemetry) lookup(ctx context.Context, items []item, o outcome) {
 type fetchSpan struct {
 	t    *telemetry
 	span trace.Span
+	keys []string // the items' keys, by position in the call, for a call of more than one
 }
 
 // startFetch starts the span of a call of items. It names the items: by
 // the item's own attributes for a call of one, else by their keys.
 func (t *telemetry) startFetch(ctx context.Context, c *call, items []item) (context.Context, fetchSpan) {
 	var attrs []attribute.KeyValue
+	var keys []string
 	if len(items) == 1 {
 		attrs = itemAttributes(items[0])
 	} else {
-		attrs = []attribute.KeyValue{attrKind.String(items[0].Kind.String()), attrBatchItems.StringSlice(itemKeys(items))}
+		keys = itemKeys(items)
+		attrs = []attribute.KeyValue{attrKind.String(items[0].Kind.String()), attrBatchItems.StringSlice(keys)}
 	}
 	attrs = append(attrs, attrSource.String(c.route.name), attrOperation.String(c.op),
 		attrBatchSize.Int(len(items)), attrForced.Bool(c.force))
 	ctx, span := t.tracer.Start(ctx, spanFetch, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
-	return ctx, fetchSpan{t: t, span: span}
+	return ctx, fetchSpan{t: t, span: span, keys: keys}
 }
 
 // retry marks failed attempt n of the items again (positions in the call),
@@ -367,7 +370,7 @@ func (f fetchSpan) retry(n int, again []int, c *call, last []failure, delay time
 	if len(c.tix) > 1 {
 		keys := make([]string, len(again))
 		for j, k := range again {
-			keys[j] = c.items[k].Kind.String() + ":" + c.items[k].Name
+			keys[j] = f.keys[k]
 		}
 		attrs = append(attrs, attrBatchItems.StringSlice(keys))
 	}
@@ -385,7 +388,7 @@ func (f fetchSpan) retryOne(n, k int, c *call, class Class, status int, delay ti
 		attrs = append(attrs, attrStatusCode.Int(status))
 	}
 	if len(c.tix) > 1 {
-		attrs = append(attrs, attrBatchItems.StringSlice([]string{c.items[k].Kind.String() + ":" + c.items[k].Name}))
+		attrs = append(attrs, attrBatchItems.StringSlice([]string{f.keys[k]}))
 	}
 	f.span.AddEvent(eventRetry, trace.WithAttributes(attrs...), trace.WithTimestamp(at))
 }

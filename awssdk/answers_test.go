@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/awssdk"
@@ -19,24 +20,40 @@ import (
 // which moto 5.2.1 lists in InvalidParameters; Selector, which it omits).
 func answer(t *testing.T, answers map[string]func(req map[string]any) any) *awssdk.Source {
 	t.Helper()
+	return awssdk.New(moto.Config(serveAnswers(t, 0, answers, nil).URL))
+}
+
+// serveAnswers serves AWS JSON-protocol requests (X-Amz-Target
+// "AmazonSSM.GetParameters" is the operation "GetParameters") with the
+// answer of answers[op] to the request's body, each after latency (dropped
+// if its client goes away meanwhile), and counts them in calls, if not nil.
+// The server is closed when the test ends.
+func serveAnswers(tb testing.TB, latency time.Duration, answers map[string]func(req map[string]any) any, calls *atomic.Int64) *httptest.Server {
+	tb.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls != nil {
+			calls.Add(1)
+		}
 		body, _ := io.ReadAll(r.Body)
 		var req map[string]any
 		if err := json.Unmarshal(body, &req); err != nil {
-			t.Errorf("request body: %v", err)
+			tb.Errorf("request body: %v", err)
 		}
 		target := r.Header.Get("X-Amz-Target")
 		f := answers[target[strings.LastIndexByte(target, '.')+1:]]
 		if f == nil {
-			t.Errorf("unexpected call %s", target)
+			tb.Errorf("unexpected call %s", target)
 			w.WriteHeader(500)
+			return
+		}
+		if !moto.Delay(r, latency) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		json.NewEncoder(w).Encode(f(req))
 	}))
-	t.Cleanup(srv.Close)
-	return awssdk.New(moto.Config(srv.URL))
+	tb.Cleanup(srv.Close)
+	return srv
 }
 
 const (
@@ -68,7 +85,7 @@ func TestGetParametersAnswersAsAWS(t *testing.T) {
 	}
 	res := src.Fetch(t.Context(), "GetParameters", items)
 	wantValues(t, items[:3], res[:3], []string{"plain", "ab-2", "shared-labelled"})
-	wantFailure(t, "gone", res[3].Err, failure{class: mw.ClassNotFound, code: "ParameterNotFound"})
+	wantFailure(t, "gone", res[3].Err, failure{class: mw.ClassNotFound, status: 200, code: "ParameterNotFound"})
 }
 
 // TestAnswersWithoutAnItem: an item the answer neither gives nor refuses
@@ -87,9 +104,9 @@ func TestAnswersWithoutAnItem(t *testing.T) {
 		},
 	})
 	res := src.Fetch(t.Context(), "GetParameters", []mw.Item{param("/mine")})
-	wantFailure(t, "parameter", res[0].Err, failure{class: mw.ClassMalformed}, "x")
+	wantFailure(t, "parameter", res[0].Err, failure{class: mw.ClassMalformed, status: 200}, "x")
 	res = src.Fetch(t.Context(), "BatchGetSecretValue", []mw.Item{secret("mine")})
-	wantFailure(t, "secret", res[0].Err, failure{class: mw.ClassMalformed}, "x")
+	wantFailure(t, "secret", res[0].Err, failure{class: mw.ClassMalformed, status: 200}, "x")
 }
 
 // TestBatchGetSecretValueAnswersAsAWS: entries come in any order and are
@@ -127,7 +144,7 @@ func TestBatchGetSecretValueAnswersAsAWS(t *testing.T) {
 	items := []mw.Item{secret("local/bin"), secret(full[:len(full)-7]), secret(full), secret("local/denied")}
 	res := src.Fetch(t.Context(), "BatchGetSecretValue", items)
 	wantValues(t, items[:3], res[:3], []string{"\x00\xff\x00", "shared-value", "shared-value"})
-	wantFailure(t, "denied", res[3].Err, failure{class: mw.ClassAccessDenied, code: "AccessDeniedException",
+	wantFailure(t, "denied", res[3].Err, failure{class: mw.ClassAccessDenied, status: 200, code: "AccessDeniedException",
 		hint: []string{"secretsmanager:GetSecretValue on the secret"}})
 	if n := pages.Load(); n != 2 {
 		t.Errorf("%d pages, want 2", n)

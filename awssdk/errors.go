@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 
 	"github.com/aws/smithy-go"
@@ -112,9 +113,10 @@ func transportCause(err error) error {
 	return errors.New("the request could not be sent")
 }
 
-// answerError describes an AWS error answer to op, whole (status > 0) or
-// for one item inside a successful answer (status 0): an entry of
-// BatchGetSecretValue's Errors.
+// answerError describes an AWS error answer to op, whole, or for one item
+// inside a successful answer (status 200): an entry of BatchGetSecretValue's
+// Errors. Status is always the HTTP status of the answer, as
+// mw.SourceError.Status says: 0 would tell mw that no answer came.
 func (s *Source) answerError(op string, status int, code, message string, fault smithy.ErrorFault) *mw.SourceError {
 	class, retry := classify(status, code, message)
 	return &mw.SourceError{
@@ -275,16 +277,17 @@ func (s *Source) where() string {
 // error code; the code is the one GetParameter answers the same name with.
 func (s *Source) notFoundParameter() *mw.SourceError {
 	return &mw.SourceError{
-		Class: mw.ClassNotFound,
-		Code:  "ParameterNotFound",
-		Hint:  s.hint(opGetParameters, mw.ClassNotFound, "ParameterNotFound", ""),
-		Err:   errors.New("ssm:GetParameters listed it in InvalidParameters"),
+		Class:  mw.ClassNotFound,
+		Status: http.StatusOK,
+		Code:   "ParameterNotFound",
+		Hint:   s.hint(opGetParameters, mw.ClassNotFound, "ParameterNotFound", ""),
+		Err:    errors.New("ssm:GetParameters listed it in InvalidParameters"),
 	}
 }
 
 // errMissing is the error of an item an answer neither gave nor refused.
 func errMissing(op string) *mw.SourceError {
-	return &mw.SourceError{Class: mw.ClassMalformed,
+	return &mw.SourceError{Class: mw.ClassMalformed, Status: http.StatusOK,
 		Err: errors.New(op + " answered without this item: neither a value nor an error")}
 }
 

@@ -117,10 +117,10 @@ func TestDenyAndDecrypt(t *testing.T) {
 
 	// BatchGetSecretValue: each refused secret fails alone.
 	res = fetch(t, src, "BatchGetSecretValue", secret("c/secret"), secret("c/other"), secret("c/nokms"))
-	wantFailure(t, "denied secret in batch", res[0].Err, failure{class: mw.ClassAccessDenied,
+	wantFailure(t, "denied secret in batch", res[0].Err, failure{class: mw.ClassAccessDenied, status: 200,
 		code: "AccessDeniedException", hint: []string{"secretsmanager:GetSecretValue on the secret"}}, canary)
 	wantValues(t, nil, res[1:2], []string{"other"})
-	wantFailure(t, "undecryptable secret in batch", res[2].Err, failure{class: mw.ClassDecrypt,
+	wantFailure(t, "undecryptable secret in batch", res[2].Err, failure{class: mw.ClassDecrypt, status: 200,
 		code: "DecryptionFailure", hint: []string{"kms:Decrypt", "secret"}}, canary)
 
 	pinned := func(id string) mw.Item { return mw.Item{Kind: mw.KindSecret, Name: id, VersionStage: "AWSCURRENT"} }

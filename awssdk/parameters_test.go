@@ -82,7 +82,7 @@ func TestGetParametersNotFound(t *testing.T) {
 			t.Errorf("%v: value %q with an error", items[i], res[i].Value)
 		}
 		wantFailure(t, items[i].String(), res[i].Err, failure{
-			class: mw.ClassNotFound, code: "ParameterNotFound",
+			class: mw.ClassNotFound, status: 200, code: "ParameterNotFound",
 			hint: []string{"region us-east-1", "selector"},
 		})
 	}

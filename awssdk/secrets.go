@@ -3,6 +3,7 @@ package awssdk
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -69,7 +70,7 @@ func (s *Source) batchGetSecretValueCall(ctx context.Context, ids []string) map[
 		sid := aws.ToString(e.SecretId)
 		for _, id := range ids {
 			if _, done := got[id]; !done && (id == sid || secretMatches(id, sid, sid)) {
-				got[id] = mw.Result{Err: s.answerError(opBatchGetSecretValue, 0,
+				got[id] = mw.Result{Err: s.answerError(opBatchGetSecretValue, http.StatusOK,
 					aws.ToString(e.ErrorCode), aws.ToString(e.Message), smithy.FaultUnknown)}
 			}
 		}

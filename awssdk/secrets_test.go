@@ -34,11 +34,11 @@ func TestBatchGetSecretValue(t *testing.T) {
 	res := fetch(t, src, "BatchGetSecretValue", items...)
 	wantValues(t, items[:4], res[:4], []string{"db-password-2", string(binary), "db-password-2", "db-password-2"})
 	wantFailure(t, "missing", res[4].Err, failure{
-		class: mw.ClassNotFound, code: "ResourceNotFoundException",
+		class: mw.ClassNotFound, status: 200, code: "ResourceNotFoundException",
 		hint: []string{"no such secret", "region us-east-1"},
 	})
 	wantFailure(t, "deleted", res[5].Err, failure{
-		class: mw.ClassNotFound, code: "InvalidRequestException",
+		class: mw.ClassNotFound, status: 200, code: "InvalidRequestException",
 		hint: []string{"scheduled for deletion", "secretsmanager:RestoreSecret"},
 	})
 	if got := b.Calls("BatchGetSecretValue"); got != 1 {

@@ -8,14 +8,14 @@
 // with this checkout (../). Run go from here, or with go -C examples from
 // the repository root.
 //
-//   - basic, json-credentials, managed-instances and tracing are Lambda
-//     functions, each with a SAM template.yaml, a policy.json and a
-//     README.md. scripts/build-examples.sh builds them as provided.al2023
+//   - basic, json-credentials, managed-instances, sdk-source and tracing
+//     are Lambda functions, each with a SAM template.yaml, a policy.json
+//     and a README.md. scripts/build-examples.sh builds them as provided.al2023
 //     bootstraps for amd64 and arm64; scripts/lint-templates.sh runs
 //     cfn-lint on the templates.
 //   - quickstart is a program to run on your machine (go -C examples run
-//     ./quickstart), and binsize/with and binsize/without exist
-//     for scripts/binsize.sh. They are not deployed.
+//     ./quickstart), and binsize/with, binsize/without and
+//     binsize/sdk exist for scripts/binsize.sh. They are not deployed.
 //
 // templates_test.go parses every template.yaml and checks what a
 // deployable example must have, that its policy grants exactly the items

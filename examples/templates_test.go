@@ -24,7 +24,7 @@ import (
 var update = flag.Bool("update", false, "rewrite each example's policy.json from its template.yaml")
 
 // The examples that are Lambda functions, each with a template.
-var functions = []string{"basic", "json-credentials", "managed-instances", "tracing"}
+var functions = []string{"basic", "json-credentials", "managed-instances", "sdk-source", "tracing"}
 
 const extensionLayer = "AWS-Parameters-and-Secrets-Lambda-Extension"
 
@@ -203,41 +203,55 @@ func placeholder(name string) string {
 	return strings.ToUpper(b.String())
 }
 
+// decl is what a main.go declares.
+type decl struct {
+	params, secrets, paths []string
+	// sdk says that mw's AWS SDK source (awssdk.New) fetches them, rather
+	// than the extension.
+	sdk bool
+}
+
 // declared returns the items a main.go declares with mw.WithParameters,
-// WithParameter, WithSecrets and WithSecret, by string literal or by a
-// constant of the same file. ok is false when there is no main.go.
-func declared(t *testing.T, dir string) (params, secrets []string, ok bool) {
+// WithParameter, WithSecrets, WithSecret and WithParametersByPath, by
+// string literal or by a constant of the same file (a constant may be
+// another plus a literal), and whether it uses the SDK source. ok is false
+// when there is no main.go.
+func declared(t *testing.T, dir string) (d decl, ok bool) {
 	t.Helper()
 	path := filepath.Join(dir, "main.go")
 	if _, err := os.Stat(path); err != nil {
-		return nil, nil, false
+		return decl{}, false
 	}
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, path, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	consts := map[string]string{}
+	consts := map[string]ast.Expr{}
 	ast.Inspect(f, func(n ast.Node) bool {
 		if vs, ok := n.(*ast.ValueSpec); ok {
 			for i, name := range vs.Names {
 				if i < len(vs.Values) {
-					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-						consts[name.Name], _ = strconv.Unquote(lit.Value)
-					}
+					consts[name.Name] = vs.Values[i]
 				}
 			}
 		}
 		return true
 	})
-	str := func(e ast.Expr) (string, bool) {
+	var str func(e ast.Expr) (string, bool)
+	str = func(e ast.Expr) (string, bool) {
 		switch x := e.(type) {
 		case *ast.BasicLit:
 			s, err := strconv.Unquote(x.Value)
-			return s, err == nil
+			return s, err == nil && x.Kind == token.STRING
 		case *ast.Ident:
-			s, ok := consts[x.Name]
-			return s, ok
+			if v, ok := consts[x.Name]; ok {
+				return str(v)
+			}
+		case *ast.BinaryExpr:
+			a, okA := str(x.X)
+			b, okB := str(x.Y)
+			return a + b, okA && okB && x.Op == token.ADD
 		}
 		return "", false
 	}
@@ -247,16 +261,31 @@ func declared(t *testing.T, dir string) (params, secrets []string, ok bool) {
 			return true
 		}
 		sel, ok := call.Fun.(*ast.SelectorExpr)
-		if !ok || fmt.Sprint(sel.X) != "mw" {
+		if !ok {
+			return true
+		}
+		if fmt.Sprint(sel.X) == "awssdk" && sel.Sel.Name == "New" {
+			d.sdk = true
+		}
+		if fmt.Sprint(sel.X) != "mw" {
 			return true
 		}
 		args := call.Args
+		var into *[]string
 		switch sel.Sel.Name {
-		case "WithParameter", "WithSecret":
+		case "WithParameter", "WithSecret", "WithParametersByPath":
 			args = args[:1]
 		case "WithParameters", "WithSecrets":
 		default:
 			return true
+		}
+		switch sel.Sel.Name {
+		case "WithParametersByPath":
+			into = &d.paths
+		case "WithParameter", "WithParameters":
+			into = &d.params
+		default:
+			into = &d.secrets
 		}
 		for _, a := range args {
 			s, ok := str(a)
@@ -264,15 +293,11 @@ func declared(t *testing.T, dir string) (params, secrets []string, ok bool) {
 				t.Errorf("%s: %s: cannot read the name %s", path, sel.Sel.Name, fset.Position(a.Pos()))
 				continue
 			}
-			if strings.Contains(sel.Sel.Name, "Parameter") {
-				params = append(params, s)
-			} else {
-				secrets = append(secrets, s)
-			}
+			*into = append(*into, s)
 		}
 		return true
 	})
-	return params, secrets, true
+	return d, true
 }
 
 // fromEnv adds the items a template declares in MW_PARAMETERS / MW_SECRETS
@@ -315,12 +340,17 @@ func TestTemplates(t *testing.T) {
 			if got := get(tpl, "Transform"); got != "AWS::Serverless-2016-10-31" {
 				t.Errorf("Transform = %v, want AWS::Serverless-2016-10-31", got)
 			}
+			d, ok := declared(t, dir)
 			accounts := get(tpl, "Mappings", "ExtensionLayerAccounts")
-			if accounts == nil {
+			switch {
+			case d.sdk && accounts != nil:
+				t.Error("the SDK source needs no layer, nor Mappings.ExtensionLayerAccounts")
+			case d.sdk:
+			case accounts == nil:
 				t.Error("no Mappings.ExtensionLayerAccounts")
-			} else if layerAccounts == nil {
+			case layerAccounts == nil:
 				layerAccounts = accounts
-			} else if !reflect.DeepEqual(accounts, layerAccounts) {
+			case !reflect.DeepEqual(accounts, layerAccounts):
 				t.Error("Mappings.ExtensionLayerAccounts differs from the other templates'")
 			}
 			var fns []map[string]any
@@ -334,69 +364,64 @@ func TestTemplates(t *testing.T) {
 				t.Fatalf("%d AWS::Serverless::Function resources, want 1", len(fns))
 			}
 			fn := fns[0]
-			checkFunction(t, fn)
+			checkFunction(t, fn, d.sdk)
 
-			// The policy grants exactly what main.go (and MW_* in the
-			// template) declares, no wildcard but a secret's suffix.
-			var gotParams, gotSecrets, kmsKeys []string
+			// The policy grants exactly the calls the source makes for what
+			// main.go (and MW_* in the template) declares, with no wildcard
+			// but a secret's suffix and the "*" BatchGetSecretValue takes.
+			granted := map[string][]string{}
 			for _, s := range statements(fn) {
 				if get(s, "Effect") != "Allow" {
 					continue
 				}
 				res := plain(get(s, "Resource"))
 				for _, a := range list(get(s, "Action")) {
+					a, _ := a.(string)
 					for _, r := range list(res) {
 						r, _ := r.(string)
-						switch a {
-						case "ssm:GetParameter":
-							gotParams = append(gotParams, r)
-						case "secretsmanager:GetSecretValue":
-							gotSecrets = append(gotSecrets, r)
-						case "kms:Decrypt":
-							kmsKeys = append(kmsKeys, r)
-							if get(s, "Condition", "StringEquals", "kms:ViaService") == nil {
-								t.Errorf("kms:Decrypt on %s has no kms:ViaService condition", r)
-							}
-						default:
-							t.Errorf("the policy grants %v, which no example needs", a)
+						granted[a] = append(granted[a], r)
+						if a == "kms:Decrypt" && get(s, "Condition", "StringEquals", "kms:ViaService") == nil {
+							t.Errorf("kms:Decrypt on %s has no kms:ViaService condition", r)
 						}
-						if strings.Contains(strings.TrimSuffix(r, "-??????"), "*") || strings.Contains(strings.TrimSuffix(r, "-??????"), "?") {
+						if a == "secretsmanager:BatchGetSecretValue" && r == "*" {
+							continue
+						}
+						if bare := strings.TrimSuffix(r, "-??????"); strings.ContainsAny(bare, "*?") {
 							t.Errorf("%v on %q: a wildcard", a, r)
 						}
 					}
 				}
 			}
-			params, secrets, ok := declared(t, dir)
-			env, _ := get(fn, "Properties", "Environment", "Variables").(map[string]any)
-			params = append(params, fromEnv(env, "MW_PARAMETERS")...)
-			secrets = append(secrets, fromEnv(env, "MW_SECRETS")...)
-			if !ok {
-				t.Logf("%s/main.go is not there yet: the policy is not checked against its declarations", dir)
-			} else {
-				var wantParams, wantSecrets []string
-				for _, p := range params {
-					wantParams = append(wantParams, parameterARN(p))
-				}
-				for _, s := range secrets {
-					wantSecrets = append(wantSecrets, secretARN(s))
-				}
-				if !slices.Equal(sorted(gotParams), sorted(wantParams)) {
-					t.Errorf("ssm:GetParameter on\n\t%v\nbut main.go declares\n\t%v", sorted(gotParams), sorted(wantParams))
-				}
-				if !slices.Equal(sorted(gotSecrets), sorted(wantSecrets)) {
-					t.Errorf("secretsmanager:GetSecretValue on\n\t%v\nbut main.go declares\n\t%v", sorted(gotSecrets), sorted(wantSecrets))
-				}
-			}
+			want := map[string][]string{}
 			// kms:Decrypt exactly where a customer managed key is a parameter.
-			var keyParams []string
 			tplParams, _ := get(tpl, "Parameters").(map[string]any)
 			for _, p := range sorted(keys(tplParams)) {
 				if strings.HasSuffix(p, "KmsKeyArn") {
-					keyParams = append(keyParams, placeholder(p))
+					want["kms:Decrypt"] = append(want["kms:Decrypt"], placeholder(p))
 				}
 			}
-			if !slices.Equal(sorted(kmsKeys), sorted(keyParams)) {
-				t.Errorf("kms:Decrypt on %v, want it on exactly the key parameters %v", kmsKeys, keyParams)
+			if !ok {
+				t.Logf("%s/main.go is not there yet: the policy is not checked against its declarations", dir)
+				for a := range granted {
+					if a != "kms:Decrypt" {
+						delete(granted, a)
+					}
+				}
+			} else {
+				env, _ := get(fn, "Properties", "Environment", "Variables").(map[string]any)
+				d.params = append(d.params, fromEnv(env, "MW_PARAMETERS")...)
+				d.secrets = append(d.secrets, fromEnv(env, "MW_SECRETS")...)
+				for a, rs := range wantActions(d) {
+					want[a] = rs
+				}
+			}
+			for _, a := range sorted(append(keys(want), keys(granted)...)) {
+				switch {
+				case want[a] == nil:
+					t.Errorf("the policy grants %v, which this example does not need", a)
+				case !slices.Equal(sorted(granted[a]), sorted(want[a])):
+					t.Errorf("%s on\n\t%v\nbut main.go needs it on\n\t%v", a, sorted(granted[a]), sorted(want[a]))
+				}
 			}
 
 			checkPolicyJSON(t, dir, fn)
@@ -404,7 +429,35 @@ func TestTemplates(t *testing.T) {
 	}
 }
 
-func keys(m map[string]any) []string {
+// wantActions returns the IAM actions the source of d calls for its items,
+// and the resources of each: the extension calls ssm:GetParameter and
+// secretsmanager:GetSecretValue for each item; the SDK source
+// ssm:GetParameters, ssm:GetParametersByPath on each path, and
+// secretsmanager:BatchGetSecretValue (on "*") with GetSecretValue on each
+// secret. (A secret pinned with VersionStage or VersionID needs no
+// BatchGetSecretValue; no example declares only those.)
+func wantActions(d decl) map[string][]string {
+	want := map[string][]string{}
+	getParameter := "ssm:GetParameter"
+	if d.sdk {
+		getParameter = "ssm:GetParameters"
+		for _, p := range d.paths {
+			want["ssm:GetParametersByPath"] = append(want["ssm:GetParametersByPath"], parameterARN(p))
+		}
+		if len(d.secrets) > 0 {
+			want["secretsmanager:BatchGetSecretValue"] = []string{"*"}
+		}
+	}
+	for _, p := range d.params {
+		want[getParameter] = append(want[getParameter], parameterARN(p))
+	}
+	for _, s := range d.secrets {
+		want["secretsmanager:GetSecretValue"] = append(want["secretsmanager:GetSecretValue"], secretARN(s))
+	}
+	return want
+}
+
+func keys[V any](m map[string]V) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
@@ -412,7 +465,10 @@ func keys(m map[string]any) []string {
 	return out
 }
 
-func checkFunction(t *testing.T, fn map[string]any) {
+// checkFunction checks what every function's properties must be, and
+// that the extension's layer and settings are there unless the function
+// uses the SDK source (sdk), and then are not.
+func checkFunction(t *testing.T, fn map[string]any, sdk bool) {
 	t.Helper()
 	props, _ := get(fn, "Properties").(map[string]any)
 	if get(props, "Runtime") != "provided.al2023" {
@@ -427,20 +483,33 @@ func checkFunction(t *testing.T, fn map[string]any) {
 	if a := list(get(props, "Architectures")); len(a) != 1 {
 		t.Errorf("Architectures = %v, want one", a)
 	}
-	layerOK := false
+	layerOK, anyLayer := false, false
 	for _, l := range list(get(props, "Layers")) {
 		sub := list(get(l, "Fn::Sub"))
 		if len(sub) > 0 {
-			if s, _ := sub[0].(string); strings.Contains(s, ":layer:"+extensionLayer+"${Arm64}:") {
-				layerOK = true
+			if s, _ := sub[0].(string); strings.Contains(s, ":layer:"+extensionLayer) {
+				anyLayer = true
+				layerOK = layerOK || strings.Contains(s, ":layer:"+extensionLayer+"${Arm64}:")
 			}
 		}
+	}
+	env, _ := get(props, "Environment", "Variables").(map[string]any)
+	settings := []string{"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "SSM_PARAMETER_STORE_TTL", "SECRETS_MANAGER_TTL"}
+	if sdk {
+		if anyLayer {
+			t.Errorf("the %s layer, with the SDK source, which needs none", extensionLayer)
+		}
+		for _, k := range settings {
+			if _, ok := env[k]; ok {
+				t.Errorf("Environment.Variables has the extension's %s, with the SDK source", k)
+			}
+		}
+		return
 	}
 	if !layerOK {
 		t.Errorf("no Layers entry is the %s layer for the region and architecture", extensionLayer)
 	}
-	env, _ := get(props, "Environment", "Variables").(map[string]any)
-	for _, k := range []string{"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "SSM_PARAMETER_STORE_TTL", "SECRETS_MANAGER_TTL"} {
+	for _, k := range settings {
 		if _, ok := env[k]; !ok {
 			t.Errorf("Environment.Variables has no %s", k)
 		}

@@ -142,14 +142,8 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	denied, noDecrypt := p.matching(names, ssm, p.denied), p.matching(names, ssm, p.noDecrypt)
 	p.mu.Unlock()
 
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			return
-		}
+	if !Delay(r, latency) {
+		return
 	}
 	switch {
 	case fault != nil:
@@ -168,6 +162,22 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, Fault{Status: 400, Code: "DecryptionFailure", Message: msgSecretDecrypt})
 	default:
 		p.rp.ServeHTTP(w, r)
+	}
+}
+
+// Delay waits d before a server answers r, and reports whether it did:
+// false when r's client went away first, and the request is to be dropped.
+func Delay(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"strconv"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -147,4 +148,24 @@ func Missing() (fail bool) {
 	}
 	fmt.Printf("awssdk: %v; %s\n", ErrMissing, what)
 	return fail
+}
+
+// Main is a test binary's TestMain: it starts moto_server, gives it to use
+// (nil when it is missing and Missing allows skipping), runs the tests,
+// stops the server, and returns the exit code for os.Exit.
+func Main(m *testing.M, use func(*Server)) int {
+	srv, err := Start(30 * time.Second)
+	switch {
+	case err == ErrMissing:
+		if Missing() {
+			return 1
+		}
+	case err != nil:
+		fmt.Println("awssdk:", err)
+		return 1
+	default:
+		use(srv)
+		defer srv.Close()
+	}
+	return m.Run()
 }
