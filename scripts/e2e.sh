@@ -235,8 +235,12 @@ scenario_example_basic() {
 	check "example-basic: the message uses the parameter" eq "$(jqr .message <<<"$out")" "hello, world"
 	check "example-basic: the key is masked, not returned" eq "$(jqr .api_key <<<"$out")" "****6789"
 	first=$(stats)
-	check "example-basic: each item fetched once" \
-		eq "$(jq -c '[.byName["/mw-examples/basic/greeting"], .byName["mw-examples/basic/api-key"]]' <<<"$first" 2>/dev/null)" "[1,1]"
+	# Fetched once each: answers of 200, as in lmi (a request by name may
+	# also be an attempt the extension answered "not ready", when the
+	# function's request comes before the extension has seen its INVOKE).
+	check "example-basic: each item was requested" \
+		eq "$(jq -c '[.byName["/mw-examples/basic/greeting"], .byName["mw-examples/basic/api-key"]] | map(. >= 1)' <<<"$first" 2>/dev/null)" "[true,true]"
+	check "example-basic: each item fetched once (2 answers of 200)" eq "$(jqr '.byStatus["200"]' <<<"$first")" 2
 	out=$(invoke)
 	check "example-basic: warm invoke, same answer" eq "$(jqr .message <<<"$out")" "hello, world"
 	check "example-basic: warm invoke made zero extension requests" \
@@ -274,7 +278,8 @@ scenario_example_json_credentials() {
 	check "example-json: cold invoke logs in with the decoded credentials" \
 		eq "$(jq -c '[.user, .database, .logins, .refreshed]' <<<"$out" 2>/dev/null)" '["app","orders",1,false]'
 	first=$(stats)
-	check "example-json: the secret was fetched once" eq "$(jqr '.byName["mw-examples/json-credentials/db"]' <<<"$first")" 1
+	check "example-json: the secret was requested" ge "$(jqr '.byName["mw-examples/json-credentials/db"]' <<<"$first")" 1
+	check "example-json: the secret was fetched once (1 answer of 200)" eq "$(jqr '.byStatus["200"]' <<<"$first")" 1
 	out=$(invoke)
 	check "example-json: warm invoke reuses the session" \
 		eq "$(jq -c '[.reused_session, .logins]' <<<"$out" 2>/dev/null)" '[true,0]'
@@ -296,8 +301,8 @@ scenario_example_json_credentials_stale() {
 		grep -q 'authentication failed' <<<"$(jqr .errorMessage <<<"$out")"
 	check "example-json-stale: the error names no password" \
 		test -n "$out" -a "${out/stale-pg-password/}" = "$out" -a "${out/$PG_PASSWORD/}" = "$out"
-	check "example-json-stale: one refresh: the secret was fetched twice" \
-		eq "$(stats | jqr '.byName["mw-examples/json-credentials/db"]')" 2
+	check "example-json-stale: one refresh: the secret was fetched twice (2 answers of 200)" \
+		eq "$(stats | jqr '.byStatus["200"]')" 2
 	stop_rie example-json-stale
 }
 

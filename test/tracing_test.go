@@ -341,3 +341,54 @@ func TestFetchSpanCountsAttemptsAndRetries(t *testing.T) {
 		})
 	}
 }
+
+// Concurrent cold invokes (Lambda Managed Instances) each record their
+// mw.resolve, and the spans agree with the one fetch per item: every item
+// is fetched by exactly one invoke, and the others count it as coalesced or
+// as a hit. Under -race this also exercises recording from many invokes.
+func TestConcurrentInvokesRecordOneFetchPerItem(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	ids := []string{"a", "b", "c", "d", "e"}
+	for _, id := range ids {
+		w.ext.PutSecret(id, "v-"+id)
+	}
+	w.ext.SetLatency(10 * time.Millisecond)
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets(ids...))...)
+	const n = 64
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			<-start
+			_, err := h(invokeCtx(t, 10*time.Second), []string{"secret:e"})
+			errs <- err
+		}()
+	}
+	close(start)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(w.spans("mw.fetch")); got != len(ids) {
+		t.Errorf("%d mw.fetch spans; want %d, one per item", got, len(ids))
+	}
+	resolves := w.spans("mw.resolve")
+	if len(resolves) != n {
+		t.Fatalf("%d mw.resolve spans; want %d, one per invoke", len(resolves), n)
+	}
+	led := int64(0)
+	for _, r := range resolves {
+		hits, misses, coalesced := attr(r, "mw.cache.hits").AsInt64(), attr(r, "mw.cache.misses").AsInt64(), attr(r, "mw.cache.coalesced").AsInt64()
+		if hits+misses != int64(len(ids)) || coalesced > misses {
+			t.Errorf("mw.resolve: %d hits, %d misses, %d coalesced; want hits+misses = %d", hits, misses, coalesced, len(ids))
+		}
+		led += misses - coalesced
+	}
+	if led != int64(len(ids)) {
+		t.Errorf("the invokes say they fetched %d items themselves; want %d", led, len(ids))
+	}
+	if got := w.count("mw.cache.lookups"); got != n*int64(len(ids)) {
+		t.Errorf("%d lookups counted; want %d", got, n*len(ids))
+	}
+}

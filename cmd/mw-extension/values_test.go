@@ -128,7 +128,9 @@ func TestValuesErrors(t *testing.T) {
 	}{
 		{"syntax", "{\n  \"parameters\": {\n    \"/a\": {\"value\": \"x\",}\n  }\n}", "v.json:3:25: invalid character '}'"},
 		{"truncated", "{\n  \"parameters\": {", "v.json:2:18: unexpected end of file"},
-		{"type mismatch", "{\"parameters\": {\"/a\": {\"value\": 3}}}", "v.json:1:33: parameters.value: want string, got JSON number"},
+		// The path is encoding/json's: Go 1.27 names the map key in it
+		// (parameters.~1a.value), Go 1.26 does not (parameters.value).
+		{"type mismatch", "{\"parameters\": {\"/a\": {\"value\": 3}}}", "v.json:1:33: parameters.…value: want string, got JSON number"},
 		{"unknown field", "{\n \"parameters\": {\"/a\": {\"valeu\": \"x\"}}}", `v.json:2:24: unknown field "valeu"`},
 		{"trailing data", "{}\n{}", "v.json:2:1: unexpected data after the top-level object"},
 		{"unknown type", `{"parameters": {"/a": {"type": "Strin", "value": "x"}}}`, `v.json: parameters["/a"].type: unknown type "Strin"`},
@@ -145,8 +147,8 @@ func TestValuesErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := mwtest.New(mwtest.Managed)
 			_, err := loadValues("v.json", []byte(tc.file), e)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error = %v, want it to contain %q", err, tc.want)
+			if err == nil || !containsInOrder(err.Error(), strings.Split(tc.want, "…")) {
+				t.Fatalf("error = %v, want it to contain %q (… standing for any text)", err, tc.want)
 			}
 			if strings.Contains(err.Error(), `"x"`) || strings.Contains(err.Error(), `"y"`) {
 				t.Errorf("error %q shows a value", err)
@@ -182,4 +184,17 @@ func TestSecretStagesPending(t *testing.T) {
 			t.Errorf("%s = %q, want %q", stage, v, want)
 		}
 	}
+}
+
+// containsInOrder reports whether s contains each of parts, one after the
+// other.
+func containsInOrder(s string, parts []string) bool {
+	for _, p := range parts {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return true
 }

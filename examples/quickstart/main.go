@@ -154,7 +154,7 @@ func run(out io.Writer) error {
 	if err := invoke(5, `A typo ("prod/dbb"): the invoke fails before the handler runs, naming the item and the likely fixes`, true); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "The values themselves never appear in errors, spans or logs. Run the tests with: go test -race ./...")
+	fmt.Fprintln(out, "The values themselves never appear in errors, spans or logs. Run the tests with: scripts/test.sh")
 	return nil
 }
 
