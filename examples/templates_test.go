@@ -902,3 +902,15 @@ func TestParseLayerTable(t *testing.T) {
 		t.Errorf("mappings end in\n%s\nwant\n%s", got[strings.LastIndex(got, "ExtensionLayers:"):], want)
 	}
 }
+
+// The examples' README cites the date of the table the templates follow.
+func TestREADMECitesLayerTable(t *testing.T) {
+	tab := loadLayerTable(t)
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), tab.updated) {
+		t.Errorf("README.md does not give the date of AWS's table of layer ARNs (%s) that %s copies", tab.updated, layerTablePath)
+	}
+}
