@@ -10,7 +10,10 @@ import (
 type Stats struct {
 	// Total counts every request except those to StatsPath, rejected or not.
 	Total int64 `json:"total"`
-	// ByPath counts requests by URL path; all /v1/<id> paths count as "/v1/".
+	// ByPath counts requests by route, rejected or not: the path of each
+	// route either dialect serves, all /v1/<id> paths as "/v1/", and every
+	// other path as "other" (so that a client, with or without the token,
+	// cannot grow it).
 	ByPath map[string]int64 `json:"byPath"`
 	// ByStatus counts answers by HTTP status.
 	ByStatus map[int]int64 `json:"byStatus"`
@@ -115,15 +118,28 @@ func (e *Extension) count(f func(*Stats)) {
 	f(&e.stats)
 }
 
-// countRequest counts a request received, by path.
+// countRequest counts a request received, by route.
 func (e *Extension) countRequest(path string) {
-	if strings.HasPrefix(path, agentPathPrefix) {
-		path = agentPathPrefix
-	}
+	route := routeOf(path)
 	e.count(func(s *Stats) {
 		s.Total++
-		s.ByPath[path]++
+		s.ByPath[route]++
 	})
+}
+
+// otherPath is the ByPath key of every path that is not a route.
+const otherPath = "other"
+
+// routeOf returns the ByPath key of path: one of a fixed set, never a key
+// the client chose.
+func routeOf(path string) string {
+	switch {
+	case path == parametersPath, path == secretsPath, path == pingPath, path == startServingPath:
+		return path
+	case strings.HasPrefix(path, agentPathPrefix):
+		return agentPathPrefix
+	}
+	return otherPath
 }
 
 func (e *Extension) serveStats(w http.ResponseWriter, r *http.Request) {
