@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -54,7 +56,8 @@ func (em *emulator) shutdown(reason string) {
 }
 
 // logRequests logs one line per request: method, path, the names asked for,
-// status and time. Never a value or a token.
+// status and time. Never a value or a token; the path and the query as
+// logSafe makes them, so that a request cannot forge a log line.
 func logRequests(h http.Handler, logger *log.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -68,10 +71,25 @@ func logRequests(h http.Handler, logger *log.Logger) http.Handler {
 			if r.URL.RawQuery != "" {
 				q = "?" + r.URL.RawQuery
 			}
-			logger.Printf("%s %s%s -> %s (%s)", r.Method, r.URL.Path, q, status, time.Since(start).Round(time.Microsecond))
+			logger.Printf("%s %s%s -> %s (%.3fms)", r.Method, logSafe(r.URL.EscapedPath()), logSafe(q), status, time.Since(start).Seconds()*1e3)
 		}()
 		h.ServeHTTP(sw, r)
 	})
+}
+
+// logSafe percent-encodes every byte of s that is not printable ASCII (a
+// space included), so that what a client sends can neither break a log line
+// nor pass control sequences to a terminal.
+func logSafe(s string) string {
+	var b strings.Builder
+	for i := range len(s) {
+		if c := s[i]; c > ' ' && c < 0x7f {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 type statusWriter struct {
