@@ -74,7 +74,7 @@ func run(ctx context.Context, name string, cfg config, runtimeAPI, maxConcurrenc
 		logger.Printf("values: %v", err)
 		return 2
 	}
-	em := &emulator{name: name, cfg: cfg, logger: logger, ext: ext}
+	em := &emulator{name: name, cfg: cfg, logger: logger, ext: ext, timeouts: defaultTimeouts}
 	if lambdaMode || cfg.notReadyFor > 0 {
 		ext.SetReady(false)
 	}
@@ -94,6 +94,7 @@ type emulator struct {
 	srv       *http.Server
 	served    chan struct{} // closed once srv has stopped serving
 	readyOnce sync.Once
+	timeouts  serverTimeouts
 }
 
 // standalone serves until ctx is done.

@@ -18,6 +18,18 @@ import (
 // shutdownGrace bounds how long shutdown waits for requests in flight.
 const shutdownGrace = 2 * time.Second
 
+// serverTimeouts bound each stage of a connection. There is no write
+// timeout and no timeout on a whole request: -hang and -latency hold value
+// requests on purpose, until their client gives up.
+type serverTimeouts struct {
+	header time.Duration // to read a request's headers
+	idle   time.Duration // a keep-alive connection between requests
+	body   time.Duration // to read a request's body, which no route wants
+}
+
+// defaultTimeouts are those run serves with.
+var defaultTimeouts = serverTimeouts{header: 10 * time.Second, idle: time.Minute, body: 10 * time.Second}
+
 // listen starts serving the fake on -host:-port. It returns the error of a
 // failed listen, which the caller reports when Lambda wants it (after
 // registering, in Lambda mode).
@@ -26,7 +38,11 @@ func (em *emulator) listen() error {
 	if !em.cfg.quiet {
 		handler = logRequests(em.ext, em.logger)
 	}
-	em.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	em.srv = &http.Server{
+		Handler:           bodyDeadline(handler, em.timeouts.body),
+		ReadHeaderTimeout: em.timeouts.header,
+		IdleTimeout:       em.timeouts.idle,
+	}
 	em.served = make(chan struct{})
 	ln, err := net.Listen("tcp", net.JoinHostPort(em.cfg.host, strconv.Itoa(em.cfg.port)))
 	if err != nil {
@@ -53,6 +69,21 @@ func (em *emulator) shutdown(reason string) {
 	<-em.served
 	stats, _ := json.Marshal(em.ext.Stats())
 	em.logger.Printf("shutdown (%s): stats %s", reason, stats)
+}
+
+// bodyDeadline gives a request that comes with a body d to send it. No
+// route wants a body, but the server reads it (to discard it) before it
+// answers, and would otherwise wait for it without end.
+func bodyDeadline(h http.Handler, d time.Duration) http.Handler {
+	if d <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // logRequests logs one line per request: method, path, the names asked for,
