@@ -108,7 +108,7 @@ func newFlagSet(name string, out io.Writer, cfg *config) *flag.FlagSet {
 	fs.SetOutput(out)
 	fs.StringVar(&cfg.values, "values", "", "the values `file` (JSON, format below); none: no values")
 	fs.Var(dialectFlag{&cfg.dialect}, "dialect", "`managed` (the Lambda layer: Parameter Store and Secrets Manager, every error a generic 400) or agent (aws-secretsmanager-agent: secrets only, JSON errors, /ping, /v1/<id>, refreshNow)")
-	fs.StringVar(&cfg.host, "host", cfg.host, "the `address` to listen on")
+	fs.StringVar(&cfg.host, "host", cfg.host, "the `address` to listen on; one that is not loopback needs a token")
 	fs.IntVar(&cfg.port, "port", cfg.port, "the `port` to listen on")
 	fs.StringVar(&cfg.token, "token", "", "the `token` requests must carry in X-Aws-Parameters-Secrets-Token; empty: no check")
 	fs.StringVar(&cfg.lambda, "lambda", cfg.lambda, "`mode`: on (an external extension: register with the Extensions API at $"+runtimeAPIEnv+", not ready until the first INVOKE, exit on SHUTDOWN), off (serve until SIGINT/SIGTERM), auto (on when $"+runtimeAPIEnv+" is set)")
@@ -154,6 +154,9 @@ func (cfg config) check() error {
 	}
 	if f := cfg.faults; f.ServerError+f.Throttle+f.Reset > 1 {
 		return errors.New("-errors, -throttle and -resets add up to more than 1")
+	}
+	if !isLoopback(cfg.host) && cfg.token == "" {
+		return fmt.Errorf("-host (or $MW_EXT_HOST) %q is not a loopback address, and no token is set: every value would be served to anyone who can reach it. Set a token ($%s or -token), or listen on 127.0.0.1", cfg.host, tokenEnv)
 	}
 	return nil
 }

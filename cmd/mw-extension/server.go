@@ -44,6 +44,9 @@ func (em *emulator) listen() error {
 		IdleTimeout:       em.timeouts.idle,
 	}
 	em.served = make(chan struct{})
+	if !isLoopback(em.cfg.host) {
+		em.logger.Printf("-host %s is not a loopback address: anyone who can reach it and sends the token can read every value", em.cfg.host)
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(em.cfg.host, strconv.Itoa(em.cfg.port)))
 	if err != nil {
 		close(em.served)
@@ -69,6 +72,13 @@ func (em *emulator) shutdown(reason string) {
 	<-em.served
 	stats, _ := json.Marshal(em.ext.Stats())
 	em.logger.Printf("shutdown (%s): stats %s", reason, stats)
+}
+
+// isLoopback reports whether host names the loopback interface: an IP
+// address of it, or "localhost". Any other name counts as not loopback.
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // bodyDeadline gives a request that comes with a body d to send it. No
