@@ -112,7 +112,7 @@ func (e *Extension) agentSecret(w http.ResponseWriter, q agentQuery) {
 		VersionStages: stages,
 		CreatedDate:   strconv.FormatFloat(float64(v.created.UnixMilli())/1000, 'f', -1, 64),
 	}
-	e.reply(w, http.StatusOK, "", mustJSON(body))
+	e.serve(w, q.secretID, "", mustJSON(body))
 }
 
 type agentQuery struct {

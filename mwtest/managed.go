@@ -73,7 +73,7 @@ func (e *Extension) managedParameter(w http.ResponseWriter, q url.Values, name s
 		Parameter      parameterJSON `json:"Parameter"`
 		ResultMetadata struct{}      `json:"ResultMetadata"`
 	}{Parameter: p.json()}
-	e.reply(w, http.StatusOK, appJSON, mustJSON(body))
+	e.serve(w, name, appJSON, mustJSON(body))
 }
 
 // parameterSelector reads the version or the label a parameter request asks
@@ -154,5 +154,5 @@ func (e *Extension) managedSecret(w http.ResponseWriter, q url.Values, id string
 		VersionID:     v.id,
 		VersionStages: stages,
 	}
-	e.reply(w, http.StatusOK, appJSON, mustJSON(body))
+	e.serve(w, id, appJSON, mustJSON(body))
 }

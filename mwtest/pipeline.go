@@ -86,6 +86,12 @@ func (e *Extension) gate() (notReady bool, f fault) {
 	return false, f
 }
 
+// serve answers 200 with the value of name, and counts it as served.
+func (e *Extension) serve(w http.ResponseWriter, name, contentType, body string) {
+	e.count(func(s *Stats) { s.Served[name]++ })
+	e.reply(w, http.StatusOK, contentType, body)
+}
+
 // fail answers an AWS error for a value request, counted by code.
 func (e *Extension) fail(w http.ResponseWriter, f *failure) {
 	e.count(func(s *Stats) { s.ByError[f.code]++ })

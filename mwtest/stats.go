@@ -23,6 +23,11 @@ type Stats struct {
 	// ByName counts value requests by the parameter name or secret id as
 	// sent (decoded from the query; for /v1/<id>, the id as in the path).
 	ByName map[string]int64 `json:"byName"`
+	// Served counts, by name as ByName does, the value requests answered
+	// 200 with the item: an attempt answered not ready, with a fault or
+	// with an error counts in ByName and Fetches, not here. Count fetches
+	// that delivered a value with it.
+	Served map[string]int64 `json:"served"`
 	// ByError counts AWS errors answered, by code (ParameterNotFound,
 	// ResourceNotFoundException, AccessDeniedException, DecryptionFailure,
 	// ValidationException, ...), including those the managed dialect hides
@@ -68,6 +73,7 @@ func newStats() Stats {
 		ByPath:   make(map[string]int64),
 		ByStatus: make(map[int]int64),
 		ByName:   make(map[string]int64),
+		Served:   make(map[string]int64),
 		ByError:  make(map[string]int64),
 	}
 }
@@ -77,6 +83,7 @@ func (s *Stats) clone() Stats {
 	c.ByPath = maps.Clone(s.ByPath)
 	c.ByStatus = maps.Clone(s.ByStatus)
 	c.ByName = maps.Clone(s.ByName)
+	c.Served = maps.Clone(s.Served)
 	c.ByError = maps.Clone(s.ByError)
 	return c
 }
@@ -95,6 +102,17 @@ func (e *Extension) Fetches(name string) int64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.stats.ByName[name]
+}
+
+// Served returns the number of answers that carried the value of name (a
+// parameter name or secret id exactly as sent, as for Fetches): a request
+// answered not ready, with a fault or an error does not count. A fetch
+// that mw retried after such an answer counts once here, and more than
+// once in Fetches.
+func (e *Extension) Served(name string) int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stats.Served[name]
 }
 
 // Stats returns a snapshot of the counters.

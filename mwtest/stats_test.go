@@ -64,3 +64,45 @@ func TestStatsByPathRoutes(t *testing.T) {
 		t.Errorf("unknown path: %d", r.status)
 	}
 }
+
+// Served counts, by name, only the answers that carried the value: not an
+// attempt answered "not ready", a fault or an error, which Fetches counts.
+func TestServedCountsAnswersThatCarriedTheValue(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			e, srv := mwtest.Start(t, d)
+			e.PutSecret("s", "v")
+			e.NotReadyFor(2)
+			for range 3 { // two INIT answers, then the value
+				get(t, srv, secretPath("s"), withToken)
+			}
+			e.SetFaults(mwtest.Faults{ServerError: 1})
+			get(t, srv, secretPath("s"), withToken)
+			e.SetFaults(mwtest.Faults{})
+			get(t, srv, secretPath("s", "&versionStage=NOPE"), withToken)
+			get(t, srv, secretPath("missing"), withToken)
+			get(t, srv, secretPath("s"), withToken)
+
+			if e.Fetches("s") != 6 || e.Served("s") != 2 || e.Served("missing") != 0 {
+				t.Errorf("Fetches %d, Served %d (missing: %d); want 6, 2, 0", e.Fetches("s"), e.Served("s"), e.Served("missing"))
+			}
+			st := decode[mwtest.Stats](t, get(t, srv, mwtest.StatsPath, nil))
+			if len(st.Served) != 1 || st.Served["s"] != 2 {
+				t.Errorf("stats served = %v, want map[s:2]", st.Served)
+			}
+		})
+	}
+	e, srv := mwtest.Start(t, mwtest.Managed)
+	e.PutParameter("/p", mwtest.TypeSecureString, "v")
+	e.NotReadyFor(1)
+	get(t, srv, paramPath("/p", "&withDecryption=true"), withToken)
+	get(t, srv, paramPath("/p", "&withDecryption=true"), withToken)
+	get(t, srv, paramPath("/p", "&version=9"), withToken)
+	if e.Fetches("/p") != 3 || e.Served("/p") != 1 {
+		t.Errorf("parameter: Fetches %d, Served %d; want 3, 1", e.Fetches("/p"), e.Served("/p"))
+	}
+	e.Reset()
+	if e.Served("/p") != 0 {
+		t.Error("Reset kept Served")
+	}
+}
