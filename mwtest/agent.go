@@ -82,13 +82,7 @@ func (e *Extension) agentRoute(w http.ResponseWriter, r *http.Request) (agentQue
 }
 
 func (e *Extension) agentSecret(w http.ResponseWriter, q agentQuery) {
-	e.mu.Lock()
-	sec, v, f := e.store.getSecret(q.secretID, q.versionID, q.versionStage)
-	var stages []string
-	if f == nil {
-		stages = sec.stagesOf(v.id)
-	}
-	e.mu.Unlock()
+	sec, v, stages, f := e.getSecret(q.secretID, q.versionID, q.versionStage)
 	if f != nil {
 		e.fail(w, f)
 		return

@@ -125,13 +125,7 @@ func (p *paramResult) json() parameterJSON {
 }
 
 func (e *Extension) managedSecret(w http.ResponseWriter, q url.Values, id string) {
-	e.mu.Lock()
-	sec, v, f := e.store.getSecret(id, q.Get("versionId"), q.Get("versionStage"))
-	var stages []string
-	if f == nil {
-		stages = nonNil(sec.stagesOf(v.id))
-	}
-	e.mu.Unlock()
+	sec, v, stages, f := e.getSecret(id, q.Get("versionId"), q.Get("versionStage"))
 	if f != nil {
 		e.fail(w, f)
 		return
@@ -152,7 +146,7 @@ func (e *Extension) managedSecret(w http.ResponseWriter, q url.Values, id string
 		SecretBinary:  v.bin,
 		SecretString:  v.stringPtr(),
 		VersionID:     v.id,
-		VersionStages: stages,
+		VersionStages: nonNil(stages),
 	}
 	e.serve(w, id, appJSON, mustJSON(body))
 }

@@ -86,6 +86,17 @@ func (e *Extension) gate() (notReady bool, f fault) {
 	return false, f
 }
 
+// getSecret reads a secret version from the store, with its stages.
+func (e *Extension) getSecret(ref, versionID, stage string) (*secret, *secretVersion, []string, *failure) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	sec, v, f := e.store.getSecret(ref, versionID, stage)
+	if f != nil {
+		return nil, nil, nil, f
+	}
+	return sec, v, sec.stagesOf(v.id), nil
+}
+
 // serve answers 200 with the value of name, and counts it as served.
 func (e *Extension) serve(w http.ResponseWriter, name, contentType, body string) {
 	e.count(func(s *Stats) { s.Served[name]++ })

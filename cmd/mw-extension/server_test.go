@@ -61,37 +61,43 @@ func exchange(t *testing.T, c net.Conn, br *bufio.Reader, raw string) int {
 	return resp.StatusCode
 }
 
-// A keep-alive connection left idle is closed after the idle timeout.
-func TestIdleConnectionIsClosed(t *testing.T) {
-	addr := startServer(t, serverTimeouts{header: time.Second, idle: 50 * time.Millisecond, body: time.Second})
-	c, err := net.Dial("tcp", addr)
+// answerThenClosed sends raw on a new connection to a server with the
+// given timeouts, and returns the status of the answer and whether the
+// server then closed the connection.
+func answerThenClosed(t *testing.T, timeouts serverTimeouts, raw string) (int, bool) {
+	t.Helper()
+	c, err := net.Dial("tcp", startServer(t, timeouts))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	br := bufio.NewReader(c)
-	if code := exchange(t, c, br, "GET /systemsmanager/parameters/get?name=p HTTP/1.1\r\nHost: x\r\n\r\n"); code != http.StatusBadRequest {
-		t.Errorf("status %d, want the generic 400 (no token)", code)
-	}
-	if !closedByServer(t, c) {
-		t.Error("an idle keep-alive connection was kept open")
-	}
+	code := exchange(t, c, bufio.NewReader(c), raw)
+	return code, closedByServer(t, c)
 }
 
-// A request body that never arrives does not hold the connection.
-func TestStalledBodyIsCut(t *testing.T) {
-	addr := startServer(t, serverTimeouts{header: time.Second, idle: time.Minute, body: 50 * time.Millisecond})
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	if code := exchange(t, c, br, "POST /secretsmanager/get HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab"); code != http.StatusMethodNotAllowed {
-		t.Errorf("status %d, want 405", code)
-	}
-	if !closedByServer(t, c) {
-		t.Error("a connection whose body stalled was kept open")
+// The server closes a connection that idles after an answer (a keep-alive
+// connection), and one whose request body never arrives.
+func TestServerClosesIdleAndStalledConnections(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		timeouts serverTimeouts
+		raw      string
+		status   int
+	}{
+		{"idle keep-alive", serverTimeouts{header: time.Second, idle: 50 * time.Millisecond, body: time.Second},
+			"GET /systemsmanager/parameters/get?name=p HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest},
+		{"stalled body", serverTimeouts{header: time.Second, idle: time.Minute, body: 50 * time.Millisecond},
+			"POST /secretsmanager/get HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab", http.StatusMethodNotAllowed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, closed := answerThenClosed(t, tc.timeouts, tc.raw)
+			if code != tc.status {
+				t.Errorf("status %d, want %d", code, tc.status)
+			}
+			if !closed {
+				t.Error("the connection was kept open")
+			}
+		})
 	}
 }
 
