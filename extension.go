@@ -271,6 +271,9 @@ func (x *extension) rawToken(ctx context.Context) (tok, from string, err error) 
 	return "", "AWS_SESSION_TOKEN", nil
 }
 
+// errTokenFileEmpty is a token file that holds no token.
+var errTokenFileEmpty = errors.New("it holds no token")
+
 // errTokenFileTooLarge is a token file larger than any token.
 var errTokenFileTooLarge = fmt.Errorf("it is larger than %d bytes, more than a token", maxTokenFile)
 
@@ -286,13 +289,16 @@ func readTokenFile(ctx context.Context, path string) (string, error) {
 		_ = f.SetReadDeadline(dl) // regular files have none, and do not block
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	tok := strings.TrimSpace(string(b))
 	switch {
 	case err != nil:
 		return "", err
 	case len(b) > maxTokenFile:
 		return "", errTokenFileTooLarge
+	case tok == "":
+		return "", errTokenFileEmpty
 	}
-	return strings.TrimSpace(string(b)), nil
+	return tok, nil
 }
 
 // validHeaderValue reports whether v can be sent as an HTTP header value:

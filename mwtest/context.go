@@ -10,7 +10,8 @@ import (
 // names (or aliases) a handler passes to mw.Parameter and mw.Secret. The
 // typed accessors read them too: a JSON string for mw.SecretJSON, a
 // comma-joined string for mw.ParameterList, and string(bytes) for
-// mw.SecretBinary.
+// mw.SecretBinary. Printed with fmt, under any verb, Values shows its
+// names, never its values.
 type Values struct {
 	Parameters map[string]string
 	Secrets    map[string]string

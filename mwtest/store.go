@@ -1,19 +1,13 @@
 package mwtest
 
 import (
+	"cmp"
 	"encoding/base64"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-)
-
-// The account and region that appear in every ARN the fake makes up.
-const (
-	Region    = "us-east-1"
-	AccountID = "123456789012"
 )
 
 // Parameter types, as Parameter Store names them.
@@ -32,92 +26,10 @@ const (
 // referencePrefix makes a parameter name refer to a Secrets Manager secret.
 const referencePrefix = "/aws/reference/secretsmanager/"
 
-// AWS error codes. The agent dialect sends them as "__type"; the managed
-// dialect hides them behind its generic 400, and Stats.ByError counts them
-// in both.
 const (
-	codeAccessDenied      = "AccessDeniedException"
-	codeDecryptionFailure = "DecryptionFailure"
-	codeResourceNotFound  = "ResourceNotFoundException"
-	codeParameterNotFound = "ParameterNotFound"
-	codeParameterVersion  = "ParameterVersionNotFound"
-	codeValidation        = "ValidationException"
-	codeThrottling        = "ThrottlingException"
-	codeInternalFailure   = "InternalFailure"
-
-	msgSecretNotFound   = "Secrets Manager can't find the specified secret."
-	msgSecretDecrypt    = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
-	msgParameterDecrypt = "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access."
-)
-
-const (
-	fakeCallerARN        = "arn:aws:sts::" + AccountID + ":assumed-role/mwtest/mwtest"
 	timeLayout           = "2006-01-02T15:04:05.000Z07:00" // as in LastModifiedDate
-	secretSuffixAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	secretSuffixLen      = 6
 	fakeCiphertextPrefix = "kms:mwtest:"
 )
-
-// ParameterARN returns the ARN under which the fake serves the parameter
-// name: arn:aws:ssm:us-east-1:123456789012:parameter/<name without its
-// leading slash>. The fake accepts it wherever it accepts the name.
-func ParameterARN(name string) string {
-	return "arn:aws:ssm:" + Region + ":" + AccountID + ":parameter/" + strings.TrimPrefix(name, "/")
-}
-
-// SecretARN returns the full ARN under which the fake serves the secret
-// name: arn:aws:secretsmanager:us-east-1:123456789012:secret:<name>-XXXXXX,
-// where the six-letter suffix is derived from the name, so it is stable. The
-// fake accepts it, and the partial ARN without the suffix, wherever it
-// accepts the name.
-func SecretARN(name string) string {
-	return secretARNPrefix + name + "-" + secretSuffix(name)
-}
-
-const secretARNPrefix = "arn:aws:secretsmanager:" + Region + ":" + AccountID + ":secret:"
-
-func secretSuffix(name string) string {
-	h := hash64(name)
-	b := make([]byte, secretSuffixLen)
-	for i := range b {
-		b[i] = secretSuffixAlphabet[h%uint64(len(secretSuffixAlphabet))]
-		h /= uint64(len(secretSuffixAlphabet))
-	}
-	return string(b)
-}
-
-func hash64(s string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(s)) // never fails
-	return h.Sum64()
-}
-
-// secretVersionID makes up the n-th version id of a secret: uuid-shaped and
-// deterministic, so tests can predict it.
-func secretVersionID(name string, n int) string {
-	h := hash64(name)
-	return fmt.Sprintf("%08x-%04x-4000-8000-%012x", uint32(h>>32), uint16(h>>16), n)
-}
-
-// failure is an AWS error answer. Its message names things; it never holds
-// a value.
-type failure struct {
-	code string
-	msg  string
-}
-
-func notFoundParameter() *failure {
-	return &failure{codeParameterNotFound, ""}
-}
-
-func invalid(msg string) *failure {
-	return &failure{codeValidation, msg}
-}
-
-func accessDenied(action, resource string) *failure {
-	return &failure{codeAccessDenied, "User: " + fakeCallerARN + " is not authorized to perform: " + action +
-		" on resource: " + resource + " because no identity-based policy allows the " + action + " action"}
-}
 
 type paramVersion struct {
 	typ      string
@@ -255,51 +167,6 @@ func (s *store) stageSecret(name, versionID string, stages []string) {
 	}
 }
 
-// candidate is one reading of a requested name: a stored name it may refer
-// to, and the selector (":3", ":label") that followed it, if any.
-type candidate struct {
-	name     string
-	selector string
-}
-
-// parameterCandidates lists what ref may name: itself; for an ARN, the name
-// after ":parameter" with and without its leading slash; and the same for ref
-// stripped of a trailing ":selector".
-func parameterCandidates(ref string) []candidate {
-	cs := parameterNames(ref, "")
-	if i := strings.LastIndexByte(ref, ':'); i > 0 && i < len(ref)-1 && !strings.Contains(ref[i+1:], "/") {
-		cs = append(cs, parameterNames(ref[:i], ref[i+1:])...)
-	}
-	return cs
-}
-
-func parameterNames(ref, sel string) []candidate {
-	cs := []candidate{{ref, sel}}
-	if strings.HasPrefix(ref, "arn:") {
-		if i := strings.Index(ref, ":parameter/"); i >= 0 {
-			rest := ref[i+len(":parameter"):] // keeps the slash
-			cs = append(cs, candidate{rest, sel}, candidate{rest[1:], sel})
-		}
-	}
-	return cs
-}
-
-// secretCandidates lists what ref may name: itself and, for a full or
-// partial ARN, the secret name in it.
-func secretCandidates(ref string) []string {
-	cs := []string{ref}
-	if strings.HasPrefix(ref, "arn:") {
-		if i := strings.Index(ref, ":secret:"); i >= 0 {
-			rest := ref[i+len(":secret:"):]
-			cs = append(cs, rest)
-			if n := len(rest) - secretSuffixLen - 1; n > 0 && rest[n] == '-' && rest[n+1:] == secretSuffix(rest[:n]) {
-				cs = append(cs, rest[:n])
-			}
-		}
-	}
-	return cs
-}
-
 // paramResult is a parameter as the managed dialect returns it.
 type paramResult struct {
 	arn          string
@@ -321,60 +188,90 @@ func (s *store) getParameter(ref string, version int64, label string, decrypt bo
 	if strings.HasPrefix(ref, referencePrefix) {
 		return s.getReference(ref, version, label, decrypt)
 	}
+	p, sel, f := s.findParameter(ref)
+	if f != nil {
+		return nil, f
+	}
+	if version, label, f = withSelector(sel, version, label); f != nil {
+		return nil, f
+	}
+	version, selector, f := p.pick(version, label)
+	if f != nil {
+		return nil, f
+	}
+	pv := p.versions[version-1]
+	r := &paramResult{
+		arn:      ParameterARN(p.name),
+		name:     p.name,
+		typ:      pv.typ,
+		value:    pv.value,
+		version:  version,
+		selector: selector,
+		modified: pv.modified,
+	}
+	return s.decrypted(r, ref, decrypt)
+}
+
+// findParameter finds the parameter ref names, and the selector that
+// followed its name in ref. A denied reading of ref wins over a found one.
+func (s *store) findParameter(ref string) (*parameter, string, *failure) {
 	cands := parameterCandidates(ref)
 	for _, c := range cands {
 		if s.denied[c.name] {
-			return nil, accessDenied("ssm:GetParameter", ParameterARN(c.name))
+			return nil, "", accessDenied("ssm:GetParameter", ParameterARN(c.name))
 		}
 	}
-	var (
-		p   *parameter
-		sel string
-	)
 	for _, c := range cands {
-		if p = s.params[c.name]; p != nil {
-			sel = c.selector
-			break
+		if p := s.params[c.name]; p != nil {
+			return p, c.selector, nil
 		}
 	}
-	if p == nil {
-		return nil, notFoundParameter()
+	return nil, "", notFoundParameter()
+}
+
+// withSelector applies a ":selector" that followed the name (a version
+// number or a label) to the version and label asked for in the query.
+func withSelector(sel string, version int64, label string) (int64, string, *failure) {
+	if sel == "" {
+		return version, label, nil
 	}
-	if sel != "" {
-		if version != 0 || label != "" {
-			return nil, invalid("a selector in the name cannot be combined with version or label")
-		}
-		if n, err := strconv.ParseInt(sel, 10, 64); err == nil {
-			version = n
-		} else {
-			label = sel
-		}
+	if version != 0 || label != "" {
+		return 0, "", invalid("a selector in the name cannot be combined with version or label")
 	}
-	r := &paramResult{arn: ParameterARN(p.name), name: p.name}
+	if n, err := strconv.ParseInt(sel, 10, 64); err == nil {
+		return n, "", nil
+	}
+	return 0, sel, nil
+}
+
+// pick returns the version asked for (the latest when neither version nor
+// label is given) and the Selector field the answer carries.
+func (p *parameter) pick(version int64, label string) (int64, *string, *failure) {
 	switch {
 	case version != 0:
 		if version < 1 || version > int64(len(p.versions)) {
-			return nil, &failure{codeParameterVersion, "Systems Manager could not find version " + strconv.FormatInt(version, 10) + " of " + p.name + "."}
+			return 0, nil, &failure{codeParameterVersion, "Systems Manager could not find version " + strconv.FormatInt(version, 10) + " of " + p.name + "."}
 		}
-		r.selector = ptr(":" + strconv.FormatInt(version, 10))
+		return version, ptr(":" + strconv.FormatInt(version, 10)), nil
 	case label != "":
 		v, ok := p.labels[label]
 		if !ok {
-			return nil, notFoundParameter()
+			return 0, nil, notFoundParameter()
 		}
-		version = v
-		r.selector = ptr(":" + label)
-	default:
-		version = int64(len(p.versions))
+		return v, ptr(":" + label), nil
 	}
-	pv := p.versions[version-1]
-	r.typ, r.value, r.version, r.modified = pv.typ, pv.value, version, pv.modified
-	if pv.typ == TypeSecureString {
-		if !decrypt {
-			r.value = ciphertext(p.name, version)
-		} else if s.noDecrypt[p.name] || s.noDecrypt[ref] {
-			return nil, &failure{codeDecryptionFailure, msgParameterDecrypt}
-		}
+	return int64(len(p.versions)), nil, nil
+}
+
+// decrypted applies decryption to a SecureString read: without it the value
+// is a stand-in ciphertext; with it, DenyDecrypt makes the read fail.
+func (s *store) decrypted(r *paramResult, ref string, decrypt bool) (*paramResult, *failure) {
+	switch {
+	case r.typ != TypeSecureString:
+	case !decrypt:
+		r.value = ciphertext(r.name, r.version)
+	case s.noDecrypt[r.name] || s.noDecrypt[ref]:
+		return nil, &failure{codeDecryptionFailure, msgParameterDecrypt}
 	}
 	return r, nil
 }
@@ -429,45 +326,67 @@ func (s *store) getSecret(ref, versionID, stage string) (*secret, *secretVersion
 		return nil, nil, invalid("secretId is required")
 	}
 	cands := secretCandidates(ref)
-	for _, c := range cands {
-		if s.denied[c] {
-			return nil, nil, accessDenied("secretsmanager:GetSecretValue", SecretARN(c))
-		}
+	sec, f := s.findSecret(cands)
+	if f != nil {
+		return nil, nil, f
 	}
-	var sec *secret
-	for _, c := range cands {
-		if sec = s.secrets[c]; sec != nil {
-			break
-		}
+	v, f := sec.pick(versionID, stage)
+	if f != nil {
+		return nil, nil, f
 	}
-	if sec == nil {
-		return nil, nil, &failure{codeResourceNotFound, msgSecretNotFound}
-	}
-	var v *secretVersion
-	switch {
-	case versionID != "":
-		if v = sec.version(versionID); v == nil {
-			return nil, nil, &failure{codeResourceNotFound, "Secrets Manager can't find the specified secret value for VersionId: " + versionID}
-		}
-		if stage != "" && sec.stages[stage] != versionID {
-			return nil, nil, &failure{codeResourceNotFound, "Secrets Manager can't find the specified secret value for VersionId: " + versionID + " and staging label: " + stage}
-		}
-	default:
-		if stage == "" {
-			stage = StageCurrent
-		}
-		id, ok := sec.stages[stage]
-		if !ok {
-			return nil, nil, &failure{codeResourceNotFound, "Secrets Manager can't find the specified secret value for staging label: " + stage}
-		}
-		v = sec.version(id)
-	}
-	for _, c := range cands {
-		if s.noDecrypt[c] {
-			return nil, nil, &failure{codeDecryptionFailure, msgSecretDecrypt}
-		}
+	if slices.ContainsFunc(cands, func(c string) bool { return s.noDecrypt[c] }) {
+		return nil, nil, &failure{codeDecryptionFailure, msgSecretDecrypt}
 	}
 	return sec, v, nil
+}
+
+// findSecret finds the secret that one of cands names. A denied candidate
+// wins over a found one.
+func (s *store) findSecret(cands []string) (*secret, *failure) {
+	for _, c := range cands {
+		if s.denied[c] {
+			return nil, accessDenied("secretsmanager:GetSecretValue", SecretARN(c))
+		}
+	}
+	for _, c := range cands {
+		if sec := s.secrets[c]; sec != nil {
+			return sec, nil
+		}
+	}
+	return nil, &failure{codeResourceNotFound, msgSecretNotFound}
+}
+
+// pick returns the version asked for by id, by stage, or both (which must
+// agree); with neither, the AWSCURRENT one.
+func (sec *secret) pick(versionID, stage string) (*secretVersion, *failure) {
+	if versionID == "" {
+		return sec.atStage(cmp.Or(stage, StageCurrent))
+	}
+	v := sec.version(versionID)
+	if v == nil {
+		return nil, &failure{codeResourceNotFound, "Secrets Manager can't find the specified secret value for VersionId: " + versionID}
+	}
+	if stage != "" && sec.stages[stage] != versionID {
+		return nil, &failure{codeResourceNotFound, "Secrets Manager can't find the specified secret value for VersionId: " + versionID + " and staging label: " + stage}
+	}
+	return v, nil
+}
+
+func (sec *secret) atStage(stage string) (*secretVersion, *failure) {
+	id, ok := sec.stages[stage]
+	if !ok {
+		return nil, &failure{codeResourceNotFound, "Secrets Manager can't find the specified secret value for staging label: " + stage}
+	}
+	return sec.version(id), nil
+}
+
+// stringPtr is the version's SecretString as the wire carries it: nil for a
+// SecretBinary version.
+func (v *secretVersion) stringPtr() *string {
+	if v.bin != nil {
+		return nil
+	}
+	return &v.str
 }
 
 // ciphertext stands in for the KMS ciphertext that Parameter Store returns

@@ -219,35 +219,59 @@ func (p paramEntry) check() error {
 	default:
 		return errAt(".type", "unknown type %q (want String, StringList or SecureString)", p.Type)
 	}
-	if p.Versions != nil {
-		if p.Value != nil || p.Labels != nil {
-			return errAt("", `give "value"/"labels" or "versions", not both`)
-		}
-		if len(p.Versions) == 0 {
-			return errAt(".versions", "empty")
-		}
+	if err := checkShape(p.Versions != nil, len(p.Versions), p.Value != nil || p.Labels != nil, `"value"/"labels"`); err != nil {
+		return err
 	}
 	owner := map[string]int{}
 	for i, v := range p.versions() {
-		at := fmt.Sprintf(".versions[%d]", i)
-		if p.Versions == nil {
-			at = ""
-		}
+		at := versionAt(p.Versions != nil, i)
 		if v.Value == nil {
 			return errAt(at+".value", "missing")
 		}
-		for _, l := range v.Labels {
-			switch {
-			case l == "":
-				return errAt(at+".labels", "empty label")
-			case l[0] >= '0' && l[0] <= '9':
-				return errAt(at+".labels", "label %q starts with a digit (it would read as a version)", l)
-			}
-			if j, dup := owner[l]; dup {
-				return errAt(at+".labels", "label %q is already on version %d", l, j+1)
-			}
-			owner[l] = i
+		if err := checkLabels(at, v.Labels, owner, i); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkShape checks that an entry gives either one version inline (inline:
+// one of the fields named in fields is set) or a non-empty "versions"
+// (listed, n long).
+func checkShape(listed bool, n int, inline bool, fields string) error {
+	switch {
+	case !listed:
+		return nil
+	case inline:
+		return errAt("", `give %s or "versions", not both`, fields)
+	case n == 0:
+		return errAt(".versions", "empty")
+	}
+	return nil
+}
+
+// versionAt is the path of the i-th version: "" when it is given inline.
+func versionAt(listed bool, i int) string {
+	if !listed {
+		return ""
+	}
+	return fmt.Sprintf(".versions[%d]", i)
+}
+
+// checkLabels checks the labels of parameter version i (at path at), and
+// records in owner which version each one is on.
+func checkLabels(at string, labels []string, owner map[string]int, i int) error {
+	for _, l := range labels {
+		switch {
+		case l == "":
+			return errAt(at+".labels", "empty label")
+		case l[0] >= '0' && l[0] <= '9':
+			return errAt(at+".labels", "label %q starts with a digit (it would read as a version)", l)
+		}
+		if j, dup := owner[l]; dup {
+			return errAt(at+".labels", "label %q is already on version %d", l, j+1)
+		}
+		owner[l] = i
 	}
 	return nil
 }
@@ -260,44 +284,51 @@ func (s secretEntry) versions() []secretVersion {
 }
 
 func (s secretEntry) check() error {
-	if s.Versions != nil {
-		if s.String != nil || s.Binary != nil || s.Stages != nil {
-			return errAt("", `give "string"/"binary"/"stages" or "versions", not both`)
-		}
-		if len(s.Versions) == 0 {
-			return errAt(".versions", "empty")
-		}
+	if err := checkShape(s.Versions != nil, len(s.Versions), s.String != nil || s.Binary != nil || s.Stages != nil, `"string"/"binary"/"stages"`); err != nil {
+		return err
 	}
 	owner := map[string]int{}
 	for i, v := range s.versions() {
-		at := fmt.Sprintf(".versions[%d]", i)
-		if s.Versions == nil {
-			at = ""
+		at := versionAt(s.Versions != nil, i)
+		if err := v.checkValue(at); err != nil {
+			return err
 		}
-		switch {
-		case v.String == nil && v.Binary == nil:
-			return errAt(at, `want "string" or "binary"`)
-		case v.String != nil && v.Binary != nil:
-			return errAt(at, `give "string" or "binary", not both`)
-		case v.Binary != nil:
-			if _, err := base64.StdEncoding.DecodeString(*v.Binary); err != nil {
-				return errAt(at+".binary", "not base64: %v", err)
-			}
-		}
-		for _, st := range v.Stages {
-			if st == "" {
-				return errAt(at+".stages", "empty stage")
-			}
-			if j, dup := owner[st]; dup {
-				return errAt(at+".stages", "stage %q is already on version %d (a stage sits on one version)", st, j+1)
-			}
-			owner[st] = i
+		if err := checkStages(at, v.Stages, owner, i); err != nil {
+			return err
 		}
 	}
-	if len(owner) > 0 {
-		if _, ok := owner[mwtest.StageCurrent]; !ok {
-			return errAt("", "no version is %s", mwtest.StageCurrent)
+	if _, ok := owner[mwtest.StageCurrent]; len(owner) > 0 && !ok {
+		return errAt("", "no version is %s", mwtest.StageCurrent)
+	}
+	return nil
+}
+
+// checkValue checks that a secret version (at path at) has one value.
+func (v secretVersion) checkValue(at string) error {
+	switch {
+	case v.String == nil && v.Binary == nil:
+		return errAt(at, `want "string" or "binary"`)
+	case v.String != nil && v.Binary != nil:
+		return errAt(at, `give "string" or "binary", not both`)
+	case v.Binary != nil:
+		if _, err := base64.StdEncoding.DecodeString(*v.Binary); err != nil {
+			return errAt(at+".binary", "not base64: %v", err)
 		}
+	}
+	return nil
+}
+
+// checkStages checks the stages of secret version i (at path at), and
+// records in owner which version each one is on.
+func checkStages(at string, stages []string, owner map[string]int, i int) error {
+	for _, st := range stages {
+		if st == "" {
+			return errAt(at+".stages", "empty stage")
+		}
+		if j, dup := owner[st]; dup {
+			return errAt(at+".stages", "stage %q is already on version %d (a stage sits on one version)", st, j+1)
+		}
+		owner[st] = i
 	}
 	return nil
 }
@@ -306,63 +337,89 @@ func (s secretEntry) check() error {
 func (vf *valuesFile) apply(e *mwtest.Extension) loaded {
 	var l loaded
 	for _, name := range sortedKeys(vf.Parameters) {
-		p := vf.Parameters[name]
-		typ := cmp.Or(p.Type, mwtest.TypeString)
-		for _, v := range p.versions() {
-			n := e.PutParameter(name, typ, *v.Value)
-			if len(v.Labels) > 0 {
-				e.LabelParameter(name, n, v.Labels...)
-			}
-			l.lines = append(l.lines, fmt.Sprintf("parameter %s (%s) version %d labels %v", name, typ, n, v.Labels))
-		}
-		if p.Deny {
-			e.Deny(name)
-			l.lines = append(l.lines, fmt.Sprintf("parameter %s: access denied", name))
-		}
-		if p.DenyDecrypt {
-			e.DenyDecrypt(name)
-			l.lines = append(l.lines, fmt.Sprintf("parameter %s: decryption denied", name))
-		}
+		l.lines = append(l.lines, vf.Parameters[name].apply(e, name)...)
 	}
 	for _, name := range sortedKeys(vf.Secrets) {
-		s := vf.Secrets[name]
-		vs := s.versions()
-		ids := make([]string, len(vs))
-		for i, v := range vs {
-			if v.Binary != nil {
-				b, _ := base64.StdEncoding.DecodeString(*v.Binary) // checked
-				ids[i] = e.PutSecretBinary(name, b)
-			} else {
-				ids[i] = e.PutSecret(name, *v.String)
-			}
-		}
-		// AWSCURRENT first, since moving it moves AWSPREVIOUS; then the rest.
-		for _, cur := range []bool{true, false} {
-			for i, v := range vs {
-				for _, st := range v.Stages {
-					if (st == mwtest.StageCurrent) == cur {
-						e.StageSecret(name, ids[i], st)
-					}
-				}
-			}
-		}
-		for i, v := range vs {
-			kind := "string"
-			if v.Binary != nil {
-				kind = "binary"
-			}
-			l.lines = append(l.lines, fmt.Sprintf("secret %s (%s) version %d id %s stages %v", name, kind, i+1, ids[i], v.Stages))
-		}
-		if s.Deny {
-			e.Deny(name)
-			l.lines = append(l.lines, fmt.Sprintf("secret %s: access denied", name))
-		}
-		if s.DenyDecrypt {
-			e.DenyDecrypt(name)
-			l.lines = append(l.lines, fmt.Sprintf("secret %s: decryption denied", name))
-		}
+		l.lines = append(l.lines, vf.Secrets[name].apply(e, name)...)
 	}
 	return l
+}
+
+// apply stores parameter name's versions and labels into e, and returns
+// the lines that say so.
+func (p paramEntry) apply(e *mwtest.Extension, name string) []string {
+	typ := cmp.Or(p.Type, mwtest.TypeString)
+	var lines []string
+	for _, v := range p.versions() {
+		n := e.PutParameter(name, typ, *v.Value)
+		if len(v.Labels) > 0 {
+			e.LabelParameter(name, n, v.Labels...)
+		}
+		lines = append(lines, fmt.Sprintf("parameter %s (%s) version %d labels %v", name, typ, n, v.Labels))
+	}
+	return append(lines, applyDenials(e, "parameter", name, p.Deny, p.DenyDecrypt)...)
+}
+
+// apply stores secret name's versions and stages into e, and returns the
+// lines that say so.
+func (s secretEntry) apply(e *mwtest.Extension, name string) []string {
+	vs := s.versions()
+	ids := make([]string, len(vs))
+	for i, v := range vs {
+		ids[i] = v.put(e, name)
+	}
+	// AWSCURRENT first, since moving it moves AWSPREVIOUS; then the rest.
+	isCurrent := func(st string) bool { return st == mwtest.StageCurrent }
+	stageWhere(e, name, vs, ids, isCurrent)
+	stageWhere(e, name, vs, ids, func(st string) bool { return !isCurrent(st) })
+	var lines []string
+	for i, v := range vs {
+		lines = append(lines, fmt.Sprintf("secret %s (%s) version %d id %s stages %v", name, v.kind(), i+1, ids[i], v.Stages))
+	}
+	return append(lines, applyDenials(e, "secret", name, s.Deny, s.DenyDecrypt)...)
+}
+
+// put stores the version as the newest of secret name, and returns its id.
+func (v secretVersion) put(e *mwtest.Extension, name string) string {
+	if v.Binary != nil {
+		b, _ := base64.StdEncoding.DecodeString(*v.Binary) // checked
+		return e.PutSecretBinary(name, b)
+	}
+	return e.PutSecret(name, *v.String)
+}
+
+func (v secretVersion) kind() string {
+	if v.Binary != nil {
+		return "binary"
+	}
+	return "string"
+}
+
+// stageWhere moves the stages that match onto their versions (ids[i] is
+// the id of vs[i]).
+func stageWhere(e *mwtest.Extension, name string, vs []secretVersion, ids []string, match func(string) bool) {
+	for i, v := range vs {
+		for _, st := range v.Stages {
+			if match(st) {
+				e.StageSecret(name, ids[i], st)
+			}
+		}
+	}
+}
+
+// applyDenials applies deny and denyDecrypt to item name (kind "parameter"
+// or "secret"), and returns the lines that say so.
+func applyDenials(e *mwtest.Extension, kind, name string, deny, denyDecrypt bool) []string {
+	var lines []string
+	if deny {
+		e.Deny(name)
+		lines = append(lines, fmt.Sprintf("%s %s: access denied", kind, name))
+	}
+	if denyDecrypt {
+		e.DenyDecrypt(name)
+		lines = append(lines, fmt.Sprintf("%s %s: decryption denied", kind, name))
+	}
+	return lines
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"log"
+	"time"
+
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+// The fake: its values, faults and readiness.
+
+// newFake makes the fake extension cfg describes, its values loaded.
+func newFake(cfg config, logger *log.Logger) (*mwtest.Extension, error) {
+	ext := mwtest.New(cfg.dialect)
+	ext.SetToken(cfg.token)
+	if cfg.token == "" {
+		logger.Printf("no token set ($%s, -token): the token check is off", tokenEnv)
+	}
+	if err := loadInto(ext, cfg.values, logger); err != nil {
+		return nil, err
+	}
+	ext.SetLatency(cfg.latency)
+	ext.SetFaults(cfg.faults)
+	ext.SetHang(cfg.hang)
+	return ext, nil
+}
+
+// loadInto loads the values file path, if any, into ext.
+func loadInto(ext *mwtest.Extension, path string, logger *log.Logger) error {
+	if path == "" {
+		logger.Print("no values file (-values): every item is not found")
+		return nil
+	}
+	l, err := loadValuesFile(path, ext)
+	if err != nil {
+		return err
+	}
+	for _, line := range l.lines {
+		logger.Print("loaded ", line)
+	}
+	return nil
+}
+
+// ready makes the fake serve, once, why says on what occasion: after
+// -not-ready-for, and then with -not-ready first requests answered as
+// during INIT.
+func (em *emulator) ready(why string) {
+	em.readyOnce.Do(func() {
+		if em.cfg.notReadyFor > 0 {
+			time.AfterFunc(em.cfg.notReadyFor, func() { em.becomeReady(why) })
+			return
+		}
+		em.becomeReady(why)
+	})
+}
+
+func (em *emulator) becomeReady(why string) {
+	if em.cfg.notReady > 0 {
+		em.ext.NotReadyFor(em.cfg.notReady)
+	} else {
+		em.ext.SetReady(true)
+	}
+	em.logger.Printf("ready (%s)", why)
+}

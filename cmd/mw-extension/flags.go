@@ -1,0 +1,202 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+// The configuration: flags, each also read from an environment variable.
+
+type config struct {
+	values      string
+	dialect     mwtest.Dialect
+	host        string
+	port        int
+	token       string
+	lambda      string // auto, on, off
+	notReady    int
+	notReadyFor time.Duration
+	latency     time.Duration
+	faults      mwtest.Faults
+	hang        bool
+	quiet       bool
+}
+
+// dialectFlag is a flag.Value for mwtest.Dialect.
+type dialectFlag struct{ d *mwtest.Dialect }
+
+func (f dialectFlag) String() string {
+	if f.d == nil {
+		return mwtest.Managed.String()
+	}
+	return f.d.String()
+}
+
+func (f dialectFlag) Set(s string) error {
+	d, err := mwtest.ParseDialect(s)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
+}
+
+// shareFlag is a float flag that must lie in [0, 1].
+type shareFlag struct{ p *float64 }
+
+func (f shareFlag) String() string {
+	if f.p == nil {
+		return "0"
+	}
+	return strconv.FormatFloat(*f.p, 'g', -1, 64)
+}
+
+func (f shareFlag) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 || v > 1 {
+		return fmt.Errorf("want a share between 0 and 1, got %q", s)
+	}
+	*f.p = v
+	return nil
+}
+
+// flagEnv names the environment variable behind each flag.
+var flagEnv = []struct{ flag, env string }{
+	{"values", "MW_EXT_VALUES"},
+	{"dialect", "MW_EXT_DIALECT"},
+	{"host", "MW_EXT_HOST"},
+	{"port", portEnv},
+	{"token", tokenEnv},
+	{"lambda", "MW_EXT_LAMBDA"},
+	{"not-ready", "MW_EXT_NOT_READY"},
+	{"not-ready-for", "MW_EXT_NOT_READY_FOR"},
+	{"latency", "MW_EXT_LATENCY"},
+	{"errors", "MW_EXT_ERRORS"},
+	{"throttle", "MW_EXT_THROTTLE"},
+	{"resets", "MW_EXT_RESETS"},
+	{"seed", "MW_EXT_SEED"},
+	{"hang", "MW_EXT_HANG"},
+	{"quiet", "MW_EXT_QUIET"},
+}
+
+// parseFlags reads the configuration from the environment, then from args,
+// which win.
+func parseFlags(name string, args []string, getenv func(string) string, out io.Writer) (config, error) {
+	cfg := config{dialect: mwtest.Managed, host: "127.0.0.1", port: defaultPort, lambda: "auto"}
+	fs := newFlagSet(name, out, &cfg)
+	if err := setFromEnv(fs, getenv); err != nil {
+		return cfg, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return cfg, cfg.check()
+}
+
+// newFlagSet defines the flags, which set cfg.
+func newFlagSet(name string, out io.Writer, cfg *config) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&cfg.values, "values", "", "the values `file` (JSON, format below); none: no values")
+	fs.Var(dialectFlag{&cfg.dialect}, "dialect", "`managed` (the Lambda layer: Parameter Store and Secrets Manager, every error a generic 400) or agent (aws-secretsmanager-agent: secrets only, JSON errors, /ping, /v1/<id>, refreshNow)")
+	fs.StringVar(&cfg.host, "host", cfg.host, "the `address` to listen on; one that is not loopback needs a token")
+	fs.IntVar(&cfg.port, "port", cfg.port, "the `port` to listen on")
+	fs.StringVar(&cfg.token, "token", "", "the `token` requests must carry in X-Aws-Parameters-Secrets-Token; empty: no check")
+	fs.StringVar(&cfg.lambda, "lambda", cfg.lambda, "`mode`: on (an external extension: register with the Extensions API at $"+runtimeAPIEnv+", not ready until the first INVOKE, exit on SHUTDOWN), off (serve until SIGINT/SIGTERM), auto (on when $"+runtimeAPIEnv+" is set)")
+	fs.IntVar(&cfg.notReady, "not-ready", 0, "answer the first `n` value requests as during INIT (managed: 400 generic; agent: 503), counted from the moment the extension is ready")
+	fs.DurationVar(&cfg.notReadyFor, "not-ready-for", 0, "stay not ready for this `duration` longer: after start, or in Lambda mode after the first INVOKE")
+	fs.DurationVar(&cfg.latency, "latency", 0, "delay every value request by this `duration`")
+	fs.Var(shareFlag{&cfg.faults.ServerError}, "errors", "`share` (0..1) of value requests answered 500")
+	fs.Var(shareFlag{&cfg.faults.Throttle}, "throttle", "`share` (0..1) of value requests answered 429")
+	fs.Var(shareFlag{&cfg.faults.Reset}, "resets", "`share` (0..1) of value requests whose connection is reset")
+	fs.Int64Var(&cfg.faults.Seed, "seed", 0, "`seed` of the fault draws (same seed, same faults)")
+	fs.BoolVar(&cfg.hang, "hang", false, "hold every value request until its client gives up (or shutdown)")
+	fs.BoolVar(&cfg.quiet, "quiet", false, "do not log one line per request")
+	fs.Usage = func() { usage(fs) }
+	return fs
+}
+
+// setFromEnv sets each flag whose environment variable is set.
+func setFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	for _, fe := range flagEnv {
+		v := getenv(fe.env)
+		if v == "" {
+			continue
+		}
+		if err := fs.Set(fe.flag, v); err != nil {
+			return fmt.Errorf("$%s=%q: %w", fe.env, v, err)
+		}
+	}
+	return nil
+}
+
+// check checks what the flags cannot check one by one.
+func (cfg config) check() error {
+	switch cfg.lambda {
+	case "auto", "on", "off":
+	default:
+		return fmt.Errorf("-lambda: want auto, on or off, got %q", cfg.lambda)
+	}
+	if cfg.port < 1 || cfg.port > 65535 {
+		return fmt.Errorf("-port: %d is not a port", cfg.port)
+	}
+	if cfg.notReady < 0 {
+		return fmt.Errorf("-not-ready: %d is negative", cfg.notReady)
+	}
+	if f := cfg.faults; f.ServerError+f.Throttle+f.Reset > 1 {
+		return errors.New("-errors, -throttle and -resets add up to more than 1")
+	}
+	if !isLoopback(cfg.host) && cfg.token == "" {
+		return fmt.Errorf("-host (or $MW_EXT_HOST) %q is not a loopback address, and no token is set: every value would be served to anyone who can reach it. Set a token ($%s or -token), or listen on 127.0.0.1", cfg.host, tokenEnv)
+	}
+	return nil
+}
+
+func usage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprintf(w, `Usage: %s [flags]
+
+A local stand-in for the AWS Parameters and Secrets Lambda Extension: serves
+the values of a file over the extension's HTTP protocol, on
+127.0.0.1:$%s (default %d), checking the token against $%s.
+
+  GET /systemsmanager/parameters/get?name=...&withDecryption=true[&version=N|&label=L]
+  GET /secretsmanager/get?secretId=...[&versionId=...|&versionStage=...]
+  GET /_mw/stats        request counters as JSON (no token; not counted)
+  agent dialect also:   GET /v1/<secretId>, GET /ping, refreshNow=true
+
+Standalone it serves until SIGINT or SIGTERM. As a Lambda external extension
+(put it in /opt/extensions; on when $%s is set) it registers for INVOKE and
+SHUTDOWN, answers as during INIT (managed: 400 with the generic body; agent:
+503) until its first INVOKE event, and exits 0 on SHUTDOWN. Either way it logs
+its counters when it stops. Under Lambda Managed Instances
+($AWS_LAMBDA_MAX_CONCURRENCY set), where extensions get no INVOKE event, it
+registers for SHUTDOWN only and is ready once registered.
+
+Flags (each also read from the environment variable named in brackets; a flag
+given on the command line wins):
+
+`, fs.Name(), portEnv, defaultPort, tokenEnv, runtimeAPIEnv)
+	env := map[string]string{}
+	for _, fe := range flagEnv {
+		env[fe.flag] = fe.env
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		name, help := flag.UnquoteUsage(f)
+		fmt.Fprintf(w, "  -%s %s   [$%s]\n    \t%s", f.Name, name, env[f.Name], help)
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "0s" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
+	fmt.Fprintf(w, "\n%s\nExample: cmd/mw-extension/testdata/values.json in the mw repository.\n", valuesFormat)
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+// startServer serves a fake with the given timeouts on a free port.
+func startServer(t *testing.T, timeouts serverTimeouts) (addr string) {
+	t.Helper()
+	port := freePort(t)
+	em := &emulator{
+		cfg:      config{dialect: mwtest.Managed, host: "127.0.0.1", port: port, quiet: true},
+		logger:   log.New(io.Discard, "", 0),
+		ext:      mwtest.New(mwtest.Managed),
+		timeouts: timeouts,
+	}
+	if err := em.listen(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { em.shutdown("test") })
+	return "127.0.0.1:" + strconv.Itoa(port)
+}
+
+// guard bounds every wait on the server, so that a bug fails the test
+// instead of hanging it.
+const guard = 5 * time.Second
+
+// closedByServer reports whether the server closes c, waiting at most
+// guard: a read that ends in EOF (or a reset) rather than the deadline.
+func closedByServer(t *testing.T, c net.Conn) bool {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(guard))
+	_, err := io.Copy(io.Discard, c)
+	return !errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// exchange writes raw to c and reads one answer.
+func exchange(t *testing.T, c net.Conn, br *bufio.Reader, raw string) int {
+	t.Helper()
+	_ = c.SetDeadline(time.Now().Add(guard))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// answerThenClosed sends raw on a new connection to a server with the
+// given timeouts, and returns the status of the answer and whether the
+// server then closed the connection.
+func answerThenClosed(t *testing.T, timeouts serverTimeouts, raw string) (int, bool) {
+	t.Helper()
+	c, err := net.Dial("tcp", startServer(t, timeouts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	code := exchange(t, c, bufio.NewReader(c), raw)
+	return code, closedByServer(t, c)
+}
+
+// The server closes a connection that idles after an answer (a keep-alive
+// connection), and one whose request body never arrives.
+func TestServerClosesIdleAndStalledConnections(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		timeouts serverTimeouts
+		raw      string
+		status   int
+	}{
+		{"idle keep-alive", serverTimeouts{header: time.Second, idle: 50 * time.Millisecond, body: time.Second},
+			"GET /systemsmanager/parameters/get?name=p HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest},
+		{"stalled body", serverTimeouts{header: time.Second, idle: time.Minute, body: 50 * time.Millisecond},
+			"POST /secretsmanager/get HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab", http.StatusMethodNotAllowed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, closed := answerThenClosed(t, tc.timeouts, tc.raw)
+			if code != tc.status {
+				t.Errorf("status %d, want %d", code, tc.status)
+			}
+			if !closed {
+				t.Error("the connection was kept open")
+			}
+		})
+	}
+}
+
+// run serves with timeouts on every stage of a connection.
+func TestDefaultTimeoutsAreSet(t *testing.T) {
+	d := defaultTimeouts
+	if d.header <= 0 || d.idle <= 0 || d.body <= 0 {
+		t.Errorf("default timeouts %+v: each must be set", d)
+	}
+}

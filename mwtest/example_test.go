@@ -1,0 +1,200 @@
+package mwtest_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+
+	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+// getValue asks the fake for a secret over HTTP, as the extension's clients
+// do, and returns the status and the SecretString.
+func getValue(baseURL, path, token string) (int, string) {
+	req, _ := http.NewRequest(http.MethodGet, baseURL+path, nil)
+	req.Header.Set(mwtest.TokenHeader, token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	var body struct{ SecretString string }
+	b, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(b, &body)
+	return resp.StatusCode, body.SecretString
+}
+
+// The fake extension: put a value, fetch it over HTTP with the session
+// token, and read the counters. In a test, mwtest.Start(t, mwtest.Managed)
+// does the first two lines and closes both when the test ends.
+func Example() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close() // first: releases any hung request
+
+	ext.SetToken("session-token")
+	ext.PutSecret("prod/db", `{"user":"app"}`)
+
+	status, value := getValue(srv.URL, "/secretsmanager/get?secretId="+url.QueryEscape("prod/db"), "session-token")
+	fmt.Println(status, value)
+	status, _ = getValue(srv.URL, "/secretsmanager/get?secretId=prod%2Fdb", "wrong-token")
+	fmt.Println(status)
+
+	st := ext.Stats()
+	fmt.Println("requests:", st.Total, "bad token:", st.BadToken, "served prod/db:", ext.Served("prod/db"))
+	// Output:
+	// 200 {"user":"app"}
+	// 400
+	// requests: 2 bad token: 1 served prod/db: 1
+}
+
+// A unit test of a handler needs no extension: NewContext makes a context
+// from which mw.Secret and mw.Parameter answer.
+func ExampleNewContext() {
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{
+		Parameters: map[string]string{"/app/flags": "beta,dark-mode"},
+		Secrets:    map[string]string{"prod/db": "s3cr3t"},
+	})
+	flags, _ := mw.Parameter(ctx, "/app/flags")
+	fmt.Println(flags)
+	if _, err := mw.Secret(ctx, "prod/other"); err != nil {
+		fmt.Println("prod/other: not declared")
+	}
+	// Output:
+	// beta,dark-mode
+	// prod/other: not declared
+}
+
+// Values print their names, never their values, under any verb.
+func ExampleValues_String() {
+	v := mwtest.Values{Secrets: map[string]string{"prod/db": "s3cr3t"}}
+	fmt.Printf("%v\n%#v\n", v, v)
+	// Output:
+	// mwtest.Values{Parameters: [], Secrets: ["prod/db"]}
+	// mwtest.Values{Parameters: [], Secrets: ["prod/db"]}
+}
+
+// During a Lambda INIT the extension answers every request with its
+// generic 400; NotReadyFor imitates that for the next requests. Fetches
+// counts every request for a name, Served only the answers that carried
+// the value.
+func ExampleExtension_NotReadyFor() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("prod/db", "s3cr3t")
+	ext.NotReadyFor(2)
+
+	var statuses []int
+	for range 3 {
+		status, _ := getValue(srv.URL, "/secretsmanager/get?secretId=prod/db", mwtest.DefaultToken)
+		statuses = append(statuses, status)
+	}
+	fmt.Println(statuses)
+	fmt.Println("fetches:", ext.Fetches("prod/db"), "served:", ext.Served("prod/db"), "not ready:", ext.Stats().NotReady)
+	// Output:
+	// [400 400 200]
+	// fetches: 3 served: 1 not ready: 2
+}
+
+// Secrets have versions and stages, as in Secrets Manager: a new version
+// becomes AWSCURRENT and the one before it AWSPREVIOUS. Version ids are
+// deterministic. (The agent dialect takes the id in /v1/<id> as sent, not
+// percent-decoded, as the agent does.)
+func ExampleExtension_PutSecret() {
+	ext := mwtest.New(mwtest.Agent)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	v1 := ext.PutSecret("prod/db", "old")
+	ext.PutSecret("prod/db", "new")
+
+	_, cur := getValue(srv.URL, "/v1/prod/db", mwtest.DefaultToken)
+	_, prev := getValue(srv.URL, "/v1/prod/db?versionStage=AWSPREVIOUS", mwtest.DefaultToken)
+	_, byID := getValue(srv.URL, "/v1/prod/db?versionId="+v1, mwtest.DefaultToken)
+	fmt.Println(cur, prev, byID, v1)
+	// Output:
+	// new old old 19054990-6de6-4000-8000-000000000001
+}
+
+// Parameters have numbered versions and labels, as in Parameter Store. A
+// request asks for one with version= or label=, or with a ":selector"
+// after the name.
+func ExampleExtension_LabelParameter() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutParameter("/app/flags", mwtest.TypeStringList, "beta")
+	ext.PutParameter("/app/flags", mwtest.TypeStringList, "beta,dark-mode")
+	ext.LabelParameter("/app/flags", 1, "stable")
+
+	for _, query := range []string{
+		"name=/app/flags",
+		"name=/app/flags&label=stable",
+		"name=/app/flags&version=2",
+		"name=/app/flags:stable",
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/systemsmanager/parameters/get?"+query, nil)
+		req.Header.Set(mwtest.TokenHeader, mwtest.DefaultToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		var body struct{ Parameter struct{ Value string } }
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		fmt.Printf("%-30s %s\n", query, body.Parameter.Value)
+	}
+	// Output:
+	// name=/app/flags                beta,dark-mode
+	// name=/app/flags&label=stable   beta
+	// name=/app/flags&version=2      beta,dark-mode
+	// name=/app/flags:stable         beta
+}
+
+// Faults answer a share of value requests with the extension's errors,
+// drawn from a seeded PRNG: the same seed gives the same faults.
+func ExampleExtension_SetFaults() {
+	ext := mwtest.New(mwtest.Agent)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("s", "v")
+	ext.SetFaults(mwtest.Faults{Throttle: 1})
+
+	status, _ := getValue(srv.URL, "/secretsmanager/get?secretId=s", mwtest.DefaultToken)
+	ext.SetFaults(mwtest.Faults{})
+	again, _ := getValue(srv.URL, "/secretsmanager/get?secretId=s", mwtest.DefaultToken)
+	fmt.Println(status, again, ext.Stats().Faults.Throttle)
+	// Output:
+	// 429 200 1
+}
+
+// The ARNs under which the fake serves an item; it accepts them wherever
+// it accepts the name.
+func ExampleSecretARN() {
+	fmt.Println(mwtest.SecretARN("prod/db"))
+	fmt.Println(mwtest.ParameterARN("/app/flags"))
+	// Output:
+	// arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-HMPtod
+	// arn:aws:ssm:us-east-1:123456789012:parameter/app/flags
+}
+
+func ExampleParseDialect() {
+	d, err := mwtest.ParseDialect("agent")
+	fmt.Println(d, err)
+	_, err = mwtest.ParseDialect("vault")
+	fmt.Println(err)
+	// Output:
+	// agent <nil>
+	// mwtest: unknown dialect "vault" (want managed or agent)
+}

@@ -1,0 +1,104 @@
+package mwtest
+
+import (
+	"crypto/tls"
+	"math/rand/v2"
+	"net"
+	"net/http"
+)
+
+// Faults makes a share of value requests (requests that name a parameter or
+// a secret, once past the token check and readiness) fail. Each such request
+// draws one number from a PRNG seeded with Seed, so a given sequence of
+// requests meets the same faults on every run. Fractions below 0 count as 0;
+// they are applied in the order Reset, Throttle, ServerError, so their sum
+// should not exceed 1.
+type Faults struct {
+	// ServerError answers 500: the managed dialect with its generic text,
+	// the agent with {"__type":"InternalFailure"}.
+	ServerError float64
+	// Throttle answers 429: the managed dialect with its generic text, the
+	// agent with a ThrottlingException body.
+	Throttle float64
+	// Reset closes the connection without an answer, with a TCP RST where
+	// the connection is TCP. Note that Go's http.Transport retries an
+	// idempotent request once when a reused connection fails this way.
+	Reset float64
+	// Seed seeds the PRNG; SetFaults restarts it.
+	Seed int64
+}
+
+// SetFaults sets the faults to inject and restarts their PRNG from f.Seed.
+func (e *Extension) SetFaults(f Faults) {
+	f.ServerError, f.Throttle, f.Reset = max(f.ServerError, 0), max(f.Throttle, 0), max(f.Reset, 0)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults = f
+	e.rng = newRand(f.Seed)
+}
+
+func newRand(seed int64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), 0x6d77746573742121))
+}
+
+type fault int
+
+const (
+	noFault fault = iota
+	faultReset
+	faultThrottle
+	faultServerError
+)
+
+// drawFault decides the fault of one value request. e.mu must be held.
+func (e *Extension) drawFault() fault {
+	f := e.faults
+	if f.Reset == 0 && f.Throttle == 0 && f.ServerError == 0 {
+		return noFault
+	}
+	u := e.rng.Float64()
+	switch {
+	case u < f.Reset:
+		return faultReset
+	case u < f.Reset+f.Throttle:
+		return faultThrottle
+	case u < f.Reset+f.Throttle+f.ServerError:
+		return faultServerError
+	}
+	return noFault
+}
+
+// answerFault answers a request that drew fault f. It reports whether f is
+// noFault, that is whether the request goes on to its real answer.
+func (e *Extension) answerFault(w http.ResponseWriter, f fault) bool {
+	switch f {
+	case faultReset:
+		resetConn(w)
+	case faultThrottle:
+		e.replyAWS(w, http.StatusTooManyRequests, codeThrottling, "Rate exceeded")
+	case faultServerError:
+		e.replyAWS(w, http.StatusInternalServerError, codeInternalFailure, "")
+	default:
+		return true
+	}
+	return false
+}
+
+// resetConn drops the connection without an answer: with a TCP RST when it
+// can take the connection over, else by aborting the handler, which
+// net/http turns into a closed connection (HTTP/1) or a reset stream
+// (HTTP/2).
+func resetConn(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	nc := conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // close with RST
+	}
+	_ = nc.Close()
+}

@@ -1,0 +1,170 @@
+package mwtest
+
+import (
+	"maps"
+	"net/http"
+	"strings"
+)
+
+// Stats is a snapshot of what an Extension has received and answered.
+type Stats struct {
+	// Total counts every request except those to StatsPath, rejected or not.
+	Total int64 `json:"total"`
+	// ByPath counts requests by route, rejected or not: the path of each
+	// route either dialect serves, all /v1/<id> paths as "/v1/", and every
+	// other path as "other" (so that a client, with or without the token,
+	// cannot grow it).
+	ByPath map[string]int64 `json:"byPath"`
+	// ByStatus counts answers by HTTP status.
+	ByStatus map[int]int64 `json:"byStatus"`
+	// Fetches counts value requests: requests that passed the token check
+	// to a parameter or secret route, whatever their answer.
+	Fetches int64 `json:"fetches"`
+	// ByName counts value requests by the parameter name or secret id as
+	// sent (decoded from the query; for /v1/<id>, the id as in the path).
+	ByName map[string]int64 `json:"byName"`
+	// Served counts, by name as ByName does, the value requests answered
+	// 200 with the item: an attempt answered not ready, with a fault or
+	// with an error counts in ByName and Fetches, not here. Count fetches
+	// that delivered a value with it.
+	Served map[string]int64 `json:"served"`
+	// ByError counts AWS errors answered, by code (ParameterNotFound,
+	// ResourceNotFoundException, AccessDeniedException, DecryptionFailure,
+	// ValidationException, ...), including those the managed dialect hides
+	// behind its generic 400.
+	ByError map[string]int64 `json:"byError"`
+	// NotReady counts requests answered as not ready (see SetReady).
+	NotReady int64 `json:"notReady"`
+	// BadToken counts requests rejected for a missing or wrong token.
+	BadToken int64 `json:"badToken"`
+	// Forwarded counts agent requests rejected for X-Forwarded-For.
+	Forwarded int64 `json:"forwarded"`
+	// RefreshNow counts agent requests with refreshNow=true.
+	RefreshNow int64 `json:"refreshNow"`
+	// Hung counts requests that were held by SetHang.
+	Hung int64 `json:"hung"`
+	// Abandoned counts requests whose client went away while they were
+	// hung or delayed.
+	Abandoned int64 `json:"abandoned"`
+	// Faults counts the faults injected.
+	Faults FaultStats `json:"faults"`
+}
+
+// FaultStats counts injected faults by kind.
+type FaultStats struct {
+	ServerError int64 `json:"serverError"`
+	Throttle    int64 `json:"throttle"`
+	Reset       int64 `json:"reset"`
+}
+
+func (s *FaultStats) add(f fault) {
+	switch f {
+	case faultReset:
+		s.Reset++
+	case faultThrottle:
+		s.Throttle++
+	case faultServerError:
+		s.ServerError++
+	}
+}
+
+func newStats() Stats {
+	return Stats{
+		ByPath:   make(map[string]int64),
+		ByStatus: make(map[int]int64),
+		ByName:   make(map[string]int64),
+		Served:   make(map[string]int64),
+		ByError:  make(map[string]int64),
+	}
+}
+
+func (s *Stats) clone() Stats {
+	c := *s
+	c.ByPath = maps.Clone(s.ByPath)
+	c.ByStatus = maps.Clone(s.ByStatus)
+	c.ByName = maps.Clone(s.ByName)
+	c.Served = maps.Clone(s.Served)
+	c.ByError = maps.Clone(s.ByError)
+	return c
+}
+
+// Requests returns the number of requests received, rejected ones included
+// (Stats.Total).
+func (e *Extension) Requests() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stats.Total
+}
+
+// Fetches returns the number of value requests for name: a parameter name or
+// secret id exactly as sent (an ARN counts apart from the name).
+func (e *Extension) Fetches(name string) int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stats.ByName[name]
+}
+
+// Served returns the number of answers that carried the value of name (a
+// parameter name or secret id exactly as sent, as for Fetches): a request
+// answered not ready, with a fault or an error does not count. A fetch
+// that mw retried after such an answer counts once here, and more than
+// once in Fetches.
+func (e *Extension) Served(name string) int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stats.Served[name]
+}
+
+// Stats returns a snapshot of the counters.
+func (e *Extension) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stats.clone()
+}
+
+// Reset zeroes the counters. Values, faults and settings stay.
+func (e *Extension) Reset() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.stats = newStats()
+}
+
+// count updates the counters under the lock.
+func (e *Extension) count(f func(*Stats)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f(&e.stats)
+}
+
+// countRequest counts a request received, by route.
+func (e *Extension) countRequest(path string) {
+	route := routeOf(path)
+	e.count(func(s *Stats) {
+		s.Total++
+		s.ByPath[route]++
+	})
+}
+
+// otherPath is the ByPath key of every path that is not a route.
+const otherPath = "other"
+
+// routeOf returns the ByPath key of path: one of a fixed set, never a key
+// the client chose.
+func routeOf(path string) string {
+	switch {
+	case path == parametersPath, path == secretsPath, path == pingPath, path == startServingPath:
+		return path
+	case strings.HasPrefix(path, agentPathPrefix):
+		return agentPathPrefix
+	}
+	return otherPath
+}
+
+func (e *Extension) serveStats(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeBody(w, http.StatusMethodNotAllowed, textPlain, "method not allowed")
+		return
+	}
+	writeBody(w, http.StatusOK, appJSON, mustJSON(e.Stats()))
+}
