@@ -50,7 +50,7 @@ func Example() {
 	fmt.Println("requests:", st.Total, "bad token:", st.BadToken, "served prod/db:", ext.Served("prod/db"))
 	// Output:
 	// 200 {"user":"app"}
-	// 400
+	// 401
 	// requests: 2 bad token: 1 served prod/db: 1
 }
 

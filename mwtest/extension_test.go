@@ -118,6 +118,15 @@ func wantGeneric400(t *testing.T, r response) {
 	}
 }
 
+// wantBadToken checks the managed dialect's answer to a missing or wrong
+// token: 401, as the layer answers it (REFERENCE.md §11).
+func wantBadToken(t *testing.T, r response) {
+	t.Helper()
+	if r.status != http.StatusUnauthorized || r.body != mwtest.BadSessionTokenError || r.header.Get("X-Amzn-Errortype") != "AccessDeniedException" {
+		t.Errorf("got %d %q (%s); want 401 %q with x-amzn-errortype AccessDeniedException", r.status, r.body, r.header.Get("X-Amzn-Errortype"), mwtest.BadSessionTokenError)
+	}
+}
+
 func wantStatusBody(t *testing.T, r response, status int, body string) {
 	t.Helper()
 	if r.status != status || r.body != body {
@@ -409,9 +418,6 @@ func TestManagedErrors(t *testing.T) {
 		{"secret decrypt denied", secretPath("s"), withToken},
 		{"missing secretId", "/secretsmanager/get", withToken},
 		{"bad version id", secretPath("s", "&versionId=nope"), withToken},
-		{"no token", paramPath("/p"), nil},
-		{"bad token", paramPath("/p"), http.Header{mwtest.TokenHeader: {"wrong"}}},
-		{"vault header is not the managed header", paramPath("/p"), http.Header{mwtest.VaultTokenHeader: {mwtest.DefaultToken}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := get(t, srv, tc.path, tc.h)
@@ -423,9 +429,12 @@ func TestManagedErrors(t *testing.T) {
 	}
 	e.Deny("/denied-missing")
 	wantGeneric400(t, get(t, srv, paramPath("/denied-missing"), withToken))
+	for _, h := range []http.Header{nil, {mwtest.TokenHeader: {"wrong"}}, {mwtest.VaultTokenHeader: {mwtest.DefaultToken}}} {
+		wantBadToken(t, get(t, srv, paramPath("/p"), h))
+	}
 
 	st := e.Stats()
-	if st.BadToken != 3 || st.ByError["AccessDeniedException"] != 5 || st.ByError["DecryptionFailure"] != 1 || st.ByStatus[400] != 17 {
+	if st.BadToken != 3 || st.ByError["AccessDeniedException"] != 5 || st.ByError["DecryptionFailure"] != 1 || st.ByStatus[400] != 14 || st.ByStatus[401] != 3 {
 		t.Errorf("stats %+v", st)
 	}
 
@@ -441,7 +450,7 @@ func TestManagedErrors(t *testing.T) {
 		t.Errorf("token check disabled: %d %q", r.status, r.body)
 	}
 	e.SetToken("other")
-	wantGeneric400(t, get(t, srv, paramPath("/p"), withToken))
+	wantBadToken(t, get(t, srv, paramPath("/p"), withToken))
 	if r := get(t, srv, paramPath("/p"), http.Header{mwtest.TokenHeader: {"other"}}); r.status != http.StatusOK {
 		t.Errorf("new token: %d %q", r.status, r.body)
 	}
@@ -647,7 +656,7 @@ func btoi(b bool) int {
 func TestStartServingIsAgentOnly(t *testing.T) {
 	e, srv := mwtest.Start(t, mwtest.Managed)
 	e.SetReady(false)
-	wantGeneric400(t, get(t, srv, "/start_serving", nil))
+	wantBadToken(t, get(t, srv, "/start_serving", nil))
 	wantGeneric400(t, get(t, srv, "/start_serving", withToken))
 	e.SetReady(true)
 	wantStatusBody(t, get(t, srv, "/start_serving", withToken), http.StatusNotFound, "not found")
@@ -980,7 +989,7 @@ func TestCountersAndStatsEndpoint(t *testing.T) {
 	}
 	st := decode[mwtest.Stats](t, r)
 	if st.Total != 5 || st.Fetches != 4 || st.BadToken != 1 || st.ByName["/p"] != 2 || st.ByPath["/systemsmanager/parameters/get"] != 5 ||
-		st.ByStatus[200] != 3 || st.ByStatus[400] != 2 || st.ByError["ParameterNotFound"] != 1 {
+		st.ByStatus[200] != 3 || st.ByStatus[400] != 1 || st.ByStatus[401] != 1 || st.ByError["ParameterNotFound"] != 1 {
 		t.Errorf("stats %+v", st)
 	}
 	if e.Requests() != 5 {

@@ -16,8 +16,12 @@ func (e *Extension) serveManaged(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !e.tokenOK(r.Header.Get(TokenHeader)) {
+		// As the layer answers a missing, wrong or stale token (REFERENCE.md
+		// §11: the Lambda guide's "401 Unauthorized", and a wire capture in
+		// awslabs/aws-sdk-rust#905).
 		e.count(func(s *Stats) { s.BadToken++ })
-		e.reply(w, http.StatusBadRequest, textPlain, GenericError)
+		w.Header().Set("X-Amzn-Errortype", "AccessDeniedException")
+		e.reply(w, http.StatusUnauthorized, "text/plain", BadSessionTokenError)
 		return
 	}
 	switch r.URL.Path {

@@ -21,8 +21,12 @@ const (
 	// is not part of either protocol, and requests to it are not counted.
 	StatsPath = "/_mw/stats"
 
-	// GenericError is the body of every error answer of the managed dialect.
+	// GenericError is the body of the managed dialect's error answers, but
+	// for a bad token.
 	GenericError = "an unexpected error occurred while executing request"
+	// BadSessionTokenError is the body of the managed dialect's 401 for a
+	// missing or wrong token.
+	BadSessionTokenError = "bad session token or header key"
 	// NotServingError is the body of the agent's 503 before it serves
 	// (see SetReady).
 	NotServingError = "Serving not enabled. Hit the /start_serving endpoint to enable serving requests."

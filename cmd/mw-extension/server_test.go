@@ -85,7 +85,7 @@ func TestServerClosesIdleAndStalledConnections(t *testing.T) {
 		status   int
 	}{
 		{"idle keep-alive", serverTimeouts{header: time.Second, idle: 50 * time.Millisecond, body: time.Second},
-			"GET /systemsmanager/parameters/get?name=p HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusBadRequest},
+			"GET /systemsmanager/parameters/get?name=p HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusUnauthorized},
 		{"stalled body", serverTimeouts{header: time.Second, idle: time.Minute, body: 50 * time.Millisecond},
 			"POST /secretsmanager/get HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab", http.StatusMethodNotAllowed},
 	} {
