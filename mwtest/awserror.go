@@ -12,10 +12,12 @@ const (
 	codeValidation        = "ValidationException"
 	codeThrottling        = "ThrottlingException"
 	codeInternalFailure   = "InternalFailure"
+	codeBadRequest        = "BadRequestException"
 
 	msgSecretNotFound   = "Secrets Manager can't find the specified secret."
 	msgSecretDecrypt    = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
 	msgParameterDecrypt = "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access."
+	msgThrottled        = "Rate exceeded"
 )
 
 // failure is an AWS error answer. Its message names things; it never holds

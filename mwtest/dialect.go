@@ -5,7 +5,8 @@ import (
 	"strconv"
 )
 
-// Dialect selects which local secrets server an Extension imitates.
+// Dialect selects which local server an Extension imitates: one of the two
+// secrets servers, or the AppConfig extension.
 type Dialect int
 
 const (
@@ -16,15 +17,21 @@ const (
 	// Agent is the open-source aws-secretsmanager-agent: Secrets Manager
 	// only, AWS errors passed on as JSON with their status.
 	Agent
+	// AppConfig is the AWS AppConfig Agent Lambda extension: deployed
+	// configurations of AWS AppConfig, by application, environment and
+	// configuration profile, with no token.
+	AppConfig
 )
 
-// String returns "managed" or "agent".
+// String returns "managed", "agent" or "appconfig".
 func (d Dialect) String() string {
 	switch d {
 	case Managed:
 		return "managed"
 	case Agent:
 		return "agent"
+	case AppConfig:
+		return "appconfig"
 	}
 	return "Dialect(" + strconv.Itoa(int(d)) + ")"
 }
@@ -36,6 +43,8 @@ func ParseDialect(s string) (Dialect, error) {
 		return Managed, nil
 	case "agent":
 		return Agent, nil
+	case "appconfig":
+		return AppConfig, nil
 	}
-	return 0, fmt.Errorf("mwtest: unknown dialect %q (want managed or agent)", s)
+	return 0, fmt.Errorf("mwtest: unknown dialect %q (want managed, agent or appconfig)", s)
 }

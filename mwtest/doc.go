@@ -4,7 +4,8 @@
 // calling mw.Secret or mw.Parameter can be unit-tested with no extension.
 //
 // Extension is a fake of the AWS Parameters and Secrets Lambda Extension
-// (the Managed dialect) and of the aws-secretsmanager-agent (the Agent
+// (the Managed dialect), of the aws-secretsmanager-agent (the Agent
+// dialect) and of the AWS AppConfig Agent Lambda extension (the AppConfig
 // dialect) that follows their documented HTTP protocol: routes, bodies,
 // status codes and token checks. It can also act out their faults: the 400s
 // answered during INIT, latency, throttling, server errors, reset

@@ -196,5 +196,82 @@ func ExampleParseDialect() {
 	fmt.Println(err)
 	// Output:
 	// agent <nil>
-	// mwtest: unknown dialect "vault" (want managed or agent)
+	// mwtest: unknown dialect "vault" (want managed, agent or appconfig)
+}
+
+// getConfiguration asks a fake in the AppConfig dialect for a profile, as
+// a function asks the AppConfig extension: no token, each name escaped.
+func getConfiguration(baseURL, app, env, profile string) (status int, version, body string) {
+	resp, err := http.Get(baseURL + "/applications/" + url.PathEscape(app) + "/environments/" + url.PathEscape(env) +
+		"/configurations/" + url.PathEscape(profile))
+	if err != nil {
+		return 0, "", err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Configuration-Version"), string(b)
+}
+
+// The AppConfig dialect serves the latest version deployed to an
+// environment, with its Configuration-Version and Content-Type.
+func ExampleExtension_PutConfiguration() {
+	ext := mwtest.New(mwtest.AppConfig)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+
+	ext.PutConfiguration("orders", "prod", "settings", "application/json", []byte(`{"batch":10}`))
+	ext.PutConfiguration("orders", "prod", "settings", "application/json", []byte(`{"batch":25}`))
+	fmt.Println(getConfiguration(srv.URL, "orders", "prod", "settings"))
+	fmt.Println(getConfiguration(srv.URL, "orders", "test", "settings"))
+	fmt.Println("served:", ext.Served("orders/prod/settings"))
+	// Output:
+	// 200 2 {"batch":25}
+	// 404  {"Message":"Unrecognized or malformed path","ResourceType":"Configuration"}
+	// served: 1
+}
+
+// A feature-flag profile is served as the extension serves it: each flag's
+// key to whether it is enabled, with its attributes while it is.
+func ExampleExtension_PutFeatureFlags() {
+	ext := mwtest.New(mwtest.AppConfig)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+
+	ext.PutFeatureFlags("orders", "prod", "flags", map[string]mwtest.Flag{
+		"new-checkout": {Enabled: true, Attributes: map[string]any{"limit": 5}},
+		"dark-mode":    {Enabled: false, Attributes: map[string]any{"theme": "night"}},
+	})
+	_, _, body := getConfiguration(srv.URL, "orders", "prod", "flags")
+	fmt.Println(body)
+	// Output:
+	// {"dark-mode":{"enabled":false},"new-checkout":{"enabled":true,"limit":5}}
+}
+
+// A denied profile is answered 403, as when the function's role may not
+// call appconfig:StartConfigurationSession on it.
+func ExampleExtension_DenyConfiguration() {
+	ext := mwtest.New(mwtest.AppConfig)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+
+	ext.PutConfiguration("orders", "prod", "settings", "", []byte(`{}`))
+	ext.DenyConfiguration("orders", "prod", "settings")
+	status, _, _ := getConfiguration(srv.URL, "orders", "prod", "settings")
+	fmt.Println(status)
+	// Output: 403
+}
+
+func ExampleConfigurationARN() {
+	fmt.Println(mwtest.ConfigurationARN("orders", "prod", "flags"))
+	// Output: arn:aws:appconfig:us-east-1:123456789012:application/orders/environment/prod/configuration/flags
+}
+
+// A Flag prints its attribute names, never their values.
+func ExampleFlag_String() {
+	f := mwtest.Flag{Enabled: true, Attributes: map[string]any{"limit": 5}}
+	fmt.Println(f)
+	// Output: mwtest.Flag{Enabled: true, Attributes: ["limit"]}
 }

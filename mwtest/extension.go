@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// Extension is a fake of the local secrets server a Lambda function talks
-// to, in one of two dialects. It is an http.Handler: serve it with
+// Extension is a fake of a local server a Lambda function talks to, in one
+// of three dialects: the two secrets servers, and the AppConfig extension. It is an http.Handler: serve it with
 // httptest.NewServer (or Start) or any http.Server.
 //
 // The Managed dialect serves GET /systemsmanager/parameters/get?name=
@@ -27,6 +27,16 @@ import (
 // query parameter 400; AWS errors keep their status with a JSON body such as
 // {"__type":"ResourceNotFoundException", "message":"..."}.
 //
+// The AppConfig dialect serves GET
+// /applications/{application}/environments/{environment}/configurations/{profile},
+// each segment percent-encoded, with no token (the extension takes none):
+// 200 with the latest version deployed (PutConfiguration, PutFeatureFlags),
+// its Content-Type and Configuration-Version; the flag query of a
+// feature-flag profile (?flag=a&flag=b); 404 with a JSON body for a missing
+// application, environment or profile (or an unknown path), 403 for a
+// profile DenyConfiguration denies, a non-GET 405. Not ready, it holds
+// requests rather than answer them (see SetReady).
+//
 // Values are stateful like AWS: parameters have numbered versions and
 // labels, secrets have version ids and stages. Faults (not ready, latency,
 // hangs, errors, connection resets) can be switched on at any time.
@@ -42,6 +52,7 @@ type Extension struct {
 	mu           sync.Mutex
 	token        string
 	ready        bool
+	readyChanged chan struct{} // closed and replaced when ready changes
 	notReadyLeft int
 	latency      time.Duration
 	hang         chan struct{} // non-nil while hanging; closed to release
@@ -57,14 +68,15 @@ type Extension struct {
 // expects DefaultToken.
 func New(d Dialect) *Extension {
 	return &Extension{
-		dialect:     d,
-		done:        make(chan struct{}),
-		token:       DefaultToken,
-		ready:       true,
-		hangChanged: make(chan struct{}),
-		rng:         newRand(0),
-		store:       newStore(),
-		stats:       newStats(),
+		dialect:      d,
+		done:         make(chan struct{}),
+		token:        DefaultToken,
+		ready:        true,
+		readyChanged: make(chan struct{}),
+		hangChanged:  make(chan struct{}),
+		rng:          newRand(0),
+		store:        newStore(),
+		stats:        newStats(),
 	}
 }
 

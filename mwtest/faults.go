@@ -75,7 +75,7 @@ func (e *Extension) answerFault(w http.ResponseWriter, f fault) bool {
 	case faultReset:
 		resetConn(w)
 	case faultThrottle:
-		e.replyAWS(w, http.StatusTooManyRequests, codeThrottling, "Rate exceeded")
+		e.replyAWS(w, http.StatusTooManyRequests, codeThrottling, msgThrottled)
 	case faultServerError:
 		e.replyAWS(w, http.StatusInternalServerError, codeInternalFailure, "")
 	default:

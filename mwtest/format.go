@@ -17,8 +17,14 @@ import (
 // String returns the names v holds, sorted, never a value:
 //
 //	mwtest.Values{Parameters: ["/app/flags"], Secrets: ["prod/db"]}
+//
+// with AppConfig's profiles after them when it holds any.
 func (v Values) String() string {
-	return "mwtest.Values{Parameters: " + quotedKeys(v.Parameters) + ", Secrets: " + quotedKeys(v.Secrets) + "}"
+	s := "mwtest.Values{Parameters: " + quotedKeys(v.Parameters) + ", Secrets: " + quotedKeys(v.Secrets)
+	if len(v.AppConfig) > 0 {
+		s += ", AppConfig: " + quotedKeys(v.AppConfig)
+	}
+	return s + "}"
 }
 
 // GoString returns String: %#v shows no value either.
@@ -27,7 +33,7 @@ func (v Values) GoString() string { return v.String() }
 // Format writes String for every verb (%v, %+v, %#v, %s, %q, %x, ...).
 func (v Values) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, v.String()) }
 
-func quotedKeys(m map[string]string) string {
+func quotedKeys[V any](m map[string]V) string {
 	keys := slices.Sorted(maps.Keys(m))
 	for i, k := range keys {
 		keys[i] = strconv.Quote(k)

@@ -21,7 +21,14 @@ func TestPrintingShowsNoValueOrToken(t *testing.T) {
 	vals := mwtest.Values{
 		Parameters: map[string]string{"/p": canaryValue},
 		Secrets:    map[string]string{"s": canaryValue},
+		AppConfig:  map[string]string{"flags": canaryValue},
 	}
+	flag := mwtest.Flag{Enabled: true, Attributes: map[string]any{"limit": canaryValue}}
+	ac, acSrv := mwtest.Start(t, mwtest.AppConfig)
+	ac.PutConfiguration("a", "e", "p", "", []byte(canaryValue))
+	ac.PutFeatureFlags("a", "e", "flags", map[string]mwtest.Flag{"f": flag})
+	get(t, acSrv, configPath("a", "e", "p"), nil)
+	get(t, acSrv, configPath("a", "e", "flags"), nil)
 	e, srv := mwtest.Start(t, mwtest.Managed)
 	e.SetToken(canaryToken)
 	e.PutParameter("/p", mwtest.TypeSecureString, canaryValue)
@@ -47,6 +54,11 @@ func TestPrintingShowsNoValueOrToken(t *testing.T) {
 		"*struct":         &holder{vals, e},
 		"context":         mwtest.NewContext(context.Background(), vals),
 		"[]mwtest.Values": []mwtest.Values{vals},
+		"AppConfig":       ac,
+		"AppConfig Stats": ac.Stats(),
+		"Flag":            flag,
+		"*Flag":           &flag,
+		"map of Flag":     map[string]mwtest.Flag{"f": flag},
 	}
 	verbs := []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%t", "%o", "%b", "%e", "%f", "%g", "%c", "%U", "%T", "%10.3v", "%-20s", "%+q", "%#x", "%x % x"}
 	forbidden := []string{canaryValue, canaryToken}
@@ -88,6 +100,14 @@ func TestPrintingShowsNames(t *testing.T) {
 	}
 	if got := fmt.Sprint(mwtest.Values{}); got != "mwtest.Values{Parameters: [], Secrets: []}" {
 		t.Errorf("empty: %s", got)
+	}
+	vals.AppConfig = map[string]string{"flags": "{}"}
+	if got, want := fmt.Sprint(vals), `mwtest.Values{Parameters: ["/a" "/b"], Secrets: ["prod/db"], AppConfig: ["flags"]}`; got != want {
+		t.Errorf("with AppConfig: %s, want %s", got, want)
+	}
+	f := mwtest.Flag{Enabled: true, Attributes: map[string]any{"b": 1, "a": "x"}}
+	if got, want := fmt.Sprintf("%v %#v", f, f), `mwtest.Flag{Enabled: true, Attributes: ["a" "b"]} mwtest.Flag{Enabled: true, Attributes: ["a" "b"]}`; got != want {
+		t.Errorf("Flag prints %s, want %s", got, want)
 	}
 	e := mwtest.New(mwtest.Agent)
 	e.PutSecret("s", "v")

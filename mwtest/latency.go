@@ -30,8 +30,8 @@ func (e *Extension) SetHang(hang bool) {
 	}
 }
 
-// WaitHanging blocks until at least n requests are being held by SetHang,
-// or done is closed (pass a context's Done channel, or nil to wait for
+// WaitHanging blocks until at least n requests are being held by SetHang
+// (or, in the AppConfig dialect, until the fake is ready), or done is closed (pass a context's Done channel, or nil to wait for
 // ever). It reports whether n requests were held.
 func (e *Extension) WaitHanging(done <-chan struct{}, n int) bool {
 	for {

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The request pipeline both dialects share: counting, the token, hangs and
+// The request pipeline the dialects share: counting, the token, hangs and
 // latency, readiness, faults, answers.
 
 // ServeHTTP answers r as the imitated server would.
@@ -21,9 +21,12 @@ func (e *Extension) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.replyClosed(w)
 		return
 	}
-	if e.dialect == Agent {
+	switch e.dialect {
+	case Agent:
 		e.serveAgent(w, r)
-	} else {
+	case AppConfig:
+		e.serveAppConfig(w, r)
+	default:
 		e.serveManaged(w, r)
 	}
 }
@@ -48,6 +51,9 @@ func (e *Extension) tokenOK(got string) bool {
 func (e *Extension) admit(w http.ResponseWriter, r *http.Request, name string, refresh bool) bool {
 	release, latency := e.countFetch(name, refresh)
 	if !e.wait(w, r, release, latency) {
+		return false
+	}
+	if e.dialect == AppConfig && !e.awaitFirstFetch(w, r) {
 		return false
 	}
 	notReady, f := e.gate()
@@ -110,13 +116,17 @@ func (e *Extension) fail(w http.ResponseWriter, f *failure) {
 }
 
 // replyAWS answers an AWS error as the dialect does: the agent passes it on
-// as JSON, the managed layer hides it behind its generic text.
+// as JSON, the AppConfig extension as JSON of its own, the managed layer
+// hides it behind its generic text.
 func (e *Extension) replyAWS(w http.ResponseWriter, status int, code, msg string) {
-	if e.dialect == Agent {
+	switch e.dialect {
+	case Agent:
 		e.reply(w, status, "", agentError(code, msg))
-		return
+	case AppConfig:
+		e.reply(w, status, appJSON, appConfigError(code, msg))
+	default:
+		e.reply(w, status, textPlain, GenericError)
 	}
-	e.reply(w, status, textPlain, GenericError)
 }
 
 func (e *Extension) replyClosed(w http.ResponseWriter) {

@@ -11,8 +11,8 @@ type Stats struct {
 	// Total counts every request except those to StatsPath, rejected or not.
 	Total int64 `json:"total"`
 	// ByPath counts requests by route, rejected or not: the path of each
-	// route either dialect serves, all /v1/<id> paths as "/v1/", and every
-	// other path as "other" (so that a client, with or without the token,
+	// route a dialect serves, all /v1/<id> paths as "/v1/", all AppConfig
+	// paths as "/applications/", and every other path as "other" (so that a client, with or without the token,
 	// cannot grow it).
 	ByPath map[string]int64 `json:"byPath"`
 	// ByStatus counts answers by HTTP status.
@@ -21,7 +21,9 @@ type Stats struct {
 	// to a parameter or secret route, whatever their answer.
 	Fetches int64 `json:"fetches"`
 	// ByName counts value requests by the parameter name or secret id as
-	// sent (decoded from the query; for /v1/<id>, the id as in the path).
+	// sent (decoded from the query; for /v1/<id>, the id as in the path),
+	// and in the AppConfig dialect by application/environment/profile, each
+	// decoded from its path segment.
 	ByName map[string]int64 `json:"byName"`
 	// Served counts, by name as ByName does, the value requests answered
 	// 200 with the item: an attempt answered not ready, with a fault or
@@ -33,7 +35,8 @@ type Stats struct {
 	// ValidationException, ...), including those the managed dialect hides
 	// behind its generic 400.
 	ByError map[string]int64 `json:"byError"`
-	// NotReady counts requests answered as not ready (see SetReady).
+	// NotReady counts requests answered as not ready (see SetReady); in the
+	// AppConfig dialect, requests held until the fake was ready.
 	NotReady int64 `json:"notReady"`
 	// BadToken counts requests rejected for a missing or wrong token.
 	BadToken int64 `json:"badToken"`
@@ -97,7 +100,8 @@ func (e *Extension) Requests() int64 {
 }
 
 // Fetches returns the number of value requests for name: a parameter name or
-// secret id exactly as sent (an ARN counts apart from the name).
+// secret id exactly as sent (an ARN counts apart from the name), or an
+// AppConfig application/environment/profile.
 func (e *Extension) Fetches(name string) int64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -156,6 +160,8 @@ func routeOf(path string) string {
 		return path
 	case strings.HasPrefix(path, agentPathPrefix):
 		return agentPathPrefix
+	case strings.HasPrefix(path, applicationsPrefix):
+		return applicationsPrefix
 	}
 	return otherPath
 }

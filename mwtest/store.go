@@ -84,6 +84,10 @@ type store struct {
 	secrets   map[string]*secret
 	denied    map[string]bool
 	noDecrypt map[string]bool
+
+	// The AppConfig dialect's.
+	configs       map[configKey]*profile
+	deniedConfigs map[configKey]bool
 }
 
 func newStore() store {
@@ -92,6 +96,9 @@ func newStore() store {
 		secrets:   make(map[string]*secret),
 		denied:    make(map[string]bool),
 		noDecrypt: make(map[string]bool),
+
+		configs:       make(map[configKey]*profile),
+		deniedConfigs: make(map[configKey]bool),
 	}
 }
 

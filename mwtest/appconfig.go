@@ -1,0 +1,236 @@
+package mwtest
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// The AppConfig dialect: the AWS AppConfig Agent Lambda extension
+// (docs.aws.amazon.com/appconfig/latest/userguide, "Retrieving configuration
+// data", "Retrieving basic and multi-variant feature flags"; notes in the
+// repository's REFERENCE.md §10). What no AWS source states is marked
+// UNVERIFIED below, with the choice the fake makes.
+
+// PutConfiguration deploys a new version of a freeform configuration
+// profile (AWS.Freeform) to an environment of an application, and returns
+// its version number (1, 2, ...), which the fake answers as
+// Configuration-Version. The fake serves the latest version it was given,
+// with contentType as Content-Type ("application/json" when empty). content
+// is copied. It panics on an empty name, or on a profile already holding
+// feature flags.
+func (e *Extension) PutConfiguration(application, environment, profile, contentType string, content []byte) int {
+	if contentType == "" {
+		contentType = appJSON
+	}
+	k := configKey{application, environment, profile}
+	b := append([]byte(nil), content...)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.store.putConfiguration(k, TypeFreeform, contentType, b, nil)
+}
+
+// PutFeatureFlags deploys a new version of an AWS.AppConfig.FeatureFlags
+// profile, and returns its version number. The fake serves it as the
+// extension does: a JSON object of each flag's key to {"enabled": ...},
+// with the flag's attributes beside "enabled" while it is enabled, such as
+// {"new-checkout":{"enabled":true,"limit":5}}. Multi-variant flags and the
+// Context header are not imitated. It panics on a flag or attribute key
+// that AppConfig would refuse, or on a freeform profile.
+func (e *Extension) PutFeatureFlags(application, environment, profile string, flags map[string]Flag) int {
+	k := configKey{application, environment, profile}
+	body, each := flagsBody(k.name(), flags)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.store.putConfiguration(k, TypeFeatureFlags, appJSON, body, each)
+}
+
+// DenyConfiguration makes requests for a profile in an environment fail as
+// they do when the function's role may not call
+// appconfig:StartConfigurationSession on it: HTTP 403, whether or not it
+// exists.
+func (e *Extension) DenyConfiguration(application, environment, profile string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.store.deniedConfigs[configKey{application, environment, profile}] = true
+}
+
+// The wire of the AppConfig dialect.
+const (
+	applicationsPrefix = "/applications/"
+	// configurationVersionHeader carries the version served.
+	configurationVersionHeader = "Configuration-Version"
+	// msgConfigurationNotFound is the 404's message, from the answer that
+	// Powertools for AWS Lambda (TypeScript) mocks in its unit test of the
+	// agent (packages/parameters/tests/unit/getConfig.test.ts); its
+	// end-to-end test meets a 404 for a missing profile against the real
+	// extension. The fake answers it for a missing application,
+	// environment or profile, and for an unknown path.
+	msgConfigurationNotFound = "Unrecognized or malformed path"
+)
+
+func (e *Extension) serveAppConfig(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		e.reply(w, http.StatusMethodNotAllowed, textPlain, "method not allowed")
+		return
+	}
+	k, ok := parseConfigPath(r.URL.EscapedPath())
+	if !ok {
+		e.appConfigFail(w, &failure{codeResourceNotFound, msgConfigurationNotFound})
+		return
+	}
+	if !e.admit(w, r, k.name(), false) {
+		return
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		e.appConfigFail(w, &failure{codeBadRequest, "malformed query"})
+		return
+	}
+	e.mu.Lock()
+	p, version, f := e.store.getConfiguration(k)
+	var v configVersion
+	if f == nil {
+		v = p.versions[version-1]
+	}
+	e.mu.Unlock()
+	switch {
+	case f != nil:
+		e.appConfigFail(w, f)
+	case q.Has("flag"):
+		e.serveFlags(w, k, version, v, q["flag"])
+	default:
+		w.Header().Set(configurationVersionHeader, strconv.Itoa(version))
+		e.serve(w, k.name(), v.contentType, string(v.content))
+	}
+}
+
+// serveFlags answers the flag query, ?flag=a&flag=b, which the extension
+// serves from version 2.0.45 on. UNVERIFIED: the shape of the answer, and
+// what a key the profile lacks or a freeform profile gets. The fake answers
+// the same object as for the whole profile, with only the flags asked for
+// that exist, and 400 BadRequestException for a freeform profile.
+func (e *Extension) serveFlags(w http.ResponseWriter, k configKey, version int, v configVersion, keys []string) {
+	if v.flags == nil {
+		e.appConfigFail(w, &failure{codeBadRequest, "the flag query needs a profile of type " + TypeFeatureFlags})
+		return
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	seen := map[string]bool{}
+	for _, key := range keys {
+		obj, ok := v.flags[key]
+		if !ok || seen[key] {
+			continue
+		}
+		if len(seen) > 0 {
+			b.WriteByte(',')
+		}
+		seen[key] = true
+		b.WriteString(mustJSON(key) + ":" + string(obj))
+	}
+	b.WriteByte('}')
+	w.Header().Set(configurationVersionHeader, strconv.Itoa(version))
+	e.serve(w, k.name(), appJSON, b.String())
+}
+
+// parseConfigPath reads
+// /applications/{application}/environments/{environment}/configurations/{profile},
+// each segment percent-decoded on its own, so that %2F is a '/' inside a
+// name ("Retrieving configuration data": a name with a slash must be URL
+// encoded).
+func parseConfigPath(escaped string) (configKey, bool) {
+	parts := strings.Split(escaped, "/")
+	if len(parts) != 7 || parts[0] != "" || parts[1] != "applications" || parts[3] != "environments" || parts[5] != "configurations" {
+		return configKey{}, false
+	}
+	var seg [3]string
+	for i, raw := range []string{parts[2], parts[4], parts[6]} {
+		s, err := url.PathUnescape(raw)
+		if err != nil || s == "" {
+			return configKey{}, false
+		}
+		seg[i] = s
+	}
+	return configKey{seg[0], seg[1], seg[2]}, true
+}
+
+// appConfigFail answers a failure as the extension does, with the status
+// of the AppConfig error behind it, and a JSON body. UNVERIFIED but for the
+// 404: the statuses and bodies of the extension's other errors. The fake
+// passes AppConfig's own statuses on (AccessDenied 403, BadRequest 400,
+// Throttling 429, InternalServer 500) with a body of the 404's shape.
+func (e *Extension) appConfigFail(w http.ResponseWriter, f *failure) {
+	e.count(func(s *Stats) { s.ByError[f.code]++ })
+	e.replyAWS(w, appConfigStatus(f.code), f.code, f.msg)
+}
+
+// appConfigStatus is the HTTP status of an AWS error code in the AppConfig
+// dialect.
+func appConfigStatus(code string) int {
+	switch code {
+	case codeResourceNotFound:
+		return http.StatusNotFound
+	case codeAccessDenied:
+		return http.StatusForbidden
+	case codeThrottling:
+		return http.StatusTooManyRequests
+	case codeInternalFailure:
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
+}
+
+// appConfigError is the JSON body of an error answer in the AppConfig
+// dialect: {"Message": ..., "ResourceType": "Configuration"} for a 404, as
+// Powertools mocks it; {"Message": ...} otherwise.
+func appConfigError(code, msg string) string {
+	if code == codeResourceNotFound {
+		return mustJSON(struct {
+			Message      string `json:"Message"`
+			ResourceType string `json:"ResourceType"`
+		}{msg, "Configuration"})
+	}
+	return mustJSON(struct {
+		Message string `json:"Message"`
+	}{msg})
+}
+
+// awaitFirstFetch holds a request to a fake in the AppConfig dialect that
+// is not ready until it is, as the extension holds a request for data it
+// has not yet fetched while it calls AppConfig ("Understanding how the AWS
+// AppConfig Agent Lambda extension works": "If the data isn't in the cache,
+// the extension calls AWS AppConfig to get the configuration data"). It
+// reports whether the request should go on; if not, it has been answered
+// already or its client is gone.
+// While held, it counts as hanging, for WaitHanging.
+func (e *Extension) awaitFirstFetch(w http.ResponseWriter, r *http.Request) bool {
+	held := false
+	defer func() {
+		if held {
+			e.mu.Lock()
+			e.hanging--
+			e.mu.Unlock()
+		}
+	}()
+	for {
+		e.mu.Lock()
+		ready, changed := e.ready, e.readyChanged
+		if !ready && !held {
+			held = true
+			e.stats.NotReady++
+			e.hanging++
+			close(e.hangChanged)
+			e.hangChanged = make(chan struct{})
+		}
+		e.mu.Unlock()
+		if ready {
+			return true
+		}
+		if !await(e, w, r, changed) {
+			return false
+		}
+	}
+}
