@@ -309,6 +309,9 @@ func (e *LookupError) Error() string {
 	}
 	switch e.Err {
 	case ErrNotDeclared:
+		if e.Kind == KindAppConfig {
+			return fmt.Sprintf("mw: %s %q was not declared: add mw.WithAppConfig(application, environment, %q) to mw.Wrap", e.Kind, e.Name, e.Name)
+		}
 		return fmt.Sprintf("mw: %s %q was not declared: add mw.%s(%q) to mw.Wrap", e.Kind, e.Name, declaringOption(e.Kind), e.Name)
 	case ErrNoValues:
 		return fmt.Sprintf("mw: %s %q: %v: pass the ctx your wrapped handler received (values exist only inside an invoke of a handler made by mw.Wrap)", e.Kind, e.Name, e.Err)

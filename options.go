@@ -56,6 +56,8 @@ type config struct {
 
 	// The extension or agent, mw's own source of parameters and secrets.
 	ext extensionConfig
+	// The AppConfig extension, mw's own source of AppConfig profiles.
+	appConfig appConfigConfig
 
 	// noEnv: Wrap reads no MW_* variable.
 	noEnv bool
@@ -88,6 +90,11 @@ func newConfig(opts []Option) (*config, *declError) {
 			bad = &declError{msg: fmt.Sprintf("WithEndpoint(%q): %v", redactURL(c.ext.endpoint), err)}
 		}
 	}
+	if c.appConfig.endpoint != "" {
+		if err := checkAppConfigEndpoint(c.appConfig.endpoint, c.ext.remote); err != nil {
+			bad = worse(bad, &declError{msg: fmt.Sprintf("WithAppConfigEndpoint(%q): %v", redactURL(c.appConfig.endpoint), err)})
+		}
+	}
 	if !c.noEnv {
 		bad = worse(bad, readEnv(c))
 	}
@@ -97,7 +104,7 @@ func newConfig(opts []Option) (*config, *declError) {
 	if c.mp == nil {
 		c.mp = otel.GetMeterProvider()
 	}
-	c.sources = append(c.sources, newExtension(c.ext))
+	c.sources = append(c.sources, newExtension(c.ext), newAppConfig(c.appConfig, c.ext.client))
 	return c, bad
 }
 
@@ -180,11 +187,50 @@ func WithParameter(name string, opts ...ParameterOption) ParameterHandle {
 	return ParameterHandle{it}
 }
 
+// WithAppConfig declares an AWS AppConfig configuration profile, deployed
+// to environment of application, to fetch on the first invoke through the
+// AWS AppConfig Agent Lambda extension, like the parameters and secrets:
+// each name may be the resource's name or its ID. Handlers read it with
+// AppConfig, AppConfigJSON and, for a feature-flag profile
+// (AWS.AppConfig.FeatureFlags), FeatureFlag, by the profile's name, or by
+// its Alias. Two profiles of the same name, in two applications or
+// environments, need an Alias each. The item options apply as for
+// parameters: TTL, Optional, Default, Alias.
+//
+// The extension (a layer, listening on localhost at
+// AWS_APPCONFIG_EXTENSION_HTTP_PORT, 2772 by default) polls AppConfig on
+// its own, every AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS (45 s by
+// default), and serves its last copy; mw asks the extension again once the
+// item's TTL has passed. The extension takes no token, and the function's
+// role needs appconfig:StartConfigurationSession and
+// appconfig:GetLatestConfiguration on the configuration.
+func WithAppConfig(application, environment, profile string, opts ...AppConfigOption) Option {
+	it := item{Item: Item{Kind: KindAppConfig, Application: application, Environment: environment, Name: profile}}
+	for _, o := range opts {
+		if o != nil {
+			o.applyAppConfig(&it)
+		}
+	}
+	return optionFunc(func(c *config) { c.items = append(c.items, it) })
+}
+
+// WithAppConfigEndpoint sets the base URL of the AppConfig extension, such
+// as "http://localhost:2772", for the profiles WithAppConfig declares.
+// Without it, mw reads the port from AWS_APPCONFIG_EXTENSION_HTTP_PORT
+// (2772 when unset) on each fetch, as the extension does. The extension
+// listens on loopback: another host is refused unless WithRemoteEndpoint
+// allows it. Wrap panics if baseURL is not an http or https base URL, or
+// is refused.
+func WithAppConfigEndpoint(baseURL string) Option {
+	return optionFunc(func(c *config) { c.appConfig.endpoint = baseURL })
+}
+
 // WithSource adds a source of values. Each declared item is fetched by the
 // first source, in the order of the WithSource options, whose Plan serves
 // its kind; items no such source serves go to mw's own: the AWS Parameters
 // and Secrets Lambda Extension (or the Secrets Manager Agent, see
-// WithSecretsManagerAgent) for parameters and secrets.
+// WithSecretsManagerAgent) for parameters and secrets, and the AWS
+// AppConfig Agent Lambda extension for AppConfig profiles.
 func WithSource(s Source) Option {
 	return optionFunc(func(c *config) {
 		if s != nil {
@@ -273,8 +319,9 @@ func WithEndpoint(baseURL string) Option {
 	return optionFunc(func(c *config) { c.ext.endpoint = baseURL })
 }
 
-// WithRemoteEndpoint allows an endpoint (WithEndpoint or MW_ENDPOINT) on a
-// host other than localhost or a loopback address. Every request carries
+// WithRemoteEndpoint allows an endpoint (WithEndpoint, MW_ENDPOINT or
+// WithAppConfigEndpoint) on a host other than localhost or a loopback
+// address. Every request carries
 // the session token: allow this only for an agent you run on another host
 // you trust, and prefer https. MW_ALLOW_REMOTE_ENDPOINT=true says the same.
 func WithRemoteEndpoint() Option {
@@ -290,11 +337,12 @@ func WithToken(token string) Option {
 	return optionFunc(func(c *config) { c.ext.token, c.ext.hasToken = token, true })
 }
 
-// WithHTTPClient sets the client used to call the extension or agent, for
-// example one whose transport is instrumented. By default mw uses its own
-// client, shared by every Wrap, which never goes through a proxy. mw never
-// follows a redirect, with its client or yours: neither the extension nor
-// the agent sends one, and the token must not go anywhere else.
+// WithHTTPClient sets the client used to call the extension or agent, and
+// the AppConfig extension, for example one whose transport is
+// instrumented. By default mw uses its own client, shared by every Wrap,
+// which never goes through a proxy. mw never follows a redirect, with its
+// client or yours: none of them sends one, and the token must not go
+// anywhere else.
 func WithHTTPClient(hc *http.Client) Option {
 	return optionFunc(func(c *config) { c.ext.client = hc })
 }
