@@ -1,0 +1,169 @@
+package mw
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// A Flag is one feature flag of an AWS AppConfig feature-flag profile
+// (AWS.AppConfig.FeatureFlags), as the AWS AppConfig Agent Lambda extension
+// serves it: whether it is enabled and, while it is, its attributes. The
+// extension serves a disabled flag without its attributes.
+type Flag struct {
+	// Enabled says whether the flag is on.
+	Enabled bool
+
+	// Variant is the name of the variant the extension chose for a
+	// multi-variant flag ("_variant"), "" for a basic flag. mw asks with no
+	// Context header, so a multi-variant flag is its default variant.
+	Variant string
+
+	// Attributes are the flag's attributes, by key, typed as AppConfig
+	// types them: string, float64 (a number), bool, []string or []float64
+	// (an array of strings or of numbers); anything else as encoding/json
+	// decodes it into an any. Nil when the flag has none. Each call of
+	// FeatureFlag returns a copy the caller may keep and change.
+	Attributes map[string]any
+}
+
+// ErrUnknownFlag is what the *LookupError of FeatureFlag wraps when the
+// profile has no flag of the key asked for.
+var ErrUnknownFlag = errors.New("no such feature flag in the profile")
+
+// FeatureFlag returns the feature flag of key flag in a feature-flag
+// profile declared with WithAppConfig, by the profile's name or Alias. The
+// profile is decoded once per fetched value, and each call returns a copy.
+// It does no I/O.
+//
+// A flag the profile does not hold gives a *LookupError wrapping
+// ErrUnknownFlag and naming the flag and the profile; a profile that is not
+// the extension's JSON of feature flags, one wrapping ErrDecode. Neither
+// holds anything of the configuration.
+func FeatureFlag(ctx context.Context, profile, flag string) (Flag, error) {
+	s, i, err := find(ctx, KindAppConfig, profile)
+	if err != nil {
+		return Flag{}, err
+	}
+	v, err := s.Memo(i, flagsKey{}, decodeFlags)
+	if err != nil {
+		return Flag{}, &LookupError{Kind: KindAppConfig, Name: profile, Err: fmt.Errorf("%w as feature flags: %v", ErrDecode, err)}
+	}
+	f, ok := v.(map[string]Flag)[flag]
+	if !ok {
+		return Flag{}, &LookupError{Kind: KindAppConfig, Name: profile, Err: fmt.Errorf("%w: %q", ErrUnknownFlag, flag)}
+	}
+	f.Attributes = copyAttributes(f.Attributes)
+	return f, nil
+}
+
+// flagsKey is the memo key of a profile's decoded flags.
+type flagsKey struct{}
+
+// decodeFlags reads a feature-flag profile as the extension serves it:
+// {"<flag>": {"enabled": bool, "_variant": "...", "<attribute>": value,
+// ...}, ...} ("Retrieving basic and multi-variant feature flags"). Errors
+// say where the JSON is wrong, never what it holds, nor a key (a key comes
+// from the configuration).
+func decodeFlags(raw string) (any, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &top); err != nil {
+		if _, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			return nil, errors.New("the configuration is not a JSON object of flags: is the profile of type AWS.AppConfig.FeatureFlags?")
+		}
+		return nil, errors.New(decodeProblem(nil, raw, err))
+	}
+	flags := make(map[string]Flag, len(top))
+	for key, obj := range top {
+		f, err := decodeFlag(obj)
+		if err != nil {
+			return nil, err
+		}
+		flags[key] = f
+	}
+	return flags, nil
+}
+
+// decodeFlag reads one flag's object.
+func decodeFlag(obj json.RawMessage) (Flag, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &fields); err != nil {
+		return Flag{}, errors.New("a flag is not a JSON object: is the profile of type AWS.AppConfig.FeatureFlags?")
+	}
+	var f Flag
+	enabled, ok := fields["enabled"]
+	if !ok || json.Unmarshal(enabled, &f.Enabled) != nil {
+		return Flag{}, errors.New(`a flag has no boolean "enabled": is the profile of type AWS.AppConfig.FeatureFlags?`)
+	}
+	if v, ok := fields["_variant"]; ok && json.Unmarshal(v, &f.Variant) != nil {
+		return Flag{}, errors.New(`a flag's "_variant" is not a string`)
+	}
+	for k, v := range fields {
+		if k == "enabled" || k == "_variant" {
+			continue
+		}
+		if f.Attributes == nil {
+			f.Attributes = make(map[string]any, len(fields))
+		}
+		f.Attributes[k] = attributeValue(v)
+	}
+	return f, nil
+}
+
+// attributeValue types an attribute's JSON as AppConfig types attributes:
+// a string, a number, a boolean, or an array of strings or of numbers;
+// anything else as encoding/json would decode it.
+func attributeValue(raw json.RawMessage) any {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '[' {
+		var ss []string
+		if json.Unmarshal(raw, &ss) == nil {
+			return ss
+		}
+		var ns []float64
+		if json.Unmarshal(raw, &ns) == nil {
+			return ns
+		}
+	}
+	var v any
+	_ = json.Unmarshal(raw, &v) // raw is a value of a decoded object
+	return v
+}
+
+// copyAttributes copies attributes so that no two callers share memory.
+func copyAttributes(attrs map[string]any) map[string]any {
+	if attrs == nil {
+		return nil
+	}
+	out := make(map[string]any, len(attrs))
+	for k, v := range attrs {
+		out[k] = copyValue(v)
+	}
+	return out
+}
+
+func copyValue(v any) any {
+	switch x := v.(type) {
+	case []string:
+		return slices.Clone(x)
+	case []float64:
+		return slices.Clone(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = copyValue(e)
+		}
+		return out
+	case map[string]any:
+		out := maps.Clone(x)
+		for k, e := range out {
+			out[k] = copyValue(e)
+		}
+		return out
+	}
+	return v
+}
