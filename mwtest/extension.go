@@ -48,6 +48,7 @@ type Extension struct {
 	hanging      int           // requests held now
 	hangChanged  chan struct{} // closed and replaced when hanging grows
 	faults       Faults
+	failNext     map[string][]fault // FailNext's, by name
 	rng          *rand.Rand
 	store        store
 	stats        Stats
