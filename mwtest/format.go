@@ -18,7 +18,17 @@ import (
 //
 //	mwtest.Values{Parameters: ["/app/flags"], Secrets: ["prod/db"]}
 func (v Values) String() string {
-	return "mwtest.Values{Parameters: " + quotedKeys(v.Parameters) + ", Secrets: " + quotedKeys(v.Secrets) + "}"
+	s := "mwtest.Values{Parameters: " + quotedKeys(v.Parameters) + ", Secrets: " + quotedKeys(v.Secrets)
+	if len(v.ParametersByPath) > 0 {
+		s += ", ParametersByPath: " + quotedKeys(v.ParametersByPath)
+	}
+	if len(v.Missing) > 0 {
+		s += ", Missing: " + strconv.Itoa(len(v.Missing))
+	}
+	if len(v.Stale) > 0 {
+		s += ", Stale: " + quotedKeys(v.Stale)
+	}
+	return s + "}"
 }
 
 // GoString returns String: %#v shows no value either.
@@ -27,7 +37,7 @@ func (v Values) GoString() string { return v.String() }
 // Format writes String for every verb (%v, %+v, %#v, %s, %q, %x, ...).
 func (v Values) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, v.String()) }
 
-func quotedKeys(m map[string]string) string {
+func quotedKeys[V any](m map[string]V) string {
 	keys := slices.Sorted(maps.Keys(m))
 	for i, k := range keys {
 		keys[i] = strconv.Quote(k)
