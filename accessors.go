@@ -3,6 +3,7 @@ package mw
 import (
 	"context"
 	"maps"
+	"time"
 
 	"github.com/lambda-mw/mw/internal/resolved"
 )
@@ -43,6 +44,19 @@ func ParametersByPath(ctx context.Context, path string) (map[string]string, erro
 		out = map[string]string{}
 	}
 	return out, nil
+}
+
+// Stale reports how far past its TTL the value an invoke serves for a
+// declared item is, and whether it is stale at all. mw serves an item's last
+// good value when refreshing it fails, up to WithMaxStale past its TTL; a
+// handler may note it, or call RefreshSecret. It is zero and false for a
+// fresh value, and for a name that was not declared.
+func Stale(ctx context.Context, k Kind, name string) (time.Duration, bool) {
+	s, i, err := find(ctx, k, name)
+	if err != nil || s.Stale == nil || i >= len(s.Stale) || s.Stale[i] <= 0 {
+		return 0, false
+	}
+	return s.Stale[i], true
 }
 
 // RefreshSecret fetches a declared secret again, now, and returns its new

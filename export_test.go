@@ -21,3 +21,9 @@ func WithClock(now func() time.Time) Option {
 func WithAwaitHook(f func()) Option {
 	return optionFunc(func(c *config) { c.onAwait = f })
 }
+
+// NewExtensionSource returns mw's own source for the extension at
+// endpoint, or the agent, with a fixed token: for the conformance suite.
+func NewExtensionSource(endpoint string, agent bool, token string) Source {
+	return newExtension(extensionConfig{endpoint: endpoint, agent: agent, token: token, hasToken: true})
+}

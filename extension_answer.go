@@ -362,7 +362,15 @@ func classifyCode(e *SourceError, x *extension, it Item) {
 	case "InvalidRequestException":
 		e.Class, e.Hint = ClassOther, "Secrets Manager refused the request: is the secret scheduled for deletion, or the version asked for gone?"
 	default:
-		e.Class, e.Hint = ClassOther, "AWS refused the request ("+e.Code+"): check the item's name or ARN"
+		// A code mw does not know: the status says what it can.
+		switch {
+		case e.Status == http.StatusTooManyRequests:
+			e.Class, e.Retry, e.Hint = ClassThrottled, true, throttleHint
+		case e.Status >= 500:
+			e.Class, e.Retry, e.Hint = ClassServerError, true, "AWS or the "+x.product()+" failed inside ("+e.Code+"): see its logs; mw retries"
+		default:
+			e.Class, e.Hint = ClassOther, "AWS refused the request ("+e.Code+"): check the item's name or ARN"
+		}
 	}
 }
 

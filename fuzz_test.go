@@ -198,7 +198,9 @@ func fuzzAllowlist() string {
 	for _, n := range fuzzFieldNames {
 		b.WriteString(n + "\n")
 	}
-	shapes := []string{``, `{`, `{"`, `[`, `x`, `{}`, `null`, `1`, `""`, `[]`, `{"Parameter":{}}`, `{"SecretBinary":"!"}`}
+	shapes := []string{``, `{`, `{"`, `[`, `x`, `{}`, `null`, `1`, `""`, `[]`, `{"Parameter":{}}`, `{"SecretBinary":"!"}`,
+		"{\xff}", `{"a":1,"A":2}`, `{"Name":"other","SecretString":"x"}`, `{"Parameter":{"Name":"other","Value":"x"}}`,
+		`{"SecretString":"\ud800"}`}
 	for _, field := range []string{"Parameter", "SecretString", "SecretBinary"} {
 		for _, v := range []string{`1`, `true`, `""`, `[]`, `{}`, `null`} {
 			shapes = append(shapes, `{"`+field+`":`+v+`}`)
@@ -514,4 +516,59 @@ func FuzzParseDeclarations(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzAnswerIntegrity: an answer is served only for the item it names.
+// Whatever the names, asked for by name or by ARN, an answer whose Name and
+// ARN are another item's is refused, and one for the item asked for is
+// served.
+func FuzzAnswerIntegrity(f *testing.F) {
+	for _, s := range []struct {
+		asked, answered string
+	}{
+		{"prod/db", "prod/db"}, {"prod/db", "prod/dbb"}, {"prod/db", "prod/db-AbCdEf"}, {"/app/x", "/app/x"},
+		{"/app/x", "app/x"}, {"/app/x", "/app/y"}, {"a", "A"}, {"db", "db-"}, {"x", ""}, {"é", "e"},
+	} {
+		for flags := range byte(4) {
+			f.Add(s.asked, s.answered, flags)
+		}
+	}
+	f.Fuzz(func(t *testing.T, asked, answered string, flags byte) {
+		if asked == "" || answered == "" || strings.Contains(asked+answered, ":") || !utf8.ValidString(asked+answered) {
+			return // plain names only: ARNs are built below, selectors are not names
+		}
+		k, ask := KindParameter, asked
+		if flags&1 == 1 {
+			k = KindSecret
+		}
+		if flags&2 == 2 { // ask by ARN
+			ask = fuzzARN(k, asked)
+		}
+		name, _ := json.Marshal(answered)
+		arn, _ := json.Marshal(fuzzARN(k, answered))
+		body := `{"Name":` + string(name) + `,"ARN":` + string(arn) + `,"SecretString":"v"}`
+		if k == KindParameter {
+			body = `{"Parameter":{"Name":` + string(name) + `,"ARN":` + string(arn) + `,"Type":"String","Value":"v"}}`
+		}
+		_, err := readAnswer(Item{Kind: k, Name: ask}, []byte(body))
+		same := asked == answered || k == KindParameter && strings.TrimPrefix(asked, "/") == strings.TrimPrefix(answered, "/") ||
+			// The full ARN of X is also the partial ARN of a secret named
+			// X-AbCdEf, as Secrets Manager warns: it may answer with that one.
+			k == KindSecret && flags&2 == 2 && answered == asked+"-AbCdEf"
+		switch {
+		case err == nil && !same:
+			t.Fatalf("asked for %s %q, served the answer for %q", k, ask, answered)
+		case err != nil && asked == answered:
+			t.Fatalf("asked for %s %q, refused its own answer: %v", k, ask, err)
+		}
+	})
+}
+
+// fuzzARN is the ARN of the item name in the account and region of the
+// fuzz bodies.
+func fuzzARN(k Kind, name string) string {
+	if k == KindSecret {
+		return "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + name + "-AbCdEf"
+	}
+	return "arn:aws:ssm:us-east-1:123456789012:parameter/" + strings.TrimPrefix(name, "/")
 }

@@ -94,19 +94,19 @@ func TestAnswersWithoutAnItem(t *testing.T) {
 	src := answer(t, map[string]func(map[string]any) any{
 		"GetParameters": func(map[string]any) any {
 			return map[string]any{"Parameters": []map[string]any{
-				{"Name": "/other", "ARN": "arn:aws:ssm:us-east-1:111122223333:parameter/other", "Value": "x"},
+				{"Name": "/other", "ARN": "arn:aws:ssm:us-east-1:111122223333:parameter/other", "Value": "canary-of-other"},
 			}}
 		},
 		"BatchGetSecretValue": func(map[string]any) any {
 			return map[string]any{"SecretValues": []map[string]any{
-				{"Name": "other", "ARN": "arn:aws:secretsmanager:us-east-1:111122223333:secret:other-AbCdEf", "SecretString": "x"},
+				{"Name": "other", "ARN": "arn:aws:secretsmanager:us-east-1:111122223333:secret:other-AbCdEf", "SecretString": "canary-of-other"},
 			}}
 		},
 	})
 	res := src.Fetch(t.Context(), "GetParameters", []mw.Item{param("/mine")})
-	wantFailure(t, "parameter", res[0].Err, failure{class: mw.ClassMalformed, status: 200}, "x")
+	wantFailure(t, "parameter", res[0].Err, failure{class: mw.ClassMalformed, status: 200}, "canary-of-other")
 	res = src.Fetch(t.Context(), "BatchGetSecretValue", []mw.Item{secret("mine")})
-	wantFailure(t, "secret", res[0].Err, failure{class: mw.ClassMalformed, status: 200}, "x")
+	wantFailure(t, "secret", res[0].Err, failure{class: mw.ClassMalformed, status: 200}, "canary-of-other")
 }
 
 // TestBatchGetSecretValueAnswersAsAWS: entries come in any order and are

@@ -74,7 +74,8 @@ func (s *Source) callError(ctx context.Context, op string, err error) *mw.Source
 		return s.answerError(op, status, "", "", smithy.FaultServer)
 	}
 	if ctx.Err() != nil {
-		return &mw.SourceError{Class: mw.ClassTimeout, Status: status, Err: ctx.Err()}
+		return &mw.SourceError{Class: mw.ClassTimeout, Status: status, Err: ctx.Err(),
+			Hint: "the invoke's deadline came before AWS answered " + op + ": raise the function's timeout"}
 	}
 	if strings.Contains(err.Error(), "get identity:") {
 		return &mw.SourceError{Class: mw.ClassAccessDenied, Err: errCredentials,
@@ -89,9 +90,9 @@ func (s *Source) callError(ctx context.Context, op string, err error) *mw.Source
 			Hint: s.unreachableHint(op)}
 	}
 	if _, ok := errors.AsType[*smithy.DeserializationError](err); ok {
-		return &mw.SourceError{Class: mw.ClassMalformed, Status: status, Err: errMalformed}
+		return &mw.SourceError{Class: mw.ClassMalformed, Status: status, Err: errMalformed, Hint: malformedHint(op)}
 	}
-	return &mw.SourceError{Class: mw.ClassOther, Status: status, Err: err}
+	return &mw.SourceError{Class: mw.ClassOther, Status: status, Err: err, Hint: "the SDK could not make the " + op + " call: see the cause"}
 }
 
 // isTransport reports whether err is a connection's failure while an
@@ -228,6 +229,8 @@ func (s *Source) hint(op string, class mw.Class, code, message string) string {
 		case opGetSecretValue:
 			return "allow secretsmanager:GetSecretValue on the secret"
 		}
+	case mw.ClassServerError:
+		return "AWS failed inside while answering " + op + " (mw retries it within the invoke's deadline); if it persists, see the AWS Health Dashboard for " + s.where()
 	case mw.ClassOther:
 		if code == "ValidationException" || code == "InvalidParameterException" || strings.HasPrefix(code, "InvalidFilter") {
 			if secret {
@@ -236,7 +239,13 @@ func (s *Source) hint(op string, class mw.Class, code, message string) string {
 			return "AWS refused the request: check the names (letters, digits, _.-/; a hierarchy starts with '/') and selectors"
 		}
 	}
-	return ""
+	return "AWS refused " + op + " (" + code + "): check the item's name or ARN"
+}
+
+// malformedHint is the likely fix for an answer to op that could not be
+// read: something other than AWS answered.
+func malformedHint(op string) string {
+	return "the answer to " + op + " was not AWS's: check the aws.Config's endpoint (BaseEndpoint, AWS_ENDPOINT_URL) and any proxy in between"
 }
 
 func throttleHint(op, code string) string {
@@ -288,7 +297,7 @@ func (s *Source) notFoundParameter() *mw.SourceError {
 // errMissing is the error of an item an answer neither gave nor refused.
 func errMissing(op string) *mw.SourceError {
 	return &mw.SourceError{Class: mw.ClassMalformed, Status: http.StatusOK,
-		Err: errors.New(op + " answered without this item: neither a value nor an error")}
+		Err: errors.New(op + " answered without this item: neither a value nor an error"), Hint: malformedHint(op)}
 }
 
 func unknownOp(op string) *mw.SourceError {

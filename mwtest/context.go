@@ -2,45 +2,138 @@ package mwtest
 
 import (
 	"context"
+	"maps"
+	"slices"
+	"strings"
+	"time"
 
+	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/internal/resolved"
 )
 
-// Values are the parameters, secrets and AppConfig configurations a test
-// context carries, by the names (or aliases) a handler passes to
-// mw.Parameter, mw.Secret and mw.AppConfig (a configuration profile's name).
-// The typed accessors read them too: a JSON string for mw.SecretJSON and
-// mw.AppConfigJSON, a comma-joined string for mw.ParameterList,
-// string(bytes) for mw.SecretBinary, and for mw.FeatureFlag a feature-flag
-// profile as the AppConfig extension serves it, such as
-// {"new-checkout":{"enabled":true,"limit":5}}. Printed with fmt, under any
-// verb, Values shows its names, never its values.
+// Values are what a test context carries: the values a handler reads, by the
+// names (or aliases) it passes to the accessors, and the states mw may serve
+// them in. The typed accessors read them too: a JSON string for
+// mw.SecretJSON and mw.AppConfigJSON, a comma-joined string for
+// mw.ParameterList, and string(bytes) for mw.SecretBinary. Printed with fmt,
+// under any verb, Values shows its names, never its values.
 type Values struct {
 	Parameters map[string]string
 	Secrets    map[string]string
-	AppConfig  map[string]string
+
+	// AppConfig holds AppConfig configurations, by profile name (or
+	// Alias), as the AppConfig extension serves them: mw.AppConfig returns
+	// the bytes; for mw.FeatureFlag, a feature-flag profile is JSON such as
+	// {"new-checkout":{"enabled":true,"limit":5}}.
+	AppConfig map[string]string
+
+	// ParametersByPath holds, by declared path, the parameters found
+	// under it, by full name: mw.ParametersByPath returns a copy, and
+	// mw.Parameter finds each by its full name.
+	ParametersByPath map[string]map[string]string
+
+	// Missing holds optional items that could not be fetched, each as the
+	// *mw.FetchError that says why, naming its item by Kind and by Alias,
+	// else Name (for an AppConfig profile, whose Name is
+	// application/environment/profile, by the part after the last '/'): its accessor returns a *mw.LookupError wrapping
+	// mw.ErrNotFound and that error, as for an item declared Optional
+	// whose fetch failed.
+	Missing []*mw.FetchError
+
+	// Stale holds, by item as spans name them ("secret:prod/db",
+	// "parameter:/app/flags"), how far past its TTL the value served is,
+	// as when refreshing it failed: mw.Stale reports it.
+	Stale map[string]time.Duration
 }
 
-// NewContext returns a copy of ctx in which mw.Parameter, mw.Secret and
-// mw.AppConfig (and the accessors built on them) answer from v, as they do inside an invoke of a handler made by mw.Wrap. A name
-// that v lacks is reported as not declared. mw.RefreshSecret and
-// mw.RefreshParameter return the value unchanged.
+// NewContext returns a copy of ctx in which the accessors answer from v, as
+// they do inside an invoke of a handler made by mw.Wrap. A name that v lacks
+// is reported as not declared. mw.RefreshSecret and mw.RefreshParameter
+// return the value unchanged. A nil ctx is taken as context.Background().
 func NewContext(ctx context.Context, v Values) context.Context {
-	ix := &resolved.Index{}
-	vals := make([]string, 0, len(v.Parameters)+len(v.Secrets)+len(v.AppConfig))
-	for name, val := range v.Parameters {
-		ix.Add(resolved.Parameter, name, len(vals))
-		vals = append(vals, val)
+	b := setBuilder{s: &resolved.Set{Index: &resolved.Index{}}}
+	for _, name := range slices.Sorted(maps.Keys(v.Parameters)) {
+		b.add(resolved.Parameter, name, v.Parameters[name])
 	}
-	for id, val := range v.Secrets {
-		ix.Add(resolved.Secret, id, len(vals))
-		vals = append(vals, val)
+	for _, id := range slices.Sorted(maps.Keys(v.Secrets)) {
+		b.add(resolved.Secret, id, v.Secrets[id])
 	}
-	for profile, val := range v.AppConfig {
-		ix.Add(resolved.AppConfig, profile, len(vals))
-		vals = append(vals, val)
+	for _, path := range slices.Sorted(maps.Keys(v.ParametersByPath)) {
+		b.path(path, v.ParametersByPath[path])
+	}
+	for _, profile := range slices.Sorted(maps.Keys(v.AppConfig)) {
+		b.add(resolved.AppConfig, profile, v.AppConfig[profile])
+	}
+	for _, fe := range v.Missing {
+		b.missing(fe)
+	}
+	for key, d := range v.Stale {
+		b.stale(key, d)
 	}
 	h := &resolved.Holder{}
-	h.Store(&resolved.Set{Index: ix, Values: vals})
+	h.Store(b.s)
 	return resolved.NewContext(ctx, h)
+}
+
+// setBuilder fills the Set a test context carries.
+type setBuilder struct {
+	s *resolved.Set
+}
+
+func (b *setBuilder) add(k resolved.Kind, ref, value string) int {
+	i := len(b.s.Values)
+	b.s.Index.Add(k, ref, i)
+	b.s.Values = append(b.s.Values, value)
+	return i
+}
+
+func (b *setBuilder) path(path string, found map[string]string) {
+	i := b.add(resolved.ParametersByPath, path, "")
+	b.s.Index.AddPath(path, i)
+	if b.s.Trees == nil {
+		b.s.Trees, b.s.Found = map[int]map[string]string{}, map[string]int{}
+	}
+	b.s.Trees[i] = maps.Clone(found)
+	for _, name := range slices.Sorted(maps.Keys(found)) {
+		if _, declared := b.s.Index.Lookup(resolved.Parameter, name); !declared {
+			b.s.Found[name] = len(b.s.Values)
+			b.s.Values = append(b.s.Values, found[name])
+		}
+	}
+}
+
+func (b *setBuilder) missing(fe *mw.FetchError) {
+	if fe == nil {
+		return
+	}
+	ref := fe.Alias
+	if ref == "" {
+		ref = fe.Name
+		if fe.Kind == mw.KindAppConfig {
+			ref = ref[strings.LastIndexByte(ref, '/')+1:]
+		}
+	}
+	i := b.add(resolved.Kind(fe.Kind), ref, "")
+	if fe.Kind == mw.KindParametersByPath {
+		b.s.Index.AddPath(fe.Name, i)
+	}
+	errs := make([]error, len(b.s.Values))
+	copy(errs, b.s.Errs)
+	errs[i] = fe
+	b.s.Errs = errs
+}
+
+func (b *setBuilder) stale(key string, d time.Duration) {
+	kind, ref, _ := strings.Cut(key, ":")
+	for _, k := range []mw.Kind{mw.KindParameter, mw.KindSecret, mw.KindParametersByPath, mw.KindAppConfig} {
+		if k.String() != kind {
+			continue
+		}
+		if i, ok := b.s.Index.Lookup(resolved.Kind(k), ref); ok {
+			stale := make([]time.Duration, len(b.s.Values))
+			copy(stale, b.s.Stale)
+			stale[i] = d
+			b.s.Stale = stale
+		}
+	}
 }

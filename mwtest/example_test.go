@@ -3,11 +3,13 @@ package mwtest_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"time"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
@@ -274,4 +276,40 @@ func ExampleFlag_String() {
 	f := mwtest.Flag{Enabled: true, Attributes: map[string]any{"limit": 5}}
 	fmt.Println(f)
 	// Output: mwtest.Flag{Enabled: true, Attributes: ["limit"]}
+}
+
+// A handler's error paths, unit-tested: an optional item that could not be
+// fetched, and a value served past its TTL because refreshing it failed.
+func ExampleValues_missing() {
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{
+		Secrets: map[string]string{"prod/db": "pw"},
+		Missing: []*mw.FetchError{{Kind: mw.KindParameter, Name: "/app/beta", Class: mw.ClassAccessDenied}},
+		Stale:   map[string]time.Duration{"secret:prod/db": 90 * time.Second},
+	})
+	_, err := mw.Parameter(ctx, "/app/beta")
+	var fe *mw.FetchError
+	fmt.Println(errors.Is(err, mw.ErrNotFound), errors.As(err, &fe) && fe.Class == mw.ClassAccessDenied)
+	fmt.Println(mw.Stale(ctx, mw.KindSecret, "prod/db"))
+	// Output:
+	// true true
+	// 1m30s true
+}
+
+// A wrapped handler pointed at the fake, with no os.Setenv: the fake hands
+// back the options that reach it, token included, and the handler ignores
+// the MW_* variables of the shell, so such tests may run in parallel.
+func ExampleExtension_Options() {
+	ext := mwtest.New(mwtest.Agent)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("prod/db", "pw")
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (int, error) {
+		pw, err := mw.Secret(ctx, "prod/db")
+		return len(pw), err
+	}, append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	n, err := h(context.Background(), struct{}{})
+	fmt.Println(n, err)
+	// Output: 2 <nil>
 }

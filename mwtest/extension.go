@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lambda-mw/mw"
 )
 
 // Extension is a fake of a local server a Lambda function talks to, in one
@@ -59,6 +61,7 @@ type Extension struct {
 	hanging      int           // requests held now
 	hangChanged  chan struct{} // closed and replaced when hanging grows
 	faults       Faults
+	failNext     map[string][]fault // FailNext's, by name
 	rng          *rand.Rand
 	store        store
 	stats        Stats
@@ -92,6 +95,27 @@ func Start(tb testing.TB, d Dialect) (*Extension, *httptest.Server) {
 		srv.Close()
 	})
 	return e, srv
+}
+
+// Options returns the options that point a wrapped handler at this fake,
+// served at baseURL (the URL of Start's server): its endpoint, its token,
+// the agent dialect when the fake speaks it, and mw.WithoutEnvironment, so
+// that the handler reads no AWS_SESSION_TOKEN and ignores the MW_*
+// variables of the developer's shell. Tests built on them need no
+// os.Setenv, and may run in parallel:
+//
+//	ext, srv := mwtest.Start(t, mwtest.Managed)
+//	ext.PutSecret("prod/db", "pw")
+//	h := mw.Wrap(handler, append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+func (e *Extension) Options(baseURL string) []mw.Option {
+	e.mu.Lock()
+	tok := e.token
+	e.mu.Unlock()
+	opts := []mw.Option{mw.WithEndpoint(baseURL), mw.WithToken(tok), mw.WithoutEnvironment()}
+	if e.dialect == Agent {
+		opts = append(opts, mw.WithSecretsManagerAgent())
+	}
+	return opts
 }
 
 // Dialect reports the dialect the fake speaks.

@@ -48,7 +48,51 @@ const (
 	faultReset
 	faultThrottle
 	faultServerError
+	faultMalformed
 )
+
+// A Fault is an answer FailNext makes the fake give in place of an item's.
+type Fault int
+
+// The faults FailNext injects.
+const (
+	// FaultThrottle answers as Faults.Throttle does: 429, with AWS's
+	// ThrottlingException in the agent dialect.
+	FaultThrottle Fault = iota + 1
+	// FaultServerError answers as Faults.ServerError does: 500.
+	FaultServerError
+	// FaultMalformed answers 200 with a body that is not the documented
+	// JSON.
+	FaultMalformed
+	// FaultReset closes the connection without an answer.
+	FaultReset
+)
+
+// FailNext makes the next n value requests for name (as sent: a name, an
+// ARN, a secret id) meet f, after the token check and readiness, whatever
+// else Faults draws.
+func (e *Extension) FailNext(name string, f Fault, n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.failNext == nil {
+		e.failNext = map[string][]fault{}
+	}
+	in := map[Fault]fault{FaultThrottle: faultThrottle, FaultServerError: faultServerError, FaultMalformed: faultMalformed, FaultReset: faultReset}[f]
+	for range n {
+		e.failNext[name] = append(e.failNext[name], in)
+	}
+}
+
+// nextFault takes the fault FailNext set for name, if any. e.mu must be
+// held.
+func (e *Extension) nextFault(name string) (fault, bool) {
+	q := e.failNext[name]
+	if len(q) == 0 {
+		return noFault, false
+	}
+	e.failNext[name] = q[1:]
+	return q[0], true
+}
 
 // drawFault decides the fault of one value request. e.mu must be held.
 func (e *Extension) drawFault() fault {
@@ -78,6 +122,8 @@ func (e *Extension) answerFault(w http.ResponseWriter, f fault) bool {
 		e.replyAWS(w, http.StatusTooManyRequests, codeThrottling, msgThrottled)
 	case faultServerError:
 		e.replyAWS(w, http.StatusInternalServerError, codeInternalFailure, "")
+	case faultMalformed:
+		e.reply(w, http.StatusOK, appJSON, `{"unexpected":`)
 	default:
 		return true
 	}

@@ -24,6 +24,15 @@ func (v Values) String() string {
 	if len(v.AppConfig) > 0 {
 		s += ", AppConfig: " + quotedKeys(v.AppConfig)
 	}
+	if len(v.ParametersByPath) > 0 {
+		s += ", ParametersByPath: " + quotedKeys(v.ParametersByPath)
+	}
+	if len(v.Missing) > 0 {
+		s += ", Missing: " + strconv.Itoa(len(v.Missing))
+	}
+	if len(v.Stale) > 0 {
+		s += ", Stale: " + quotedKeys(v.Stale)
+	}
 	return s + "}"
 }
 

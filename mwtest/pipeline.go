@@ -56,7 +56,7 @@ func (e *Extension) admit(w http.ResponseWriter, r *http.Request, name string, r
 	if e.dialect == AppConfig && !e.awaitFirstFetch(w, r) {
 		return false
 	}
-	notReady, f := e.gate()
+	notReady, f := e.gate(name)
 	if notReady {
 		e.replyNotReady(w)
 		return false
@@ -81,13 +81,16 @@ func (e *Extension) countFetch(name string, refresh bool) (release <-chan struct
 
 // gate decides whether a value request, once through hang and latency,
 // meets the INIT phase or a fault, and counts the fault.
-func (e *Extension) gate() (notReady bool, f fault) {
+func (e *Extension) gate(name string) (notReady bool, f fault) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.takeNotReady() {
 		return true, noFault
 	}
-	f = e.drawFault()
+	f, named := e.nextFault(name)
+	if !named {
+		f = e.drawFault()
+	}
 	e.stats.Faults.add(f)
 	return false, f
 }

@@ -58,6 +58,7 @@ type FaultStats struct {
 	ServerError int64 `json:"serverError"`
 	Throttle    int64 `json:"throttle"`
 	Reset       int64 `json:"reset"`
+	Malformed   int64 `json:"malformed"`
 }
 
 func (s *FaultStats) add(f fault) {
@@ -68,6 +69,8 @@ func (s *FaultStats) add(f fault) {
 		s.Throttle++
 	case faultServerError:
 		s.ServerError++
+	case faultMalformed:
+		s.Malformed++
 	}
 }
 

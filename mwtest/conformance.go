@@ -1,0 +1,460 @@
+package mwtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lambda-mw/mw"
+)
+
+// A Backend is what a Source under test reads from, as the conformance
+// suite fills it and acts out its faults. *Extension is one; a source over
+// AWS's APIs can be tested with a backend over a local AWS emulator.
+// Version ids and versions are the backend's, as PutSecret and PutParameter
+// return them.
+type Backend interface {
+	PutParameter(name, typ, value string) int64
+	LabelParameter(name string, version int64, labels ...string)
+	PutSecret(id, value string) string
+	PutSecretBinary(id string, value []byte) string
+	StageSecret(id, versionID string, stages ...string)
+	// Deny makes reads of the item fail for a missing permission, and
+	// DenyDecrypt for a KMS key the reader may not use.
+	Deny(name string)
+	DenyDecrypt(name string)
+	// FailNext makes the next n requests for name meet f.
+	FailNext(name string, f Fault, n int)
+	// SetLatency delays every answer by d.
+	SetLatency(d time.Duration)
+}
+
+// conformanceCanary starts every value the suite stores: no error may hold
+// it.
+const conformanceCanary = "mwtest-canary-"
+
+// TestSource runs the conformance suite of mw.Source over the source that
+// newSource returns with the backend it reads, one pair per subtest: a test
+// of each behaviour mw relies on (its name and plans; values of every type
+// at every version; batches; not-found, access denied, KMS, throttling,
+// server errors and unusable answers, each classified; refreshes;
+// concurrency; cancellation; and no value in any error), for every kind of
+// item the source serves, that is whose Plan does not return an error
+// wrapping mw.ErrNotServed. Kinds it does not serve are reported as
+// skipped.
+//
+// A source that cannot tell a missing item from a missing permission (the
+// managed extension answers both with one generic HTTP 400) must report
+// such answers as mw.ClassRejected with NotReady set; any other source
+// must report each precisely.
+//
+//	func TestConformance(t *testing.T) {
+//		mwtest.TestSource(t, func(t *testing.T) (mw.Source, mwtest.Backend) {
+//			be := newMyBackend(t)
+//			return mysource.New(be.Config()), be
+//		})
+//	}
+func TestSource(t *testing.T, newSource func(t *testing.T) (mw.Source, Backend)) {
+	suite := map[string]func(*testing.T, conformance){
+		"Name":             testName,
+		"Plan":             testPlan,
+		"Parameters":       testParameters,
+		"Secrets":          testSecrets,
+		"ParametersByPath": testPaths,
+		"Batch":            testBatch,
+		"NotFound":         testNotFound,
+		"AccessDenied":     testAccessDenied,
+		"Decrypt":          testDecrypt,
+		"Throttled":        testThrottled,
+		"ServerError":      testServerError,
+		"Malformed":        testMalformed,
+		"Refresh":          testRefresh,
+		"Concurrency":      testConcurrency,
+		"Cancellation":     testCancellation,
+	}
+	for _, name := range slices.Sorted(maps.Keys(suite)) {
+		t.Run(name, func(t *testing.T) {
+			src, be := newSource(t)
+			suite[name](t, conformance{t: t, src: src, be: be})
+		})
+	}
+}
+
+// conformance is one subtest's source and backend.
+type conformance struct {
+	t   *testing.T
+	src mw.Source
+	be  Backend
+}
+
+// serves reports whether the source serves items of kind k: it neither
+// leaves them to another source nor refuses them.
+func (c conformance) serves(k mw.Kind) bool {
+	_, err := c.src.Plan(mw.Item{Kind: k, Name: probeName(k, "probe"), Application: "a", Environment: "e"})
+	return err == nil
+}
+
+// need skips the subtest unless the source serves items of kind k.
+func (c conformance) need(k mw.Kind) {
+	c.t.Helper()
+	if !c.serves(k) {
+		c.t.Skipf("the %s source serves no %s items", c.src.Name(), k)
+	}
+}
+
+// fetch asks for items, in calls as their plans group them, and returns
+// their results in order. It checks what every call must do: one result
+// per item, and no value in an error.
+func (c conformance) fetch(ctx context.Context, items ...mw.Item) []mw.Result {
+	c.t.Helper()
+	out := make([]mw.Result, len(items))
+	type call struct {
+		op  string
+		pos []int
+	}
+	var calls []*call
+	open := map[string]*call{}
+	for i, it := range items {
+		p, err := c.src.Plan(it)
+		if err != nil {
+			c.t.Fatalf("Plan(%s): %v", it, err)
+		}
+		cl := open[p.Op]
+		if cl == nil || len(cl.pos) >= max(p.Batch, 1) {
+			cl = &call{op: p.Op}
+			open[p.Op] = cl
+			calls = append(calls, cl)
+		}
+		cl.pos = append(cl.pos, i)
+	}
+	for _, cl := range calls {
+		batch := make([]mw.Item, len(cl.pos))
+		for j, i := range cl.pos {
+			batch[j] = items[i]
+		}
+		res := c.src.Fetch(ctx, cl.op, batch)
+		if len(res) != len(batch) {
+			c.t.Fatalf("Fetch(%s) of %d items returned %d results", cl.op, len(batch), len(res))
+		}
+		for j, i := range cl.pos {
+			out[i] = res[j]
+			c.noValueIn(res[j].Err)
+		}
+	}
+	return out
+}
+
+// noValueIn fails the test if err, printed any way, holds a value.
+func (c conformance) noValueIn(err error) {
+	c.t.Helper()
+	if err == nil {
+		return
+	}
+	for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+		if strings.Contains(s, conformanceCanary) {
+			c.t.Fatalf("an error holds a value: %s", s)
+		}
+	}
+}
+
+// value fetches one item and wants v.
+func (c conformance) value(it mw.Item, want string) {
+	c.t.Helper()
+	r := c.fetch(c.ctx(), it)[0]
+	if r.Err != nil || r.Value != want {
+		c.t.Errorf("%s: %q, %v; want %q", it, r.Value, r.Err, want)
+	}
+}
+
+// failure fetches one item and returns its SourceError.
+func (c conformance) failure(it mw.Item) *mw.SourceError {
+	c.t.Helper()
+	r := c.fetch(c.ctx(), it)[0]
+	var se *mw.SourceError
+	if r.Value != "" || !errors.As(r.Err, &se) {
+		c.t.Fatalf("%s: value %q, error %v; want a *mw.SourceError and no value", it, r.Value, r.Err)
+	}
+	return se
+}
+
+func (c conformance) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	c.t.Cleanup(cancel)
+	return ctx
+}
+
+// opaque reports whether the source answers a missing item with the
+// managed extension's generic 400, which cannot tell it from the others.
+func (c conformance) opaque(k mw.Kind) bool {
+	c.t.Helper()
+	se := c.failure(mw.Item{Kind: k, Name: probeName(k, "never-stored")})
+	return se.Class == mw.ClassRejected && se.NotReady
+}
+
+func probeName(k mw.Kind, name string) string {
+	if k == mw.KindParameter || k == mw.KindParametersByPath {
+		return "/mwtest/" + name
+	}
+	return "mwtest/" + name
+}
+
+// want checks a failure's class and whether mw may retry it; an opaque
+// source may answer with its generic 400 instead.
+func (c conformance) want(se *mw.SourceError, class mw.Class, retry, opaque bool) {
+	c.t.Helper()
+	switch {
+	case opaque && se.Class == mw.ClassRejected && se.NotReady && !se.Retry:
+	case se.Class == class && se.Retry == retry && !se.NotReady:
+	default:
+		c.t.Errorf("%v: class %s, retry %v, not ready %v; want %s, retry %v", se, se.Class, se.Retry, se.NotReady, class, retry)
+	}
+	if se.Hint == "" {
+		c.t.Errorf("%v: no hint", se)
+	}
+}
+
+func testName(t *testing.T, c conformance) {
+	n := c.src.Name()
+	if n == "" || n != strings.ToLower(n) || strings.ContainsAny(n, " \t\n:") {
+		t.Errorf("Name() = %q; want a short lowercase word", n)
+	}
+}
+
+func testPlan(t *testing.T, c conformance) {
+	if _, err := c.src.Plan(mw.Item{Kind: mw.Kind(200), Name: "x"}); !errors.Is(err, mw.ErrNotServed) {
+		t.Errorf("Plan of an unknown kind: %v; want an error wrapping mw.ErrNotServed", err)
+	}
+	served := 0
+	for _, k := range []mw.Kind{mw.KindParameter, mw.KindSecret, mw.KindParametersByPath, mw.KindAppConfig} {
+		it := mw.Item{Kind: k, Name: probeName(k, "p"), Application: "a", Environment: "e"}
+		p, err := c.src.Plan(it)
+		switch {
+		case errors.Is(err, mw.ErrNotServed):
+		case err != nil:
+			// A refusal of the whole kind says what to use instead.
+			if len(err.Error()) < 20 {
+				t.Errorf("Plan(%s) refuses without saying why: %v", it, err)
+			}
+		case p.Op == "":
+			t.Errorf("Plan(%s) has no Op", it)
+		default:
+			served++
+		}
+	}
+	if served == 0 {
+		t.Error("the source serves no kind of item")
+	}
+}
+
+func testParameters(t *testing.T, c conformance) {
+	c.need(mw.KindParameter)
+	v := conformanceCanary + "p"
+	c.be.PutParameter("/mwtest/string", TypeString, v)
+	c.be.PutParameter("/mwtest/list", TypeStringList, v+"1,"+v+"2")
+	c.be.PutParameter("/mwtest/secure", TypeSecureString, v+"secure")
+	c.value(mw.Item{Kind: mw.KindParameter, Name: "/mwtest/string"}, v)
+	c.value(mw.Item{Kind: mw.KindParameter, Name: "/mwtest/list"}, v+"1,"+v+"2")
+	c.value(mw.Item{Kind: mw.KindParameter, Name: "/mwtest/secure"}, v+"secure") // decrypted
+
+	v1 := c.be.PutParameter("/mwtest/versioned", TypeString, v+"one")
+	c.be.PutParameter("/mwtest/versioned", TypeString, v+"two")
+	c.be.LabelParameter("/mwtest/versioned", v1, "old")
+	c.value(mw.Item{Kind: mw.KindParameter, Name: "/mwtest/versioned"}, v+"two")
+	c.value(mw.Item{Kind: mw.KindParameter, Name: "/mwtest/versioned", Version: v1}, v+"one")
+	c.value(mw.Item{Kind: mw.KindParameter, Name: "/mwtest/versioned", Label: "old"}, v+"one")
+	c.value(mw.Item{Kind: mw.KindParameter, Name: fmt.Sprintf("/mwtest/versioned:%d", v1)}, v+"one")
+	c.value(mw.Item{Kind: mw.KindParameter, Name: "/mwtest/versioned:old"}, v+"one")
+}
+
+func testSecrets(t *testing.T, c conformance) {
+	c.need(mw.KindSecret)
+	v := conformanceCanary + "s"
+	first := c.be.PutSecret("mwtest/secret", v+"one")
+	c.be.PutSecret("mwtest/secret", v+"two") // the new AWSCURRENT; the first is AWSPREVIOUS
+	c.value(mw.Item{Kind: mw.KindSecret, Name: "mwtest/secret"}, v+"two")
+	c.value(mw.Item{Kind: mw.KindSecret, Name: "mwtest/secret", VersionStage: StagePrevious}, v+"one")
+	c.value(mw.Item{Kind: mw.KindSecret, Name: "mwtest/secret", VersionID: first}, v+"one")
+
+	bin := append([]byte(v), 0, 0xff, '\n')
+	c.be.PutSecretBinary("mwtest/binary", bin)
+	c.value(mw.Item{Kind: mw.KindSecret, Name: "mwtest/binary"}, string(bin))
+}
+
+func testPaths(t *testing.T, c conformance) {
+	c.need(mw.KindParametersByPath)
+	v := conformanceCanary + "t"
+	c.be.PutParameter("/mwtest/tree/a", TypeString, v+"a")
+	c.be.PutParameter("/mwtest/tree/b/c", TypeSecureString, v+"c")
+	c.be.PutParameter("/mwtest/other/x", TypeString, v+"x")
+	res := c.fetch(c.ctx(),
+		mw.Item{Kind: mw.KindParametersByPath, Name: "/mwtest/tree"},
+		mw.Item{Kind: mw.KindParametersByPath, Name: "/mwtest/empty"})
+	want := map[string]string{"/mwtest/tree/a": v + "a", "/mwtest/tree/b/c": v + "c"}
+	if res[0].Err != nil || !maps.Equal(res[0].Values, want) {
+		t.Errorf("/mwtest/tree: %d values, %v; want %d", len(res[0].Values), res[0].Err, len(want))
+	}
+	if res[1].Err != nil || res[1].Values == nil || len(res[1].Values) != 0 {
+		t.Errorf("/mwtest/empty: %d values, %v; want an empty map and no error", len(res[1].Values), res[1].Err)
+	}
+}
+
+// testBatch fetches as many items as one call takes, one missing among
+// them: the others have their values, in order, and only it fails.
+func testBatch(t *testing.T, c conformance) {
+	for _, k := range []mw.Kind{mw.KindParameter, mw.KindSecret} {
+		if !c.serves(k) {
+			continue
+		}
+		p, _ := c.src.Plan(mw.Item{Kind: k, Name: probeName(k, "x")})
+		n := max(p.Batch, 1) + 1 // a call and one more
+		items := make([]mw.Item, n)
+		for i := range items {
+			items[i] = mw.Item{Kind: k, Name: probeName(k, fmt.Sprintf("batch/%02d", i))}
+			if i == n/2 {
+				continue // missing
+			}
+			if k == mw.KindParameter {
+				c.be.PutParameter(items[i].Name, TypeString, fmt.Sprint(conformanceCanary, i))
+			} else {
+				c.be.PutSecret(items[i].Name, fmt.Sprint(conformanceCanary, i))
+			}
+		}
+		for i, r := range c.fetch(c.ctx(), items...) {
+			switch {
+			case i == n/2 && (r.Err == nil || r.Value != ""):
+				t.Errorf("%s: the missing item got %q, %v", k, r.Value, r.Err)
+			case i != n/2 && (r.Err != nil || r.Value != fmt.Sprint(conformanceCanary, i)):
+				t.Errorf("%s: item %d got %q, %v", k, i, r.Value, r.Err)
+			}
+		}
+	}
+}
+
+func testNotFound(t *testing.T, c conformance) {
+	for _, k := range []mw.Kind{mw.KindParameter, mw.KindSecret} {
+		if c.serves(k) {
+			se := c.failure(mw.Item{Kind: k, Name: probeName(k, "missing")})
+			c.want(se, mw.ClassNotFound, false, true)
+		}
+	}
+	if c.serves(mw.KindParameter) {
+		c.be.PutParameter("/mwtest/one-version", TypeString, conformanceCanary)
+		se := c.failure(mw.Item{Kind: mw.KindParameter, Name: "/mwtest/one-version", Version: 9})
+		c.want(se, mw.ClassNotFound, false, true)
+	}
+}
+
+// stored stores an item named name of each kind the source serves, of
+// parameters and secrets, valued conformanceCanary+name, and returns them.
+func (c conformance) stored(name string) []mw.Item {
+	var items []mw.Item
+	if c.serves(mw.KindParameter) {
+		c.be.PutParameter("/mwtest/"+name, TypeSecureString, conformanceCanary+name)
+		items = append(items, mw.Item{Kind: mw.KindParameter, Name: "/mwtest/" + name})
+	}
+	if c.serves(mw.KindSecret) {
+		c.be.PutSecret("mwtest/"+name, conformanceCanary+name)
+		items = append(items, mw.Item{Kind: mw.KindSecret, Name: "mwtest/" + name})
+	}
+	return items
+}
+
+func testAccessDenied(t *testing.T, c conformance) {
+	for _, it := range c.stored("denied") {
+		c.be.Deny(it.Name)
+		c.want(c.failure(it), mw.ClassAccessDenied, false, c.opaque(it.Kind))
+	}
+}
+
+func testDecrypt(t *testing.T, c conformance) {
+	for _, it := range c.stored("no-key") {
+		c.be.DenyDecrypt(it.Name)
+		c.want(c.failure(it), mw.ClassDecrypt, false, c.opaque(it.Kind))
+	}
+}
+
+func testThrottled(t *testing.T, c conformance) {
+	for _, it := range c.stored("throttled") {
+		c.be.FailNext(it.Name, FaultThrottle, 1)
+		c.want(c.failure(it), mw.ClassThrottled, true, c.opaque(it.Kind))
+		c.value(it, conformanceCanary+"throttled") // the next request is served
+	}
+}
+
+func testServerError(t *testing.T, c conformance) {
+	for _, it := range c.stored("failing") {
+		c.be.FailNext(it.Name, FaultServerError, 1)
+		c.want(c.failure(it), mw.ClassServerError, true, false)
+		c.value(it, conformanceCanary+"failing")
+	}
+}
+
+func testMalformed(t *testing.T, c conformance) {
+	for _, it := range c.stored("garbled") {
+		c.be.FailNext(it.Name, FaultMalformed, 1)
+		c.want(c.failure(it), mw.ClassMalformed, false, false)
+	}
+}
+
+// testRefresh: an item asked for with Refresh has the value stored now,
+// whatever the source cached.
+func testRefresh(t *testing.T, c conformance) {
+	for _, it := range c.stored("rotated") {
+		c.value(it, conformanceCanary+"rotated")
+		if it.Kind == mw.KindParameter {
+			c.be.PutParameter(it.Name, TypeSecureString, conformanceCanary+"rotated-2")
+		} else {
+			c.be.PutSecret(it.Name, conformanceCanary+"rotated-2")
+		}
+		it.Refresh = true
+		c.value(it, conformanceCanary+"rotated-2")
+	}
+}
+
+// testConcurrency: many calls at once each get their own values. Run it
+// with -race.
+func testConcurrency(t *testing.T, c conformance) {
+	var items []mw.Item
+	for i := range 8 {
+		items = append(items, c.stored(fmt.Sprintf("concurrent-%d", i))...)
+	}
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for i, r := range c.fetch(c.ctx(), items...) {
+				name := items[i].Name[strings.LastIndexByte(items[i].Name, '/')+1:]
+				if r.Err != nil || r.Value != conformanceCanary+name {
+					t.Errorf("%s: %q, %v", items[i], r.Value, r.Err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// testCancellation: a call returns when its context ends, with an error
+// for each item and no value, even when the backend has not answered.
+func testCancellation(t *testing.T, c conformance) {
+	items := c.stored("slow")
+	c.be.SetLatency(time.Minute)
+	t.Cleanup(func() { c.be.SetLatency(0) })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	for i, r := range c.fetch(ctx, items...) {
+		if r.Err == nil || r.Value != "" {
+			t.Errorf("%s: %q, %v; want an error", items[i], r.Value, r.Err)
+		}
+	}
+	// Not a speed measurement: a bound that proves the context, not the
+	// backend's minute, ended the calls.
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("the calls returned %v after their context ended", el)
+	}
+}
