@@ -21,3 +21,12 @@ func TestTheExtensionSourceConforms(t *testing.T) {
 		})
 	}
 }
+
+// mw's AppConfig source passes it against mwtest's fake of the AppConfig
+// extension: it serves AppConfig profiles only.
+func TestTheAppConfigSourceConforms(t *testing.T) {
+	mwtest.TestSource(t, func(t *testing.T) (mw.Source, mwtest.Backend) {
+		ext, srv := mwtest.Start(t, mwtest.AppConfig)
+		return mw.NewAppConfigSource(srv.URL), ext
+	})
+}

@@ -27,3 +27,9 @@ func WithAwaitHook(f func()) Option {
 func NewExtensionSource(endpoint string, agent bool, token string) Source {
 	return newExtension(extensionConfig{endpoint: endpoint, agent: agent, token: token, hasToken: true})
 }
+
+// NewAppConfigSource returns mw's own source for the AppConfig extension at
+// endpoint: for the conformance suite.
+func NewAppConfigSource(endpoint string) Source {
+	return newAppConfig(appConfigConfig{endpoint: endpoint}, nil)
+}

@@ -56,6 +56,16 @@ func (e *Extension) DenyConfiguration(application, environment, profile string) 
 	e.store.deniedConfigs[configKey{application, environment, profile}] = true
 }
 
+// oversizeConfiguration is the size of the body FaultMalformed answers in
+// the AppConfig dialect: one byte more than 4 MiB, more than the 4 MB a
+// configuration in AppConfig's hosted store may hold at most (2 MB for the
+// other stores; "Understanding configuration store quotas and
+// limitations").
+const oversizeConfiguration = 4<<20 + 1
+
+// oversize is a JSON body of oversizeConfiguration bytes.
+func oversize() string { return "[" + strings.Repeat(" ", oversizeConfiguration-2) + "]" }
+
 // The wire of the AppConfig dialect.
 const (
 	applicationsPrefix = "/applications/"

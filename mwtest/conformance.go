@@ -29,10 +29,25 @@ type Backend interface {
 	// DenyDecrypt for a KMS key the reader may not use.
 	Deny(name string)
 	DenyDecrypt(name string)
-	// FailNext makes the next n requests for name meet f.
+	// FailNext makes the next n requests for name meet f. For an
+	// AppConfig profile, name is application/environment/profile.
 	FailNext(name string, f Fault, n int)
 	// SetLatency delays every answer by d.
 	SetLatency(d time.Duration)
+}
+
+// An AppConfigBackend is a Backend that also holds AWS AppConfig
+// configurations: what a source of AppConfig profiles reads. *Extension is
+// one. The conformance suite needs it for a source that serves
+// mw.KindAppConfig.
+type AppConfigBackend interface {
+	Backend
+	// PutConfiguration deploys a new version of a freeform profile to an
+	// environment, and returns its version number; the latest is served.
+	PutConfiguration(application, environment, profile, contentType string, content []byte) int
+	// DenyConfiguration makes reads of a profile fail for a missing
+	// permission.
+	DenyConfiguration(application, environment, profile string)
 }
 
 // conformanceCanary starts every value the suite stores: no error may hold
@@ -47,7 +62,8 @@ const conformanceCanary = "mwtest-canary-"
 // concurrency; cancellation; and no value in any error), for every kind of
 // item the source serves, that is whose Plan does not return an error
 // wrapping mw.ErrNotServed. Kinds it does not serve are reported as
-// skipped.
+// skipped. A source that serves AppConfig profiles needs a backend that is
+// an AppConfigBackend.
 //
 // A source that cannot tell a missing item from a missing permission (the
 // managed extension answers both with one generic HTTP 400) must report
@@ -67,6 +83,7 @@ func TestSource(t *testing.T, newSource func(t *testing.T) (mw.Source, Backend))
 		"Parameters":       testParameters,
 		"Secrets":          testSecrets,
 		"ParametersByPath": testPaths,
+		"AppConfig":        testAppConfig,
 		"Batch":            testBatch,
 		"NotFound":         testNotFound,
 		"AccessDenied":     testAccessDenied,
@@ -96,7 +113,7 @@ type conformance struct {
 // serves reports whether the source serves items of kind k: it neither
 // leaves them to another source nor refuses them.
 func (c conformance) serves(k mw.Kind) bool {
-	_, err := c.src.Plan(mw.Item{Kind: k, Name: probeName(k, "probe"), Application: "a", Environment: "e"})
+	_, err := c.src.Plan(probeItem(k, "probe"))
 	return err == nil
 }
 
@@ -193,8 +210,67 @@ func (c conformance) ctx() context.Context {
 // managed extension's generic 400, which cannot tell it from the others.
 func (c conformance) opaque(k mw.Kind) bool {
 	c.t.Helper()
-	se := c.failure(mw.Item{Kind: k, Name: probeName(k, "never-stored")})
+	se := c.failure(probeItem(k, "never-stored"))
 	return se.Class == mw.ClassRejected && se.NotReady
+}
+
+// The application and environment of the AppConfig profiles the suite
+// stores.
+const (
+	conformanceApplication = "mwtest"
+	conformanceEnvironment = "conformance"
+)
+
+// probeItem is an item of kind k named for name, in the suite's
+// application and environment for an AppConfig profile.
+func probeItem(k mw.Kind, name string) mw.Item {
+	it := mw.Item{Kind: k, Name: probeName(k, name)}
+	if k == mw.KindAppConfig {
+		it.Application, it.Environment = conformanceApplication, conformanceEnvironment
+	}
+	return it
+}
+
+// appConfig returns the backend as an AppConfigBackend, or fails the test.
+func (c conformance) appConfig() AppConfigBackend {
+	c.t.Helper()
+	be, ok := c.be.(AppConfigBackend)
+	if !ok {
+		c.t.Fatalf("the %s source serves AppConfig profiles, but its backend %T is no mwtest.AppConfigBackend", c.src.Name(), c.be)
+	}
+	return be
+}
+
+// put stores value as it's new value (a new version) in the backend.
+func (c conformance) put(it mw.Item, value string) {
+	c.t.Helper()
+	switch it.Kind {
+	case mw.KindParameter:
+		c.be.PutParameter(it.Name, TypeSecureString, value)
+	case mw.KindSecret:
+		c.be.PutSecret(it.Name, value)
+	case mw.KindAppConfig:
+		c.appConfig().PutConfiguration(it.Application, it.Environment, it.Name, "application/octet-stream", []byte(value))
+	}
+}
+
+// deny makes reads of it fail for a missing permission.
+func (c conformance) deny(it mw.Item) {
+	c.t.Helper()
+	if it.Kind == mw.KindAppConfig {
+		c.appConfig().DenyConfiguration(it.Application, it.Environment, it.Name)
+		return
+	}
+	c.be.Deny(it.Name)
+}
+
+// failNext makes the next n requests for it meet f.
+func (c conformance) failNext(it mw.Item, f Fault, n int) {
+	name := it.Name
+	if it.Kind == mw.KindAppConfig {
+		name = it.Application + "/" + it.Environment + "/" + it.Name
+	}
+	c.be.FailNext(name, f, n)
 }
 
 func probeName(k mw.Kind, name string) string {
@@ -348,32 +424,83 @@ func testNotFound(t *testing.T, c conformance) {
 		se := c.failure(mw.Item{Kind: mw.KindParameter, Name: "/mwtest/one-version", Version: 9})
 		c.want(se, mw.ClassNotFound, false, true)
 	}
+	if c.serves(mw.KindAppConfig) {
+		// A missing profile, in an environment that holds another, and a
+		// profile asked for in an environment it is not deployed to.
+		c.put(probeItem(mw.KindAppConfig, "present"), conformanceCanary)
+		missing := probeItem(mw.KindAppConfig, "missing")
+		c.want(c.failure(missing), mw.ClassNotFound, false, false)
+		elsewhere := probeItem(mw.KindAppConfig, "present")
+		elsewhere.Environment = "elsewhere"
+		c.want(c.failure(elsewhere), mw.ClassNotFound, false, false)
+	}
+}
+
+// testAppConfig: a profile's configuration comes back as its bytes, of
+// any content, at its latest version, whatever its names hold; each
+// environment and application has its own.
+func testAppConfig(t *testing.T, c conformance) {
+	c.need(mw.KindAppConfig)
+	be := c.appConfig()
+	v := conformanceCanary + "c"
+	it := probeItem(mw.KindAppConfig, "settings")
+	be.PutConfiguration(it.Application, it.Environment, it.Name, "application/json", []byte(`{"a":"`+v+`1"}`))
+	c.value(it, `{"a":"`+v+`1"}`)
+	if n := be.PutConfiguration(it.Application, it.Environment, it.Name, "application/json", []byte(`{"a":"`+v+`2"}`)); n != 2 {
+		t.Errorf("the second version is number %d", n)
+	}
+	c.value(it, `{"a":"`+v+`2"}`)
+
+	// Bytes that are not text, and an empty configuration.
+	bin := append([]byte(v), 0, 0xff, '\n', 0xc3)
+	raw := probeItem(mw.KindAppConfig, "binary")
+	be.PutConfiguration(raw.Application, raw.Environment, raw.Name, "application/octet-stream", bin)
+	c.value(raw, string(bin))
+	empty := probeItem(mw.KindAppConfig, "empty")
+	be.PutConfiguration(empty.Application, empty.Environment, empty.Name, "text/plain", nil)
+	c.value(empty, "")
+
+	// Names that must be escaped, and the same profile name elsewhere.
+	for i, names := range [][3]string{
+		{"team/app", "pre prod", "p?q#r%&=+"},
+		{"ünï", "..", "."},
+		{conformanceApplication, "other", it.Name},
+		{"other", conformanceEnvironment, it.Name},
+	} {
+		odd := mw.Item{Kind: mw.KindAppConfig, Application: names[0], Environment: names[1], Name: names[2]}
+		be.PutConfiguration(odd.Application, odd.Environment, odd.Name, "text/plain", []byte(fmt.Sprint(v, "odd-", i)))
+		c.value(odd, fmt.Sprint(v, "odd-", i))
+	}
+	c.value(it, `{"a":"`+v+`2"}`)
 }
 
 // stored stores an item named name of each kind the source serves, of
-// parameters and secrets, valued conformanceCanary+name, and returns them.
+// parameters, secrets and AppConfig profiles, valued conformanceCanary+name,
+// and returns them.
 func (c conformance) stored(name string) []mw.Item {
 	var items []mw.Item
-	if c.serves(mw.KindParameter) {
-		c.be.PutParameter("/mwtest/"+name, TypeSecureString, conformanceCanary+name)
-		items = append(items, mw.Item{Kind: mw.KindParameter, Name: "/mwtest/" + name})
-	}
-	if c.serves(mw.KindSecret) {
-		c.be.PutSecret("mwtest/"+name, conformanceCanary+name)
-		items = append(items, mw.Item{Kind: mw.KindSecret, Name: "mwtest/" + name})
+	for _, k := range []mw.Kind{mw.KindParameter, mw.KindSecret, mw.KindAppConfig} {
+		if c.serves(k) {
+			it := probeItem(k, name)
+			c.put(it, conformanceCanary+name)
+			items = append(items, it)
+		}
 	}
 	return items
 }
 
 func testAccessDenied(t *testing.T, c conformance) {
 	for _, it := range c.stored("denied") {
-		c.be.Deny(it.Name)
+		c.deny(it)
 		c.want(c.failure(it), mw.ClassAccessDenied, false, c.opaque(it.Kind))
 	}
 }
 
 func testDecrypt(t *testing.T, c conformance) {
 	for _, it := range c.stored("no-key") {
+		if it.Kind == mw.KindAppConfig {
+			continue // the extension reads no KMS key of its own
+		}
 		c.be.DenyDecrypt(it.Name)
 		c.want(c.failure(it), mw.ClassDecrypt, false, c.opaque(it.Kind))
 	}
@@ -381,7 +508,7 @@ func testDecrypt(t *testing.T, c conformance) {
 
 func testThrottled(t *testing.T, c conformance) {
 	for _, it := range c.stored("throttled") {
-		c.be.FailNext(it.Name, FaultThrottle, 1)
+		c.failNext(it, FaultThrottle, 1)
 		c.want(c.failure(it), mw.ClassThrottled, true, c.opaque(it.Kind))
 		c.value(it, conformanceCanary+"throttled") // the next request is served
 	}
@@ -389,7 +516,7 @@ func testThrottled(t *testing.T, c conformance) {
 
 func testServerError(t *testing.T, c conformance) {
 	for _, it := range c.stored("failing") {
-		c.be.FailNext(it.Name, FaultServerError, 1)
+		c.failNext(it, FaultServerError, 1)
 		c.want(c.failure(it), mw.ClassServerError, true, false)
 		c.value(it, conformanceCanary+"failing")
 	}
@@ -397,7 +524,7 @@ func testServerError(t *testing.T, c conformance) {
 
 func testMalformed(t *testing.T, c conformance) {
 	for _, it := range c.stored("garbled") {
-		c.be.FailNext(it.Name, FaultMalformed, 1)
+		c.failNext(it, FaultMalformed, 1)
 		c.want(c.failure(it), mw.ClassMalformed, false, false)
 	}
 }
@@ -407,11 +534,7 @@ func testMalformed(t *testing.T, c conformance) {
 func testRefresh(t *testing.T, c conformance) {
 	for _, it := range c.stored("rotated") {
 		c.value(it, conformanceCanary+"rotated")
-		if it.Kind == mw.KindParameter {
-			c.be.PutParameter(it.Name, TypeSecureString, conformanceCanary+"rotated-2")
-		} else {
-			c.be.PutSecret(it.Name, conformanceCanary+"rotated-2")
-		}
+		c.put(it, conformanceCanary+"rotated-2")
 		it.Refresh = true
 		c.value(it, conformanceCanary+"rotated-2")
 	}

@@ -62,14 +62,16 @@ const (
 	// FaultServerError answers as Faults.ServerError does: 500.
 	FaultServerError
 	// FaultMalformed answers 200 with a body that is not the documented
-	// JSON.
+	// JSON; in the AppConfig dialect, where any body is a configuration,
+	// with a body larger than any configuration AppConfig stores
+	// (4 MiB and one byte).
 	FaultMalformed
 	// FaultReset closes the connection without an answer.
 	FaultReset
 )
 
 // FailNext makes the next n value requests for name (as sent: a name, an
-// ARN, a secret id) meet f, after the token check and readiness, whatever
+// ARN, a secret id; in the AppConfig dialect application/environment/profile) meet f, after the token check and readiness, whatever
 // else Faults draws.
 func (e *Extension) FailNext(name string, f Fault, n int) {
 	e.mu.Lock()
@@ -123,6 +125,10 @@ func (e *Extension) answerFault(w http.ResponseWriter, f fault) bool {
 	case faultServerError:
 		e.replyAWS(w, http.StatusInternalServerError, codeInternalFailure, "")
 	case faultMalformed:
+		if e.dialect == AppConfig {
+			e.reply(w, http.StatusOK, appJSON, oversize())
+			break
+		}
 		e.reply(w, http.StatusOK, appJSON, `{"unexpected":`)
 	default:
 		return true
