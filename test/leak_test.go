@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,50 @@ func TestCanaryNeverLeaksFromLifecyclePathsIntoSpans(t *testing.T) {
 	c.spans(w)
 	if c.seen < 30 {
 		t.Fatalf("only %d outputs searched", c.seen)
+	}
+}
+
+// An AppConfig configuration holding the canary, served, refused with the
+// canary in the error body, too large, and read as feature flags it is not:
+// no span, event, status or metric shows it.
+func TestAppConfigContentNeverLeaksIntoTelemetry(t *testing.T) {
+	c := &leakCheck{t: t}
+	w := newWorld(t, mwtest.Managed)
+	ac, acSrv := mwtest.Start(t, mwtest.AppConfig)
+	ac.PutConfiguration("app", "prod", "good", "application/json", []byte(`{"k":"`+canary+`"}`))
+	ac.PutConfiguration("app", "prod", "big", "application/json", []byte(canary))
+	ac.FailNext("app/prod/big", mwtest.FaultMalformed, 1)
+	answer := func(status int) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			rw.Header().Set("Configuration-Version", canary)
+			rw.WriteHeader(status)
+			fmt.Fprint(rw, `{"Message":"`+canary+`","ResourceType":"`+canary+`"}`)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	read := func(ctx context.Context, _ struct{}) (string, error) {
+		_, err := mw.FeatureFlag(ctx, "good", "k") // not feature flags: a decode error
+		return "", err
+	}
+	for name, opts := range map[string][]mw.Option{
+		"served":    {mw.WithAppConfigEndpoint(acSrv.URL), mw.WithAppConfig("app", "prod", "good")},
+		"oversize":  {mw.WithAppConfigEndpoint(acSrv.URL), mw.WithAppConfig("app", "prod", "big")},
+		"not found": {mw.WithAppConfigEndpoint(answer(404)), mw.WithAppConfig("app", "prod", "good")},
+		"denied":    {mw.WithAppConfigEndpoint(answer(403)), mw.WithAppConfig("app", "prod", "good")},
+		"failing":   {mw.WithAppConfigEndpoint(answer(500)), mw.WithAppConfig("app", "prod", "good")},
+	} {
+		_, err := mw.Wrap(read, w.opts(opts...)...)(invokeCtx(t, 300*time.Millisecond), struct{}{})
+		if err == nil {
+			t.Fatalf("%s: no error", name)
+		}
+		c.check(name+": the error", err.Error())
+	}
+	c.spans(w)
+	if c.metrics(w) == 0 {
+		t.Error("no metric data points searched")
+	}
+	if c.seen < 50 {
+		t.Fatalf("only %d outputs searched: the test lost its paths", c.seen)
 	}
 }

@@ -193,6 +193,18 @@ func recordEveryPath(t *testing.T) *world {
 		t.Fatal(err)
 	}
 
+	// An AppConfig profile, through mw's AppConfig source, read as a
+	// feature flag: its span names the configuration version served.
+	ac, acSrv := mwtest.Start(t, mwtest.AppConfig)
+	ac.PutFeatureFlags("orders", "prod", "flags", map[string]mwtest.Flag{"new-checkout": {Enabled: true}})
+	flag := mw.Wrap(func(ctx context.Context, _ struct{}) (bool, error) {
+		f, err := mw.FeatureFlag(ctx, "flags", "new-checkout")
+		return f.Enabled, err
+	}, w.opts(mw.WithAppConfigEndpoint(acSrv.URL), mw.WithAppConfig("orders", "prod", "flags"))...)
+	if on, err := flag(ctx(), struct{}{}); err != nil || !on {
+		t.Fatalf("feature flag: %t, %v", on, err)
+	}
+
 	// A failure.
 	c := mw.Wrap(echo, w.opts(mw.WithSecret("missing", mw.Alias("m"), mw.VersionStage("AWSCURRENT")), mw.WithStartupWindow(0))...)
 	if _, err := c(ctx(), nil); err == nil {
