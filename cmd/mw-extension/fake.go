@@ -13,7 +13,10 @@ import (
 func newFake(cfg config, logger *log.Logger) (*mwtest.Extension, error) {
 	ext := mwtest.New(cfg.dialect)
 	ext.SetToken(cfg.token)
-	if cfg.token == "" {
+	switch {
+	case cfg.dialect == mwtest.AppConfig:
+		logger.Print("the appconfig dialect checks no token: the AppConfig extension takes none")
+	case cfg.token == "":
 		logger.Printf("no token set ($%s, -token): the token check is off", tokenEnv)
 	}
 	if err := loadInto(ext, cfg.values, logger); err != nil {

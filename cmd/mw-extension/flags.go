@@ -88,7 +88,7 @@ var flagEnv = []struct{ flag, env string }{
 // parseFlags reads the configuration from the environment, then from args,
 // which win.
 func parseFlags(name string, args []string, getenv func(string) string, out io.Writer) (config, error) {
-	cfg := config{dialect: mwtest.Managed, host: "127.0.0.1", port: defaultPort, lambda: "auto"}
+	cfg := config{dialect: mwtest.Managed, host: "127.0.0.1", lambda: "auto"}
 	fs := newFlagSet(name, out, &cfg)
 	if err := setFromEnv(fs, getenv); err != nil {
 		return cfg, err
@@ -99,7 +99,32 @@ func parseFlags(name string, args []string, getenv func(string) string, out io.W
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if err := cfg.portFromEnv(fs, getenv); err != nil {
+		return cfg, err
+	}
 	return cfg, cfg.check()
+}
+
+// portFromEnv sets the port, unless -port gave it, from the variable of
+// the dialect's extension, else to its default: both extensions read their
+// own, and two copies of the emulator share one environment in Lambda.
+func (cfg *config) portFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "port" })
+	if given {
+		return nil
+	}
+	env, port := portEnv, defaultPort
+	if cfg.dialect == mwtest.AppConfig {
+		env, port = appConfigPortEnv, appConfigDefaultPort
+	}
+	cfg.port = port
+	if v := getenv(env); v != "" {
+		if err := fs.Set("port", v); err != nil {
+			return fmt.Errorf("$%s=%q: %w", env, v, err)
+		}
+	}
+	return nil
 }
 
 // newFlagSet defines the flags, which set cfg.
@@ -107,13 +132,13 @@ func newFlagSet(name string, out io.Writer, cfg *config) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&cfg.values, "values", "", "the values `file` (JSON, format below); none: no values")
-	fs.Var(dialectFlag{&cfg.dialect}, "dialect", "`managed` (the Lambda layer: Parameter Store and Secrets Manager, every error a generic 400) or agent (aws-secretsmanager-agent: secrets only, JSON errors, /ping, /v1/<id>, refreshNow)")
+	fs.Var(dialectFlag{&cfg.dialect}, "dialect", "`managed` (the Lambda layer: Parameter Store and Secrets Manager, every error a generic 400), agent (aws-secretsmanager-agent: secrets only, JSON errors, /ping, /v1/<id>, refreshNow) or appconfig (the AWS AppConfig Agent Lambda extension: the \"appconfig\" section, no token, ready once registered)")
 	fs.StringVar(&cfg.host, "host", cfg.host, "the `address` to listen on; one that is not loopback needs a token")
-	fs.IntVar(&cfg.port, "port", cfg.port, "the `port` to listen on")
-	fs.StringVar(&cfg.token, "token", "", "the `token` requests must carry in X-Aws-Parameters-Secrets-Token; empty: no check")
+	fs.IntVar(&cfg.port, "port", 0, "the `port` to listen on (default 2773; appconfig: 2772, from $"+appConfigPortEnv+")")
+	fs.StringVar(&cfg.token, "token", "", "the `token` requests must carry in X-Aws-Parameters-Secrets-Token; empty: no check; the appconfig dialect takes none")
 	fs.StringVar(&cfg.lambda, "lambda", cfg.lambda, "`mode`: on (an external extension: register with the Extensions API at $"+runtimeAPIEnv+", not ready until the first INVOKE, exit on SHUTDOWN), off (serve until SIGINT/SIGTERM), auto (on when $"+runtimeAPIEnv+" is set)")
-	fs.IntVar(&cfg.notReady, "not-ready", 0, "answer the first `n` value requests as during INIT (managed: 400 generic; agent: 503), counted from the moment the extension is ready")
-	fs.DurationVar(&cfg.notReadyFor, "not-ready-for", 0, "stay not ready for this `duration` longer: after start, or in Lambda mode after the first INVOKE")
+	fs.IntVar(&cfg.notReady, "not-ready", 0, "answer the first `n` value requests as during INIT (managed: 400 generic; agent: 503; appconfig, which answers nothing as not ready: no effect), counted from the moment the extension is ready")
+	fs.DurationVar(&cfg.notReadyFor, "not-ready-for", 0, "stay not ready for this `duration` longer: after start, or in Lambda mode after the first INVOKE (appconfig: after registering; requests wait meanwhile)")
 	fs.DurationVar(&cfg.latency, "latency", 0, "delay every value request by this `duration`")
 	fs.Var(shareFlag{&cfg.faults.ServerError}, "errors", "`share` (0..1) of value requests answered 500")
 	fs.Var(shareFlag{&cfg.faults.Throttle}, "throttle", "`share` (0..1) of value requests answered 429")
@@ -125,11 +150,12 @@ func newFlagSet(name string, out io.Writer, cfg *config) *flag.FlagSet {
 	return fs
 }
 
-// setFromEnv sets each flag whose environment variable is set.
+// setFromEnv sets each flag whose environment variable is set; the port
+// is the dialect's (portFromEnv).
 func setFromEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	for _, fe := range flagEnv {
 		v := getenv(fe.env)
-		if v == "" {
+		if v == "" || fe.flag == "port" {
 			continue
 		}
 		if err := fs.Set(fe.flag, v); err != nil {
@@ -155,6 +181,9 @@ func (cfg config) check() error {
 	if f := cfg.faults; f.ServerError+f.Throttle+f.Reset > 1 {
 		return errors.New("-errors, -throttle and -resets add up to more than 1")
 	}
+	if !isLoopback(cfg.host) && cfg.dialect == mwtest.AppConfig {
+		return fmt.Errorf("-host (or $MW_EXT_HOST) %q is not a loopback address, and the appconfig dialect checks no token (the AppConfig extension takes none): every configuration would be served to anyone who can reach it. Listen on 127.0.0.1", cfg.host)
+	}
 	if !isLoopback(cfg.host) && cfg.token == "" {
 		return fmt.Errorf("-host (or $MW_EXT_HOST) %q is not a loopback address, and no token is set: every value would be served to anyone who can reach it. Set a token ($%s or -token), or listen on 127.0.0.1", cfg.host, tokenEnv)
 	}
@@ -174,6 +203,22 @@ the values of a file over the extension's HTTP protocol, on
   GET /_mw/stats        request counters as JSON (no token; not counted)
   agent dialect also:   GET /v1/<secretId>, GET /ping, refreshNow=true
 
+With -dialect appconfig, a stand-in for the AWS AppConfig Agent Lambda
+extension instead: serves the file's "appconfig" section on
+127.0.0.1:$%s (default %d), with no token, as
+
+  GET /applications/<application>/environments/<environment>/configurations/<profile>[?flag=<key>...]
+
+(each name percent-encoded: a '/' in a name is %%2F). In Lambda mode it is
+ready once registered, as the real one, which fetches its prefetch list
+before the function's init, is believed to be; -not-ready-for holds requests
+that long, as the real one holds a request while it first calls AppConfig.
+To run it beside another copy, which sees the same environment, start it
+from a script in /opt/extensions under a name of its own:
+
+  #!/bin/bash
+  exec -a mw-appconfig /opt/mw/mw-extension -dialect appconfig
+
 Standalone it serves until SIGINT or SIGTERM. As a Lambda external extension
 (put it in /opt/extensions; on when $%s is set) it registers for INVOKE and
 SHUTDOWN, answers as during INIT (managed: 400 with the generic body; agent:
@@ -185,7 +230,7 @@ registers for SHUTDOWN only and is ready once registered.
 Flags (each also read from the environment variable named in brackets; a flag
 given on the command line wins):
 
-`, fs.Name(), portEnv, defaultPort, tokenEnv, runtimeAPIEnv)
+`, fs.Name(), portEnv, defaultPort, tokenEnv, appConfigPortEnv, appConfigDefaultPort, runtimeAPIEnv)
 	env := map[string]string{}
 	for _, fe := range flagEnv {
 		env[fe.flag] = fe.env

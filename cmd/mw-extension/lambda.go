@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+
+	"github.com/lambda-mw/mw/mwtest"
 )
 
 // Lambda mode: an external extension under the Extensions API.
@@ -16,7 +18,8 @@ import (
 // Under Lambda Managed Instances (lmi: $AWS_LAMBDA_MAX_CONCURRENCY set)
 // extensions may subscribe to SHUTDOWN only: they never see an invoke.
 // There the emulator is ready once registered, that is from the end of its
-// own init (how the managed layer behaves there is not documented).
+// own init (how the managed layer behaves there is not documented). So is
+// it in the appconfig dialect.
 func (em *emulator) lambda(ctx context.Context, client *extClient, lmi bool, lnErr error) int {
 	events := []string{eventInvoke, eventShutdown}
 	if lmi {
@@ -35,8 +38,15 @@ func (em *emulator) lambda(ctx context.Context, client *extClient, lmi bool, lnE
 		}
 		return 1
 	}
-	if lmi {
+	switch {
+	case lmi:
 		em.ready("registered under Lambda Managed Instances, which sends extensions no INVOKE")
+	case em.cfg.dialect == mwtest.AppConfig:
+		// The AppConfig extension fetches its prefetch list "before Lambda
+		// starts to initialize your function" ("Configuring the AWS
+		// AppConfig Agent Lambda extension"), and serves from then on:
+		// UNVERIFIED for requests made during the function's INIT.
+		em.ready("registered: the AppConfig extension serves from its own init")
 	}
 	return em.events(ctx, client)
 }

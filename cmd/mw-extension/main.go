@@ -1,5 +1,6 @@
 // Command mw-extension is a local stand-in for the AWS Parameters and
-// Secrets Lambda Extension (and for the aws-secretsmanager-agent). It serves
+// Secrets Lambda Extension (and for the aws-secretsmanager-agent, and the
+// AWS AppConfig Agent Lambda extension, with -dialect appconfig). It serves
 // the values of a JSON file over the extension's HTTP protocol, using the
 // same fake as package mwtest, and can inject the extension's faults.
 //
@@ -13,6 +14,12 @@
 // answers the managed extension's generic 400 until its first INVOKE event,
 // as the real one does during INIT, and exits on SHUTDOWN. Started that way
 // it gets no arguments: every flag can be set by an environment variable.
+// To run it as the AppConfig extension beside another copy (both see the
+// same environment), put in /opt/extensions a script that starts it with
+// -dialect appconfig under a name of its own:
+//
+//	#!/bin/bash
+//	exec -a mw-appconfig /opt/mw/mw-extension -dialect appconfig
 //
 // Run mw-extension -h for the flags and the values-file format.
 package main
@@ -39,6 +46,10 @@ const (
 	runtimeAPIEnv     = "AWS_LAMBDA_RUNTIME_API"
 	maxConcurrencyEnv = "AWS_LAMBDA_MAX_CONCURRENCY"
 	defaultPort       = 2773
+
+	// The AppConfig extension's port, in the appconfig dialect.
+	appConfigPortEnv     = "AWS_APPCONFIG_EXTENSION_HTTP_PORT"
+	appConfigDefaultPort = 2772
 )
 
 func main() {

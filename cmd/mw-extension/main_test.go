@@ -92,7 +92,8 @@ func TestHelpDocumentsEveryFlagAndTheFormat(t *testing.T) {
 			t.Errorf("-h does not document -%s [$%s]", fe.flag, fe.env)
 		}
 	}
-	for _, s := range []string{`"parameters"`, `"secrets"`, "StringList", "SecureString", "AWSCURRENT", "testdata/values.json", "/_mw/stats", "/opt/extensions"} {
+	for _, s := range []string{`"parameters"`, `"secrets"`, "StringList", "SecureString", "AWSCURRENT", "testdata/values.json", "/_mw/stats", "/opt/extensions",
+		`"appconfig"`, "-dialect appconfig", "AWS_APPCONFIG_EXTENSION_HTTP_PORT", "/applications/<application>/environments/<environment>/configurations/<profile>", `"flags"`} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("-h does not mention %s", s)
 		}

@@ -34,7 +34,17 @@ const valuesFormat = `Values file (JSON, -values or $MW_EXT_VALUES):
         "versions": [ {"string": "..." | "binary": "...", "stages": [...]}, ...],
         "deny": true, "denyDecrypt": true
       }
-    }
+    },
+    "appconfig": [
+      {
+        "application": "<name>", "environment": "<name>", "profile": "<name>",
+        "contentType": "application/json",                      (the default)
+        "content": "<text>" | "json": <any JSON value> |         (a freeform profile)
+        "flags": {"<key>": {"enabled": true, "<attribute>": <value>, ...}, ...},  (feature flags)
+        "versions": [ {"content" | "json" | "flags", "contentType"}, ...],  (or several, oldest first)
+        "deny": true           (every request for it fails: 403)
+      }
+    ]
   }
 
 A StringList value is the comma-joined list. Parameter versions are numbered
@@ -46,6 +56,13 @@ moved onto their versions, AWSCURRENT first. So with no stages listed the
 last version is AWSCURRENT and the one before it AWSPREVIOUS; when stages are
 listed, one version must carry AWSCURRENT, a stage sits on one version only,
 and AWSPREVIOUS follows AWSCURRENT's moves unless you place it yourself.
+An AppConfig profile serves its last version, numbered from 1 in file order
+(Configuration-Version); "json" is stored compact; feature flags are given as
+the AppConfig extension serves them (a disabled flag is served without its
+attributes), and a profile holds flags in every version or in none. Each
+profile is listed once. The parameters and secrets are served by the managed
+and agent dialects, the appconfig section by the appconfig dialect: one file
+can serve both extensions.
 Errors are reported as file:line:column, or with the path of
 the bad entry. Unknown fields are errors.
 `
@@ -53,6 +70,7 @@ the bad entry. Unknown fields are errors.
 type valuesFile struct {
 	Parameters map[string]paramEntry  `json:"parameters"`
 	Secrets    map[string]secretEntry `json:"secrets"`
+	AppConfig  []configEntry          `json:"appconfig"`
 }
 
 type paramEntry struct {
@@ -191,7 +209,7 @@ func (vf *valuesFile) check() error {
 			return fmt.Errorf("secrets[%q]%w", name, err)
 		}
 	}
-	return nil
+	return checkConfigs(vf.AppConfig)
 }
 
 // pathError is an error at a path below an entry, such as .versions[1].
@@ -341,6 +359,9 @@ func (vf *valuesFile) apply(e *mwtest.Extension) loaded {
 	}
 	for _, name := range sortedKeys(vf.Secrets) {
 		l.lines = append(l.lines, vf.Secrets[name].apply(e, name)...)
+	}
+	for _, c := range vf.AppConfig {
+		l.lines = append(l.lines, c.apply(e)...)
 	}
 	return l
 }
