@@ -8,8 +8,8 @@
 // with this checkout (../). Run go from here, or with go -C examples from
 // the repository root.
 //
-//   - basic, json-credentials, managed-instances, sdk-source and tracing
-//     are Lambda functions, each with a SAM template.yaml, a policy.json
+//   - appconfig-flags, basic, json-credentials, managed-instances,
+//     sdk-source and tracing are Lambda functions, each with a SAM template.yaml, a policy.json
 //     and a README.md. scripts/build-examples.sh builds them as provided.al2023
 //     bootstraps for amd64 and arm64; scripts/lint-templates.sh runs
 //     cfn-lint on the templates.
@@ -18,7 +18,9 @@
 //     binsize/sdk exist for scripts/binsize.sh. They are not deployed.
 //
 // templates_test.go parses every template.yaml and checks what a
-// deployable example must have, that its policy grants exactly the items
-// its main.go declares, and that policy.json says the same as the
+// deployable example must have, that its layers (from AWS's tables in
+// testdata) are those its main.go needs, that the AppConfig profiles it
+// declares are deployed by the template, that its policy grants exactly
+// the items its main.go declares, and that policy.json says the same as the
 // template (go -C examples test . -update rewrites policy.json from it).
 package examples

@@ -21,12 +21,39 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var update = flag.Bool("update", false, "rewrite each example's policy.json from its template.yaml, and each template's Mappings from "+layerTablePath)
+var update = flag.Bool("update", false, "rewrite each example's policy.json from its template.yaml, and each template's Mappings from "+
+	extensionSpec.table+" and "+appConfigSpec.table)
 
 // The examples that are Lambda functions, each with a template.
-var functions = []string{"basic", "json-credentials", "managed-instances", "sdk-source", "tracing"}
+var functions = []string{"appconfig-flags", "basic", "json-credentials", "managed-instances", "sdk-source", "tracing"}
 
-const extensionLayer = "AWS-Parameters-and-Secrets-Lambda-Extension"
+// A layerSpec is a layer the templates add, from AWS's table of its ARNs.
+type layerSpec struct {
+	name    string // the layer's name; "-Arm64" follows it for arm64
+	table   string // the table's ARNs, one a line, in testdata
+	mapping string // the template's Mappings key
+	pin     string // the template parameter that pins another version
+	comment string // what the mapping's comment says it is
+}
+
+var (
+	// extensionSpec is the AWS Parameters and Secrets Lambda Extension.
+	extensionSpec = layerSpec{
+		name: "AWS-Parameters-and-Secrets-Lambda-Extension", table: "testdata/extension-layers.txt",
+		mapping: "ExtensionLayers", pin: "ExtensionLayerVersion",
+		comment: "The AWS Parameters and Secrets Lambda Extension layer in each region: the account that\n" +
+			"  # publishes it and the layer's version per architecture (x86 stands for x86_64: mapping keys\n" +
+			"  # are letters and digits), from AWS's table last updated %s (examples/README.md).",
+	}
+	// appConfigSpec is the AWS AppConfig Agent Lambda extension.
+	appConfigSpec = layerSpec{
+		name: "AWS-AppConfig-Extension", table: "testdata/appconfig-layers.txt",
+		mapping: "AppConfigLayers", pin: "AppConfigLayerVersion",
+		comment: "The AWS AppConfig Agent Lambda extension layer in each region: the account that publishes it\n" +
+			"  # and the layer's version per architecture (x86 stands for x86_64: mapping keys are letters\n" +
+			"  # and digits), from AWS's tables for version 2.0.20159 of %s (examples/README.md).",
+	}
+)
 
 // cfn turns a YAML node into plain values, with CloudFormation's short-form
 // tags in their long form: !Sub x is {"Fn::Sub": x}, !Ref x is {"Ref": x},
@@ -209,13 +236,28 @@ type decl struct {
 	// sdk says that mw's AWS SDK source (awssdk.New) fetches them, rather
 	// than the extension.
 	sdk bool
+	// appconfig are the AppConfig profiles, which the AppConfig extension
+	// serves, and flags the flags read of each, by profile.
+	appconfig []profileDecl
+	flags     map[string][]string
+}
+
+// profileDecl is an AppConfig profile declared with mw.WithAppConfig.
+type profileDecl struct{ application, environment, profile string }
+
+// extension reports whether the function needs the Parameters and Secrets
+// extension: it declares parameters or secrets, or nothing known yet, and
+// the SDK source does not fetch them.
+func (d decl) extension() bool {
+	return !d.sdk && (len(d.appconfig) == 0 || len(d.params)+len(d.secrets)+len(d.paths) > 0)
 }
 
 // declared returns the items a main.go declares with mw.WithParameters,
-// WithParameter, WithSecrets, WithSecret and WithParametersByPath, by
-// string literal or by a constant of the same file (a constant may be
-// another plus a literal), and whether it uses the SDK source. ok is false
-// when there is no main.go.
+// WithParameter, WithSecrets, WithSecret, WithParametersByPath and
+// WithAppConfig, and the flags it reads with mw.FeatureFlag, by string
+// literal or by a constant of the same file (a constant may be another plus
+// a literal), and whether it uses the SDK source. ok is false when there is
+// no main.go.
 func declared(t *testing.T, dir string) (d decl, ok bool) {
 	t.Helper()
 	path := filepath.Join(dir, "main.go")
@@ -271,8 +313,33 @@ func declared(t *testing.T, dir string) (d decl, ok bool) {
 			return true
 		}
 		args := call.Args
+		strs := func(args []ast.Expr) ([]string, bool) {
+			var out []string
+			for _, a := range args {
+				s, ok := str(a)
+				if !ok {
+					t.Errorf("%s: %s: cannot read the name %s", path, sel.Sel.Name, fset.Position(a.Pos()))
+					return nil, false
+				}
+				out = append(out, s)
+			}
+			return out, true
+		}
 		var into *[]string
 		switch sel.Sel.Name {
+		case "WithAppConfig":
+			if s, ok := strs(args[:3]); ok {
+				d.appconfig = append(d.appconfig, profileDecl{s[0], s[1], s[2]})
+			}
+			return true
+		case "FeatureFlag":
+			if s, ok := strs(args[1:3]); ok {
+				if d.flags == nil {
+					d.flags = map[string][]string{}
+				}
+				d.flags[s[0]] = append(d.flags[s[0]], s[1])
+			}
+			return true
 		case "WithParameter", "WithSecret", "WithParametersByPath":
 			args = args[:1]
 		case "WithParameters", "WithSecrets":
@@ -287,14 +354,8 @@ func declared(t *testing.T, dir string) (d decl, ok bool) {
 		default:
 			into = &d.secrets
 		}
-		for _, a := range args {
-			s, ok := str(a)
-			if !ok {
-				t.Errorf("%s: %s: cannot read the name %s", path, sel.Sel.Name, fset.Position(a.Pos()))
-				continue
-			}
-			*into = append(*into, s)
-		}
+		s, _ := strs(args)
+		*into = append(*into, s...)
 		return true
 	})
 	return d, true
@@ -332,13 +393,20 @@ func sorted(s []string) []string {
 }
 
 func TestTemplates(t *testing.T) {
-	layers := loadLayerTable(t)
+	extLayers, appLayers := loadLayerTable(t, extensionSpec), loadLayerTable(t, appConfigSpec)
 	for _, name := range functions {
 		t.Run(name, func(t *testing.T) {
 			dir := name
 			path := filepath.Join(dir, "template.yaml")
 			d, ok := declared(t, dir)
-			if !d.sdk {
+			var layers []layerTable // the layers the function needs
+			if d.extension() {
+				layers = append(layers, extLayers)
+			}
+			if len(d.appconfig) > 0 {
+				layers = append(layers, appLayers)
+			}
+			if len(layers) > 0 {
 				checkMappings(t, path, layers)
 			}
 			tpl := loadTemplate(t, path)
@@ -359,10 +427,17 @@ func TestTemplates(t *testing.T) {
 				t.Fatalf("%d AWS::Serverless::Function resources, want 1", len(fns))
 			}
 			fn := fns[0]
-			checkFunction(t, fn, d.sdk)
-			if !d.sdk {
-				checkExtensionLayer(t, tpl, fn, layers)
+			checkFunction(t, fn, d.extension(), len(d.appconfig) > 0)
+			for _, tab := range layers {
+				checkLayer(t, tpl, fn, tab)
 			}
+			for _, spec := range []layerSpec{extensionSpec, appConfigSpec} {
+				needed := slices.ContainsFunc(layers, func(tab layerTable) bool { return tab.spec.name == spec.name })
+				if s := fmt.Sprint(get(fn, "Properties", "Layers")); !needed && strings.Contains(s, spec.name) {
+					t.Errorf("Layers holds the %s layer, which main.go does not need", spec.name)
+				}
+			}
+			profiles := checkAppConfig(t, tpl, fn, d)
 
 			// The policy grants exactly the calls the source makes for what
 			// main.go (and MW_* in the template) declares, with no wildcard
@@ -409,7 +484,7 @@ func TestTemplates(t *testing.T) {
 				env, _ := get(fn, "Properties", "Environment", "Variables").(map[string]any)
 				d.params = append(d.params, fromEnv(env, "MW_PARAMETERS")...)
 				d.secrets = append(d.secrets, fromEnv(env, "MW_SECRETS")...)
-				for a, rs := range wantActions(d) {
+				for a, rs := range wantActions(d, profiles) {
 					want[a] = rs
 				}
 			}
@@ -433,9 +508,18 @@ func TestTemplates(t *testing.T) {
 // ssm:GetParameters, ssm:GetParametersByPath on each path, and
 // secretsmanager:BatchGetSecretValue (on "*") with GetSecretValue on each
 // secret. (A secret pinned with VersionStage or VersionID needs no
-// BatchGetSecretValue; no example declares only those.)
-func wantActions(d decl) map[string][]string {
+// BatchGetSecretValue; no example declares only those.) The AppConfig
+// extension calls appconfig:StartConfigurationSession and
+// appconfig:GetLatestConfiguration on each profile's configuration ARN, of
+// IDs (profiles, as checkAppConfig found them).
+func wantActions(d decl, profiles []string) map[string][]string {
 	want := map[string][]string{}
+	for _, a := range []string{"appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"} {
+		want[a] = append(want[a], profiles...)
+	}
+	if len(profiles) == 0 {
+		want = map[string][]string{}
+	}
 	getParameter := "ssm:GetParameter"
 	if d.sdk {
 		getParameter = "ssm:GetParameters"
@@ -464,9 +548,10 @@ func keys[V any](m map[string]V) []string {
 }
 
 // checkFunction checks what every function's properties must be, and
-// that the extension's layer and settings are there unless the function
-// uses the SDK source (sdk), and then are not.
-func checkFunction(t *testing.T, fn map[string]any, sdk bool) {
+// that each extension's settings are there when the function needs it
+// (extension: the Parameters and Secrets one; appconfig: the AppConfig
+// one), and are not when it does not.
+func checkFunction(t *testing.T, fn map[string]any, extension, appconfig bool) {
 	t.Helper()
 	props, _ := get(fn, "Properties").(map[string]any)
 	if get(props, "Runtime") != "provided.al2023" {
@@ -482,21 +567,25 @@ func checkFunction(t *testing.T, fn map[string]any, sdk bool) {
 		t.Errorf("Architectures = %v, want one", a)
 	}
 	env, _ := get(props, "Environment", "Variables").(map[string]any)
-	settings := []string{"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "SSM_PARAMETER_STORE_TTL", "SECRETS_MANAGER_TTL"}
-	if sdk {
-		if l := list(get(props, "Layers")); len(l) > 0 {
-			t.Errorf("Layers = %v, with the SDK source, which needs none", l)
-		}
-		for _, k := range settings {
-			if _, ok := env[k]; ok {
-				t.Errorf("Environment.Variables has the extension's %s, with the SDK source", k)
+	for _, ext := range []struct {
+		needed   bool
+		what     string
+		settings []string
+	}{
+		{extension, "the Parameters and Secrets extension's", []string{"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "SSM_PARAMETER_STORE_TTL", "SECRETS_MANAGER_TTL"}},
+		{appconfig, "the AppConfig extension's", []string{"AWS_APPCONFIG_EXTENSION_HTTP_PORT", "AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS"}},
+	} {
+		for _, k := range ext.settings {
+			if _, ok := env[k]; ok != ext.needed {
+				t.Errorf("Environment.Variables has %s %s: %t, want %t (main.go needs the extension: %t)", ext.what, k, ok, ext.needed, ext.needed)
 			}
 		}
-		return
 	}
-	for _, k := range settings {
-		if _, ok := env[k]; !ok {
-			t.Errorf("Environment.Variables has no %s", k)
+	if !appconfig {
+		for k := range env {
+			if strings.HasPrefix(k, "AWS_APPCONFIG_EXTENSION_") {
+				t.Errorf("Environment.Variables has %s, with no AppConfig profile declared", k)
+			}
 		}
 	}
 }
@@ -561,40 +650,43 @@ func TestCFNShortForms(t *testing.T) {
 	}
 }
 
-// layerTable is AWS's table of extension layer ARNs, as copied into
-// testdata/extension-layers.txt: the one source of every template's
-// ExtensionLayers mapping.
+// layerTable is AWS's table of a layer's ARNs, as copied into testdata
+// (spec.table): the one source of every template's mapping of it.
 type layerTable struct {
+	spec    layerSpec
 	updated string            // the table's "Last updated" date, as AWS writes it
 	regions []string          // in the table's order
 	account map[string]string // region → the account that publishes the layer there
 	version map[string]int    // layerKey(region, arch) → layer version
 }
 
-const layerTablePath = "testdata/extension-layers.txt"
-
 // The two values of a template's Architecture parameter.
 var architectures = []string{"x86_64", "arm64"}
 
 func layerKey(region, arch string) string { return region + " " + arch }
 
-var layerARN = regexp.MustCompile(`^arn:(aws[a-z-]*):lambda:([a-z0-9-]+):([0-9]{12}):layer:` + extensionLayer + `(-Arm64)?:([1-9][0-9]*)$`)
+// arnPattern matches an ARN of the layer, with its partition, region,
+// account, "-Arm64" and version.
+func (s layerSpec) arnPattern() *regexp.Regexp {
+	return regexp.MustCompile(`^arn:(aws[a-z-]*):lambda:([a-z0-9-]+):([0-9]{12}):layer:` + regexp.QuoteMeta(s.name) + `(-Arm64)?:([1-9][0-9]*)$`)
+}
 
-func loadLayerTable(t *testing.T) layerTable {
+func loadLayerTable(t *testing.T, spec layerSpec) layerTable {
 	t.Helper()
-	data, err := os.ReadFile(layerTablePath)
+	data, err := os.ReadFile(spec.table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab, err := parseLayerTable(string(data))
+	tab, err := parseLayerTable(spec, string(data))
 	if err != nil {
-		t.Fatalf("%s: %v", layerTablePath, err)
+		t.Fatalf("%s: %v", spec.table, err)
 	}
 	return tab
 }
 
-func parseLayerTable(src string) (layerTable, error) {
-	tab := layerTable{account: map[string]string{}, version: map[string]int{}}
+func parseLayerTable(spec layerSpec, src string) (layerTable, error) {
+	tab := layerTable{spec: spec, account: map[string]string{}, version: map[string]int{}}
+	layerARN := spec.arnPattern()
 	for i, line := range strings.Split(src, "\n") {
 		line = strings.TrimSpace(line)
 		if date, ok := strings.CutPrefix(line, "Last updated: "); ok {
@@ -606,7 +698,7 @@ func parseLayerTable(src string) (layerTable, error) {
 		}
 		m := layerARN.FindStringSubmatch(line)
 		if m == nil {
-			return tab, fmt.Errorf("line %d: %q is not an ARN of the %s layer", i+1, line, extensionLayer)
+			return tab, fmt.Errorf("line %d: %q is not an ARN of the %s layer", i+1, line, spec.name)
 		}
 		partition, region, account, arch := m[1], m[2], m[3], "x86_64"
 		if m[4] != "" {
@@ -648,22 +740,25 @@ func (tab layerTable) arn(region, arch string, version int) string {
 	if arch == "arm64" {
 		suffix = "-Arm64"
 	}
-	return fmt.Sprintf("arn:%s:lambda:%s:%s:layer:%s%s:%d", partitionOf(region), region, tab.account[region], extensionLayer, suffix, version)
+	return fmt.Sprintf("arn:%s:lambda:%s:%s:layer:%s%s:%d", partitionOf(region), region, tab.account[region], tab.spec.name, suffix, version)
 }
 
-// mappings is the Mappings section every template has, generated from the
-// table. Mapping keys may hold only letters and digits: x86 stands for
-// x86_64.
-func (tab layerTable) mappings() string {
+// mappings is the Mappings section of a template that adds the layers of
+// tabs, generated from their tables.
+func mappings(tabs []layerTable) string {
+	blocks := make([]string, len(tabs))
+	for i, tab := range tabs {
+		blocks[i] = tab.mapping()
+	}
+	return "Mappings:\n" + strings.Join(blocks, "\n") + "\n"
+}
+
+// mapping is the table's mapping, with its comment. Mapping keys may hold
+// only letters and digits: x86 stands for x86_64.
+func (tab layerTable) mapping() string {
 	var b strings.Builder
-	b.WriteString(`Mappings:
-  # The AWS Parameters and Secrets Lambda Extension layer in each region: the account that
-  # publishes it and the layer's version per architecture (x86 stands for x86_64: mapping keys
-  # are letters and digits), from AWS's table last updated ` + tab.updated + ` (examples/README.md).
-  # Generated from examples/testdata/extension-layers.txt by go test ./examples -update; a test
-  # keeps every template equal to it.
-  ExtensionLayers:
-`)
+	fmt.Fprintf(&b, "  # "+tab.spec.comment+"\n", tab.updated)
+	fmt.Fprintf(&b, "  # Generated from examples/%s by go test ./examples -update; a test\n  # keeps every template equal to it.\n  %s:\n", tab.spec.table, tab.spec.mapping)
 	for _, r := range tab.regions {
 		fmt.Fprintf(&b, "    %s: {Account: %q", r, tab.account[r])
 		for _, a := range architectures {
@@ -673,7 +768,6 @@ func (tab layerTable) mappings() string {
 		}
 		b.WriteString("}\n")
 	}
-	b.WriteString("\n")
 	return b.String()
 }
 
@@ -693,8 +787,8 @@ func mappingsSpan(src string) (start, end int, ok bool) {
 }
 
 // checkMappings wants the template's Mappings section to be exactly the one
-// generated from the table (-update writes it).
-func checkMappings(t *testing.T, path string, tab layerTable) {
+// generated from the tables of the layers it adds (-update writes it).
+func checkMappings(t *testing.T, path string, tabs []layerTable) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -706,7 +800,7 @@ func checkMappings(t *testing.T, path string, tab layerTable) {
 		t.Errorf("%s: no Mappings section", path)
 		return
 	}
-	want := tab.mappings()
+	want := mappings(tabs)
 	if got := src[start:end]; got == want {
 		return
 	} else if !*update {
@@ -716,8 +810,8 @@ func checkMappings(t *testing.T, path string, tab layerTable) {
 			i++
 		}
 		line := strings.Count(src[:start], "\n") + i + 1
-		t.Errorf("%s:%d: Mappings differ from what %s makes; go -C examples test . -update rewrites them.\n\tgot  %q\n\twant %q",
-			path, line, layerTablePath, at(g, i), at(w, i))
+		t.Errorf("%s:%d: Mappings differ from what testdata makes; go -C examples test . -update rewrites them.\n\tgot  %q\n\twant %q",
+			path, line, at(g, i), at(w, i))
 		return
 	}
 	if err := os.WriteFile(path, []byte(src[:start]+want+src[end:]), 0o644); err != nil {
@@ -732,16 +826,16 @@ func at(lines []string, i int) string {
 	return "(end)"
 }
 
-// checkExtensionLayer resolves the function's Layers, as CloudFormation
-// would, in every region and for both architectures: the extension's layer
-// must be exactly the ARN of AWS's table, and a region or architecture the
-// table lacks must fail the deploy rather than name some other layer.
-// ExtensionLayerVersion, when set, pins the version.
-func checkExtensionLayer(t *testing.T, tpl, fn map[string]any, tab layerTable) {
+// checkLayer resolves the function's Layers, as CloudFormation would, in
+// every region and for both architectures: the table's layer must be
+// exactly the ARN of AWS's table, and a region or architecture the table
+// lacks must fail the deploy rather than name some other layer. The spec's
+// pin parameter, when set, pins the version.
+func checkLayer(t *testing.T, tpl, fn map[string]any, tab layerTable) {
 	t.Helper()
 	for _, region := range append(slices.Clone(tab.regions), "xx-nowhere-1") {
 		for _, arch := range architectures {
-			got, err := resolveExtensionLayer(tpl, fn, region, map[string]any{"Architecture": arch})
+			got, err := resolveLayer(tpl, fn, tab.spec.name, region, map[string]any{"Architecture": arch})
 			v, listed := tab.version[layerKey(region, arch)]
 			switch {
 			case !listed && err == nil:
@@ -755,17 +849,17 @@ func checkExtensionLayer(t *testing.T, tpl, fn map[string]any, tab layerTable) {
 	}
 	region := tab.regions[0]
 	for _, arch := range architectures {
-		got, err := resolveExtensionLayer(tpl, fn, region, map[string]any{"Architecture": arch, "ExtensionLayerVersion": "7"})
+		got, err := resolveLayer(tpl, fn, tab.spec.name, region, map[string]any{"Architecture": arch, tab.spec.pin: "7"})
 		if want := tab.arn(region, arch, 7); err != nil || got != want {
-			t.Errorf("ExtensionLayerVersion=7, %s %s: layer %s (%v), want %s", region, arch, got, err, want)
+			t.Errorf("%s=7, %s %s: layer %s (%v), want %s", tab.spec.pin, region, arch, got, err, want)
 		}
 	}
 }
 
-// resolveExtensionLayer is the one entry of the function's Layers that is
-// the extension's, resolved in region with the template's parameter defaults
+// resolveLayer is the one entry of the function's Layers that is the layer
+// of that name, resolved in region with the template's parameter defaults
 // overridden by params.
-func resolveExtensionLayer(tpl, fn map[string]any, region string, params map[string]any) (string, error) {
+func resolveLayer(tpl, fn map[string]any, name, region string, params map[string]any) (string, error) {
 	e := cfnEval{tpl: tpl, params: map[string]any{
 		"AWS::Region":    region,
 		"AWS::Partition": partitionOf(region),
@@ -786,12 +880,12 @@ func resolveExtensionLayer(tpl, fn map[string]any, region string, params map[str
 		if err != nil {
 			return "", err
 		}
-		if s, ok := v.(string); ok && strings.Contains(s, ":layer:"+extensionLayer) {
+		if s, ok := v.(string); ok && (strings.Contains(s, ":layer:"+name+":") || strings.Contains(s, ":layer:"+name+"-Arm64:")) {
 			found = append(found, s)
 		}
 	}
 	if len(found) != 1 {
-		return "", fmt.Errorf("Layers has %d entries that are the %s layer, want 1: %v", len(found), extensionLayer, found)
+		return "", fmt.Errorf("Layers has %d entries that are the %s layer, want 1: %v", len(found), name, found)
 	}
 	return found[0], nil
 }
@@ -949,6 +1043,7 @@ func (e cfnEval) sub(arg any) (any, error) {
 
 // A table that the templates could not follow is refused, with the line.
 func TestParseLayerTable(t *testing.T) {
+	parseLayerTable := func(src string) (layerTable, error) { return parseLayerTable(extensionSpec, src) }
 	const head = "Last updated: July 28, 2026\n"
 	const x86 = "arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension:99\n"
 	for name, c := range map[string]struct{ src, err string }{
@@ -969,19 +1064,132 @@ func TestParseLayerTable(t *testing.T) {
 	if got, want := tab.arn("us-gov-west-1", "arm64", 87), "arn:aws-us-gov:lambda:us-gov-west-1:127562683043:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:87"; got != want {
 		t.Errorf("arn = %s, want %s", got, want)
 	}
-	if got, want := tab.mappings(), "    us-east-1: {Account: \"177933569100\", x86: \"99\"}\n    us-gov-west-1: {Account: \"127562683043\", arm64: \"87\"}\n\n"; !strings.HasSuffix(got, want) {
+	if got, want := mappings([]layerTable{tab}), "    us-east-1: {Account: \"177933569100\", x86: \"99\"}\n    us-gov-west-1: {Account: \"127562683043\", arm64: \"87\"}\n\n"; !strings.HasSuffix(got, want) {
 		t.Errorf("mappings end in\n%s\nwant\n%s", got[strings.LastIndex(got, "ExtensionLayers:"):], want)
 	}
 }
 
-// The examples' README cites the date of the table the templates follow.
+// The examples' README cites the date of each table the templates follow.
 func TestREADMECitesLayerTable(t *testing.T) {
-	tab := loadLayerTable(t)
 	data, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(data), tab.updated) {
-		t.Errorf("README.md does not give the date of AWS's table of layer ARNs (%s) that %s copies", tab.updated, layerTablePath)
+	for _, spec := range []layerSpec{extensionSpec, appConfigSpec} {
+		if tab := loadLayerTable(t, spec); !strings.Contains(string(data), tab.updated) {
+			t.Errorf("README.md does not give the date of AWS's table of layer ARNs (%s) that %s copies", tab.updated, spec.table)
+		}
+	}
+}
+
+// checkAppConfig checks the AppConfig resources behind each profile main.go
+// declares: an application, an environment and a configuration profile of
+// the names it asks by, a hosted version of the profile deployed to the
+// environment (of feature flags holding every flag main.go reads, for a
+// profile it reads flags of), deployments to one environment one after
+// the other, and a prefetch list, if any, of exactly these profiles. It
+// returns each profile's configuration ARN, of the resources' IDs, as
+// policy.json writes it. IAM evaluates that ARN, of IDs, when the function
+// asks by name: Powertools for AWS Lambda (TypeScript)'s end-to-end test of
+// the extension asks by name under such a policy.
+func checkAppConfig(t *testing.T, tpl, fn map[string]any, d decl) []string {
+	t.Helper()
+	resources, _ := get(tpl, "Resources").(map[string]any)
+	ref := func(v any) string { s, _ := get(v, "Ref").(string); return s }
+	// find returns the one resource of type typ whose properties match.
+	find := func(what string, typ string, match func(props any) bool) string {
+		var ids []string
+		for _, id := range sorted(keys(resources)) {
+			if get(resources[id], "Type") == typ && match(get(resources[id], "Properties")) {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) != 1 {
+			t.Errorf("%d %s resources for %s, want 1: %v", len(ids), typ, what, ids)
+			return ""
+		}
+		return ids[0]
+	}
+	var arns, prefetch []string
+	byEnv := map[string][]string{} // deployments, by environment
+	for _, p := range d.appconfig {
+		what := fmt.Sprintf("mw.WithAppConfig(%q, %q, %q)", p.application, p.environment, p.profile)
+		app := find(what, "AWS::AppConfig::Application", func(pr any) bool { return get(pr, "Name") == p.application })
+		env := find(what, "AWS::AppConfig::Environment", func(pr any) bool { return ref(get(pr, "ApplicationId")) == app && get(pr, "Name") == p.environment })
+		prof := find(what, "AWS::AppConfig::ConfigurationProfile", func(pr any) bool {
+			return ref(get(pr, "ApplicationId")) == app && get(pr, "Name") == p.profile
+		})
+		dep := find(what, "AWS::AppConfig::Deployment", func(pr any) bool {
+			return ref(get(pr, "ApplicationId")) == app && ref(get(pr, "EnvironmentId")) == env && ref(get(pr, "ConfigurationProfileId")) == prof
+		})
+		if app == "" || env == "" || prof == "" || dep == "" {
+			continue
+		}
+		byEnv[env] = append(byEnv[env], dep)
+		version := ref(get(resources[dep], "Properties", "ConfigurationVersion"))
+		hosted := resources[version]
+		if get(hosted, "Type") != "AWS::AppConfig::HostedConfigurationVersion" || ref(get(hosted, "Properties", "ConfigurationProfileId")) != prof {
+			t.Errorf("%s: deployment %s deploys %q, not a hosted version of %s", what, dep, version, prof)
+			continue
+		}
+		if flags := d.flags[p.profile]; len(flags) > 0 {
+			checkFlags(t, what, get(resources[prof], "Properties", "Type"), get(hosted, "Properties", "Content"), flags)
+		}
+		arns = append(arns, "arn:aws:appconfig:REGION:ACCOUNT_ID:application/"+placeholder(app)+"/environment/"+placeholder(env)+"/configuration/"+placeholder(prof))
+		prefetch = append(prefetch, p.application+":"+p.environment+":"+p.profile)
+	}
+	for profile := range d.flags {
+		if !slices.ContainsFunc(d.appconfig, func(p profileDecl) bool { return p.profile == profile }) {
+			t.Errorf("main.go reads flags of %q, which no mw.WithAppConfig declares by that name", profile)
+		}
+	}
+	// An environment takes one deployment at a time (StartDeployment's
+	// ConflictException): CloudFormation must make them one after the other
+	// (aws/aws-cdk#29345 chains them so).
+	for env, deps := range byEnv {
+		chained := 0
+		for _, dep := range deps {
+			for _, on := range list(get(resources[dep], "DependsOn")) {
+				if slices.Contains(deps, on.(string)) {
+					chained++
+					break
+				}
+			}
+		}
+		if chained < len(deps)-1 {
+			t.Errorf("deployments %v to %s are not chained with DependsOn: AppConfig takes one at a time", deps, env)
+		}
+	}
+	if list, ok := get(fn, "Properties", "Environment", "Variables", "AWS_APPCONFIG_EXTENSION_PREFETCH_LIST").(string); ok {
+		if got := sorted(strings.Split(list, ",")); !slices.Equal(got, sorted(prefetch)) {
+			t.Errorf("AWS_APPCONFIG_EXTENSION_PREFETCH_LIST = %v, want the declared profiles by the names mw asks with: %v", got, sorted(prefetch))
+		}
+	}
+	return arns
+}
+
+// checkFlags checks that a profile main.go reads flags of is of feature
+// flags, and that its hosted version (AppConfig's stored form, the
+// AWS.AppConfig.FeatureFlags type reference) defines and values each flag.
+func checkFlags(t *testing.T, what string, typ, content any, flags []string) {
+	t.Helper()
+	if typ != "AWS.AppConfig.FeatureFlags" {
+		t.Errorf("%s: main.go reads feature flags of it, but its Type is %v", what, typ)
+		return
+	}
+	var doc struct {
+		Version string                     `json:"version"`
+		Flags   map[string]json.RawMessage `json:"flags"`
+		Values  map[string]json.RawMessage `json:"values"`
+	}
+	s, _ := content.(string)
+	if err := json.Unmarshal([]byte(s), &doc); err != nil || doc.Version != "1" {
+		t.Errorf("%s: its hosted Content is not AppConfig's feature flags (version \"1\"): %v", what, err)
+		return
+	}
+	for _, f := range flags {
+		if doc.Flags[f] == nil || doc.Values[f] == nil {
+			t.Errorf("%s: main.go reads flag %q, which its hosted Content does not define and value", what, f)
+		}
 	}
 }
