@@ -6,7 +6,11 @@
 //     as the seed did, and reports what it got during INIT;
 //   - functions/seed-config does the same from an imported config package;
 //   - functions/wrapped reads the same items through mw.Wrap;
-//   - examples/basic and examples/json-credentials run as they deploy, the
+//   - functions/appconfig reads a feature flag and a JSON profile from the
+//     AWS AppConfig Agent Lambda extension (cmd/mw-extension again, in its
+//     appconfig dialect, as a second extension), beside a secret;
+//   - examples/basic, examples/json-credentials and examples/appconfig-flags
+//     run as they deploy, the
 //     latter against internal/fakepg (a fake PostgreSQL, started by
 //     internal/fakepg here).
 //

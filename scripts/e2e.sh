@@ -17,14 +17,21 @@
 #   - SHUTDOWN reaches the extension, which exits 0; nothing is left running;
 #   - examples/basic and examples/json-credentials, built as they deploy, give
 #     their answers (json-credentials against a fake PostgreSQL, and with a
-#     stale password it refreshes the secret exactly once and fails cleanly).
+#     stale password it refreshes the secret exactly once and fails cleanly);
+#   - AppConfig: mw-extension again, as a second extension in the appconfig
+#     dialect (a script in /opt/extensions runs it under the name
+#     mw-appconfig): functions/appconfig reads a feature flag and a JSON
+#     profile beside a secret, each fetched once, warm invokes make no request
+#     to either extension, and a first fetch the AppConfig extension holds
+#     for a second is waited for, not retried; examples/appconfig-flags gives
+#     its answer.
 #
 # Needs root (or an unprivileged user namespace) for unshare/mount. Where
 # that is missing it prints one "e2e: skipped" line; under CI=true that is a
 # failure unless MW_E2E_ALLOW_SKIP=1.
 #
 # Environment: MW_E2E_PORT_BASE (default 27830: RIE on it, the extension on
-# +1, the fake PostgreSQL on +2), MW_E2E_CACHE (where RIE is installed; default ~/.cache/mw-e2e),
+# +1, the fake PostgreSQL on +2, the AppConfig extension on +3), MW_E2E_CACHE (where RIE is installed; default ~/.cache/mw-e2e),
 # MW_E2E_KEEP=1 keeps the work directory (logs) for inspection.
 set -euo pipefail
 
@@ -45,6 +52,7 @@ inner() {
 	rie_port=${MW_E2E_PORT_BASE:-27830}
 	ext_port=$((rie_port + 1))
 	pg_port=$((rie_port + 2))
+	appconfig_port=$((rie_port + 3))
 	results=$work/results
 	mkdir -p "$work/logs"
 
@@ -59,6 +67,7 @@ inner() {
 
 	export AWS_SESSION_TOKEN=$TOKEN
 	export PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=$ext_port
+	export AWS_APPCONFIG_EXTENSION_HTTP_PORT=$appconfig_port # the AppConfig scenarios' extension, and mw, read it
 	export MW_EXT_VALUES=$work/values.json
 	export AWS_LAMBDA_FUNCTION_TIMEOUT=10
 	unset AWS_LAMBDA_MAX_CONCURRENCY
@@ -73,6 +82,9 @@ inner() {
 	scenario_example_json_credentials
 	scenario_example_json_credentials_stale
 	stop_fakepg
+	with_appconfig scenario_appconfig
+	with_appconfig scenario_appconfig_first_fetch
+	with_appconfig scenario_example_appconfig
 }
 
 check() { # check <description> <command...>
@@ -111,6 +123,7 @@ invoke() {
 }
 
 stats() { curl -s -m 5 "http://127.0.0.1:$ext_port/_mw/stats" || true; }
+appconfig_stats() { curl -s -m 5 "http://127.0.0.1:$appconfig_port/_mw/stats" || true; }
 
 # served <stats JSON> <name>...: how many answers carried each item's value,
 # as a JSON array such as [1,1]. Every fetch count in this suite is one of
@@ -140,10 +153,17 @@ stop_rie() { # stop_rie <scenario>
 		grep -q '^\[mw-extension\] exit ' "$log" && break
 		sleep 0.1
 	done
-	check "$1: the extension got SHUTDOWN" grep -q '^\[mw-extension\] shutdown (SHUTDOWN event' "$log"
-	check "$1: the extension exited 0" grep -q '^\[mw-extension\] exit 0$' "$log"
+	local ext
+	for ext in mw-extension ${appconfig_ext:+mw-appconfig}; do
+		for i in $(seq 50); do
+			grep -q "^\[$ext\] exit " "$log" && break
+			sleep 0.1
+		done
+		check "$1: $ext got SHUTDOWN" grep -q "^\[$ext\] shutdown (SHUTDOWN event" "$log"
+		check "$1: $ext exited 0" grep -q "^\[$ext\] exit 0$" "$log"
+	done
 	check "$1: no function or extension process is left" \
-		eq "$(pgrep -f "$work/|/opt/extensions/|/var/task/bootstrap|aws-lambda-rie" | wc -l)" 0
+		eq "$(pgrep -f "$work/|/opt/extensions/|mw-appconfig|/var/task/bootstrap|aws-lambda-rie" | wc -l)" 0
 	if grep -q "^FAIL $1:" "$results"; then
 		echo "   --- $1: last lines of RIE's log (function and extension included):"
 		tail -n 25 "$log" | sed 's/^/   | /'
@@ -309,6 +329,77 @@ scenario_example_json_credentials_stale() {
 	stop_rie example-json-stale
 }
 
+# with_appconfig <scenario>: runs it with the AppConfig extension as a second
+# extension: a script in /opt/extensions that starts mw-extension in the
+# appconfig dialect under a name of its own (both extensions see the same
+# environment; each reads its own port variable).
+with_appconfig() {
+	cp "$work/bin/mw-appconfig" "$work/opt/extensions/mw-appconfig"
+	appconfig_ext=1
+	"$@"
+	appconfig_ext=
+	rm -f "$work/opt/extensions/mw-appconfig"
+}
+
+scenario_appconfig() {
+	local out first ok=0 i
+	echo "== appconfig: a feature flag and a JSON profile from the AppConfig extension, a secret from the other"
+	check "appconfig: RIE is up" start_rie appconfig "$work/fn/appconfig/bootstrap"
+	out=$(invoke)
+	echo "   invoke 1: $(jq -c '.secret="<redacted>"' <<<"$out" 2>/dev/null || echo "$out")"
+	check "appconfig: the flag is on, with its attributes" \
+		eq "$(jq -c '[.checkout, .limit, .regions, .dark_mode]' <<<"$out" 2>/dev/null)" '[true,5,["eu-west-1","us-east-1"],false]'
+	check "appconfig: the JSON profile is at its latest version" eq "$(jqr .batch <<<"$out")" 25
+	check "appconfig: the secret came from the Parameters and Secrets extension" eq "$(jqr .secret <<<"$out")" "$SECRET_VALUE"
+	first=$(appconfig_stats)
+	echo "   AppConfig extension after invoke 1: $(jq -c '{total,fetches,notReady,byStatus,served}' <<<"$first" 2>/dev/null)"
+	check "appconfig: each profile fetched once" eq "$(served "$first" mw-e2e/prod/flags mw-e2e/prod/settings)" "[1,1]"
+	check "appconfig: and the secret once" eq "$(served "$(stats)" prod/db)" "[1]"
+	for i in 2 3 4; do
+		out=$(invoke)
+		[ "$(jqr .checkout <<<"$out")" = true ] && [ "$(jqr .batch <<<"$out")" = 25 ] && ok=$((ok + 1))
+	done
+	check "appconfig: warm invokes 2-4 get the values" eq "$ok" 3
+	check "appconfig: warm invokes made zero AppConfig extension requests" \
+		unchanged "$(jqr .total <<<"$first")" "$(appconfig_stats | jqr .total)"
+	stop_rie appconfig
+}
+
+# The AppConfig extension fetches a profile it has not cached while the
+# request waits ("Understanding how the AWS AppConfig Agent Lambda extension
+# works"): here it holds every request for a second after registering. mw
+# waits for the answer and sends nothing more; the other extension's startup
+# 400s for that second after the INVOKE are retried as ever.
+scenario_appconfig_first_fetch() {
+	local out st
+	echo "== appconfig-first-fetch: the AppConfig extension holds requests for 1 s (its first fetch)"
+	MW_EXT_NOT_READY_FOR=1s check "appconfig-first-fetch: RIE is up" start_rie appconfig-first-fetch "$work/fn/appconfig/bootstrap"
+	out=$(invoke)
+	check "appconfig-first-fetch: first invoke still gets the flag and the profile" \
+		eq "$(jq -c '[.checkout, .batch]' <<<"$out" 2>/dev/null)" '[true,25]'
+	st=$(appconfig_stats)
+	echo "   AppConfig extension after invoke 1: $(jq -c '{total,notReady,byStatus,served}' <<<"$st" 2>/dev/null)"
+	check "appconfig-first-fetch: requests were held ($(jqr .notReady <<<"$st") of them)" \
+		test "$(jqr .notReady <<<"$st")" -ge 1
+	check "appconfig-first-fetch: one request per profile, none retried" \
+		eq "$(jq -c '[.total, .served["mw-e2e/prod/flags"], .served["mw-e2e/prod/settings"]]' <<<"$st" 2>/dev/null)" '[2,1,1]'
+	stop_rie appconfig-first-fetch
+}
+
+# examples/appconfig-flags, built as it deploys.
+scenario_example_appconfig() {
+	local out
+	echo "== example-appconfig: examples/appconfig-flags (a feature flag, a JSON profile)"
+	check "example-appconfig: RIE is up" start_rie example-appconfig "$work/fn/example-appconfig-flags/bootstrap"
+	out=$(invoke)
+	echo "   invoke 1: $out"
+	check "example-appconfig: an empty basket gets the new checkout" \
+		eq "$(jq -c '[.checkout, .message, .batches, .currency]' <<<"$out" 2>/dev/null)" '["new","Try the new checkout",0,"EUR"]'
+	check "example-appconfig: each profile fetched once" \
+		eq "$(served "$(appconfig_stats)" mw-example-appconfig/prod/flags mw-example-appconfig/prod/settings)" "[1,1]"
+	stop_rie example-appconfig
+}
+
 # ---------------------------------------------------------------- outside
 # install_tools tool:debian-package...: installs the Debian packages of the
 # tools that are missing (as root, with apt-get), or fails saying which.
@@ -344,9 +435,9 @@ outer() {
 	fi
 
 	local port_base=${MW_E2E_PORT_BASE:-27830} p
-	for p in "$port_base" "$((port_base + 1))" "$((port_base + 2))"; do
+	for p in "$port_base" "$((port_base + 1))" "$((port_base + 2))" "$((port_base + 3))"; do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "e2e: FAIL: port 127.0.0.1:$p is in use; set MW_E2E_PORT_BASE to the first of 3 free ports"
+			echo "e2e: FAIL: port 127.0.0.1:$p is in use; set MW_E2E_PORT_BASE to the first of 4 free ports"
 			exit 1
 		fi
 	done
@@ -377,13 +468,18 @@ outer() {
 	echo "   RIE $RIE_VERSION"
 	CGO_ENABLED=0 go build -o "$work/opt/extensions/mw-extension" ./cmd/mw-extension
 	local fn
-	for fn in seed-var seed-config wrapped; do
+	for fn in seed-var seed-config wrapped appconfig; do
 		CGO_ENABLED=0 go -C e2e build -tags lambda.norpc -o "$work/fn/$fn/bootstrap" "./functions/$fn"
 	done
-	for fn in basic json-credentials; do
+	for fn in basic json-credentials appconfig-flags; do
 		CGO_ENABLED=0 go -C examples build -tags lambda.norpc -trimpath -o "$work/fn/example-$fn/bootstrap" "./$fn"
 	done
 	CGO_ENABLED=0 go -C e2e build -o "$work/bin/fakepg" ./internal/fakepg
+	# The AppConfig extension: the same emulator, in the appconfig dialect,
+	# under a name of its own (what the AppConfig scenarios put into
+	# /opt/extensions beside it).
+	printf '#!/bin/bash\nexec -a mw-appconfig /opt/extensions/mw-extension -dialect appconfig\n' >"$work/bin/mw-appconfig"
+	chmod +x "$work/bin/mw-appconfig"
 	# The credentials point at the fake PostgreSQL's port; values-stale.json
 	# holds a password it refuses.
 	local db_secret='.secrets["mw-examples/json-credentials/db"].string'
@@ -410,8 +506,8 @@ outer() {
 		if "${@:2}"; then echo "PASS $1" | tee -a "$work/results"; else echo "FAIL $1" | tee -a "$work/results"; fi
 	}
 	check_outer "the namespace ended cleanly (exit $inner_rc)" test "$inner_rc" = 0
-	check_outer "no aws-lambda-rie, mw-extension or bootstrap process is left on the host" \
-		test -z "$(pgrep -f "$work/|aws-lambda-rie|/opt/extensions/mw-extension|/var/task/bootstrap" || true)"
+	check_outer "no aws-lambda-rie, mw-extension, mw-appconfig or bootstrap process is left on the host" \
+		test -z "$(pgrep -f "$work/|aws-lambda-rie|/opt/extensions/mw-extension|mw-appconfig|/var/task/bootstrap" || true)"
 
 	local passed failed
 	passed=$(grep -c '^PASS ' "$work/results" || true)
