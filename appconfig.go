@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -67,11 +65,7 @@ func (a *appConfig) Plan(it Item) (Plan, error) {
 
 // Fetch makes one request per item.
 func (a *appConfig) Fetch(ctx context.Context, _ string, items []Item) []Result {
-	out := make([]Result, len(items))
-	for i, it := range items {
-		out[i] = a.fetch(ctx, it)
-	}
-	return out
+	return oneByOne(ctx, items, a.fetch)
 }
 
 // fetch asks for one profile. The extension takes no token: nothing but
@@ -142,15 +136,7 @@ func (a *appConfig) base() (string, error) {
 	if a.endpoint != "" {
 		return a.endpoint, nil
 	}
-	port := os.Getenv(appConfigPortEnv)
-	if port == "" {
-		port = appConfigDefaultPort
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
-		return "", &SourceError{Class: ClassConfig, Err: fmt.Errorf("%s is not a port number", appConfigPortEnv),
-			Hint: fmt.Sprintf("set %s to the AppConfig extension's port, a number from 1 to 65535 (2772 by default), or unset it", appConfigPortEnv)}
-	}
-	return "http://localhost:" + port, nil
+	return localhost(appConfigPortEnv, appConfigDefaultPort, "the AppConfig extension's")
 }
 
 // configurationPath is the route for it, each name escaped on its own:

@@ -128,9 +128,15 @@ func (x *extension) product() string {
 
 // Fetch makes one request per item (the extension takes one at a time).
 func (x *extension) Fetch(ctx context.Context, _ string, items []Item) []Result {
+	return oneByOne(ctx, items, x.fetch)
+}
+
+// oneByOne fetches items one at a time, for a server that takes one item
+// a request.
+func oneByOne(ctx context.Context, items []Item, fetch func(context.Context, Item) Result) []Result {
 	out := make([]Result, len(items))
 	for i, it := range items {
-		out[i] = x.fetch(ctx, it)
+		out[i] = fetch(ctx, it)
 	}
 	return out
 }
@@ -178,13 +184,19 @@ func (x *extension) base() (string, error) {
 	if x.endpoint != "" {
 		return x.endpoint, nil
 	}
-	port := os.Getenv(portEnv)
+	return localhost(portEnv, defaultPort, "the extension's")
+}
+
+// localhost is http://localhost at the port the variable env names, read
+// now, or def when it is unset; what names the server in the hint.
+func localhost(env, def, what string) (string, error) {
+	port := os.Getenv(env)
 	if port == "" {
-		port = defaultPort
+		port = def
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
-		return "", &SourceError{Class: ClassConfig, Err: fmt.Errorf("%s is not a port number", portEnv),
-			Hint: fmt.Sprintf("set %s to the extension's port, a number from 1 to 65535 (2773 by default), or unset it", portEnv)}
+		return "", &SourceError{Class: ClassConfig, Err: fmt.Errorf("%s is not a port number", env),
+			Hint: fmt.Sprintf("set %s to %s port, a number from 1 to 65535 (%s by default), or unset it", env, what, def)}
 	}
 	return "http://localhost:" + port, nil
 }
