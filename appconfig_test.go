@@ -376,7 +376,7 @@ func TestFeatureFlags(t *testing.T) {
 
 // Malformed feature flags are a decode error that holds nothing of the
 // configuration, not even a flag's key.
-func TestFeatureFlagErrorsHoldNoContent(t *testing.T) {
+func TestFeatureFlagDecodeErrorsHoldNoCanary(t *testing.T) {
 	for _, raw := range []string{
 		`[` + `"` + canary + `"]`,
 		`{"` + canary + `":{"enabled":"` + canary + `"}}`,
