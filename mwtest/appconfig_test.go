@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -243,5 +244,18 @@ func TestAppConfigConcurrent(t *testing.T) {
 	}
 	if st := e.Stats(); st.Fetches != workers*each || st.ByStatus[200]+st.ByStatus[429] != workers*each {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// Options point a wrapped handler at a fake in the AppConfig dialect.
+func TestAppConfigOptions(t *testing.T) {
+	e, srv := mwtest.Start(t, mwtest.AppConfig)
+	e.PutConfiguration("a", "e", "p", "text/plain", []byte("v"))
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		b, err := mw.AppConfig(ctx, "p")
+		return string(b), err
+	}, append(e.Options(srv.URL), mw.WithAppConfig("a", "e", "p"))...)
+	if out, err := h(context.Background(), struct{}{}); err != nil || out != "v" || e.Served("a/e/p") != 1 {
+		t.Errorf("got %q, %v; served %d", out, err, e.Served("a/e/p"))
 	}
 }

@@ -99,7 +99,8 @@ func Start(tb testing.TB, d Dialect) (*Extension, *httptest.Server) {
 
 // Options returns the options that point a wrapped handler at this fake,
 // served at baseURL (the URL of Start's server): its endpoint, its token,
-// the agent dialect when the fake speaks it, and mw.WithoutEnvironment, so
+// the agent dialect when the fake speaks it (in the AppConfig dialect, the
+// AppConfig endpoint alone), and mw.WithoutEnvironment, so
 // that the handler reads no AWS_SESSION_TOKEN and ignores the MW_*
 // variables of the developer's shell. Tests built on them need no
 // os.Setenv, and may run in parallel:
@@ -108,6 +109,9 @@ func Start(tb testing.TB, d Dialect) (*Extension, *httptest.Server) {
 //	ext.PutSecret("prod/db", "pw")
 //	h := mw.Wrap(handler, append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
 func (e *Extension) Options(baseURL string) []mw.Option {
+	if e.dialect == AppConfig {
+		return []mw.Option{mw.WithAppConfigEndpoint(baseURL), mw.WithoutEnvironment()}
+	}
 	e.mu.Lock()
 	tok := e.token
 	e.mu.Unlock()
