@@ -134,3 +134,30 @@ func TestCanaryNeverLeaksFromLifecyclePaths(t *testing.T) {
 }
 
 func resolvedHolder(ctx context.Context) any { return resolved.FromContext(ctx) }
+
+// A probe that shows the extension serving may bring an answer to retry,
+// such as a 500 or AWS's throttling: the item is retried, on its backoff,
+// and is never served without a value (issue 16: the storm simulation
+// served empty values this way).
+func TestProbeAnswerToRetryIsRetried(t *testing.T) {
+	for _, f := range []mwtest.Faults{{ServerError: 1}, {Throttle: 1}} {
+		t.Run(fmt.Sprintf("%+v", f), func(t *testing.T) {
+			w := newWorld(t, mwtest.Managed)
+			w.ext.PutSecret("s", "v")
+			w.ext.NotReadyFor(1) // to the gate: the first probe meets the fault
+			w.ext.SetFaults(f)
+			ran := false
+			h := mw.Wrap(func(ctx context.Context, _ []string) (map[string]string, error) {
+				ran = true
+				return echo(ctx, []string{"secret:s"})
+			}, w.opts(mw.WithSecrets("s"))...)
+			_, err := h(invokeCtx(t, 600*time.Millisecond), nil)
+			if ran || err == nil {
+				t.Fatalf("the handler ran (%v), error %v: want the item failed, retried", ran, err)
+			}
+			if n := w.ext.Stats().Fetches; n < 3 {
+				t.Errorf("%d requests: want the not-ready one, the probe, and retries", n)
+			}
+		})
+	}
+}

@@ -261,7 +261,11 @@ func (r *attempts) loop(ctx context.Context) {
 		case len(retry)+len(wait) == 0:
 			return
 		case len(retry) == 0:
-			pending = r.awaitReady(ctx, wait, at)
+			again, retry := r.awaitReady(ctx, wait, at)
+			pending = again
+			if len(retry) > 0 {
+				pending = r.backOff(ctx, sched, append(again, retry...), at)
+			}
 		default:
 			pending = r.backOff(ctx, sched, append(retry, wait...), at)
 		}
@@ -340,8 +344,10 @@ func (r *attempts) fetch(ctx context.Context, pending []int) []Result {
 // awaitReady waits, within the startup window, for the source to show
 // that it serves, and returns the items to ask for again: those of wait
 // whose answer did not come with a probe, if it does; none if it does not
-// (their "not ready" answers are then final).
-func (r *attempts) awaitReady(ctx context.Context, wait []int, at time.Time) []int {
+// (their "not ready" answers are then final). A probe's answer may itself
+// be one to retry (throttling, a server error): such items are returned
+// apart, in retry, for the backoff.
+func (r *attempts) awaitReady(ctx context.Context, wait []int, at time.Time) (again, retry []int) {
 	wctx, cancel := context.WithTimeout(ctx, r.w.startupLeft())
 	defer cancel()
 	targets := make([]*probeTarget, len(wait))
@@ -349,21 +355,22 @@ func (r *attempts) awaitReady(ctx context.Context, wait []int, at time.Time) []i
 		targets[j] = &probeTarget{src: r.c.route.src, op: r.c.op, it: r.c.items[k]}
 	}
 	ready := r.c.route.gate.await(wctx, targets)
-	var again []int
 	for j, k := range wait {
 		probes, res := r.c.route.gate.answer(targets[j])
 		asked := res == nil && ready && ctx.Err() == nil // asked for again now
 		r.replay(ctx, k, at, probes, asked)
 		switch {
 		case res != nil:
-			r.take(ctx, k, *res, false)
+			if r.take(ctx, k, *res, false) != takeDone {
+				retry = append(retry, k)
+			}
 		case asked:
 			again = append(again, k)
 		default:
 			r.fail(ctx, k, ctx.Err())
 		}
 	}
-	return again
+	return again, retry
 }
 
 // replay records the requests made for item k while it waited at the gate:
