@@ -12,10 +12,10 @@ import (
 // extension, which answers a bare HTTP 400 until it serves. One probe at a
 // time per source and Wrap, quick at first: a loopback request costs
 // nothing while the extension is not serving. The probes slow down after
-// probeFastFor, or as soon as an answer takes longer than probeLocal: an
-// extension that answers 400 that slowly asked AWS first (it serves, and
-// the item is missing, or AWS throttles it), and each fast probe would
-// cost another call to AWS.
+// probeFastFor, or while answers take longer than probeLocal: an extension
+// that answers 400 that slowly asked AWS first (it serves, and the item is
+// missing, or AWS throttles it), and each fast probe would cost another
+// call to AWS.
 const (
 	probeFirst   = time.Millisecond
 	probeEvery   = 5 * time.Millisecond
@@ -47,8 +47,8 @@ type probeTarget struct {
 	op  string
 	it  Item
 
-	probes []probe  // the requests made for it; guarded by the gate's mu
-	res    *Result  // the answer that showed the source serving, if it was this item's
+	probes []probe // the requests made for it; guarded by the gate's mu
+	res    *Result // the answer that showed the source serving, if it was this item's
 }
 
 // probe is one request a prober made for an item, and how it ended.
@@ -136,7 +136,7 @@ func (g *gate) probe(ctx context.Context) (ready bool) {
 		g.signal()
 		g.mu.Unlock()
 	}()
-	start, delay, fast := time.Now(), probeFirst, true
+	start, delay := time.Now(), probeFirst
 	for sleep(ctx, delay) {
 		t, ok := g.next()
 		if !ok {
@@ -165,8 +165,11 @@ func (g *gate) probe(ctx context.Context) (ready bool) {
 		if g.ready.Load() {
 			return true
 		}
-		fast = fast && time.Since(at) < probeLocal && time.Since(start) < probeFastFor
-		if fast {
+		// Each answer sets the pace of the next probe: one slow answer
+		// (a loopback request held up by a busy CPU, as at a cold start on
+		// a small function) slows one step, and a quick one restores the
+		// pace; an extension that keeps asking AWS keeps slowing it.
+		if time.Since(at) < probeLocal && time.Since(start) < probeFastFor {
 			delay = min(2*delay, probeEvery)
 		} else {
 			delay = min(max(delay, probeEvery)*3/2, probeSlowest)
