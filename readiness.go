@@ -25,9 +25,14 @@ import (
 // measured the former 20 ms: AWS's throttled answers came back faster,
 // and each environment's prober kept sending AWS calls every few
 // milliseconds (SCALE.md).
+//
+// probeEvery: the readiness penalty is up to one probe's interval, plus
+// the round of requests for the items that waited; 3 ms keeps its p99
+// within 10 ms (BenchmarkReadiness, BENCHMARKS.md), for about 280
+// loopback requests in a second of waiting, one at a time.
 const (
 	probeFirst   = time.Millisecond
-	probeEvery   = 5 * time.Millisecond
+	probeEvery   = 3 * time.Millisecond
 	probeFastFor = time.Second
 	probeLocal   = 5 * time.Millisecond
 	probeSlowest = time.Second
