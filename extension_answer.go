@@ -306,8 +306,7 @@ func (x *extension) tokenHint(noToken bool) string {
 func rejectedHint(it Item) string {
 	return fmt.Sprintf("not found or not allowed: check the name and region, and allow %s on it "+
 		"(and kms:Decrypt for a customer-managed key); the extension's CloudWatch logs say which. "+
-		"If it failed while many environments started at once, AWS may have throttled the extension, "+
-		"which answers that with the same 400: %s", readAction(it), throttleHint(it))
+		"AWS throttling the extension (many cold starts at once) gives the same 400: see SCALE.md", readAction(it))
 }
 
 // readAction is the IAM action that reads it through the extension.
