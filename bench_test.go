@@ -18,11 +18,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -72,9 +74,15 @@ type fixture struct {
 func newFixture(b *testing.B, n int, latency time.Duration) *fixture {
 	b.Helper()
 	ext, srv := mwtest.Start(b, mwtest.Managed)
-	ext.SetToken("") // no token check: the benchmarks leave AWS_SESSION_TOKEN alone
 	ext.SetLatency(latency)
-	f := &fixture{ext: ext, srv: srv}
+	return stock(&fixture{ext: ext, srv: srv}, n)
+}
+
+// stock fills f's fake with n items and turns its token check off: the
+// benchmarks leave AWS_SESSION_TOKEN alone.
+func stock(f *fixture, n int) *fixture {
+	ext := f.ext
+	ext.SetToken("")
 	for i := range n {
 		if i%2 == 0 {
 			id := fmt.Sprintf("bench/secret-%02d", i)
@@ -461,4 +469,122 @@ func BenchmarkTypedAccessor(b *testing.B) {
 	})
 	run("SecretBinary/32B", func() error { v, err := mw.SecretBinary(ctx, "key"); sink = string(v[:1]); return err })
 	run("ParameterList/4", func() error { v, err := mw.ParameterList(ctx, "/hosts"); sink = v[0]; return err })
+}
+
+// readinessTimes is how many trials BenchmarkReadiness makes per op: the
+// stand-in turns ready 0, 10, 20, ... 1000 ms after its first request.
+const readinessTimes = 101
+
+// readinessAt returns the ready time of trial i of readinessTimes, spread
+// evenly from 0 to 1 s.
+func readinessAt(i int) time.Duration {
+	return time.Duration(i) * time.Second / (readinessTimes - 1)
+}
+
+// BenchmarkReadiness is the readiness penalty: what mw adds to a cold
+// start while the managed extension answers its startup 400s. A stand-in
+// (mwtest's fake behind readyAfter) answers the generic 400 to every
+// request until a given time after the first one, then serves; the ready
+// times are spread evenly from 0 to 1 s. Each op is one trial per ready
+// time, each trial a fresh Wrap of n items and its first invoke. Per
+// trial:
+//
+//   - the penalty is the time from the moment the stand-in turned ready
+//     to the moment the handler ran, all values in hand;
+//   - the requests before ready are those the stand-in received before
+//     that moment, each answered 400.
+//
+// Reported: the penalty's p50, p99 and max (ms) and the requests before
+// ready (p50, max) over every trial of every op.
+func BenchmarkReadiness(b *testing.B) {
+	for _, n := range []int{1, 10} {
+		b.Run(fmt.Sprintf("items=%d", n), func(b *testing.B) {
+			var penalties []time.Duration
+			var early []int64
+			for range b.N {
+				for i := range readinessTimes {
+					p, e := readinessTrial(b, n, readinessAt(i))
+					penalties = append(penalties, p)
+					early = append(early, e)
+				}
+			}
+			slices.Sort(penalties)
+			slices.Sort(early)
+			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+			b.ReportMetric(ms(quantile(penalties, 0.50)), "penalty-p50-ms")
+			b.ReportMetric(ms(quantile(penalties, 0.99)), "penalty-p99-ms")
+			b.ReportMetric(ms(penalties[len(penalties)-1]), "penalty-max-ms")
+			b.ReportMetric(float64(quantile(early, 0.50)), "before-ready-p50")
+			b.ReportMetric(float64(early[len(early)-1]), "before-ready-max")
+		})
+	}
+}
+
+// quantile returns the q-quantile of sorted, by nearest rank.
+func quantile[T any](sorted []T, q float64) T {
+	k := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[max(k, 0)]
+}
+
+// readinessTrial is one trial of BenchmarkReadiness: a fresh Wrap of n
+// items whose first invoke meets a stand-in that turns ready after
+// readyAfter. It returns the penalty and the requests before ready.
+func readinessTrial(b *testing.B, n int, after time.Duration) (time.Duration, int64) {
+	ext := mwtest.New(mwtest.Managed)
+	ext.SetReady(false)
+	stand := &readyAfter{ext: ext, after: after}
+	f := stock(&fixture{ext: ext, srv: httptest.NewServer(stand)}, n)
+	defer f.srv.Close()
+	defer ext.Close()
+	var ran time.Time
+	h := mw.Wrap(func(ctx context.Context, ev benchEvent) (string, error) {
+		ran = time.Now()
+		return bare(ctx, ev)
+	}, f.opts()...)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := h(ctx, benchEvent{}); err != nil {
+		b.Fatalf("ready after %v: %v", after, err)
+	}
+	readyAt, early := stand.stats()
+	return ran.Sub(readyAt), early
+}
+
+// readyAfter stands in for the managed extension at a cold start: it
+// answers its generic 400 (mwtest's fake, not ready) to every request
+// until after has passed since the first request, then serves (the fake,
+// made ready).
+type readyAfter struct {
+	ext   *mwtest.Extension
+	after time.Duration
+
+	mu    sync.Mutex
+	first time.Time // the first request's arrival
+	ready bool
+	early int64 // requests that arrived before first+after
+}
+
+func (s *readyAfter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	now := time.Now()
+	if s.first.IsZero() {
+		s.first = now
+	}
+	if !s.ready && now.Sub(s.first) >= s.after {
+		s.ready = true
+		s.ext.SetReady(true)
+	}
+	if !s.ready {
+		s.early++
+	}
+	s.mu.Unlock()
+	s.ext.ServeHTTP(w, r)
+}
+
+// stats returns the moment the stand-in turned ready and the requests
+// that arrived before it.
+func (s *readyAfter) stats() (time.Time, int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first.Add(s.after), s.early
 }

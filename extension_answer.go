@@ -272,7 +272,7 @@ func (x *extension) statusError(it Item, resp *http.Response, body []byte, noTok
 		e.Class, e.Retry = ClassThrottled, true
 		e.Hint = "the agent refused the connection: more requests at once than its max_conn setting allows (" + text + "): raise max_conn in its configuration, or send fewer at once"
 		if text != "Connection limit exceeded" {
-			e.Hint = throttleHint
+			e.Hint = throttleHint(it)
 		}
 	case resp.StatusCode >= 500:
 		e.Class, e.Retry, e.Hint = ClassServerError, true, "the "+x.product()+" reported an internal failure: see its logs (CloudWatch for the extension)"
@@ -301,10 +301,17 @@ func (x *extension) tokenHint(noToken bool) string {
 }
 
 // rejectedHint is what the managed extension's bare 400 means once it is
-// serving: the item is missing, or the role may not read it.
+// serving: the item is missing, or the role may not read it, or AWS
+// throttled the extension, which answers all three the same way.
 func rejectedHint(it Item) string {
+	quota := "Parameter Store's 40 calls a second at standard throughput (10,000 with its higher throughput setting)"
+	if readAction(it) != "ssm:GetParameter" {
+		quota = "Secrets Manager's 10,000 GetSecretValue calls a second"
+	}
 	return fmt.Sprintf("not found or not allowed: check the name and region, and allow %s on it "+
-		"(and kms:Decrypt for a customer-managed key); the extension's CloudWatch logs say which", readAction(it))
+		"(and kms:Decrypt for a customer-managed key); the extension's CloudWatch logs say which. "+
+		"Or AWS throttled the extension, which answers that with the same 400, when many environments start at once: "+
+		"mind %s (SCALE.md)", readAction(it), quota)
 }
 
 // readAction is the IAM action that reads it through the extension.
@@ -315,9 +322,21 @@ func readAction(it Item) string {
 	return "secretsmanager:GetSecretValue"
 }
 
-// throttleHint is what to do when AWS throttles the extension's reads.
-const throttleHint = "AWS throttled the reads: raise the extension's cache TTL (SSM_PARAMETER_STORE_TTL, SECRETS_MANAGER_TTL) or mw's WithTTL, " +
-	"or raise the quota (for Parameter Store, its higher throughput setting)"
+// throttleHint is what to do when AWS throttles the extension's reads of
+// it: the quota it met, the setting that raises it (AWS's quota pages:
+// "AWS Systems Manager endpoints and quotas", "AWS Secrets Manager
+// quotas"), and how to call less.
+func throttleHint(it Item) string {
+	if readAction(it) == "ssm:GetParameter" {
+		return "Parameter Store allows 40 GetParameter calls a second per account and Region at standard throughput, " +
+			"shared with GetParameters and GetParametersByPath; its higher throughput setting raises that to 10,000 " +
+			"(aws ssm update-service-setting --setting-id /ssm/parameter-store/high-throughput-enabled --setting-value true). " +
+			"Or call less: the AWS SDK source batches 10 names a call (package github.com/lambda-mw/mw/awssdk), " +
+			"and a longer TTL (the extension's SSM_PARAMETER_STORE_TTL, mw's WithTTL) fetches less often"
+	}
+	return "Secrets Manager allows 10,000 GetSecretValue calls a second per Region, not adjustable: call less, " +
+		"with a longer TTL (the extension's SECRETS_MANAGER_TTL, mw's WithTTL); WithMaxStale serves the last value meanwhile"
+}
 
 // awsCode returns the AWS error code of an agent-style JSON body, such as
 // {"__type":"ResourceNotFoundException","message":"..."}, or "".
@@ -356,7 +375,7 @@ func classifyCode(e *SourceError, x *extension, it Item) {
 		"KMSNotFoundException", "InvalidCiphertextException", "IncorrectKeyException", "InvalidKeyId":
 		e.Class, e.Hint = ClassDecrypt, "allow kms:Decrypt on the KMS key that encrypts it, in the role and in the key policy"
 	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded", "ThrottledException":
-		e.Class, e.Retry, e.Hint = ClassThrottled, true, throttleHint
+		e.Class, e.Retry, e.Hint = ClassThrottled, true, throttleHint(it)
 	case "InternalFailure", "InternalServiceError", "InternalServerError", "ServiceUnavailable", "TimeoutError", "RequestTimeout":
 		e.Class, e.Retry, e.Hint = ClassServerError, true, "AWS or the "+x.product()+" failed inside: see its logs; mw retries"
 	case "InvalidRequestException":
@@ -365,7 +384,7 @@ func classifyCode(e *SourceError, x *extension, it Item) {
 		// A code mw does not know: the status says what it can.
 		switch {
 		case e.Status == http.StatusTooManyRequests:
-			e.Class, e.Retry, e.Hint = ClassThrottled, true, throttleHint
+			e.Class, e.Retry, e.Hint = ClassThrottled, true, throttleHint(it)
 		case e.Status >= 500:
 			e.Class, e.Retry, e.Hint = ClassServerError, true, "AWS or the "+x.product()+" failed inside ("+e.Code+"): see its logs; mw retries"
 		default:

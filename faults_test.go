@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -133,3 +134,93 @@ func TestCanaryNeverLeaksFromLifecyclePaths(t *testing.T) {
 }
 
 func resolvedHolder(ctx context.Context) any { return resolved.FromContext(ctx) }
+
+// A probe that shows the extension serving may bring an answer to retry,
+// such as a 500 or AWS's throttling: the item is retried, on its backoff,
+// and is never served without a value (issue 16: the storm simulation
+// served empty values this way).
+func TestProbeAnswerToRetryIsRetried(t *testing.T) {
+	for _, f := range []mwtest.Faults{{ServerError: 1}, {Throttle: 1}} {
+		t.Run(fmt.Sprintf("%+v", f), func(t *testing.T) {
+			w := newWorld(t, mwtest.Managed)
+			w.ext.PutSecret("s", "v")
+			w.ext.NotReadyFor(1) // to the gate: the first probe meets the fault
+			w.ext.SetFaults(f)
+			ran := false
+			h := mw.Wrap(func(ctx context.Context, _ []string) (map[string]string, error) {
+				ran = true
+				return echo(ctx, []string{"secret:s"})
+			}, w.opts(mw.WithSecrets("s"))...)
+			_, err := h(invokeCtx(t, 600*time.Millisecond), nil)
+			if ran || err == nil {
+				t.Fatalf("the handler ran (%v), error %v: want the item failed, retried", ran, err)
+			}
+			if n := w.ext.Stats().Fetches; n < 3 {
+				t.Errorf("%d requests: want the not-ready one, the probe, and retries", n)
+			}
+		})
+	}
+}
+
+// slow400 answers the managed extension's generic 400 for secret id, after
+// a delay as long as a call to AWS, the first times requests (all of them
+// if times < 0), as the extension does when AWS throttles it; everything
+// else goes to next.
+type slow400 struct {
+	next  http.Handler
+	id    string
+	times int
+
+	mu   sync.Mutex
+	seen int
+}
+
+func (s *slow400) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("secretId") == s.id {
+		s.mu.Lock()
+		s.seen++
+		answer := s.times < 0 || s.seen <= s.times
+		s.mu.Unlock()
+		if answer {
+			time.Sleep(15 * time.Millisecond)
+			rw.WriteHeader(http.StatusBadRequest)
+			_, _ = rw.Write([]byte(mwtest.GenericError))
+			return
+		}
+	}
+	s.next.ServeHTTP(rw, r)
+}
+
+// A bare 400 that took as long as a call to AWS, from an extension that
+// serves, may be AWS throttling it: a required item retries it (issue 16:
+// the storm simulation failed most invokes of a throttled storm), and a
+// missing one still fails, with a hint that names both causes.
+func TestSlowBare400FromServingExtensionIsRetried(t *testing.T) {
+	t.Run("throttled twice", func(t *testing.T) {
+		ext := mwtest.New(mwtest.Managed)
+		ext.SetToken("")
+		ext.PutSecret("a", "va")
+		ext.PutSecret("b", "vb")
+		w := serveWorld(t, ext, &slow400{next: ext, id: "b", times: 2})
+		h := mw.Wrap(echo, w.opts(mw.WithSecrets("a", "b"))...)
+		got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:a", "secret:b"})
+		if err != nil || got["secret:b"] != "vb" {
+			t.Fatalf("got %v, %v; want b after two throttled answers", got, err)
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		ext := mwtest.New(mwtest.Managed)
+		ext.SetToken("")
+		ext.PutSecret("a", "va")
+		w := serveWorld(t, ext, &slow400{next: ext, id: "b", times: -1})
+		h := mw.Wrap(echo, w.opts(mw.WithSecrets("a", "b"))...)
+		_, err := h(invokeCtx(t, 5*time.Second), nil)
+		fe := asFetchError(t, err)
+		if fe.Class != mw.ClassRejected || fe.Attempts < 3 {
+			t.Errorf("class %s after %d attempts; want rejected after retries", fe.Class, fe.Attempts)
+		}
+		if h := fe.Hint(); !strings.Contains(h, "not found or not allowed") || !strings.Contains(h, "10,000 GetSecretValue calls a second") {
+			t.Errorf("hint %q: want both causes, and the quota", h)
+		}
+	})
+}

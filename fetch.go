@@ -265,12 +265,16 @@ func (r *attempts) loop(ctx context.Context) {
 	for len(pending) > 0 {
 		wasReady := r.c.route.gate.isReady()
 		at := time.Now()
-		retry, wait := r.attempt(ctx, pending, wasReady)
+		retry, wait := r.attempt(ctx, pending, wasReady, at)
 		switch {
 		case len(retry)+len(wait) == 0:
 			return
 		case len(retry) == 0:
-			pending = r.awaitReady(ctx, wait, at)
+			again, retry := r.awaitReady(ctx, wait, at)
+			pending = again
+			if len(retry) > 0 {
+				pending = r.backOff(ctx, sched, append(again, retry...), at)
+			}
 		default:
 			pending = r.backOff(ctx, sched, append(retry, wait...), at)
 		}
@@ -279,11 +283,12 @@ func (r *attempts) loop(ctx context.Context) {
 
 // attempt asks for the pending items once, and sorts them: done, to retry,
 // or to wait for the source to be ready.
-func (r *attempts) attempt(ctx context.Context, pending []int, wasReady bool) (retry, wait []int) {
+func (r *attempts) attempt(ctx context.Context, pending []int, wasReady bool, at time.Time) (retry, wait []int) {
 	r.n++
 	res := r.fetch(ctx, pending)
+	remote := time.Since(at) >= probeLocal
 	for j, k := range pending {
-		switch r.take(ctx, k, res[j], wasReady) {
+		switch r.take(ctx, k, res[j], wasReady, remote) {
 		case takeRetry:
 			retry = append(retry, k)
 		case takeWait:
@@ -301,9 +306,10 @@ const (
 )
 
 // take reads item k's answer to an attempt sent when the source was ready
-// or not (wasReady): the item is done, or to be retried, or to wait for the
-// source to be ready.
-func (r *attempts) take(ctx context.Context, k int, res Result, wasReady bool) int {
+// or not (wasReady), which took longer than a loopback answer or not
+// (remote): the item is done, or to be retried, or to wait for the source
+// to be ready.
+func (r *attempts) take(ctx context.Context, k int, res Result, wasReady, remote bool) int {
 	if res.Err == nil {
 		r.c.route.gate.setReady()
 		r.status = http.StatusOK
@@ -323,9 +329,29 @@ func (r *attempts) take(ctx context.Context, k int, res Result, wasReady bool) i
 		return takeWait
 	case f.se.Retry && !f.abandoned && ctx.Err() == nil:
 		return takeRetry
+	case f.se.NotReady && remote && r.mayBeThrottled(k) && ctx.Err() == nil:
+		return takeRetry
 	}
 	r.fail(ctx, k, nil)
 	return takeDone
+}
+
+// ambiguousFor is how long a call retries item k's bare 400 that came from
+// AWS (see mayBeThrottled), on the throttling schedule.
+const ambiguousFor = time.Second
+
+// mayBeThrottled reports whether a "not ready" answer that took longer
+// than a loopback one is retried as throttling. The managed extension asks
+// AWS before it answers so slowly, and answers its bare 400 whether AWS
+// said the item is missing or forbidden, or throttled it, as AWS does when
+// many environments start at once: issue 16's storm simulation
+// (tools/storm, SCALE.md) measured that taking it as final fails most
+// invokes of such a storm, each failure sending the next invoke at once.
+// So a required item with no stale value to serve retries it, with full
+// jitter, for ambiguousFor of the call; an item that is missing costs a
+// few more requests and that long before its invoke fails.
+func (r *attempts) mayBeThrottled(k int) bool {
+	return !r.c.stale && !r.w.cache.items[r.c.tix[k].i].optional && time.Since(r.start) < ambiguousFor
 }
 
 // fetch calls the source for the pending items. A source that returns the
@@ -349,8 +375,10 @@ func (r *attempts) fetch(ctx context.Context, pending []int) []Result {
 // awaitReady waits, within the startup window, for the source to show
 // that it serves, and returns the items to ask for again: those of wait
 // whose answer did not come with a probe, if it does; none if it does not
-// (their "not ready" answers are then final).
-func (r *attempts) awaitReady(ctx context.Context, wait []int, at time.Time) []int {
+// (their "not ready" answers are then final). A probe's answer may itself
+// be one to retry (throttling, a server error): such items are returned
+// apart, in retry, for the backoff.
+func (r *attempts) awaitReady(ctx context.Context, wait []int, at time.Time) (again, retry []int) {
 	wctx, cancel := context.WithTimeout(ctx, r.w.startupLeft())
 	defer cancel()
 	targets := make([]*probeTarget, len(wait))
@@ -358,21 +386,22 @@ func (r *attempts) awaitReady(ctx context.Context, wait []int, at time.Time) []i
 		targets[j] = &probeTarget{src: r.c.route.src, op: r.c.op, it: r.c.items[k]}
 	}
 	ready := r.c.route.gate.await(wctx, targets)
-	var again []int
 	for j, k := range wait {
 		probes, res := r.c.route.gate.answer(targets[j])
 		asked := res == nil && ready && ctx.Err() == nil // asked for again now
 		r.replay(ctx, k, at, probes, asked)
 		switch {
 		case res != nil:
-			r.take(ctx, k, *res, false)
+			if r.take(ctx, k, *res, false, false) != takeDone {
+				retry = append(retry, k)
+			}
 		case asked:
 			again = append(again, k)
 		default:
 			r.fail(ctx, k, ctx.Err())
 		}
 	}
-	return again
+	return again, retry
 }
 
 // replay records the requests made for item k while it waited at the gate:
@@ -404,7 +433,7 @@ func (r *attempts) replay(ctx context.Context, k int, at time.Time, probes []pro
 func (r *attempts) backOff(ctx context.Context, sched *schedule, again []int, at time.Time) []int {
 	throttled := false
 	for _, k := range again {
-		throttled = throttled || r.last[k].se.Class == ClassThrottled
+		throttled = throttled || r.last[k].se.Class == ClassThrottled || r.last[k].se.NotReady
 	}
 	d := sched.next(throttled)
 	if d != backoff.Stop {

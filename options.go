@@ -267,7 +267,10 @@ func WithTTL(d time.Duration) Option {
 // managed extension answers a bare HTTP 400 both while it starts and for a
 // missing or forbidden item, so the window is the price of telling the two
 // apart: keep it short. Once the extension has answered any item, it is
-// ready, and a bare 400 is final at once. The default is
+// ready, and a bare 400 is final at once, unless it took longer than a
+// loopback answer: the extension asked AWS, which may have throttled it,
+// as it does when many environments start at once, so a required item
+// retries it as throttling for up to a second (SCALE.md). The default is
 // DefaultStartupWindow; zero never waits.
 func WithStartupWindow(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.startupWindow = d })

@@ -3,6 +3,7 @@ package mw
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,16 +13,29 @@ import (
 // extension, which answers a bare HTTP 400 until it serves. One probe at a
 // time per source and Wrap, quick at first: a loopback request costs
 // nothing while the extension is not serving. The probes slow down after
-// probeFastFor, or as soon as an answer takes longer than probeLocal: an
-// extension that answers 400 that slowly asked AWS first (it serves, and
-// the item is missing, or AWS throttles it), and each fast probe would
-// cost another call to AWS.
+// probeFastFor, or once two answers in a row took longer than probeLocal:
+// an extension that answers 400 that slowly asked AWS first (it serves,
+// and the item is missing, or AWS throttles it), and each fast probe would
+// cost another call to AWS. Slowed, they back off as throttled calls do,
+// doubling to probeSlowest, ±50 %, so that environments that start
+// together do not probe together.
+//
+// probeLocal: a loopback answer takes well under a millisecond, AWS's
+// several (15 ms on average in tools/storm). Issue 16's storm simulation
+// measured the former 20 ms: AWS's throttled answers came back faster,
+// and each environment's prober kept sending AWS calls every few
+// milliseconds (SCALE.md).
+//
+// probeEvery: the readiness penalty is up to one probe's interval, plus
+// the round of requests for the items that waited; 3 ms keeps its p99
+// within 10 ms (BenchmarkReadiness, BENCHMARKS.md), for about 280
+// loopback requests in a second of waiting, one at a time.
 const (
 	probeFirst   = time.Millisecond
-	probeEvery   = 5 * time.Millisecond
+	probeEvery   = 3 * time.Millisecond
 	probeFastFor = time.Second
-	probeLocal   = 20 * time.Millisecond
-	probeSlowest = 100 * time.Millisecond
+	probeLocal   = 5 * time.Millisecond
+	probeSlowest = time.Second
 )
 
 // gate is the readiness of one source for one Wrap. Calls whose items got
@@ -136,8 +150,9 @@ func (g *gate) probe(ctx context.Context) (ready bool) {
 		g.signal()
 		g.mu.Unlock()
 	}()
-	start, delay, fast := time.Now(), probeFirst, true
-	for sleep(ctx, delay) {
+	start, delay, wait := time.Now(), probeFirst, probeFirst
+	slowRun := 0 // slow answers in a row
+	for sleep(ctx, wait) {
 		t, ok := g.next()
 		if !ok {
 			return g.ready.Load()
@@ -165,11 +180,23 @@ func (g *gate) probe(ctx context.Context) (ready bool) {
 		if g.ready.Load() {
 			return true
 		}
-		fast = fast && time.Since(at) < probeLocal && time.Since(start) < probeFastFor
-		if fast {
-			delay = min(2*delay, probeEvery)
+		// The answers set the pace: a quick one keeps it quick, a slow one
+		// alone (a loopback request held up by a busy CPU, as at a cold
+		// start on a small function) changes nothing, and from the second
+		// slow one in a row the probes back off: an extension that keeps
+		// asking AWS keeps slowing them.
+		if time.Since(at) < probeLocal {
+			slowRun = 0
 		} else {
-			delay = min(max(delay, probeEvery)*3/2, probeSlowest)
+			slowRun++
+		}
+		switch {
+		case time.Since(start) < probeFastFor && slowRun < 2:
+			delay = min(2*delay, probeEvery)
+			wait = delay
+		default:
+			delay = min(max(delay, probeEvery)*2, probeSlowest)
+			wait = delay/2 + rand.N(delay)
 		}
 	}
 	return g.ready.Load()

@@ -252,15 +252,24 @@ func throttleHint(op, code string) string {
 	if code == "KMSThrottlingException" {
 		return "KMS throttled decryption: its cryptographic request rate is an account-and-Region quota shared by all callers; raise it in Service Quotas, or fetch less often with mw.WithTTL"
 	}
+	// The quotas, per account and Region: "AWS Systems Manager endpoints
+	// and quotas" and "AWS Secrets Manager quotas" (SCALE.md cites them).
+	const raise = "turn on Parameter Store's higher throughput setting " +
+		"(aws ssm update-service-setting --setting-id /ssm/parameter-store/high-throughput-enabled --setting-value true), " +
+		"or fetch less often with mw.WithTTL"
 	switch op {
 	case opGetParameters:
-		return "Parameter Store throttled ssm:GetParameters: GetParameter and GetParameters share one transactions-per-second quota per account and Region; turn on the higher throughput setting, or fetch less often with mw.WithTTL"
+		return "Parameter Store throttled ssm:GetParameters: at standard throughput GetParameter, GetParameters and GetParametersByPath " +
+			"share 40 calls a second per account and Region; higher throughput allows 1,000 GetParameters calls a second (10 names each): " + raise
 	case opGetParametersByPath:
-		return "Parameter Store throttled ssm:GetParametersByPath: its transactions-per-second quota is per account and Region (shared with GetParameter(s) at standard throughput); turn on the higher throughput setting, or fetch less often with mw.WithTTL"
+		return "Parameter Store throttled ssm:GetParametersByPath: at standard throughput GetParameter, GetParameters and GetParametersByPath " +
+			"share 40 calls a second per account and Region; higher throughput allows 100 GetParametersByPath calls a second: " + raise
 	case opBatchGetSecretValue:
-		return "Secrets Manager throttled BatchGetSecretValue: its request rate quota is per account and Region; fetch less often with mw.WithTTL"
+		return "Secrets Manager throttled BatchGetSecretValue: its request rate quota is 100 calls a second per Region, not adjustable " +
+			"(GetSecretValue's is 10,000); fetch less often with mw.WithTTL"
 	case opGetSecretValue:
-		return "Secrets Manager throttled GetSecretValue: its request rate quota (shared with DescribeSecret) is per account and Region; fetch less often with mw.WithTTL"
+		return "Secrets Manager throttled GetSecretValue: its request rate quota is 10,000 calls a second per Region, not adjustable; " +
+			"fetch less often with mw.WithTTL"
 	}
 	return "fetch less often with mw.WithTTL"
 }

@@ -49,10 +49,10 @@ func TestFaults(t *testing.T) {
 	seedCanaries(b)
 	src := awssdk.New(b.Config())
 	throttleHint := map[string]string{
-		"GetParameters":       "higher throughput",
-		"GetParametersByPath": "higher throughput",
-		"BatchGetSecretValue": "BatchGetSecretValue: its request rate quota",
-		"GetSecretValue":      "GetSecretValue: its request rate quota",
+		"GetParameters":       "1,000 GetParameters calls a second (10 names each): turn on Parameter Store's higher throughput setting (aws ssm update-service-setting --setting-id /ssm/parameter-store/high-throughput-enabled",
+		"GetParametersByPath": "100 GetParametersByPath calls a second: turn on Parameter Store's higher throughput setting",
+		"BatchGetSecretValue": "BatchGetSecretValue: its request rate quota is 100 calls a second per Region, not adjustable",
+		"GetSecretValue":      "GetSecretValue: its request rate quota is 10,000 calls a second per Region, not adjustable",
 	}
 	serverCode := map[bool]string{true: "InternalServerError", false: "InternalServiceError"}
 	for _, c := range calls {
