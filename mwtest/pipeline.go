@@ -53,15 +53,20 @@ func (e *Extension) admit(w http.ResponseWriter, r *http.Request, name string, r
 	if !e.wait(w, r, release, latency) {
 		return false
 	}
-	if e.dialect == AppConfig && !e.awaitFirstFetch(w, r) {
-		return false
+	for {
+		if e.dialect == AppConfig && !e.awaitFirstFetch(w, r) {
+			return false
+		}
+		notReady, f := e.gate(name)
+		switch {
+		case notReady && e.dialect == AppConfig:
+			continue // not ready again since it was: hold again, as the extension does
+		case notReady:
+			e.replyNotReady(w)
+			return false
+		}
+		return e.answerFault(w, f)
 	}
-	notReady, f := e.gate(name)
-	if notReady {
-		e.replyNotReady(w)
-		return false
-	}
-	return e.answerFault(w, f)
 }
 
 // countFetch counts a value request and returns the hang and the latency it
