@@ -82,8 +82,15 @@ func (e *FetchError) Error() string {
 	if e == nil {
 		return "mw: <nil *FetchError>"
 	}
+	return "mw: " + e.summary() + ": " + e.Hint()
+}
+
+// summary is the item, what went wrong and the answer, without the fix:
+// `secret "db": not found (agent: HTTP 400 ResourceNotFoundException, 1
+// attempt in 3ms)`.
+func (e *FetchError) summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "mw: %s: %s (", e.subject(), e.what())
+	fmt.Fprintf(&b, "%s: %s (", e.subject(), e.what())
 	if e.Source != "" {
 		b.WriteString(e.Source)
 		b.WriteString(": ")
@@ -100,8 +107,6 @@ func (e *FetchError) Error() string {
 	if e.Stale > 0 {
 		fmt.Fprintf(&b, "; its last good value is %s past its TTL", e.Stale.Round(time.Second))
 	}
-	b.WriteString(": ")
-	b.WriteString(e.Hint())
 	return b.String()
 }
 
@@ -238,7 +243,12 @@ type PrefetchError struct {
 	Declared int           // how many items were declared
 }
 
-// Error lists the failed items, one to a line.
+// Error lists the failed items, each on a line of its own, with its fix on
+// the next, so that it can be read at a glance:
+//
+//	mw: 1 of 2 declared items could not be fetched; the handler did not run
+//		secret "prod/dbb": the extension answered its generic 400 (extension: HTTP 400; 1 attempt in 2ms)
+//			fix: not found or not allowed: check the name and region, ...
 func (e *PrefetchError) Error() string {
 	if e == nil {
 		return "mw: <nil *PrefetchError>"
@@ -247,7 +257,9 @@ func (e *PrefetchError) Error() string {
 	fmt.Fprintf(&b, "mw: %d of %d declared items could not be fetched; the handler did not run", len(e.Failed), e.Declared)
 	for _, f := range e.Failed {
 		b.WriteString("\n\t")
-		b.WriteString(f.Error())
+		b.WriteString(f.summary())
+		b.WriteString("\n\t\tfix: ")
+		b.WriteString(f.Hint())
 	}
 	return b.String()
 }

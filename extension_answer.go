@@ -304,14 +304,13 @@ func (x *extension) tokenHint(noToken bool) string {
 // serving: the item is missing, or the role may not read it, or AWS
 // throttled the extension, which answers all three the same way.
 func rejectedHint(it Item) string {
-	quota := "Parameter Store's 40 calls a second at standard throughput (10,000 with its higher throughput setting)"
+	quota := "Parameter Store's 40 calls a second (10,000 with higher throughput)"
 	if readAction(it) != "ssm:GetParameter" {
 		quota = "Secrets Manager's 10,000 GetSecretValue calls a second"
 	}
 	return fmt.Sprintf("not found or not allowed: check the name and region, and allow %s on it "+
 		"(and kms:Decrypt for a customer-managed key); the extension's CloudWatch logs say which. "+
-		"Or AWS throttled the extension, which answers that with the same 400, when many environments start at once: "+
-		"mind %s (SCALE.md)", readAction(it), quota)
+		"Or throttled: many cold starts at once can exceed %s (SCALE.md)", readAction(it), quota)
 }
 
 // readAction is the IAM action that reads it through the extension.
