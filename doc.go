@@ -1,6 +1,9 @@
 // Package mw is middleware for Go functions on AWS Lambda that read SSM
-// Parameter Store parameters and Secrets Manager secrets through the AWS
-// Parameters and Secrets Lambda Extension.
+// Parameter Store parameters, Secrets Manager secrets and AWS AppConfig
+// configurations: through the AWS Parameters and Secrets Lambda Extension
+// (the default), the AWS Secrets Manager Agent, the AWS SDK (package
+// github.com/lambda-mw/mw/awssdk, given to WithSource), or, for AppConfig,
+// the AWS AppConfig Agent Lambda extension.
 //
 // The extension serves only during the INVOKE phase. Code that calls it
 // during INIT (a package-level variable, an init function, a config package
@@ -23,9 +26,15 @@
 //
 // Typed accessors decode values: SecretJSON and ParameterJSON into a struct,
 // SecretBinary into bytes, ParameterList into a StringList's items. Items
-// can be pinned to a version (Version, Label, VersionID, VersionStage) and
-// read by a short name (Alias), and a secret can be read through Parameter
-// Store as /aws/reference/secretsmanager/<id>.
+// can be pinned to a version (ParameterVersion, Label, VersionID,
+// VersionStage) and read by a short name (Alias), and a secret can be read
+// through Parameter Store as /aws/reference/secretsmanager/<id>. WithSecret
+// and WithParameter return handles, which read their item with no name to
+// misspell. WithParametersByPath declares a parameter tree; WithAppConfig an
+// AppConfig profile, read with AppConfig, AppConfigJSON and FeatureFlag.
+//
+// Wrap takes a func(ctx, In) (Out, error); WrapEvent, WrapResult, WrapFunc
+// and WrapHandler take the other handler shapes lambda.Start accepts.
 //
 // # The environment
 //
@@ -42,6 +51,9 @@
 //	               sets no WithEndpoint, e.g. http://localhost:2773
 //	MW_AGENT       true when the endpoint is the AWS Secrets Manager Agent
 //	               (see WithSecretsManagerAgent), as on ECS, EKS or EC2
+//	MW_ALLOW_REMOTE_ENDPOINT
+//	               true to allow an MW_ENDPOINT off loopback (the session
+//	               token goes with every request; see WithRemoteEndpoint)
 //
 // so that lambda.Start(mw.Wrap(handler)) prefetches what the environment
 // declares. An item the environment declares and code declares too is
@@ -53,7 +65,9 @@
 // fix. Values never appear in errors, spans or printed output.
 //
 // mw traces with the OpenTelemetry API (see WithTracerProvider): a span per
-// invoke's resolution, with its cache hits and misses, and a span per fetch,
-// with its attempts. Package mwtest has a fake extension and a way to build
-// contexts that carry values, for testing handlers.
+// invoke's resolution, with its cache hits and misses, and a span per call to
+// a source, with its attempts; and it counts lookups, fetches, errors and
+// retries (WithMeterProvider). Package mwtest has fake extensions, a way to
+// build contexts that carry values for testing handlers, and the
+// conformance suite of sources (TestSource).
 package mw
