@@ -22,5 +22,6 @@
 // testdata) are those its main.go needs, that the AppConfig profiles it
 // declares are deployed by the template, that its policy grants exactly
 // the items its main.go declares, and that policy.json says the same as the
-// template (go -C examples test . -update rewrites policy.json from it).
+// template (go -C examples test . -update rewrites policy.json from it, and
+// the layer Mappings from the tables in testdata).
 package examples
