@@ -270,7 +270,11 @@ func (r *attempts) loop(ctx context.Context) {
 		case len(retry)+len(wait) == 0:
 			return
 		case len(retry) == 0:
-			pending = r.awaitReady(ctx, wait, at)
+			again, failed := r.awaitReady(ctx, wait, at)
+			if len(failed) > 0 { // a probe's answer was a failure to retry
+				again = append(again, r.backOff(ctx, sched, failed, time.Now())...)
+			}
+			pending = again
 		default:
 			pending = r.backOff(ctx, sched, append(retry, wait...), at)
 		}
@@ -349,8 +353,10 @@ func (r *attempts) fetch(ctx context.Context, pending []int) []Result {
 // awaitReady waits, within the startup window, for the source to show
 // that it serves, and returns the items to ask for again: those of wait
 // whose answer did not come with a probe, if it does; none if it does not
-// (their "not ready" answers are then final).
-func (r *attempts) awaitReady(ctx context.Context, wait []int, at time.Time) []int {
+// (their "not ready" answers are then final). retry holds the items whose
+// probe answered with a failure that may be retried, such as a 5xx or a
+// 429: they are retried by the schedule, never left without a result.
+func (r *attempts) awaitReady(ctx context.Context, wait []int, at time.Time) (again, retry []int) {
 	wctx, cancel := context.WithTimeout(ctx, r.w.startupLeft())
 	defer cancel()
 	targets := make([]*probeTarget, len(wait))
@@ -358,21 +364,22 @@ func (r *attempts) awaitReady(ctx context.Context, wait []int, at time.Time) []i
 		targets[j] = &probeTarget{src: r.c.route.src, op: r.c.op, it: r.c.items[k]}
 	}
 	ready := r.c.route.gate.await(wctx, targets)
-	var again []int
 	for j, k := range wait {
 		probes, res := r.c.route.gate.answer(targets[j])
 		asked := res == nil && ready && ctx.Err() == nil // asked for again now
 		r.replay(ctx, k, at, probes, asked)
 		switch {
 		case res != nil:
-			r.take(ctx, k, *res, false)
+			if r.take(ctx, k, *res, false) != takeDone {
+				retry = append(retry, k)
+			}
 		case asked:
 			again = append(again, k)
 		default:
 			r.fail(ctx, k, ctx.Err())
 		}
 	}
-	return again
+	return again, retry
 }
 
 // replay records the requests made for item k while it waited at the gate:
