@@ -231,3 +231,41 @@ func TestARefreshNeverTakesAnOrdinaryFetch(t *testing.T) {
 		t.Errorf("%d requests with refreshNow=true; want 1", n)
 	}
 }
+
+// An invoke that needs an expired item with a stale value to serve waits
+// for its refresh no longer than a stale item's budget (LIFECYCLE.md: "With
+// a stale value to serve, it waits 1 s at most"), even when the flight it
+// joins is another caller's RefreshSecret against a hung extension: it
+// serves the stale value and leaves its handler the invoke's time.
+func TestAnInvokeJoiningARefreshServesStaleWithinItsBudget(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	c := newClock()
+	left := make(chan time.Duration, 1)
+	h := mw.Wrap(func(ctx context.Context, refresh bool) (string, error) {
+		if refresh {
+			return mw.RefreshSecret(ctx, "s")
+		}
+		dl, _ := ctx.Deadline()
+		left <- time.Until(dl)
+		return mw.Secret(ctx, "s")
+	}, w.opts(mw.WithSecrets("s"), mw.WithTTL(time.Minute), withClock(c))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), false); err != nil {
+		t.Fatal(err)
+	}
+	<-left
+	w.ext.SetHang(true)
+	refreshCtx := invokeCtx(t, 30*time.Second)
+	go func() { _, _ = h(refreshCtx, true) }() // a forced refresh, hung
+	if !w.ext.WaitHanging(refreshCtx.Done(), 1) {
+		t.Fatal("the refresh sent no request")
+	}
+	c.Advance(2 * time.Minute) // s expires; its last good value is servable
+	got, err := h(invokeCtx(t, 5*time.Second), false)
+	if err != nil || got != "v" {
+		t.Fatalf("got %q, %v; want the stale value", got, err)
+	}
+	if l := <-left; l < 2*time.Second { // a bound: the stale budget is 1 s of 5
+		t.Errorf("the handler started with %v of its 5 s left: the invoke waited for the hung refresh past the stale budget", l.Round(time.Millisecond))
+	}
+}
