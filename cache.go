@@ -130,6 +130,9 @@ type ticket struct {
 	i    int
 	f    *flight
 	lead bool
+	// stale: a caller that joins has a stale value to fall back on, and
+	// waits no longer than a stale item's budget, whatever the flight's.
+	stale bool
 }
 
 // acquire returns tickets for items: the flight in flight that serves each,
@@ -139,11 +142,12 @@ func (c *cache) acquire(items []int, force bool, now time.Time) []ticket {
 	out := make([]ticket, len(items))
 	for k, i := range items {
 		fs := &c.flights[i]
+		stale := !force && c.servableStale(&c.entries[i], now)
 		switch {
 		case fs[1] != nil:
-			out[k] = ticket{i: i, f: fs[1]}
+			out[k] = ticket{i: i, f: fs[1], stale: stale}
 		case !force && fs[0] != nil:
-			out[k] = ticket{i: i, f: fs[0]}
+			out[k] = ticket{i: i, f: fs[0], stale: stale}
 		default:
 			out[k] = ticket{i: i, f: c.start(i, force, now), lead: true}
 		}

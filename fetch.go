@@ -84,15 +84,18 @@ func (w *wrapper) collectLandings(ctx context.Context, tix []ticket, seen *map[i
 		if !t.lead && w.cfg.onAwait != nil {
 			w.cfg.onAwait()
 		}
+		wctx, cancel := waitContext(ctx, t)
+		landed := await(wctx, t.f)
 		var err *FetchError
 		switch {
-		case !await(ctx, t.f):
-			err = w.waitError(ctx, t.i)
+		case !landed:
+			err = w.waitError(wctx, t.i)
 		case t.f.out.abandoned && !t.lead && ctx.Err() == nil:
 			again = append(again, t.i)
 		default:
 			err = t.f.out.err
 		}
+		cancel()
 		if err != nil {
 			if *seen == nil {
 				*seen = map[int]*FetchError{}
@@ -101,6 +104,16 @@ func (w *wrapper) collectLandings(ctx context.Context, tix []ticket, seen *map[i
 		}
 	}
 	return again
+}
+
+// waitContext bounds the wait of t for a flight another caller leads: by
+// the stale budget when the caller has a stale value to serve, as its own
+// fetch would be.
+func waitContext(ctx context.Context, t ticket) (context.Context, context.CancelFunc) {
+	if t.lead || !t.stale {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, staleBudget, errStaleBudget)
 }
 
 // waitError reports a wait for another's fetch that ctx cut short.
