@@ -269,3 +269,64 @@ func TestAnInvokeJoiningARefreshServesStaleWithinItsBudget(t *testing.T) {
 		t.Errorf("the handler started with %v of its 5 s left: the invoke waited for the hung refresh past the stale budget", l.Round(time.Millisecond))
 	}
 }
+
+// pausingCtx is an invoke's context that holds the invoke the first time
+// mw asks for its deadline, which it does once it has decided what to
+// fetch and before it fetches: a seam to land another's fetch in between.
+type pausingCtx struct {
+	context.Context
+	once    sync.Once
+	reached chan struct{}
+	release chan struct{}
+}
+
+func newPausingCtx(ctx context.Context) *pausingCtx {
+	return &pausingCtx{Context: ctx, reached: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (c *pausingCtx) Deadline() (time.Time, bool) {
+	c.once.Do(func() {
+		close(c.reached)
+		<-c.release
+	})
+	return c.Context.Deadline()
+}
+
+// An invoke that found an item missing, but whose fetch of it starts only
+// after a concurrent invoke's fetch of it has landed, serves that value: it
+// does not fetch the item again (LIFECYCLE.md: N concurrent cold invokes
+// make one fetch per item). Test1000ConcurrentColdInvokesFetchEachItemOnce
+// meets this by chance under load; this test meets it every time.
+func TestAnInvokeDoesNotRefetchWhatLandedWhileItPlanned(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
+	w.ext.SetHang(true)
+	first := invokeCtx(t, 10*time.Second)
+	done := make(chan error, 1)
+	go func() { _, err := h(first, nil); done <- err }() // leads the fetch of s, held
+	if !w.ext.WaitHanging(first.Done(), 1) {
+		t.Fatal("no fetch")
+	}
+	second := newPausingCtx(invokeCtx(t, 10*time.Second))
+	got := make(chan map[string]string, 1)
+	go func() {
+		v, err := h(second, []string{"secret:s"})
+		if err != nil {
+			t.Error(err)
+		}
+		got <- v
+	}()
+	<-second.reached // it found s missing
+	w.ext.SetHang(false)
+	if err := <-done; err != nil { // the first fetch has landed
+		t.Fatal(err)
+	}
+	close(second.release)
+	if v := <-got; v["secret:s"] != "v" {
+		t.Errorf("got %v", v)
+	}
+	if n := w.ext.Fetches("s"); n != 1 {
+		t.Errorf("s fetched %d times; want 1: the second invoke fetched again what had just landed", n)
+	}
+}
