@@ -239,9 +239,8 @@ func (c *cache) plan(now time.Time) plan {
 	defer c.mu.Unlock()
 	var p plan
 	for i := range c.items {
-		e := &c.entries[i]
 		switch {
-		case e.fresh(now) || e.held(now) && c.servable(i, now):
+		case !c.needs(i, now):
 			p.hits++
 			if c.dueAhead(i, now) {
 				p.ahead = append(p.ahead, c.acquire([]int{i}, false, now)[0])
@@ -251,6 +250,27 @@ func (c *cache) plan(now time.Time) plan {
 		}
 	}
 	return p
+}
+
+// needs reports whether item i needs a fetch before an invoke at now may
+// serve it: it is neither fresh nor held after a failure with something to
+// serve. c.mu must be held.
+func (c *cache) needs(i int, now time.Time) bool {
+	e := &c.entries[i]
+	return !e.fresh(now) && !(e.held(now) && c.servable(i, now))
+}
+
+// stillNeeded returns the items of need that still need a fetch at now:
+// one a concurrent caller's flight landed since need was drawn up is
+// served as it is, not fetched again. c.mu must be held.
+func (c *cache) stillNeeded(need []int, now time.Time) []int {
+	out := need[:0:0]
+	for _, i := range need {
+		if c.needs(i, now) {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // dueAhead reports whether a fresh item is to be refreshed ahead of its

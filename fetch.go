@@ -60,7 +60,16 @@ func (w *wrapper) obtain(ctx context.Context, need []int, force bool) (seen map[
 	defer cancel()
 	for round := 0; len(need) > 0; round++ {
 		w.cache.mu.Lock()
-		tix := w.cache.acquire(need, force, w.now())
+		now := w.now()
+		if !force {
+			// A flight may have landed since need was drawn up.
+			still := w.cache.stillNeeded(need, now)
+			if round == 0 {
+				coalesced += len(need) - len(still)
+			}
+			need = still
+		}
+		tix := w.cache.acquire(need, force, now)
 		w.cache.mu.Unlock()
 		var leads []ticket
 		for _, t := range tix {
