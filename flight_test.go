@@ -330,3 +330,56 @@ func TestAnInvokeDoesNotRefetchWhatLandedWhileItPlanned(t *testing.T) {
 		t.Errorf("s fetched %d times; want 1: the second invoke fetched again what had just landed", n)
 	}
 }
+
+// ctxErrSource serves parameter values, or, while hung, answers when its
+// context ends with the *mw.SourceError a source may well give then (the
+// AWS SDK source does): ClassTimeout, no status, no retry.
+type ctxErrSource struct {
+	hung    atomic.Bool
+	waiting chan struct{} // receives when a hung call waits
+}
+
+func (s *ctxErrSource) Name() string { return "ctxerr" }
+
+func (s *ctxErrSource) Plan(it mw.Item) (mw.Plan, error) {
+	if it.Kind != mw.KindParameter {
+		return mw.Plan{}, mw.ErrNotServed
+	}
+	return mw.Plan{Op: "Get", Batch: 1}, nil
+}
+
+func (s *ctxErrSource) Fetch(ctx context.Context, _ string, items []mw.Item) []mw.Result {
+	out := make([]mw.Result, len(items))
+	if s.hung.Load() {
+		s.waiting <- struct{}{}
+		<-ctx.Done()
+		for i := range out {
+			out[i].Err = &mw.SourceError{Class: mw.ClassTimeout, Err: ctx.Err(), Hint: "the invoke's deadline came first"}
+		}
+		return out
+	}
+	for i := range out {
+		out[i].Value = "v"
+	}
+	return out
+}
+
+// One invoke's cancellation is not the item's failure, whatever error the
+// source gives for its ended context: the next invoke fetches the item, and
+// an optional item is not left without a value for 10 s.
+func TestACanceledInvokeIsNotTheItemsFailureWhateverTheSourceSays(t *testing.T) {
+	src := &ctxErrSource{waiting: make(chan struct{}, 1)}
+	h := mw.Wrap(echo, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithParameter("p", mw.Optional()))
+	src.hung.Store(true)
+	ctx, cancel := context.WithCancel(invokeCtx(t, 10*time.Second))
+	go func() {
+		<-src.waiting
+		cancel()
+	}()
+	_, _ = h(ctx, []string{"parameter:p"}) // canceled: the optional item may be absent
+	src.hung.Store(false)
+	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:p"})
+	if err != nil || got["parameter:p"] != "v" {
+		t.Fatalf("next invoke: %v, %v; want the value: the canceled invoke's fetch was recorded as the item's failure", got, err)
+	}
+}
