@@ -483,14 +483,19 @@ type failure struct {
 	abandoned bool
 }
 
-// judge reads the error of an attempt made within ctx.
+// judge reads the error of an attempt made within ctx. An attempt that
+// got no answer (no HTTP status) before ctx ended was ended by ctx,
+// whatever error the source made of it: a source may well report its ended
+// context as a timeout of its own, which must not be recorded as the
+// item's failure when the caller gave up.
 func judge(ctx context.Context, err error) failure {
 	var se *SourceError
+	isSE := errors.As(err, &se)
 	switch {
-	case errors.As(err, &se):
-		return failure{se: se}
-	case ctx.Err() != nil:
+	case ctx.Err() != nil && (!isSE || se.Status == 0):
 		return contextFailure(ctx)
+	case isSE:
+		return failure{se: se}
 	case errors.Is(err, context.DeadlineExceeded):
 		return failure{se: &SourceError{Class: ClassTimeout, Retry: true, Err: err,
 			Hint: "the source's own timeout passed before it answered: see its settings"}}
