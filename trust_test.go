@@ -311,6 +311,24 @@ func TestACanceledInvokeIsNotATimeout(t *testing.T) {
 	}
 }
 
+// A cancellation with a cause of its own (context.WithCancelCause, as a
+// server canceling a request for a reason does) is a cancellation too.
+func TestACanceledInvokeWithACauseIsNotATimeout(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	w.ext.SetHang(true)
+	ctx, cancel := context.WithCancelCause(invokeCtx(t, 10*time.Second))
+	go func() {
+		w.ext.WaitHanging(ctx.Done(), 1)
+		cancel(errors.New("the client went away"))
+	}()
+	_, err := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)(ctx, nil)
+	fe := asFetchError(t, err)
+	if fe.Class != mw.ClassCanceled || strings.Contains(err.Error(), "raise the function's timeout") {
+		t.Errorf("class %s: %v", fe.Class, err)
+	}
+}
+
 // What an ARN or a name reveals is a mistake in code: Wrap panics, naming
 // the option that fits.
 func TestNamesThatRevealAMistakePanicAtWrap(t *testing.T) {
