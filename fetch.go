@@ -514,7 +514,7 @@ func contextFailure(ctx context.Context) failure {
 	case cause == errStaleBudget:
 		return failure{se: &SourceError{Class: ClassTimeout, Err: cause,
 			Hint: "the source did not answer in time; the last good value was served meanwhile"}}
-	case errors.Is(cause, context.Canceled):
+	case errors.Is(ctx.Err(), context.Canceled): // whatever its cause, the caller's cancellation
 		return failure{se: &SourceError{Class: ClassCanceled, Err: context.Canceled,
 			Hint: "the invoke's context was canceled before the item was fetched: nothing to fix in mw"}, abandoned: true}
 	default:
