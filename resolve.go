@@ -205,12 +205,14 @@ func (w *wrapper) refresh(ctx context.Context, k resolved.Kind, name string) err
 	return nil
 }
 
-// pathOf returns the declared path that lists the parameter name.
+// pathOf returns the declared path that lists the parameter name: of two
+// that do, the one declared first, whose value Parameter serves.
 func (w *wrapper) pathOf(name string) (int, bool) {
+	first, ok := 0, false
 	for path, i := range w.cache.index.Paths() {
-		if resolved.Under(name, path) {
-			return i, true
+		if resolved.Under(name, path) && (!ok || i < first) {
+			first, ok = i, true
 		}
 	}
-	return 0, false
+	return first, ok
 }
