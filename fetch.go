@@ -484,15 +484,15 @@ type failure struct {
 }
 
 // judge reads the error of an attempt made within ctx. An attempt that
-// got no answer (no HTTP status) before ctx ended was ended by ctx,
-// whatever error the source made of it: a source may well report its ended
+// got no answer before ctx ended, and that the source reports as a timeout
+// or a cancellation, was ended by ctx: a source may well report its ended
 // context as a timeout of its own, which must not be recorded as the
 // item's failure when the caller gave up.
 func judge(ctx context.Context, err error) failure {
 	var se *SourceError
 	isSE := errors.As(err, &se)
 	switch {
-	case ctx.Err() != nil && (!isSE || se.Status == 0):
+	case ctx.Err() != nil && (!isSE || endedBy(ctx, se)):
 		return contextFailure(ctx)
 	case isSE:
 		return failure{se: se}
@@ -501,6 +501,12 @@ func judge(ctx context.Context, err error) failure {
 			Hint: "the source's own timeout passed before it answered: see its settings"}}
 	}
 	return failure{se: &SourceError{Class: ClassOther, Err: err}}
+}
+
+// endedBy reports whether se, which came once ctx had ended, says no more
+// than that: no answer, and a timeout, a cancellation or ctx's own error.
+func endedBy(ctx context.Context, se *SourceError) bool {
+	return se.Status == 0 && (se.Class == ClassTimeout || se.Class == ClassCanceled || errors.Is(se, ctx.Err()))
 }
 
 // contextFailure says which end of ctx ended an attempt. mw's own bounds
