@@ -260,6 +260,23 @@ func TestAnswersAreCheckedAgainstTheQuestion(t *testing.T) {
 	}
 }
 
+// A parameter pinned by Parameter Store's own selector, name:version, is
+// checked as one pinned with ParameterVersion is: an answer for another
+// version is refused, not served.
+func TestAnAnswerForAnotherVersionThanTheSelectorIsRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"Parameter":{"Name":"/p","Type":"String","Value":"`+canary+`","Version":2,"Selector":":1"}}`)
+	}))
+	t.Cleanup(srv.Close)
+	_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithParameters("/p:1"))(invokeCtx(t, 5*time.Second), nil)
+	if err == nil {
+		t.Fatal("version 2 was served for /p:1")
+	}
+	if fe := asFetchError(t, err); fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), "another version") {
+		t.Errorf("%v", err)
+	}
+}
+
 // The managed extension answers a bad or stale token with 401: a token
 // problem, not a wrong name; with AWS_SESSION_TOKEN empty, mw says so.
 func TestThe401OfTheManagedExtensionIsATokenProblem(t *testing.T) {
