@@ -9,7 +9,11 @@ import "context"
 // declares nothing and reads nothing.
 type SecretHandle struct{ it item }
 
-func (h SecretHandle) apply(c *config) { c.items = append(c.items, h.it) }
+func (h SecretHandle) apply(c *config) {
+	if h.it.Kind != 0 { // the zero handle declares nothing
+		c.items = append(c.items, h.it)
+	}
+}
 
 // Value returns the secret's value, as Secret does.
 func (h SecretHandle) Value(ctx context.Context) (string, error) {
@@ -37,7 +41,11 @@ func (h SecretHandle) GoString() string { return h.String() }
 // (see SecretHandle).
 type ParameterHandle struct{ it item }
 
-func (h ParameterHandle) apply(c *config) { c.items = append(c.items, h.it) }
+func (h ParameterHandle) apply(c *config) {
+	if h.it.Kind != 0 { // the zero handle declares nothing
+		c.items = append(c.items, h.it)
+	}
+}
 
 // Value returns the parameter's value, as Parameter does.
 func (h ParameterHandle) Value(ctx context.Context) (string, error) {
