@@ -130,6 +130,9 @@ type ticket struct {
 	i    int
 	f    *flight
 	lead bool
+	// stale: a caller that joins has a stale value to fall back on, and
+	// waits no longer than a stale item's budget, whatever the flight's.
+	stale bool
 }
 
 // acquire returns tickets for items: the flight in flight that serves each,
@@ -139,11 +142,12 @@ func (c *cache) acquire(items []int, force bool, now time.Time) []ticket {
 	out := make([]ticket, len(items))
 	for k, i := range items {
 		fs := &c.flights[i]
+		stale := !force && c.servableStale(&c.entries[i], now)
 		switch {
 		case fs[1] != nil:
-			out[k] = ticket{i: i, f: fs[1]}
+			out[k] = ticket{i: i, f: fs[1], stale: stale}
 		case !force && fs[0] != nil:
-			out[k] = ticket{i: i, f: fs[0]}
+			out[k] = ticket{i: i, f: fs[0], stale: stale}
 		default:
 			out[k] = ticket{i: i, f: c.start(i, force, now), lead: true}
 		}
@@ -235,9 +239,8 @@ func (c *cache) plan(now time.Time) plan {
 	defer c.mu.Unlock()
 	var p plan
 	for i := range c.items {
-		e := &c.entries[i]
 		switch {
-		case e.fresh(now) || e.held(now) && c.servable(i, now):
+		case !c.needs(i, now):
 			p.hits++
 			if c.dueAhead(i, now) {
 				p.ahead = append(p.ahead, c.acquire([]int{i}, false, now)[0])
@@ -247,6 +250,27 @@ func (c *cache) plan(now time.Time) plan {
 		}
 	}
 	return p
+}
+
+// needs reports whether item i needs a fetch before an invoke at now may
+// serve it: it is neither fresh nor held after a failure with something to
+// serve. c.mu must be held.
+func (c *cache) needs(i int, now time.Time) bool {
+	e := &c.entries[i]
+	return !e.fresh(now) && !(e.held(now) && c.servable(i, now))
+}
+
+// stillNeeded returns the items of need that still need a fetch at now:
+// one a concurrent caller's flight landed since need was drawn up is
+// served as it is, not fetched again. c.mu must be held.
+func (c *cache) stillNeeded(need []int, now time.Time) []int {
+	out := need[:0:0]
+	for _, i := range need {
+		if c.needs(i, now) {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // dueAhead reports whether a fresh item is to be refreshed ahead of its
@@ -323,11 +347,36 @@ func (c *cache) settle(now time.Time, seen map[int]*FetchError) settled {
 		}
 	}
 	if len(out.failed) == 0 {
-		b.found(c.items)
+		b.found()
 		c.holder.Store(b.set)
 		c.snap.Store(&snapshot{set: b.set, until: b.until, stale: out.stale, absent: out.absent})
 	}
 	return out
+}
+
+// patch publishes item i's value, as its entry now holds it, in a copy of
+// the Set handlers read: for a refresh, whose value must be seen even when
+// settle could not publish a new Set, because another required item has
+// no value to serve.
+func (c *cache) patch(i int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, e, n := c.holder.Load(), &c.entries[i], len(c.items)
+	if old == nil || !e.has() || len(old.Values) < n {
+		return
+	}
+	b := setBuilder{set: &resolved.Set{Index: old.Index, Values: slices.Clone(old.Values[:n]), Trees: maps.Clone(old.Trees)}}
+	if len(old.Errs) >= n {
+		b.set.Errs = slices.Clone(old.Errs[:n])
+		b.set.Errs[i] = nil
+	}
+	if len(old.Stale) >= n {
+		b.set.Stale = slices.Clone(old.Stale[:n])
+		b.set.Stale[i] = 0
+	}
+	b.value(i, e)
+	b.found()
+	c.holder.Store(b.set)
 }
 
 // setBuilder fills one Set.
@@ -366,7 +415,7 @@ func (b *setBuilder) absent(i int, it item, failure *FetchError) {
 
 // found indexes the parameters found under declared paths that were not
 // declared themselves, by full name, after the declared values.
-func (b *setBuilder) found(items []item) {
+func (b *setBuilder) found() {
 	if b.set.Trees == nil {
 		return
 	}
@@ -387,7 +436,6 @@ func (b *setBuilder) found(items []item) {
 			}
 		}
 	}
-	_ = items
 }
 
 func minTime(t time.Time, more ...time.Time) time.Time {

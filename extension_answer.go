@@ -134,10 +134,24 @@ func readParameter(it Item, body []byte) (string, error) {
 	if p.Parameter.Name != nil && !sameParameter(it.Name, *p.Parameter.Name, p.Parameter.ARN) {
 		return "", mismatch(it, "parameter")
 	}
-	if want := it.Version; want != 0 && p.Parameter.Version != nil && *p.Parameter.Version != want {
+	if want := pinnedVersion(it); want != 0 && p.Parameter.Version != nil && *p.Parameter.Version != want {
 		return "", mismatch(it, "version of the parameter")
 	}
 	return checkText(*p.Parameter.Value, body)
+}
+
+// pinnedVersion is the version number a parameter is pinned to: by
+// ParameterVersion, or by the name's own :version selector (a label
+// cannot begin with a digit, so a number is a version); 0 when none is.
+func pinnedVersion(it Item) int64 {
+	if it.Version != 0 || !hasSelector(it.Name) {
+		return it.Version
+	}
+	n, err := strconv.ParseInt(it.Name[strings.LastIndexByte(it.Name, ':')+1:], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 func readSecret(it Item, body []byte) (string, error) {

@@ -60,7 +60,16 @@ func (w *wrapper) obtain(ctx context.Context, need []int, force bool) (seen map[
 	defer cancel()
 	for round := 0; len(need) > 0; round++ {
 		w.cache.mu.Lock()
-		tix := w.cache.acquire(need, force, w.now())
+		now := w.now()
+		if !force {
+			// A flight may have landed since need was drawn up.
+			still := w.cache.stillNeeded(need, now)
+			if round == 0 {
+				coalesced += len(need) - len(still)
+			}
+			need = still
+		}
+		tix := w.cache.acquire(need, force, now)
 		w.cache.mu.Unlock()
 		var leads []ticket
 		for _, t := range tix {
@@ -84,15 +93,18 @@ func (w *wrapper) collectLandings(ctx context.Context, tix []ticket, seen *map[i
 		if !t.lead && w.cfg.onAwait != nil {
 			w.cfg.onAwait()
 		}
+		wctx, cancel := waitContext(ctx, t)
+		landed := await(wctx, t.f)
 		var err *FetchError
 		switch {
-		case !await(ctx, t.f):
-			err = w.waitError(ctx, t.i)
+		case !landed:
+			err = w.waitError(wctx, t.i)
 		case t.f.out.abandoned && !t.lead && ctx.Err() == nil:
 			again = append(again, t.i)
 		default:
 			err = t.f.out.err
 		}
+		cancel()
 		if err != nil {
 			if *seen == nil {
 				*seen = map[int]*FetchError{}
@@ -101,6 +113,16 @@ func (w *wrapper) collectLandings(ctx context.Context, tix []ticket, seen *map[i
 		}
 	}
 	return again
+}
+
+// waitContext bounds the wait of t for a flight another caller leads: by
+// the stale budget when the caller has a stale value to serve, as its own
+// fetch would be.
+func waitContext(ctx context.Context, t ticket) (context.Context, context.CancelFunc) {
+	if t.lead || !t.stale {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, staleBudget, errStaleBudget)
 }
 
 // waitError reports a wait for another's fetch that ctx cut short.
@@ -217,6 +239,11 @@ func (w *wrapper) runLanded(ctx context.Context, c *call) (p *fetchPanic) {
 		}
 		now := w.now()
 		for k, t := range c.tix {
+			if !final[k] && results[k].err == nil { // cannot happen: every item ends with a result
+				fe := w.cache.items[t.i].fetchError(errors.New("the fetch ended without a result"))
+				fe.Source = c.route.name
+				results[k] = fetched{err: fe}
+			}
 			w.cache.land(t.i, t.f, results[k], now)
 		}
 	}()
@@ -270,11 +297,11 @@ func (r *attempts) loop(ctx context.Context) {
 		case len(retry)+len(wait) == 0:
 			return
 		case len(retry) == 0:
-			again, retry := r.awaitReady(ctx, wait, at)
-			pending = again
-			if len(retry) > 0 {
-				pending = r.backOff(ctx, sched, append(again, retry...), at)
+			again, failed := r.awaitReady(ctx, wait, at)
+			if len(failed) > 0 { // a probe's answer was a failure to retry
+				again = append(again, r.backOff(ctx, sched, failed, time.Now())...)
 			}
+			pending = again
 		default:
 			pending = r.backOff(ctx, sched, append(retry, wait...), at)
 		}
@@ -375,9 +402,9 @@ func (r *attempts) fetch(ctx context.Context, pending []int) []Result {
 // awaitReady waits, within the startup window, for the source to show
 // that it serves, and returns the items to ask for again: those of wait
 // whose answer did not come with a probe, if it does; none if it does not
-// (their "not ready" answers are then final). A probe's answer may itself
-// be one to retry (throttling, a server error): such items are returned
-// apart, in retry, for the backoff.
+// (their "not ready" answers are then final). retry holds the items whose
+// probe answered with a failure that may be retried, such as a 5xx or a
+// 429: they are retried by the schedule, never left without a result.
 func (r *attempts) awaitReady(ctx context.Context, wait []int, at time.Time) (again, retry []int) {
 	wctx, cancel := context.WithTimeout(ctx, r.w.startupLeft())
 	defer cancel()
@@ -483,19 +510,30 @@ type failure struct {
 	abandoned bool
 }
 
-// judge reads the error of an attempt made within ctx.
+// judge reads the error of an attempt made within ctx. An attempt that
+// got no answer before ctx ended, and that the source reports as a timeout
+// or a cancellation, was ended by ctx: a source may well report its ended
+// context as a timeout of its own, which must not be recorded as the
+// item's failure when the caller gave up.
 func judge(ctx context.Context, err error) failure {
 	var se *SourceError
+	isSE := errors.As(err, &se)
 	switch {
-	case errors.As(err, &se):
-		return failure{se: se}
-	case ctx.Err() != nil:
+	case ctx.Err() != nil && (!isSE || endedBy(ctx, se)):
 		return contextFailure(ctx)
+	case isSE:
+		return failure{se: se}
 	case errors.Is(err, context.DeadlineExceeded):
 		return failure{se: &SourceError{Class: ClassTimeout, Retry: true, Err: err,
 			Hint: "the source's own timeout passed before it answered: see its settings"}}
 	}
 	return failure{se: &SourceError{Class: ClassOther, Err: err}}
+}
+
+// endedBy reports whether se, which came once ctx had ended, says no more
+// than that: no answer, and a timeout, a cancellation or ctx's own error.
+func endedBy(ctx context.Context, se *SourceError) bool {
+	return se.Status == 0 && (se.Class == ClassTimeout || se.Class == ClassCanceled || errors.Is(se, ctx.Err()))
 }
 
 // contextFailure says which end of ctx ended an attempt. mw's own bounds
@@ -509,7 +547,7 @@ func contextFailure(ctx context.Context) failure {
 	case cause == errStaleBudget:
 		return failure{se: &SourceError{Class: ClassTimeout, Err: cause,
 			Hint: "the source did not answer in time; the last good value was served meanwhile"}}
-	case errors.Is(cause, context.Canceled):
+	case errors.Is(ctx.Err(), context.Canceled): // whatever its cause, the caller's cancellation
 		return failure{se: &SourceError{Class: ClassCanceled, Err: context.Canceled,
 			Hint: "the invoke's context was canceled before the item was fetched: nothing to fix in mw"}, abandoned: true}
 	default:

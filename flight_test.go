@@ -231,3 +231,155 @@ func TestARefreshNeverTakesAnOrdinaryFetch(t *testing.T) {
 		t.Errorf("%d requests with refreshNow=true; want 1", n)
 	}
 }
+
+// An invoke that needs an expired item with a stale value to serve waits
+// for its refresh no longer than a stale item's budget (LIFECYCLE.md: "With
+// a stale value to serve, it waits 1 s at most"), even when the flight it
+// joins is another caller's RefreshSecret against a hung extension: it
+// serves the stale value and leaves its handler the invoke's time.
+func TestAnInvokeJoiningARefreshServesStaleWithinItsBudget(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	c := newClock()
+	left := make(chan time.Duration, 1)
+	h := mw.Wrap(func(ctx context.Context, refresh bool) (string, error) {
+		if refresh {
+			return mw.RefreshSecret(ctx, "s")
+		}
+		dl, _ := ctx.Deadline()
+		left <- time.Until(dl)
+		return mw.Secret(ctx, "s")
+	}, w.opts(mw.WithSecrets("s"), mw.WithTTL(time.Minute), withClock(c))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), false); err != nil {
+		t.Fatal(err)
+	}
+	<-left
+	w.ext.SetHang(true)
+	refreshCtx := invokeCtx(t, 30*time.Second)
+	go func() { _, _ = h(refreshCtx, true) }() // a forced refresh, hung
+	if !w.ext.WaitHanging(refreshCtx.Done(), 1) {
+		t.Fatal("the refresh sent no request")
+	}
+	c.Advance(2 * time.Minute) // s expires; its last good value is servable
+	got, err := h(invokeCtx(t, 5*time.Second), false)
+	if err != nil || got != "v" {
+		t.Fatalf("got %q, %v; want the stale value", got, err)
+	}
+	if l := <-left; l < 2*time.Second { // a bound: the stale budget is 1 s of 5
+		t.Errorf("the handler started with %v of its 5 s left: the invoke waited for the hung refresh past the stale budget", l.Round(time.Millisecond))
+	}
+}
+
+// pausingCtx is an invoke's context that holds the invoke the first time
+// mw asks for its deadline, which it does once it has decided what to
+// fetch and before it fetches: a seam to land another's fetch in between.
+type pausingCtx struct {
+	context.Context
+	once    sync.Once
+	reached chan struct{}
+	release chan struct{}
+}
+
+func newPausingCtx(ctx context.Context) *pausingCtx {
+	return &pausingCtx{Context: ctx, reached: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (c *pausingCtx) Deadline() (time.Time, bool) {
+	c.once.Do(func() {
+		close(c.reached)
+		<-c.release
+	})
+	return c.Context.Deadline()
+}
+
+// An invoke that found an item missing, but whose fetch of it starts only
+// after a concurrent invoke's fetch of it has landed, serves that value: it
+// does not fetch the item again (LIFECYCLE.md: N concurrent cold invokes
+// make one fetch per item). Test1000ConcurrentColdInvokesFetchEachItemOnce
+// meets this by chance under load; this test meets it every time.
+func TestAnInvokeDoesNotRefetchWhatLandedWhileItPlanned(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
+	w.ext.SetHang(true)
+	first := invokeCtx(t, 10*time.Second)
+	done := make(chan error, 1)
+	go func() { _, err := h(first, nil); done <- err }() // leads the fetch of s, held
+	if !w.ext.WaitHanging(first.Done(), 1) {
+		t.Fatal("no fetch")
+	}
+	second := newPausingCtx(invokeCtx(t, 10*time.Second))
+	got := make(chan map[string]string, 1)
+	go func() {
+		v, err := h(second, []string{"secret:s"})
+		if err != nil {
+			t.Error(err)
+		}
+		got <- v
+	}()
+	<-second.reached // it found s missing
+	w.ext.SetHang(false)
+	if err := <-done; err != nil { // the first fetch has landed
+		t.Fatal(err)
+	}
+	close(second.release)
+	if v := <-got; v["secret:s"] != "v" {
+		t.Errorf("got %v", v)
+	}
+	if n := w.ext.Fetches("s"); n != 1 {
+		t.Errorf("s fetched %d times; want 1: the second invoke fetched again what had just landed", n)
+	}
+}
+
+// ctxErrSource serves parameter values, or, while hung, answers when its
+// context ends with the *mw.SourceError a source may well give then (the
+// AWS SDK source does): ClassTimeout, no status, no retry.
+type ctxErrSource struct {
+	hung    atomic.Bool
+	waiting chan struct{} // receives when a hung call waits
+}
+
+func (s *ctxErrSource) Name() string { return "ctxerr" }
+
+func (s *ctxErrSource) Plan(it mw.Item) (mw.Plan, error) {
+	if it.Kind != mw.KindParameter {
+		return mw.Plan{}, mw.ErrNotServed
+	}
+	return mw.Plan{Op: "Get", Batch: 1}, nil
+}
+
+func (s *ctxErrSource) Fetch(ctx context.Context, _ string, items []mw.Item) []mw.Result {
+	out := make([]mw.Result, len(items))
+	if s.hung.Load() {
+		s.waiting <- struct{}{}
+		<-ctx.Done()
+		for i := range out {
+			out[i].Err = &mw.SourceError{Class: mw.ClassTimeout, Err: ctx.Err(), Hint: "the invoke's deadline came first"}
+		}
+		return out
+	}
+	for i := range out {
+		out[i].Value = "v"
+	}
+	return out
+}
+
+// One invoke's cancellation is not the item's failure, whatever error the
+// source gives for its ended context: the next invoke fetches the item, and
+// an optional item is not left without a value for 10 s.
+func TestACanceledInvokeIsNotTheItemsFailureWhateverTheSourceSays(t *testing.T) {
+	src := &ctxErrSource{waiting: make(chan struct{}, 1)}
+	h := mw.Wrap(echo, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithParameter("p", mw.Optional()))
+	src.hung.Store(true)
+	ctx, cancel := context.WithCancel(invokeCtx(t, 10*time.Second))
+	go func() {
+		<-src.waiting
+		cancel()
+	}()
+	_, _ = h(ctx, []string{"parameter:p"}) // canceled: the optional item may be absent
+	src.hung.Store(false)
+	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:p"})
+	if err != nil || got["parameter:p"] != "v" {
+		t.Fatalf("next invoke: %v, %v; want the value: the canceled invoke's fetch was recorded as the item's failure", got, err)
+	}
+}

@@ -1,6 +1,10 @@
 package mw
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"io"
+)
 
 // A SecretHandle is a secret declared with WithSecret, held as a value: an
 // Option to give Wrap, and the way handlers read the secret, so that a
@@ -9,7 +13,11 @@ import "context"
 // declares nothing and reads nothing.
 type SecretHandle struct{ it item }
 
-func (h SecretHandle) apply(c *config) { c.items = append(c.items, h.it) }
+func (h SecretHandle) apply(c *config) {
+	if h.it.Kind != 0 { // the zero handle declares nothing
+		c.items = append(c.items, h.it)
+	}
+}
 
 // Value returns the secret's value, as Secret does.
 func (h SecretHandle) Value(ctx context.Context) (string, error) {
@@ -32,12 +40,20 @@ func (h SecretHandle) String() string { return h.it.describe() }
 // GoString is String, so that %#v reveals no Default either.
 func (h SecretHandle) GoString() string { return h.String() }
 
+// Format writes String under every verb, so that no verb (%d, %x, ...)
+// prints a Default.
+func (h SecretHandle) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, h.String()) }
+
 // A ParameterHandle is a parameter declared with WithParameter, held as a
 // value: an Option to give Wrap, and the way handlers read the parameter
 // (see SecretHandle).
 type ParameterHandle struct{ it item }
 
-func (h ParameterHandle) apply(c *config) { c.items = append(c.items, h.it) }
+func (h ParameterHandle) apply(c *config) {
+	if h.it.Kind != 0 { // the zero handle declares nothing
+		c.items = append(c.items, h.it)
+	}
+}
 
 // Value returns the parameter's value, as Parameter does.
 func (h ParameterHandle) Value(ctx context.Context) (string, error) {
@@ -59,3 +75,7 @@ func (h ParameterHandle) String() string { return h.it.describe() }
 
 // GoString is String, so that %#v reveals no Default either.
 func (h ParameterHandle) GoString() string { return h.String() }
+
+// Format writes String under every verb, so that no verb (%d, %x, ...)
+// prints a Default.
+func (h ParameterHandle) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, h.String()) }

@@ -1,6 +1,7 @@
 package mw_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -173,5 +174,22 @@ func TestSecretsThroughParameterStore(t *testing.T) {
 	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:" + ref, "parameter:db-previous"})
 	if err != nil || got["parameter:"+ref] != "new" || got["parameter:db-previous"] != "old" {
 		t.Fatalf("got %v, %v", got, err)
+	}
+}
+
+// The zero value of a handle declares nothing and reads nothing, as its
+// documentation says: given to Wrap, it is no declaration, not a panic.
+func TestAZeroHandleDeclaresNothing(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	var zs mw.SecretHandle
+	var zp mw.ParameterHandle
+	var h func(context.Context, []string) (map[string]string, error)
+	if r := recovered(func() { h = mw.Wrap(echo, w.opts(mw.WithSecrets("s"), zs, zp)...) }); r != nil {
+		t.Fatalf("Wrap panicked on zero handles: %v", r)
+	}
+	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"})
+	if err != nil || got["secret:s"] != "v" {
+		t.Fatalf("%v, %v", got, err)
 	}
 }

@@ -261,3 +261,46 @@ func TestOptionalItems(t *testing.T) {
 		})
 	}
 }
+
+// RefreshSecret returns the value it fetched, even while another declared
+// item has just failed for good (its refresh failed, and WithMaxStale(0)
+// serves no stale value), so that no new set of values can be published.
+func TestRefreshSecretReturnsItsNewValueWhileAnotherItemFails(t *testing.T) {
+	w := newWorld(t, mwtest.Agent)
+	w.ext.PutSecret("a", "a1")
+	w.ext.PutSecret("b", "b1")
+	c := newClock()
+	release := make(chan struct{})
+	inHandler := make(chan struct{})
+	h := mw.Wrap(func(ctx context.Context, refresh bool) (string, error) {
+		if !refresh {
+			return "", nil
+		}
+		close(inHandler)
+		<-release
+		return mw.RefreshSecret(ctx, "a")
+	}, w.opts(mw.WithSecretsManagerAgent(), mw.WithSecret("a", mw.TTL(time.Hour)), mw.WithSecret("b", mw.TTL(time.Minute)),
+		mw.WithMaxStale(0), withClock(c))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), false); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		v, err := h(invokeCtx(t, 5*time.Second), true)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- v
+	}()
+	<-inHandler
+	c.Advance(2 * time.Minute) // b expires
+	w.ext.Deny("b")
+	if _, err := h(invokeCtx(t, 5*time.Second), false); err == nil {
+		t.Fatal("b's refresh failed, with no stale value to serve: want the invoke to fail")
+	}
+	w.ext.PutSecret("a", "a2")
+	close(release)
+	if v := <-got; v != "a2" {
+		t.Errorf("RefreshSecret returned %q with no error; want the value it fetched, a2", v)
+	}
+}

@@ -296,7 +296,8 @@ func WithMaxStale(d time.Duration) Option {
 // refresh it concurrently with the handler, so that no invoke waits for it.
 // The refresh ends before the invoke returns, since Lambda may freeze the
 // process between invokes. The default, zero, refreshes items only once
-// they have expired.
+// they have expired. A d as long as an item's TTL refreshes it on every
+// invoke: keep it a small part of the TTL.
 func WithRefreshAhead(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.refreshAhead = d })
 }

@@ -201,16 +201,20 @@ func (w *wrapper) refresh(ctx context.Context, k resolved.Kind, name string) err
 	if err := seen[i]; err != nil {
 		return err
 	}
-	w.cache.settle(w.now(), nil)
+	if st := w.cache.settle(w.now(), nil); len(st.failed) > 0 {
+		w.cache.patch(i) // no new Set for all: the refreshed value still is seen
+	}
 	return nil
 }
 
-// pathOf returns the declared path that lists the parameter name.
+// pathOf returns the declared path that lists the parameter name: of two
+// that do, the one declared first, whose value Parameter serves.
 func (w *wrapper) pathOf(name string) (int, bool) {
+	first, ok := 0, false
 	for path, i := range w.cache.index.Paths() {
-		if resolved.Under(name, path) {
-			return i, true
+		if resolved.Under(name, path) && (!ok || i < first) {
+			first, ok = i, true
 		}
 	}
-	return 0, false
+	return first, ok
 }

@@ -180,10 +180,23 @@ func (t *telemetry) observe(parent context.Context, s trace.Span) {
 	}
 }
 
-// metering reports whether a measurement made now could be recorded.
-func (t *telemetry) metering(ctx context.Context) bool {
-	return t.meter != nil && t.meter.lookups.Enabled(ctx)
+// metering reports whether a measurement made now with one of the
+// instruments could be recorded. Each instrument answers for itself: a view
+// may drop one of mw's instruments and keep the others.
+func (t *telemetry) metering(ctx context.Context, inst func(*instruments) enabler) bool {
+	return t.meter != nil && inst(t.meter).Enabled(ctx)
 }
+
+// An enabler is an instrument that says whether it records.
+type enabler interface{ Enabled(context.Context) bool }
+
+// The instruments, as metering takes them.
+func lookupsOf(m *instruments) enabler   { return m.lookups }
+func prefetchOf(m *instruments) enabler  { return m.prefetch }
+func retriesOf(m *instruments) enabler   { return m.retries }
+func fetchDurOf(m *instruments) enabler  { return m.fetchDur }
+func errorsOf(m *instruments) enabler    { return m.errors }
+func refreshesOf(m *instruments) enabler { return m.refreshes }
 
 // itemAttributes are the attributes that name an item on every metric and
 // mw.fetch span, followed by more: its kind and name, and its alias and
@@ -232,7 +245,7 @@ func (t *telemetry) warm(ctx context.Context, items []item, s *snapshot, cold bo
 		r.setServed(s.stale, s.absent)
 		r.span.End()
 	}
-	if t.metering(ctx) {
+	if t.metering(ctx, lookupsOf) {
 		t.lookup(ctx, items, outcome{stale: s.stale, absent: s.absent})
 	}
 }
@@ -273,15 +286,15 @@ func (r resolveSpan) end(ctx context.Context, items []item, o outcome) {
 		}
 	}
 	r.span.End()
-	if r.t.metering(ctx) {
+	if r.t.metering(ctx, lookupsOf) {
 		r.t.lookup(ctx, items, o)
-		if len(o.missed) > 0 {
-			attrs := []attribute.KeyValue{attrColdStart.Bool(r.cold)}
-			if o.err != nil {
-				attrs = append(attrs, attrErrorType.String(string(o.err.Failed[0].Class)))
-			}
-			r.t.meter.prefetch.Record(ctx, time.Since(r.start).Seconds(), metric.WithAttributes(attrs...))
+	}
+	if len(o.missed) > 0 && r.t.metering(ctx, prefetchOf) {
+		attrs := []attribute.KeyValue{attrColdStart.Bool(r.cold)}
+		if o.err != nil {
+			attrs = append(attrs, attrErrorType.String(string(o.err.Failed[0].Class)))
 		}
+		r.t.meter.prefetch.Record(ctx, time.Since(r.start).Seconds(), metric.WithAttributes(attrs...))
 	}
 }
 
@@ -431,25 +444,25 @@ func batchFailure(failed []*FetchError, of int) string {
 
 // retried counts a failed attempt that will be tried again.
 func (t *telemetry) retried(ctx context.Context, it item, source string, class Class) {
-	if t.metering(ctx) {
+	if t.metering(ctx, retriesOf) {
 		t.meter.retries.Add(ctx, 1, metric.WithAttributes(itemAttributes(it, attrSource.String(source), attrErrorType.String(string(class)))...))
 	}
 }
 
 // fetched records one item's fetch, retries included.
 func (t *telemetry) fetched(ctx context.Context, it item, c *call, why fetchReason, took time.Duration, err *FetchError) {
-	if !t.metering(ctx) {
-		return
-	}
 	reason, source := attrReason.String(reasonNames[why]), attrSource.String(c.route.name)
-	if err != nil {
-		class := attrErrorType.String(string(err.Class))
-		t.meter.fetchDur.Record(ctx, took.Seconds(), metric.WithAttributes(itemAttributes(it, source, reason, class)...))
-		t.meter.errors.Add(ctx, 1, metric.WithAttributes(itemAttributes(it, source, class)...))
-	} else {
-		t.meter.fetchDur.Record(ctx, took.Seconds(), metric.WithAttributes(itemAttributes(it, source, reason)...))
+	if t.metering(ctx, fetchDurOf) {
+		attrs := itemAttributes(it, source, reason)
+		if err != nil {
+			attrs = append(attrs, attrErrorType.String(string(err.Class)))
+		}
+		t.meter.fetchDur.Record(ctx, took.Seconds(), metric.WithAttributes(attrs...))
 	}
-	if why != reasonInitial {
+	if err != nil && t.metering(ctx, errorsOf) {
+		t.meter.errors.Add(ctx, 1, metric.WithAttributes(itemAttributes(it, source, attrErrorType.String(string(err.Class)))...))
+	}
+	if why != reasonInitial && t.metering(ctx, refreshesOf) {
 		t.meter.refreshes.Add(ctx, 1, metric.WithAttributes(itemAttributes(it, source, reason)...))
 	}
 }

@@ -260,6 +260,23 @@ func TestAnswersAreCheckedAgainstTheQuestion(t *testing.T) {
 	}
 }
 
+// A parameter pinned by Parameter Store's own selector, name:version, is
+// checked as one pinned with ParameterVersion is: an answer for another
+// version is refused, not served.
+func TestAnAnswerForAnotherVersionThanTheSelectorIsRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"Parameter":{"Name":"/p","Type":"String","Value":"`+canary+`","Version":2,"Selector":":1"}}`)
+	}))
+	t.Cleanup(srv.Close)
+	_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithParameters("/p:1"))(invokeCtx(t, 5*time.Second), nil)
+	if err == nil {
+		t.Fatal("version 2 was served for /p:1")
+	}
+	if fe := asFetchError(t, err); fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), "another version") {
+		t.Errorf("%v", err)
+	}
+}
+
 // The managed extension answers a bad or stale token with 401: a token
 // problem, not a wrong name; with AWS_SESSION_TOKEN empty, mw says so.
 func TestThe401OfTheManagedExtensionIsATokenProblem(t *testing.T) {
@@ -294,20 +311,29 @@ func TestTheAgentsConnectionLimitIsSaidAsItIs(t *testing.T) {
 }
 
 // A canceled invoke is canceled, not timed out, and nothing tells the user
-// to raise a timeout.
+// to raise a timeout; with a cause of its own too (context.WithCancelCause,
+// as a server canceling a request for a reason does).
 func TestACanceledInvokeIsNotATimeout(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("s", "v")
-	w.ext.SetHang(true)
-	ctx, cancel := context.WithCancel(invokeCtx(t, 10*time.Second))
-	go func() {
-		w.ext.WaitHanging(ctx.Done(), 1)
-		cancel()
-	}()
-	_, err := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)(ctx, nil)
-	fe := asFetchError(t, err)
-	if fe.Class != mw.ClassCanceled || strings.Contains(err.Error(), "raise the function's timeout") {
-		t.Errorf("%v", err)
+	for name, cancelable := range map[string]func(context.Context) (context.Context, func()){
+		"WithCancel": func(ctx context.Context) (context.Context, func()) { return context.WithCancel(ctx) },
+		"WithCancelCause": func(ctx context.Context) (context.Context, func()) {
+			ctx, cancel := context.WithCancelCause(ctx)
+			return ctx, func() { cancel(errors.New("the client went away")) }
+		},
+	} {
+		w := newWorld(t, mwtest.Managed)
+		w.ext.PutSecret("s", "v")
+		w.ext.SetHang(true)
+		ctx, cancel := cancelable(invokeCtx(t, 10*time.Second))
+		go func() {
+			w.ext.WaitHanging(ctx.Done(), 1)
+			cancel()
+		}()
+		_, err := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)(ctx, nil)
+		fe := asFetchError(t, err)
+		if fe.Class != mw.ClassCanceled || strings.Contains(err.Error(), "raise the function's timeout") {
+			t.Errorf("%s: class %s: %v", name, fe.Class, err)
+		}
 	}
 }
 

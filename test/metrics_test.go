@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/lambda-mw/mw"
@@ -199,4 +200,28 @@ func TestMetricsOnWithTheSDK(t *testing.T) {
 	if got := w.count("mw.cache.lookups"); got != 1 {
 		t.Errorf("%d lookups counted through the SDK; want 1", got)
 	}
+}
+
+// A view that drops one of mw's instruments (mw.cache.lookups, the one with
+// a data point per item per invoke, is the first a team drops for cost)
+// drops that instrument only: fetch errors, durations, retries and
+// refreshes are still recorded.
+func TestDroppingTheLookupsCounterKeepsTheOtherMetrics(t *testing.T) {
+	w := newWorld(t, mwtest.Agent)
+	w.ext.PutSecret("ok", "v")
+	reader := sdkmetric.NewManualReader()
+	drop := sdkmetric.NewView(sdkmetric.Instrument{Name: "mw.cache.lookups"}, sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}})
+	w.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithView(drop))
+	w.reader = reader
+	t.Cleanup(func() { _ = w.mp.Shutdown(context.Background()) })
+	h := mw.Wrap(echo, w.opts(mw.WithSecretsManagerAgent(), mw.WithSecrets("ok"), mw.WithSecret("missing", mw.Optional()))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
+		t.Fatal(err)
+	}
+	w.wantCounts("lookups dropped", []countCase{
+		{"mw.cache.lookups", nil, 0},
+		{"mw.fetch.duration", nil, 2},
+		{"mw.fetch.errors", []string{"mw.item.name=missing", "error.type=not_found"}, 1},
+		{"mw.prefetch.duration", nil, 1},
+	})
 }
