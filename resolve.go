@@ -84,7 +84,11 @@ func routeItems(items []item, cfg *config) ([]itemPlan, *declError) {
 // begin notes the start of an invoke at now, and reports whether it is the
 // first of this Wrap.
 func (w *wrapper) begin(now time.Time) bool {
-	return w.started.Load() == nil && w.started.CompareAndSwap(nil, &now)
+	if w.started.Load() != nil {
+		return false
+	}
+	first := now // on the heap only here, once per Wrap: warm invokes allocate nothing for it
+	return w.started.CompareAndSwap(nil, &first)
 }
 
 // startupLeft is how much of the startup window is left.
