@@ -47,7 +47,8 @@ func ParametersByPath(ctx context.Context, path string) (map[string]string, erro
 }
 
 // Stale reports how far past its TTL the value an invoke serves for a
-// declared item is, and whether it is stale at all. mw serves an item's last
+// declared item was when mw last tried to refresh it, and whether it is
+// stale at all. mw serves an item's last
 // good value when refreshing it fails, up to WithMaxStale past its TTL; a
 // handler may note it, or call RefreshSecret. It is zero and false for a
 // fresh value, and for a name that was not declared.
@@ -108,6 +109,16 @@ func lookup(ctx context.Context, k Kind, name string) (string, error) {
 
 // find returns the Set that holds a declared item's value, and its
 // position, or a *LookupError saying why there is none.
+// declaredAs returns the kind name is declared as, or 0.
+func declaredAs(s *resolved.Set, name string) Kind {
+	for _, k := range []Kind{KindSecret, KindParameter, KindParametersByPath, KindAppConfig} {
+		if _, err, ok := s.Position(resolved.Kind(k), name); ok || err != nil {
+			return k
+		}
+	}
+	return 0
+}
+
 func find(ctx context.Context, k Kind, name string) (*resolved.Set, int, error) {
 	var s *resolved.Set
 	if h := resolved.FromContext(ctx); h != nil {
@@ -119,7 +130,7 @@ func find(ctx context.Context, k Kind, name string) (*resolved.Set, int, error) 
 	i, err, ok := s.Position(resolved.Kind(k), name)
 	switch {
 	case !ok:
-		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNotDeclared}
+		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNotDeclared, declaredAs: declaredAs(s, name)}
 	case err != nil:
 		fe, _ := err.(*FetchError)
 		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNotFound, Fetch: fe}

@@ -70,7 +70,7 @@ func TestMalformedEnvironmentFailsInvokesQuotingTheEntry(t *testing.T) {
 		{"MW_PARAMETERS", "flags=", `MW_PARAMETERS entry 1 of 1, "flags=", has no name after "="`},
 		{"MW_PARAMETERS", "/app/my flags", `MW_PARAMETERS entry 1 of 1, "/app/my flags", has a space inside`},
 		{"MW_SECRETS", "db=a,db=b", `MW_SECRETS entry 1 of 2, "db=a" and MW_SECRETS entry 2 of 2, "db=b": secret alias "db" is declared twice`},
-		{"MW_SECRETS", "code=other", `MW_SECRETS entry 1 of 1, "code=other": secret alias "code" is declared twice: for secret "code" (prod/db) and for secret "code" (other)`},
+		{"MW_SECRETS", "code=other", `MW_SECRETS entry 1 of 1, "code=other": secret alias "code" is declared twice: for "prod/db" and for "other"`},
 		{"MW_ENDPOINT", "localhost:2773", `MW_ENDPOINT="localhost:2773": want an http:// or https:// base URL`},
 		{"MW_AGENT", "yes", `MW_AGENT="yes": want true or false`},
 	} {

@@ -207,7 +207,7 @@ func (e *FetchError) Hint() string {
 	}
 	switch e.Class {
 	case ClassRejected:
-		return "check the name and region, the role's permission to read it (and kms:Decrypt for a customer-managed key), and that nothing calls the extension during INIT"
+		return "not found or not allowed: check the name and region, and the role's permission to read it (and kms:Decrypt for a customer-managed key)"
 	case ClassNotFound:
 		return fmt.Sprintf("check the name: no %s of that name or ARN exists in this account and region (wrong name or region?)", e.Kind)
 	case ClassAccessDenied:
@@ -286,6 +286,8 @@ type LookupError struct {
 	Name  string
 	Err   error       // ErrNoValues, ErrNotDeclared, ErrNotFound, or wraps ErrDecode
 	Fetch *FetchError // with ErrNotFound: why the item has no value
+
+	declaredAs Kind // with ErrNotDeclared: the kind the name is declared as, if any
 }
 
 // Errors a LookupError wraps.
@@ -301,6 +303,19 @@ var (
 	// error says why and where, never what the value holds.
 	ErrDecode = errors.New("cannot decode the value")
 )
+
+// readerOf is the accessor that reads items of kind k.
+func readerOf(k Kind) string {
+	switch k {
+	case KindParameter:
+		return "Parameter"
+	case KindParametersByPath:
+		return "ParametersByPath"
+	case KindAppConfig:
+		return "AppConfig"
+	}
+	return "Secret"
+}
 
 // declaringOption is the option that declares items of kind k.
 func declaringOption(k Kind) string {
@@ -321,6 +336,9 @@ func (e *LookupError) Error() string {
 	}
 	switch e.Err {
 	case ErrNotDeclared:
+		if e.declaredAs != 0 {
+			return fmt.Sprintf("mw: %s %q was not declared, but %s %q was: read it with mw.%s", e.Kind, e.Name, e.declaredAs, e.Name, readerOf(e.declaredAs))
+		}
 		if e.Kind == KindAppConfig {
 			return fmt.Sprintf("mw: %s %q was not declared: add mw.WithAppConfig(application, environment, %q) to mw.Wrap", e.Kind, e.Name, e.Name)
 		}
@@ -329,7 +347,7 @@ func (e *LookupError) Error() string {
 		return fmt.Sprintf("mw: %s %q: %v: pass the ctx your wrapped handler received (values exist only inside an invoke of a handler made by mw.Wrap)", e.Kind, e.Name, e.Err)
 	case ErrNotFound:
 		if e.Fetch != nil {
-			return fmt.Sprintf("mw: optional %s %q has no value: %v", e.Kind, e.Name, e.Fetch)
+			return fmt.Sprintf("mw: optional %s %q has no value: %s: %s", e.Kind, e.Name, e.Fetch.summary(), e.Fetch.Hint())
 		}
 	}
 	return fmt.Sprintf("mw: %s %q: %v", e.Kind, e.Name, e.Err)

@@ -354,13 +354,22 @@ func (r *attempts) take(ctx context.Context, k int, res Result, wasReady, remote
 	switch {
 	case f.se.NotReady && !wasReady && r.w.inStartupWindow():
 		return takeWait
-	case f.se.Retry && !f.abandoned && ctx.Err() == nil:
+	case f.se.Retry && !f.abandoned && ctx.Err() == nil && !r.neverAnswered(f.se):
 		return takeRetry
 	case f.se.NotReady && remote && r.mayBeThrottled(k) && ctx.Err() == nil:
 		return takeRetry
 	}
 	r.fail(ctx, k, nil)
 	return takeDone
+}
+
+// neverAnswered reports whether se says nothing answered, from a source
+// that has answered nothing since this Wrap's first invoke, with the startup
+// window past: a missing layer, or an agent not running. Such a failure is
+// final at once, rather than retried to the deadline on every invoke; once
+// the source has answered, a connection it refuses is retried as before.
+func (r *attempts) neverAnswered(se *SourceError) bool {
+	return se.Class == ClassUnavailable && !r.c.route.gate.isReady() && !r.w.inStartupWindow()
 }
 
 // ambiguousFor is how long a call retries item k's bare 400 that came from

@@ -40,6 +40,16 @@ func (it item) ref() string {
 // key identifies the item by kind and ref, as spans list it: "secret:db".
 func (it item) key() string { return it.Kind.String() + ":" + it.ref() }
 
+// target names what the item fetches, without its alias: `"prod/db" (stage
+// AWSPREVIOUS)`.
+func (it item) target() string {
+	s := fmt.Sprintf("%q", it.Name)
+	if v := it.version(); v != "" {
+		s += " (" + v + ")"
+	}
+	return s
+}
+
 // describe names the item in messages: `secret "db" (prod/db, stage
 // AWSPREVIOUS)`.
 func (it item) describe() string { return it.fetchError(nil).subject() }
@@ -343,7 +353,7 @@ func (c *collector) conflict(prev, it item) {
 	switch {
 	case prev.Item != it.Item && it.alias != "":
 		c.fail(env, "%s%s alias %q is declared twice: for %s and for %s",
-			origin(prev, it), it.Kind, it.alias, prev.describe(), it.describe())
+			origin(prev, it), it.Kind, it.alias, prev.target(), it.target())
 	case prev.Item != it.Item:
 		c.fail(env, "%s%s %q is declared twice, at different versions (%s and %s): give one of them an Alias",
 			origin(prev, it), it.Kind, it.ref(), versionOf(prev), versionOf(it))

@@ -57,7 +57,7 @@ func TestDeclarationMistakesInCodePanicAtWrap(t *testing.T) {
 		want string
 	}{
 		{"same alias for two secrets", []mw.Option{mw.WithSecret(arn, mw.Alias("db")), mw.WithSecret("other", mw.Alias("db"))},
-			`secret alias "db" is declared twice: for secret "db" (` + arn + `) and for secret "db" (other)`},
+			`secret alias "db" is declared twice: for "` + arn + `" and for "other"`},
 		{"same alias for two versions", []mw.Option{mw.WithSecret("s", mw.Alias("db")), mw.WithSecret("s", mw.Alias("db"), mw.VersionStage("AWSPREVIOUS"))},
 			`secret alias "db" is declared twice`},
 		{"one name at two versions", []mw.Option{mw.WithSecrets("s"), mw.WithSecret("s", mw.VersionStage("AWSPREVIOUS"))},

@@ -589,7 +589,11 @@ func TestMisuseIsAnErrorNamingTheItem(t *testing.T) {
 	w.ext.PutSecret("s", "v")
 	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
 	_, err = h(invokeCtx(t, 5*time.Second), []string{"parameter:s"}) // declared as a secret, read as a parameter
-	if !errors.Is(err, mw.ErrNotDeclared) || !strings.Contains(err.Error(), `mw.WithParameters("s")`) {
+	if !errors.Is(err, mw.ErrNotDeclared) || !strings.Contains(err.Error(), `secret "s" was: read it with mw.Secret`) {
+		t.Errorf("declared as a secret, read as a parameter: %v", err)
+	}
+	_, err = h(invokeCtx(t, 5*time.Second), []string{"parameter:never"})
+	if !errors.Is(err, mw.ErrNotDeclared) || !strings.Contains(err.Error(), `mw.WithParameters("never")`) {
 		t.Errorf("undeclared: %v", err)
 	}
 	// A nil handler is a mistake in code, like the other declarations

@@ -146,3 +146,37 @@ func TestValuesActOutMissingAndStaleItems(t *testing.T) {
 		t.Errorf("stale: %v; want fresh, then stale", stale)
 	}
 }
+
+// A mistake in mwtest.Values that would make a test test another path is
+// said at once: a Stale key that names no item, a Missing entry with no
+// Kind.
+func TestValuesRefuseWhatTheyCannotActOut(t *testing.T) {
+	for name, v := range map[string]mwtest.Values{
+		"stale key without its kind": {Secrets: map[string]string{"prod/db": "pw"}, Stale: map[string]time.Duration{"prod/db": time.Minute}},
+		"stale key of no item":       {Secrets: map[string]string{"prod/db": "pw"}, Stale: map[string]time.Duration{"secret:prod/dbb": time.Minute}},
+		"missing with no kind":       {Missing: []*mw.FetchError{{Name: "/app/beta"}}},
+	} {
+		if r := recovered(func() { mwtest.NewContext(context.Background(), v) }); r == nil {
+			t.Errorf("%s: no panic", name)
+		}
+	}
+}
+
+// A source that has answered nothing since the first invoke, with the
+// startup window past (a missing layer), fails at once on later invokes,
+// instead of retrying to the deadline on every one; once it has answered,
+// a refused connection is retried again.
+func TestNothingEverAnsweringFailsAtOnceAfterTheStartupWindow(t *testing.T) {
+	hc, dials := refusingDialer(1 << 30)
+	c := newClock()
+	h := mw.Wrap(echo, mw.WithSecrets("s"), mw.WithHTTPClient(hc), mw.WithEndpoint("http://127.0.0.1:9"), withClock(c))
+	if _, err := h(invokeCtx(t, 300*time.Millisecond), nil); asFetchError(t, err).Attempts < 2 {
+		t.Fatalf("within the startup window: %v; want retries", err)
+	}
+	c.Advance(time.Minute) // past the startup window (and the item's retry time)
+	before := dials.Load()
+	_, err := h(invokeCtx(t, 5*time.Second), nil)
+	if fe := asFetchError(t, err); fe.Class != mw.ClassUnavailable || fe.Attempts != 1 || dials.Load()-before != 1 {
+		t.Errorf("after the window: %d dials, %v; want unavailable at once", dials.Load()-before, err)
+	}
+}

@@ -2,6 +2,7 @@ package mwtest
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -42,7 +43,9 @@ type Values struct {
 
 	// Stale holds, by item as spans name them ("secret:prod/db",
 	// "parameter:/app/flags"), how far past its TTL the value served is,
-	// as when refreshing it failed: mw.Stale reports it.
+	// as when refreshing it failed: mw.Stale reports it. NewContext panics
+	// on a key that names no item of these Values, and on a Missing entry
+	// with no Kind or Name: the test would otherwise test another path.
 	Stale map[string]time.Duration
 }
 
@@ -106,6 +109,9 @@ func (b *setBuilder) missing(fe *mw.FetchError) {
 	if fe == nil {
 		return
 	}
+	if fe.Kind == 0 || fe.Name == "" && fe.Alias == "" {
+		panic(fmt.Sprintf("mwtest: Values.Missing holds a *mw.FetchError with no Kind or no Name (%v): give it the Kind and the Name (or Alias) the handler reads", fe.Kind))
+	}
 	ref := fe.Alias
 	if ref == "" {
 		ref = fe.Name
@@ -134,6 +140,10 @@ func (b *setBuilder) stale(key string, d time.Duration) {
 			copy(stale, b.s.Stale)
 			stale[i] = d
 			b.s.Stale = stale
+			return
 		}
 	}
+	// A mistake in the test: without this, it would test the fresh path.
+	panic(fmt.Sprintf("mwtest: Values.Stale key %q names no item of Values: write kind:name as spans do, "+
+		"such as \"secret:prod/db\" or \"parameter:/app/flags\", by the name (or alias) the handler reads", key))
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 )
 
 // Faults makes a share of value requests (requests that name a parameter or
@@ -69,6 +70,21 @@ const (
 	// FaultReset closes the connection without an answer.
 	FaultReset
 )
+
+// String names the fault: "FaultThrottle", ...
+func (f Fault) String() string {
+	switch f {
+	case FaultThrottle:
+		return "FaultThrottle"
+	case FaultServerError:
+		return "FaultServerError"
+	case FaultMalformed:
+		return "FaultMalformed"
+	case FaultReset:
+		return "FaultReset"
+	}
+	return "Fault(" + strconv.Itoa(int(f)) + ")"
+}
 
 // FailNext makes the next n value requests for name (as sent: a name, an
 // ARN, a secret id; in the AppConfig dialect application/environment/profile) meet f, after the token check and readiness, whatever
