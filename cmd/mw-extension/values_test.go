@@ -94,9 +94,9 @@ func TestExampleValuesFile(t *testing.T) {
 	}
 
 	for stage, want := range map[string]string{
-		"AWSCURRENT":  `{"user":"app","password":"local-pass"}`,
-		"AWSPREVIOUS": `{"user":"app","password":"old-pass"}`,
-		"AWSPENDING":  `{"user":"app","password":"next-pass"}`,
+		"AWSCURRENT":  `{"username":"app","password":"local-pass"}`,
+		"AWSPREVIOUS": `{"username":"app","password":"old-pass"}`,
+		"AWSPENDING":  `{"username":"app","password":"next-pass"}`,
 	} {
 		v, stages := secretAt(t, e, url.Values{"secretId": {"prod/db"}, "versionStage": {stage}})
 		if v != want || len(stages) != 1 || stages[0] != stage {
