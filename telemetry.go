@@ -245,7 +245,7 @@ func (t *telemetry) warm(ctx context.Context, items []item, s *snapshot, cold bo
 		r.setServed(s.stale, s.absent)
 		r.span.End()
 	}
-	if t.metering(ctx, lookupsOf) {
+	if t.meter != nil && t.meter.lookups.Enabled(ctx) { // metering(ctx, lookupsOf), without the interface conversion
 		t.lookup(ctx, items, outcome{stale: s.stale, absent: s.absent})
 	}
 }

@@ -135,9 +135,11 @@ func invoke[Out any](w *wrapper, ctx context.Context, h func(context.Context) (O
 		return zero, errNilContext
 	}
 	bg, err := w.resolve(ctx)
-	// Refreshes ahead of expiry end within this invoke, before Lambda may
-	// freeze the process.
-	defer bg.wait()
+	if bg != nil {
+		// Refreshes ahead of expiry end within this invoke, before Lambda
+		// may freeze the process.
+		defer bg.wait()
+	}
 	if err != nil {
 		return zero, err
 	}
