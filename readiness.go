@@ -43,8 +43,7 @@ const (
 // sleep; once any answer shows the source serving, every waiter tries
 // again at once.
 type gate struct {
-	ready  atomic.Bool
-	probes atomic.Int64 // probes sent, for the spans
+	ready atomic.Bool
 
 	mu      sync.Mutex
 	probing bool
@@ -157,7 +156,6 @@ func (g *gate) probe(ctx context.Context) (ready bool) {
 		if !ok {
 			return g.ready.Load()
 		}
-		g.probes.Add(1)
 		at := time.Now()
 		res := t.src.Fetch(ctx, t.op, []Item{t.it})
 		p := probe{at: at}
