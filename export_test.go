@@ -33,3 +33,10 @@ func NewExtensionSource(endpoint string, agent bool, token string) Source {
 func NewAppConfigSource(endpoint string) Source {
 	return newAppConfig(appConfigConfig{endpoint: endpoint}, nil)
 }
+
+// WithLocalAnswer sets the longest an answer may take and still be taken
+// for a loopback one (tests only): a loaded machine may slow a test's
+// loopback fake past the default.
+func WithLocalAnswer(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.localAnswer = d })
+}

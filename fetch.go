@@ -313,7 +313,7 @@ func (r *attempts) loop(ctx context.Context) {
 func (r *attempts) attempt(ctx context.Context, pending []int, wasReady bool, at time.Time) (retry, wait []int) {
 	r.n++
 	res := r.fetch(ctx, pending)
-	remote := time.Since(at) >= probeLocal
+	remote := time.Since(at) >= r.c.route.gate.local
 	for j, k := range pending {
 		switch r.take(ctx, k, res[j], wasReady, remote) {
 		case takeRetry:
@@ -356,7 +356,7 @@ func (r *attempts) take(ctx context.Context, k int, res Result, wasReady, remote
 		return takeWait
 	case f.se.Retry && !f.abandoned && ctx.Err() == nil && !r.neverAnswered(f.se):
 		return takeRetry
-	case f.se.NotReady && remote && r.mayBeThrottled(k) && ctx.Err() == nil:
+	case f.se.NotReady && wasReady && remote && r.mayBeThrottled(k) && ctx.Err() == nil:
 		return takeRetry
 	}
 	r.fail(ctx, k, nil)

@@ -62,10 +62,13 @@ type config struct {
 	// noEnv: Wrap reads no MW_* variable.
 	noEnv bool
 
-	// now is the clock, and onAwait runs when a caller starts waiting
-	// for a flight another leads: seams for this package's tests.
-	now     func() time.Time
-	onAwait func()
+	// now is the clock, onAwait runs when a caller starts waiting for a
+	// flight another leads, and localAnswer is the longest an answer may
+	// take and still be a loopback one (probeLocal): seams for this
+	// package's tests, whose loopback fakes a loaded machine may slow.
+	now         func() time.Time
+	onAwait     func()
+	localAnswer time.Duration
 }
 
 // newConfig applies opts, then what the environment declares, then the
@@ -78,6 +81,7 @@ func newConfig(opts []Option) (*config, *declError) {
 		fetchTimeout:  DefaultFetchTimeout,
 		maxStale:      DefaultMaxStale,
 		now:           time.Now,
+		localAnswer:   probeLocal,
 	}
 	for _, o := range opts {
 		if o != nil {

@@ -44,6 +44,7 @@ const (
 // again at once.
 type gate struct {
 	ready atomic.Bool
+	local time.Duration // the longest a loopback answer takes: probeLocal
 
 	mu      sync.Mutex
 	probing bool
@@ -72,7 +73,9 @@ type probe struct {
 	status int
 }
 
-func newGate() *gate { return &gate{wake: make(chan struct{})} }
+// newGate returns the gate of a source whose answers taking longer than
+// local are taken for answers that asked AWS first.
+func newGate(local time.Duration) *gate { return &gate{wake: make(chan struct{}), local: local} }
 
 // isReady reports whether the source has shown that it serves.
 func (g *gate) isReady() bool { return g.ready.Load() }
@@ -183,7 +186,7 @@ func (g *gate) probe(ctx context.Context) (ready bool) {
 		// start on a small function) changes nothing, and from the second
 		// slow one in a row the probes back off: an extension that keeps
 		// asking AWS keeps slowing them.
-		if time.Since(at) < probeLocal {
+		if time.Since(at) < g.local {
 			slowRun = 0
 		} else {
 			slowRun++

@@ -53,7 +53,7 @@ func newWrapper(opts []Option) *wrapper {
 func routeItems(items []item, cfg *config) ([]itemPlan, *declError) {
 	routes := make([]*route, len(cfg.sources))
 	for k, s := range cfg.sources {
-		routes[k] = &route{src: s, name: s.Name(), gate: newGate()}
+		routes[k] = &route{src: s, name: s.Name(), gate: newGate(cfg.localAnswer)}
 	}
 	plans := make([]itemPlan, len(items))
 	var first *declError
