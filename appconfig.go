@@ -3,7 +3,6 @@ package mw
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -83,12 +82,7 @@ func (a *appConfig) fetch(ctx context.Context, it Item) Result {
 		return Result{Err: &SourceError{Class: ClassConfig, Err: fmt.Errorf("the request URL cannot be built"),
 			Hint: "check the endpoint (WithAppConfigEndpoint)"}}
 	}
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		return Result{Err: a.transportError(ctx, err)}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxConfiguration+1))
+	resp, body, err := get(a.hc, req, maxConfiguration)
 	switch {
 	case err != nil:
 		return Result{Err: a.transportError(ctx, err)}

@@ -157,12 +157,7 @@ func (x *extension) fetch(ctx context.Context, it Item) Result {
 		return Result{Err: err}
 	}
 	req.Header.Set(tokenHeader, token)
-	resp, err := x.hc.Do(req)
-	if err != nil {
-		return Result{Err: x.transportError(ctx, err)}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	resp, body, err := get(x.hc, req, maxBody)
 	switch {
 	case err != nil:
 		return Result{Err: x.transportError(ctx, err)}
@@ -176,6 +171,18 @@ func (x *extension) fetch(ctx context.Context, it Item) Result {
 		return Result{Err: err}
 	}
 	return Result{Value: v}
+}
+
+// get sends req with hc and reads its answer's body, at most limit bytes
+// and one more, so that a caller can tell an answer larger than limit.
+func get(hc *http.Client, req *http.Request, limit int) (*http.Response, []byte, error) {
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
+	return resp, body, err
 }
 
 // base is the endpoint's base URL: the fixed one, or localhost at the port
