@@ -103,6 +103,10 @@ func (x *extension) Name() string {
 // request each.
 func (x *extension) Plan(it Item) (Plan, error) {
 	switch {
+	case it.RoleARN != "" && !x.agent && (it.Kind == KindSecret || it.Kind == KindParameter):
+		return Plan{}, fmt.Errorf("%s: the Parameters and Secrets extension reads with the function's own role and cannot take on another: "+
+			"read it through the AWS SDK source (mw.WithSource(awssdk.New(cfg)), package github.com/lambda-mw/mw/awssdk), "+
+			"the Secrets Manager Agent, or Cloud Extensions, which take a roleArn", it)
 	case it.Kind == KindSecret:
 		return Plan{Op: "GET " + routeSecret, Batch: 1}, nil
 	case it.Kind == KindParameter && x.agent:
@@ -238,6 +242,10 @@ func requestPath(it Item, agent bool) string {
 		}
 		if it.Refresh && agent {
 			b.WriteString("&refreshNow=true")
+		}
+		if it.RoleARN != "" && agent {
+			b.WriteString("&roleArn=")
+			b.WriteString(queryEscape(it.RoleARN))
 		}
 	}
 	return b.String()

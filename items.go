@@ -139,6 +139,17 @@ func Alias(name string) ItemOption {
 	return anyKind(func(it *item) { it.alias = name })
 }
 
+// RoleARN reads the item as the IAM role arn, such as a role of another
+// account that shares a secret (arn:aws:iam::123456789012:role/reader),
+// rather than with the source's own credentials. Items read as different
+// roles are cached apart. The sources that can take on a role serve it:
+// the AWS SDK source (by assuming the role), the Secrets Manager Agent and
+// Cloud Extensions (their roleArn); Wrap panics if the item's source
+// cannot, as the Parameters and Secrets Lambda Extension cannot.
+func RoleARN(arn string) ItemOption {
+	return anyKind(func(it *item) { it.RoleARN = arn })
+}
+
 // ParameterVersion pins a parameter to a version number, as
 // ssm:GetParameter's name:version does. Exclusive with Label.
 func ParameterVersion(n int64) ParameterOption {
@@ -177,6 +188,8 @@ func (it item) check() error {
 		return fmt.Errorf("an empty %s name is declared", it.Kind)
 	case strings.TrimSpace(it.alias) != it.alias:
 		return fmt.Errorf("%s alias %q has leading or trailing space", it.Kind, it.alias)
+	case it.RoleARN != "" && !isRoleARN(it.RoleARN):
+		return fmt.Errorf("%s: RoleARN(%q) is not the ARN of an IAM role: want arn:<partition>:iam::<account>:role/<name>", it.describe(), it.RoleARN)
 	}
 	switch it.Kind {
 	case KindParameter:
@@ -234,6 +247,22 @@ func (it item) checkPath() error {
 		return fmt.Errorf("%s: a path has no single value to Default to; use Optional", it.describe())
 	}
 	return nil
+}
+
+// isRoleARN reports whether arn has the shape of an IAM role's ARN:
+// arn:<partition>:iam::<12-digit account>:role/<path and name>.
+func isRoleARN(arn string) bool {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) != 6 || f[0] != "arn" || f[1] == "" || f[2] != "iam" || f[3] != "" || len(f[4]) != 12 {
+		return false
+	}
+	for _, c := range f[4] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	name, ok := strings.CutPrefix(f[5], "role/")
+	return ok && name != "" && !strings.HasSuffix(name, "/")
 }
 
 // arnService returns the service of an ARN, such as "ssm", or "".

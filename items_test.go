@@ -71,6 +71,12 @@ func TestDeclarationMistakesInCodePanicAtWrap(t *testing.T) {
 		{"empty name with alias", []mw.Option{mw.WithParameter("", mw.Alias("p"))}, `parameter alias "p" is declared with an empty name`},
 		{"version and label", []mw.Option{mw.WithParameter("/p", mw.ParameterVersion(2), mw.Label("x"))}, "ParameterVersion and Label are exclusive"},
 		{"bad endpoint", []mw.Option{mw.WithEndpoint("localhost:2773")}, `WithEndpoint("localhost:2773")`},
+		{"role that is not a role ARN", []mw.Option{mw.WithSecret("s", mw.RoleARN("arn:aws:iam::123456789012:user/bob"))},
+			`RoleARN("arn:aws:iam::123456789012:user/bob") is not the ARN of an IAM role`},
+		{"role through the managed extension", []mw.Option{mw.WithSecret("s", mw.RoleARN("arn:aws:iam::123456789012:role/reader"))},
+			`the Parameters and Secrets extension reads with the function's own role and cannot take on another`},
+		{"role through the AppConfig extension", []mw.Option{mw.WithAppConfig("a", "e", "p", mw.RoleARN("arn:aws:iam::123456789012:role/reader"))},
+			`AWS_APPCONFIG_EXTENSION_ROLE_ARN`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := mustPanic(t, func() { mw.Wrap(echo, tc.opts...) })

@@ -43,6 +43,15 @@ type Source interface {
 	Fetch(ctx context.Context, op string, items []Item) []Result
 }
 
+// A FlagEvaluator is a Source that can evaluate one feature flag of a
+// declared AppConfig profile against a caller's context, as a
+// multi-variant flag's rules need: the AWS AppConfig Agent's Context
+// header, or Cloud Extensions' GetFlag. Each evaluation is one request to
+// the source, made within ctx; its error is a *SourceError, as Fetch's.
+type FlagEvaluator interface {
+	EvaluateFlag(ctx context.Context, it Item, flag string, evalCtx map[string]string) (Flag, error)
+}
+
 // ErrNotServed is what Source.Plan wraps for an item of a kind the source
 // does not serve.
 var ErrNotServed = errors.New("the source does not serve this kind of item")
@@ -107,6 +116,13 @@ type Item struct {
 	Application string
 	Environment string
 
+	// RoleARN reads the item as another IAM role, such as a role of
+	// another account that may read it:
+	// arn:aws:iam::123456789012:role/reader. "" reads it with the source's
+	// own credentials. A source that cannot take on a role refuses such an
+	// item in Plan.
+	RoleARN string
+
 	// Refresh is set in Fetch only, by RefreshSecret and RefreshParameter:
 	// bypass the source's own cache where it has one.
 	Refresh bool
@@ -122,6 +138,9 @@ func (it Item) String() string {
 	s := fmt.Sprintf("%s %q", it.Kind, name)
 	if v := it.version(); v != "" {
 		s += " (" + v + ")"
+	}
+	if it.RoleARN != "" {
+		s += " as role " + it.RoleARN
 	}
 	return s
 }
