@@ -91,10 +91,21 @@ func RefreshParameter(ctx context.Context, name string) (string, error) {
 }
 
 func refresh(ctx context.Context, k Kind, name string) (string, error) {
-	if h := resolved.FromContext(ctx); h != nil && h.Refresh != nil {
-		if err := h.Refresh(ctx, resolved.Kind(k), name); err != nil {
-			return "", err
+	// The innermost Wrap that declares the item refreshes it, as it serves
+	// it: a parameter a declared path lists is refreshed with its path.
+	var err error
+	resolved.Each(ctx, func(h *resolved.Holder) bool {
+		s := h.Load()
+		if s == nil || !s.Index.Covers(resolved.Kind(k), name) {
+			return true
 		}
+		if h.Refresh != nil {
+			err = h.Refresh(ctx, resolved.Kind(k), name)
+		}
+		return false
+	})
+	if err != nil {
+		return "", err
 	}
 	return lookup(ctx, k, name)
 }
@@ -107,30 +118,47 @@ func lookup(ctx context.Context, k Kind, name string) (string, error) {
 	return s.Values[i], nil
 }
 
-// find returns the Set that holds a declared item's value, and its
-// position, or a *LookupError saying why there is none.
-// declaredAs returns the kind name is declared as, or 0.
-func declaredAs(s *resolved.Set, name string) Kind {
+// declaredAs returns the kind name is declared as by a Wrap in ctx, or 0.
+func declaredAs(ctx context.Context, name string) Kind {
 	for _, k := range []Kind{KindSecret, KindParameter, KindParametersByPath, KindAppConfig} {
-		if _, err, ok := s.Position(resolved.Kind(k), name); ok || err != nil {
+		if _, _, _, found := position(ctx, k, name); found {
 			return k
 		}
 	}
 	return 0
 }
 
+// position finds a declared item in the Set of the innermost Wrap in ctx
+// that declares it: the Set, the item's position, and why it has no value
+// (an optional item); found is false when no Wrap declares it, and any is
+// false when ctx holds no values at all.
+func position(ctx context.Context, k Kind, name string) (s *resolved.Set, i int, err error, found bool) {
+	resolved.Each(ctx, func(h *resolved.Holder) bool {
+		set := h.Load()
+		if set == nil {
+			return true
+		}
+		if s == nil {
+			s = set // the innermost, when none declares it
+		}
+		if j, e, ok := set.Position(resolved.Kind(k), name); ok || e != nil {
+			s, i, err, found = set, j, e, true
+			return false
+		}
+		return true
+	})
+	return s, i, err, found
+}
+
+// find returns the Set that holds a declared item's value, and its
+// position, or a *LookupError saying why there is none.
 func find(ctx context.Context, k Kind, name string) (*resolved.Set, int, error) {
-	var s *resolved.Set
-	if h := resolved.FromContext(ctx); h != nil {
-		s = h.Load()
-	}
-	if s == nil {
-		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNoValues}
-	}
-	i, err, ok := s.Position(resolved.Kind(k), name)
+	s, i, err, found := position(ctx, k, name)
 	switch {
-	case !ok:
-		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNotDeclared, declaredAs: declaredAs(s, name)}
+	case s == nil:
+		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNoValues}
+	case !found:
+		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNotDeclared, declaredAs: declaredAs(ctx, name)}
 	case err != nil:
 		fe, _ := err.(*FetchError)
 		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNotFound, Fetch: fe}

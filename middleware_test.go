@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -639,4 +640,51 @@ func asFetchError(t *testing.T, err error) *mw.FetchError {
 		t.Fatalf("error %v (%T) holds no *FetchError", err, err)
 	}
 	return fe
+}
+
+// A handler wrapped twice, as by a shared middleware stack that declares
+// items of its own, reads the items of both Wraps, and refreshes each
+// through the Wrap that declares it; a name neither declares is still
+// ErrNotDeclared.
+func TestNestedWrapsReadTheItemsOfBoth(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("outer", "o1")
+	w.ext.PutSecret("inner", "i1")
+	inner := mw.Wrap(func(ctx context.Context, _ int) ([]string, error) {
+		o, err := mw.Secret(ctx, "outer")
+		if err != nil {
+			return nil, err
+		}
+		i, err := mw.Secret(ctx, "inner")
+		if err != nil {
+			return nil, err
+		}
+		w.ext.PutSecret("outer", "o2")
+		r, err := mw.RefreshSecret(ctx, "outer")
+		if err != nil {
+			return nil, err
+		}
+		again, err := mw.Secret(ctx, "outer")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := mw.Secret(ctx, "neither"); !errors.Is(err, mw.ErrNotDeclared) {
+			return nil, fmt.Errorf("an undeclared name: %v", err)
+		}
+		return []string{o, i, r, again}, nil
+	}, w.opts(mw.WithSecrets("inner"))...)
+	outer := mw.Wrap(inner, w.opts(mw.WithSecrets("outer"))...)
+	got, err := outer(invokeCtx(t, 5*time.Second), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"o1", "i1", "o2", "o2"}; !slices.Equal(got, want) {
+		t.Errorf("got %q; want %q", got, want)
+	}
+	// A unit test's context (mwtest.NewContext) around a wrapped handler.
+	ctx := mwtest.NewContext(invokeCtx(t, 5*time.Second), mwtest.Values{Secrets: map[string]string{"outer": "from-test"}})
+	inner2 := mw.Wrap(func(ctx context.Context, _ int) (string, error) { return mw.Secret(ctx, "outer") }, w.opts(mw.WithSecrets("inner"))...)
+	if v, err := inner2(ctx, 0); err != nil || v != "from-test" {
+		t.Errorf("inside a test's context: %q, %v", v, err)
+	}
 }

@@ -62,6 +62,22 @@ func (ix *Index) AddPath(path string, i int) {
 // Paths returns the declared paths and their positions, by path.
 func (ix *Index) Paths() map[string]int { return ix.paths }
 
+// Covers reports whether ref names a declared item of kind k, or, for a
+// parameter, one that a declared path would list.
+func (ix *Index) Covers(k Kind, ref string) bool {
+	if _, ok := ix.Lookup(k, ref); ok {
+		return true
+	}
+	if k == Parameter {
+		for path := range ix.paths {
+			if Under(ref, path) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Set is an immutable view of resolved values. It never prints a value.
 type Set struct {
 	Index  *Index
@@ -197,20 +213,49 @@ func (h *Holder) GoString() string { return h.String() }
 
 type ctxKey struct{}
 
-// NewContext returns a copy of ctx that carries h. A nil ctx is taken as
-// context.Background().
+// valuesCtx is a context that carries a Holder: that of the innermost
+// Wrap, whose own context carries those of the Wraps around it, so that a
+// handler wrapped twice reads the items of both. It costs an invoke one
+// allocation, as context.WithValue would.
+type valuesCtx struct {
+	context.Context
+	h *Holder
+}
+
+// Value returns the valuesCtx itself for ctxKey, so that the holders can
+// be walked from the innermost out.
+func (c *valuesCtx) Value(key any) any {
+	if key == (ctxKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// NewContext returns a copy of ctx that carries h, inside the holders ctx
+// already carries. A nil ctx is taken as context.Background().
 func NewContext(ctx context.Context, h *Holder) context.Context {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return context.WithValue(ctx, ctxKey{}, h)
+	return &valuesCtx{Context: ctx, h: h}
 }
 
-// FromContext returns the Holder in ctx, or nil; ctx may be nil.
+// FromContext returns the innermost Holder in ctx, or nil; ctx may be nil.
 func FromContext(ctx context.Context) *Holder {
+	var inner *Holder
+	Each(ctx, func(h *Holder) bool { inner = h; return false })
+	return inner
+}
+
+// Each calls f with each Holder ctx carries, from the innermost Wrap's out,
+// until f returns false; ctx may be nil.
+func Each(ctx context.Context, f func(*Holder) bool) {
 	if ctx == nil {
-		return nil
+		return
 	}
-	h, _ := ctx.Value(ctxKey{}).(*Holder)
-	return h
+	for c, _ := ctx.Value(ctxKey{}).(*valuesCtx); c != nil; c, _ = c.Context.Value(ctxKey{}).(*valuesCtx) {
+		if !f(c.h) {
+			return
+		}
+	}
 }
