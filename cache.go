@@ -42,6 +42,10 @@ type cache struct {
 	// needs no look at the entries.
 	holder resolved.Holder
 	snap   atomic.Pointer[snapshot]
+
+	// onLand, when set, runs after each landing, with whether the flight
+	// was forced: a seam for this package's tests.
+	onLand func(forced bool)
 }
 
 // entry is the cached state of one item. A failed fetch never touches the
@@ -84,7 +88,13 @@ type flight struct {
 	seq   uint64
 	why   fetchReason
 	stale bool // the item has a stale value to fall back on: fetch briefly
-	out   landing
+	// detached: a refresh of an expired item with a value to serve meanwhile,
+	// which runs apart from the invoke that started it (see runDetached).
+	detached bool
+	// waitUntil is when, on the monotonic clock, callers with a stale value
+	// to serve stop waiting for the flight: the stale budget after its start.
+	waitUntil time.Time
+	out       landing
 }
 
 // landing is how a flight ended, set before done is closed.
@@ -105,6 +115,7 @@ func newCache(d declarations, cfg *config) *cache {
 		ahead:    cfg.refreshAhead,
 		entries:  make([]entry, len(d.items)),
 		flights:  make([][2]*flight, len(d.items)),
+		onLand:   cfg.onLand,
 	}
 	if len(c.items) == 0 {
 		// Nothing to fetch, ever: one Set serves every invoke.
@@ -149,7 +160,10 @@ func (c *cache) acquire(items []int, force bool, now time.Time) []ticket {
 		case !force && fs[0] != nil:
 			out[k] = ticket{i: i, f: fs[0], stale: stale}
 		default:
-			out[k] = ticket{i: i, f: c.start(i, force, now), lead: true}
+			f := c.start(i, force, now)
+			// The leader of a detached refresh waits for it as a caller
+			// with a stale value to serve does: within its budget.
+			out[k] = ticket{i: i, f: f, lead: true, stale: f.detached}
 		}
 	}
 	return out
@@ -169,6 +183,8 @@ func (c *cache) start(i int, force bool, now time.Time) *flight {
 		f.why = reasonExpired
 	}
 	f.stale = !force && c.servableStale(e, now)
+	f.detached = f.stale && f.why == reasonExpired
+	f.waitUntil = time.Now().Add(staleBudget)
 	slot := 0
 	if force {
 		slot = 1
@@ -191,11 +207,22 @@ func (c *cache) land(i int, f *flight, r fetched, now time.Time) {
 			forced = now
 		}
 		*e = entry{value: r.value, values: r.values, fetched: now, expires: now.Add(c.ttlOf(c.items[i])), seq: f.seq, forced: forced}
+		if f.force {
+			// Published before any caller can find the refresh recent
+			// (recentlyForced) and take it for its own: none may read the
+			// value from before it.
+			c.patch(i)
+		}
 	case r.err != nil && !r.abandoned && f.seq > e.seq:
 		if e.has() && now.After(e.expires) {
 			r.err.Stale = e.staleness(now)
 		}
 		e.failed, e.retryAt = r.err, now.Add(retryFailedAfter)
+	}
+	if r.err == nil || !r.abandoned {
+		// What the warm path serves may no longer be what the entries
+		// hold: the next invoke looks, and publishes what landed.
+		c.snap.Store(nil)
 	}
 	f.out = landing{err: r.err, abandoned: r.abandoned}
 	for slot := range c.flights[i] {
@@ -205,6 +232,9 @@ func (c *cache) land(i int, f *flight, r fetched, now time.Time) {
 	}
 	c.mu.Unlock()
 	close(f.done)
+	if c.onLand != nil {
+		c.onLand(f.force)
+	}
 }
 
 // await waits until f has landed or ctx ends, and reports whether it
@@ -257,7 +287,27 @@ func (c *cache) plan(now time.Time) plan {
 // serve. c.mu must be held.
 func (c *cache) needs(i int, now time.Time) bool {
 	e := &c.entries[i]
-	return !e.fresh(now) && !(e.held(now) && c.servable(i, now))
+	switch {
+	case e.fresh(now):
+		return false
+	case !c.servable(i, now):
+		return true
+	case e.held(now):
+		return false
+	}
+	return !c.refreshedApart(i)
+}
+
+// refreshedApart reports whether item i, which has a value to serve, is
+// being refreshed by a flight whose waiters' budget has passed: an invoke
+// serves what it has rather than wait for it. c.mu must be held.
+func (c *cache) refreshedApart(i int) bool {
+	for _, f := range c.flights[i] {
+		if f != nil && !time.Now().Before(f.waitUntil) {
+			return true
+		}
+	}
+	return false
 }
 
 // stillNeeded returns the items of need that still need a fetch at now:
@@ -334,7 +384,12 @@ func (c *cache) settle(now time.Time, seen map[int]*FetchError) settled {
 			b.value(i, e)
 			b.stale(i, e.staleness(now))
 			out.stale = append(out.stale, it)
-			b.until = minTime(b.until, e.retryAt, e.expires.Add(c.maxStale))
+			b.until = minTime(b.until, e.expires.Add(c.maxStale))
+			if c.flights[i] == [2]*flight{} {
+				// Nothing is refreshing it: look again when a retry is
+				// due. A refresh in flight publishes when it lands.
+				b.until = minTime(b.until, e.retryAt)
+			}
 		case it.optional && failure != nil:
 			out.absent = append(out.absent, it)
 			b.absent(i, it, failure)
@@ -355,12 +410,10 @@ func (c *cache) settle(now time.Time, seen map[int]*FetchError) settled {
 }
 
 // patch publishes item i's value, as its entry now holds it, in a copy of
-// the Set handlers read: for a refresh, whose value must be seen even when
-// settle could not publish a new Set, because another required item has
-// no value to serve.
+// the Set handlers read: for a forced refresh, whose value must be seen at
+// once, even when settle could not publish a new Set because another
+// required item has no value to serve. c.mu must be held.
 func (c *cache) patch(i int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	old, e, n := c.holder.Load(), &c.entries[i], len(c.items)
 	if old == nil || !e.has() || len(old.Values) < n {
 		return

@@ -22,6 +22,12 @@ func WithAwaitHook(f func()) Option {
 	return optionFunc(func(c *config) { c.onAwait = f })
 }
 
+// WithLandHook makes a Wrap call f after each fetch of an item lands, with
+// whether it was a forced refresh (tests only).
+func WithLandHook(f func(forced bool)) Option {
+	return optionFunc(func(c *config) { c.onLand = f })
+}
+
 // NewExtensionSource returns mw's own source for the extension at
 // endpoint, or the agent, with a fixed token: for the conformance suite.
 func NewExtensionSource(endpoint string, agent bool, token string) Source {

@@ -34,6 +34,11 @@ const (
 	maxHeader = 16 << 10
 	// maxTokenFile caps what is read of the agent's token file.
 	maxTokenFile = 4 << 10
+	// tokenFileTimeout bounds the read of the agent's token file, when the
+	// deadline does not bound it sooner: a file read takes microseconds, and
+	// a pipe or device that holds it is a mistake to report as such, before
+	// the deadline ends the fetch.
+	tokenFileTimeout = 250 * time.Millisecond
 )
 
 // extensionConfig is what the options say about mw's own source.
@@ -304,17 +309,20 @@ var errTokenFileEmpty = errors.New("it holds no token")
 // errTokenFileTooLarge is a token file larger than any token.
 var errTokenFileTooLarge = fmt.Errorf("it is larger than %d bytes, more than a token", maxTokenFile)
 
-// readTokenFile reads at most maxTokenFile bytes of path, within ctx: a
-// named pipe or a device must not hold the invoke.
+// readTokenFile reads at most maxTokenFile bytes of path, within
+// tokenFileTimeout and ctx's deadline: a named pipe or a device must not
+// hold the invoke.
 func readTokenFile(ctx context.Context, path string) (string, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = f.SetReadDeadline(dl) // regular files have none, and do not block
+	dl := time.Now().Add(tokenFileTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
+		dl = d
 	}
+	_ = f.SetReadDeadline(dl) // regular files have none, and do not block
 	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
 	tok := strings.TrimSpace(string(b))
 	switch {

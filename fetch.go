@@ -10,10 +10,13 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"go.opentelemetry.io/otel"
 )
 
-// staleBudget bounds the refresh of an expired item that still has a value
-// it may serve: past it, the invoke serves that value rather than wait.
+// staleBudget bounds the wait for the refresh of an item that still has a
+// value it may serve: past it, the invoke serves that value rather than
+// wait. It bounds a refresh ahead of expiry, and the retries of a refresh
+// of an expired item; an attempt of the latter may run on (runDetached).
 const staleBudget = time.Second
 
 // What ended a fetch's context: mw's own bounds (recorded as the item's
@@ -38,7 +41,10 @@ type call struct {
 	op    string
 	force bool
 	stale bool     // the items have stale values to fall back on: fetch briefly
-	tix   []ticket // the flights it lands
+	// detached: a refresh of expired items with values to serve, run apart
+	// from the invoke that started it (runDetached).
+	detached bool
+	tix      []ticket // the flights it lands
 	items []Item   // what it asks for, by ticket
 }
 
@@ -115,14 +121,13 @@ func (w *wrapper) collectLandings(ctx context.Context, tix []ticket, seen *map[i
 	return again
 }
 
-// waitContext bounds the wait of t for a flight another caller leads: by
-// the stale budget when the caller has a stale value to serve, as its own
-// fetch would be.
+// waitContext bounds the wait of t for its flight: for a caller with a
+// stale value to serve, by the stale budget from the flight's start.
 func waitContext(ctx context.Context, t ticket) (context.Context, context.CancelFunc) {
-	if t.lead || !t.stale {
+	if !t.stale {
 		return ctx, func() {}
 	}
-	return context.WithTimeoutCause(ctx, staleBudget, errStaleBudget)
+	return context.WithDeadlineCause(ctx, t.f.waitUntil, errStaleBudget)
 }
 
 // waitError reports a wait for another's fetch that ctx cut short.
@@ -153,10 +158,10 @@ func (w *wrapper) fetchContext(ctx context.Context) (context.Context, context.Ca
 }
 
 // fly fetches the items whose flights the caller leads, in calls that run
-// concurrently, and lands every flight before it returns: no goroutine
-// outlives the invoke that started it. A panic in a call lands its flights
-// as failures, for their waiters, and is raised again here, in the
-// caller's goroutine, once every flight has landed.
+// concurrently, and lands every flight before it returns, but those of
+// detached calls (runDetached). A panic in a call lands its flights as
+// failures, for their waiters, and is raised again here, in the caller's
+// goroutine, once every flight has landed.
 func (w *wrapper) fly(ctx context.Context, leads []ticket, force bool) {
 	calls := w.group(leads, force)
 	var (
@@ -165,6 +170,10 @@ func (w *wrapper) fly(ctx context.Context, leads []ticket, force bool) {
 		first *fetchPanic
 	)
 	for _, c := range calls {
+		if c.detached {
+			w.runDetached(ctx, c)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -187,18 +196,18 @@ func (w *wrapper) fly(ctx context.Context, leads []ticket, force bool) {
 // Batch items each.
 func (w *wrapper) group(leads []ticket, force bool) []*call {
 	type key struct {
-		r     *route
-		op    string
-		stale bool
+		r               *route
+		op              string
+		stale, detached bool
 	}
 	var calls []*call
 	open := map[key]*call{}
 	for _, t := range leads {
 		p := w.plans[t.i]
-		k := key{p.route, p.plan.Op, t.f.stale}
+		k := key{p.route, p.plan.Op, t.f.stale, t.f.detached}
 		c := open[k]
 		if c == nil || len(c.tix) >= max(p.plan.Batch, 1) {
-			c = &call{route: p.route, op: p.plan.Op, force: force, stale: t.f.stale}
+			c = &call{route: p.route, op: p.plan.Op, force: force, stale: t.f.stale, detached: t.f.detached}
 			open[k] = c
 			calls = append(calls, c)
 		}
@@ -221,40 +230,67 @@ func (p *fetchPanic) Error() string {
 	return fmt.Sprintf("mw: fetching %s panicked: %v\n\n%s", p.what, p.value, p.stack)
 }
 
+// newFetchPanic is the panic v of call c, with the stack of the goroutine
+// that panicked: the source's own, for a panic in Source.Fetch.
+func newFetchPanic(v any, c *call) *fetchPanic {
+	if sp, ok := v.(*sourcePanic); ok {
+		return &fetchPanic{value: sp.value, stack: sp.stack, what: c.items[0].String()}
+	}
+	return &fetchPanic{value: v, stack: debug.Stack(), what: c.items[0].String()}
+}
+
 // runLanded runs c and lands its flights, however it ends; it returns the
 // panic that ended it, if one did.
 func (w *wrapper) runLanded(ctx context.Context, c *call) (p *fetchPanic) {
 	results := make([]fetched, len(c.tix))
 	final := make([]bool, len(c.tix))
 	defer func() {
-		if r := recover(); r != nil {
-			p = &fetchPanic{value: r, stack: debug.Stack(), what: c.items[0].String()}
-			for k := range results {
-				if !final[k] {
-					fe := w.cache.items[c.tix[k].i].fetchError(errors.New("the fetch panicked"))
-					fe.Class, fe.Source = ClassPanic, c.route.name
-					results[k] = fetched{err: fe}
-				}
-			}
+		if v := recover(); v != nil { // a panic past run's own recovery, in telemetry
+			p = newFetchPanic(v, c)
 		}
 		now := w.now()
 		for k, t := range c.tix {
-			if !final[k] && results[k].err == nil { // cannot happen: every item ends with a result
-				fe := w.cache.items[t.i].fetchError(errors.New("the fetch ended without a result"))
-				fe.Source = c.route.name
+			if !final[k] {
+				cause, class := errors.New("the fetch ended without a result"), ClassOther // cannot happen: every item ends with a result
+				if p != nil {
+					cause, class = errors.New("the fetch panicked"), ClassPanic
+				}
+				fe := w.cache.items[t.i].fetchError(cause)
+				fe.Class, fe.Source = class, c.route.name
 				results[k] = fetched{err: fe}
 			}
 			w.cache.land(t.i, t.f, results[k], now)
 		}
 	}()
-	w.run(ctx, c, results, final)
-	return nil
+	return w.run(ctx, c, results, final)
+}
+
+// runDetached runs c, a refresh of expired items that have values to serve
+// meanwhile, apart from the invoke that started it: its callers wait for it
+// no longer than the stale budget, and serve those values, while it goes
+// on, bounded by the fetch timeout and not by any invoke, so that a fetch
+// that takes longer than the budget, such as the listing of a large
+// parameter tree, still lands. Its retries stop at the stale budget, as
+// they would within an invoke. In Lambda it pauses while the environment
+// is frozen between invokes. A panic in it is the items' failure, recorded
+// and reported to OpenTelemetry's error handler, never an invoke's.
+func (w *wrapper) runDetached(ctx context.Context, c *call) {
+	dctx, cancel := context.WithTimeoutCause(context.WithoutCancel(ctx), w.cfg.fetchTimeout, errFetchTimeout)
+	go func() {
+		defer cancel()
+		if p := w.runLanded(dctx, c); p != nil {
+			otel.Handle(p)
+		}
+		w.cache.settle(w.now(), nil) // publish what landed
+	}()
 }
 
 // run fetches c's items, retrying what may succeed later, and fills
-// results (and final) as each item's fetch ends.
-func (w *wrapper) run(ctx context.Context, c *call, results []fetched, final []bool) {
-	if c.stale {
+// results (and final) as each item's fetch ends. A panic while fetching
+// ends the items not yet done as ClassPanic failures, on the span and the
+// metrics, and is returned.
+func (w *wrapper) run(ctx context.Context, c *call, results []fetched, final []bool) (p *fetchPanic) {
+	if c.stale && !c.detached {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, staleBudget, errStaleBudget)
 		defer cancel()
@@ -266,7 +302,20 @@ func (w *wrapper) run(ctx context.Context, c *call, results []fetched, final []b
 	}
 	ctx, r.span = w.tel.startFetch(ctx, c, items)
 	defer func() { r.span.end(r.n, r.status, c, results) }()
+	defer func() {
+		if v := recover(); v != nil {
+			p = newFetchPanic(v, c)
+			for k := range results {
+				if !final[k] {
+					fe := w.cache.items[c.tix[k].i].fetchError(errors.New("the fetch panicked"))
+					fe.Class, fe.Source, fe.Attempts, fe.Elapsed = ClassPanic, c.route.name, r.n, time.Since(r.start)
+					r.done(ctx, k, fetched{err: fe})
+				}
+			}
+		}
+	}()
 	r.loop(ctx)
+	return nil
 }
 
 // attempts is the state of one call's retries.
@@ -397,7 +446,7 @@ func (r *attempts) fetch(ctx context.Context, pending []int) []Result {
 	for j, k := range pending {
 		items[j] = r.c.items[k]
 	}
-	res := r.c.route.src.Fetch(ctx, r.c.op, items)
+	res := callSource(ctx, r.c.route.src, r.c.op, items)
 	if len(res) != len(items) {
 		err := &SourceError{Class: ClassOther, Err: fmt.Errorf("the %s source returned %d results for %d items", r.c.route.name, len(res), len(items))}
 		res = make([]Result, len(items))
@@ -406,6 +455,50 @@ func (r *attempts) fetch(ctx context.Context, pending []int) []Result {
 		}
 	}
 	return res
+}
+
+// callSource calls src.Fetch, and returns when it does or when ctx ends,
+// whichever comes first: a source (or an HTTP transport) that ignores its
+// context cannot hold the caller, or the flights it leads, past ctx. Once
+// ctx has ended, each item's Result is ctx's error, and what the source
+// returns later is dropped. A panic in the source is raised again in the
+// caller's goroutine, with the source's stack.
+func callSource(ctx context.Context, src Source, op string, items []Item) []Result {
+	type answer struct {
+		res   []Result
+		panic *sourcePanic
+	}
+	done := make(chan answer, 1) // the source's goroutine never blocks on it
+	go func() {
+		var a answer
+		defer func() {
+			if v := recover(); v != nil {
+				a.panic = &sourcePanic{value: v, stack: debug.Stack()}
+			}
+			done <- a
+		}()
+		a.res = src.Fetch(ctx, op, items)
+	}()
+	select {
+	case a := <-done:
+		if a.panic != nil {
+			panic(a.panic)
+		}
+		return a.res
+	case <-ctx.Done():
+	}
+	res := make([]Result, len(items))
+	for j := range res {
+		res[j].Err = ctx.Err()
+	}
+	return res
+}
+
+// sourcePanic is a panic in Source.Fetch, raised again in its caller's
+// goroutine.
+type sourcePanic struct {
+	value any
+	stack []byte
 }
 
 // awaitReady waits, within the startup window, for the source to show
@@ -472,6 +565,9 @@ func (r *attempts) backOff(ctx context.Context, sched *schedule, again []int, at
 		throttled = throttled || r.last[k].se.Class == ClassThrottled || r.last[k].se.NotReady
 	}
 	d := sched.next(throttled)
+	if r.c.detached && time.Since(r.start)+d > staleBudget {
+		d = backoff.Stop // a detached refresh retries within the stale budget only
+	}
 	if d != backoff.Stop {
 		r.span.retry(r.n, again, r.c, r.last, d, at)
 		for _, k := range again {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
+
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
@@ -381,5 +383,272 @@ func TestACanceledInvokeIsNotTheItemsFailureWhateverTheSourceSays(t *testing.T) 
 	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:p"})
 	if err != nil || got["parameter:p"] != "v" {
 		t.Fatalf("next invoke: %v, %v; want the value: the canceled invoke's fetch was recorded as the item's failure", got, err)
+	}
+}
+
+// A RefreshSecret that finds another caller's forced refresh just landed
+// takes it for its own, and returns the value that refresh got, never the
+// one from before it: that is the stampede RefreshSecret exists for ("login
+// failed, refresh, log in again"). The landing is held between the moment
+// the new value is in the cache and the moment its leader goes on: callers
+// that come then must see it. (On a loaded machine this window is wide
+// enough for real callers to fall into: here it is held open.)
+func TestARefreshThatTakesAnotherReturnsWhatItForced(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "old")
+	var hold atomic.Bool
+	landed, release := make(chan struct{}), make(chan struct{})
+	h := mw.Wrap(func(ctx context.Context, refresh bool) (string, error) {
+		if refresh {
+			return mw.RefreshSecret(ctx, "s")
+		}
+		return mw.Secret(ctx, "s")
+	}, w.opts(mw.WithSecrets("s"), mw.WithLandHook(func(forced bool) {
+		if forced && hold.CompareAndSwap(true, false) {
+			close(landed)
+			<-release
+		}
+	}))...)
+	if v, err := h(invokeCtx(t, 5*time.Second), false); err != nil || v != "old" {
+		t.Fatalf("cold: %q, %v", v, err)
+	}
+	w.ext.PutSecret("s", "new")
+	hold.Store(true)
+	first := make(chan string, 1)
+	go func() {
+		v, _ := h(invokeCtx(t, 5*time.Second), true)
+		first <- v
+	}()
+	<-landed
+	// Callers that come now, while the landing is held, on a loaded
+	// machine: every one takes the refresh for its own, and its value.
+	busy(t, 3)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if v, err := h(invokeCtx(t, 5*time.Second), true); err != nil || v != "new" {
+				t.Errorf("a refresh that came after another's landed: %q, %v; want new", v, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(release)
+	if v := <-first; v != "new" {
+		t.Errorf("the refresh that fetched: %q; want new", v)
+	}
+	if n := w.ext.Fetches("s"); n != 2 {
+		t.Errorf("%d fetches; want 2: the second refresh takes the first's", n)
+	}
+}
+
+// slowSource answers its first Fetch at once, and each later one when the
+// test releases it: a refresh that takes as long as the test says, such as
+// the listing of a large parameter tree.
+type slowSource struct {
+	calls   atomic.Int32
+	value   atomic.Value // string
+	release chan struct{}
+	started chan struct{}
+}
+
+func newSlowSource(v string) *slowSource {
+	s := &slowSource{release: make(chan struct{}), started: make(chan struct{}, 8)}
+	s.value.Store(v)
+	return s
+}
+
+func (s *slowSource) Name() string { return "slow" }
+
+func (s *slowSource) Plan(it mw.Item) (mw.Plan, error) {
+	if it.Kind != mw.KindParametersByPath {
+		return mw.Plan{}, mw.ErrNotServed
+	}
+	return mw.Plan{Op: "List", Batch: 1}, nil
+}
+
+func (s *slowSource) Fetch(ctx context.Context, _ string, items []mw.Item) []mw.Result {
+	if s.calls.Add(1) > 1 {
+		s.started <- struct{}{}
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return []mw.Result{{Err: ctx.Err()}}
+		}
+	}
+	return []mw.Result{{Values: map[string]string{"/tree/a": s.value.Load().(string)}}}
+}
+
+// The refresh of an expired item with a value to serve is not cut at the
+// stale budget: the invoke serves the stale value within the budget, and
+// the refresh goes on until it lands, however long it takes within the
+// fetch timeout; invokes meanwhile serve the stale value at once and start
+// no other fetch; the next invoke after it lands serves the new value.
+func TestARefreshLongerThanTheStaleBudgetStillLands(t *testing.T) {
+	src := newSlowSource("old")
+	clk := newClock()
+	landed := make(chan struct{}, 1)
+	h := mw.Wrap(func(ctx context.Context, _ int) (string, error) {
+		return mw.Parameter(ctx, "/tree/a")
+	}, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithParametersByPath("/tree"), mw.WithTTL(time.Minute), withClock(clk),
+		mw.WithLandHook(func(bool) {
+			select {
+			case landed <- struct{}{}:
+			default:
+			}
+		}))
+	if v, err := h(invokeCtx(t, 5*time.Second), 0); err != nil || v != "old" {
+		t.Fatalf("cold: %q, %v", v, err)
+	}
+	<-landed
+	clk.Advance(2 * time.Minute)
+	src.value.Store("new")
+	start := time.Now()
+	if v, err := h(invokeCtx(t, 10*time.Second), 0); err != nil || v != "old" {
+		t.Fatalf("expired, refreshing: %q, %v; want the stale value", v, err)
+	}
+	if el := time.Since(start); el > mw.StaleBudget+2*time.Second { // a bound, not a measurement
+		t.Errorf("the invoke waited %v for the refresh", el)
+	}
+	<-src.started
+	for range 3 { // while the refresh runs: stale, at once, and no other fetch
+		if v, err := h(invokeCtx(t, 10*time.Second), 0); err != nil || v != "old" {
+			t.Fatalf("during the refresh: %q, %v", v, err)
+		}
+	}
+	close(src.release) // past the stale budget: the refresh lands now
+	<-landed
+	if v, err := h(invokeCtx(t, 5*time.Second), 0); err != nil || v != "new" {
+		t.Fatalf("after the refresh landed: %q, %v; want new", v, err)
+	}
+	if n := src.calls.Load(); n != 2 {
+		t.Errorf("%d fetches; want 2: the cold one and one refresh", n)
+	}
+}
+
+// stuckSource ignores its context: a Fetch it is told to hang never
+// returns until the test ends.
+type stuckSource struct {
+	calls atomic.Int32
+	stuck atomic.Bool
+	end   chan struct{}
+}
+
+func (s *stuckSource) Name() string { return "stuck" }
+
+func (s *stuckSource) Plan(it mw.Item) (mw.Plan, error) { return mw.Plan{Op: "Get", Batch: 1}, nil }
+
+func (s *stuckSource) Fetch(_ context.Context, _ string, items []mw.Item) []mw.Result {
+	s.calls.Add(1)
+	if s.stuck.Load() {
+		<-s.end // ignores the context
+	}
+	out := make([]mw.Result, len(items))
+	for i := range out {
+		out[i].Value = "v"
+	}
+	return out
+}
+
+// However a source behaves, the invoke leading its fetch returns by its
+// deadline, and the item is not wedged: the next invoke fetches it again.
+// The same for a user's HTTP transport that ignores the request's context.
+func TestTheDeadlineHoldsWhateverTheSourceDoes(t *testing.T) {
+	t.Run("a source", func(t *testing.T) {
+		src := &stuckSource{end: make(chan struct{})}
+		t.Cleanup(func() { close(src.end) })
+		src.stuck.Store(true)
+		h := mw.Wrap(echo, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithSecrets("s"))
+		start := time.Now()
+		_, err := h(invokeCtx(t, 500*time.Millisecond), nil)
+		if fe := asFetchError(t, err); fe.Class != mw.ClassTimeout {
+			t.Errorf("class %s; want timeout", fe.Class)
+		}
+		if el := time.Since(start); el > 3*time.Second { // a bound, not a measurement: the deadline is 500 ms
+			t.Errorf("the invoke returned after %v", el)
+		}
+		src.stuck.Store(false)
+		if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
+			t.Fatalf("next invoke: %v, %v; want the value: the item was wedged", got, err)
+		}
+		if n := src.calls.Load(); n != 2 {
+			t.Errorf("%d fetches; want 2", n)
+		}
+	})
+	t.Run("a transport", func(t *testing.T) {
+		w := newWorld(t, mwtest.Managed)
+		w.ext.PutSecret("s", "v")
+		end := make(chan struct{})
+		t.Cleanup(func() { close(end) })
+		var stuck atomic.Bool
+		stuck.Store(true)
+		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if stuck.Load() {
+				<-end // ignores the request's context
+			}
+			return http.DefaultTransport.RoundTrip(r)
+		})
+		h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithHTTPClient(&http.Client{Transport: rt}))...)
+		start := time.Now()
+		if _, err := h(invokeCtx(t, 500*time.Millisecond), nil); err == nil {
+			t.Fatal("no error from a hung transport")
+		}
+		if el := time.Since(start); el > 3*time.Second {
+			t.Errorf("the invoke returned after %v", el)
+		}
+		stuck.Store(false)
+		if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
+			t.Fatalf("next invoke: %v, %v", got, err)
+		}
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// panicAfter is a transport that panics on its nth request and after.
+type panicAfter struct {
+	n, seen atomic.Int32
+}
+
+func (p *panicAfter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if p.seen.Add(1) >= p.n.Load() {
+		panic("transport bug")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// A panic in a refresh ahead of expiry, beside a handler that succeeded,
+// never fails the invoke afterwards (Lambda would retry a batch whose side
+// effects happened): it is the item's failure, handed to OpenTelemetry's
+// error handler, and the item keeps its fresh value.
+func TestAPanicInARefreshAheadNeverFailsTheInvoke(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	var handled atomic.Value
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { handled.Store(err) }))
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+	tr := &panicAfter{}
+	tr.n.Store(2) // the cold fetch works; the refresh ahead panics
+	clk := newClock()
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithTTL(time.Minute), mw.WithRefreshAhead(10*time.Second),
+		withClock(clk), mw.WithHTTPClient(&http.Client{Transport: tr}))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(55 * time.Second) // within the refresh-ahead window
+	var got map[string]string
+	var err error
+	if r := recovered(func() { got, err = h(invokeCtx(t, 5*time.Second), []string{"secret:s"}) }); r != nil {
+		t.Fatalf("the invoke panicked after its handler returned: %v", r)
+	}
+	if err != nil || got["secret:s"] != "v" {
+		t.Fatalf("got %v, %v; want the fresh value", got, err)
+	}
+	if e, _ := handled.Load().(error); e == nil || !strings.Contains(e.Error(), "transport bug") {
+		t.Errorf("OpenTelemetry's error handler got %v; want the panic", e)
 	}
 }

@@ -63,11 +63,12 @@ type config struct {
 	noEnv bool
 
 	// now is the clock, onAwait runs when a caller starts waiting for a
-	// flight another leads, and localAnswer is the longest an answer may
+	// flight another leads, onLand after a flight lands, and localAnswer is the longest an answer may
 	// take and still be a loopback one (probeLocal): seams for this
 	// package's tests, whose loopback fakes a loaded machine may slow.
 	now         func() time.Time
 	onAwait     func()
+	onLand      func(forced bool)
 	localAnswer time.Duration
 }
 

@@ -160,7 +160,7 @@ func (g *gate) probe(ctx context.Context) (ready bool) {
 			return g.ready.Load()
 		}
 		at := time.Now()
-		res := t.src.Fetch(ctx, t.op, []Item{t.it})
+		res := callSource(ctx, t.src, t.op, []Item{t.it})
 		p := probe{at: at}
 		if len(res) == 1 {
 			if p.served = answered(res[0].Err); !p.served {

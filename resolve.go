@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel"
+
 	"github.com/lambda-mw/mw/internal/resolved"
 )
 
@@ -153,11 +155,12 @@ func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (bg
 type background struct {
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
-	panic  any
 }
 
 // background starts fetching the items due ahead of expiry, whose flights
-// the invoke leads, beside the handler.
+// the invoke leads, beside the handler. A panic in one lands as the items'
+// failure, on their spans and metrics, and goes to OpenTelemetry's error
+// handler: the handler has run, and its invoke must not fail for it.
 func (w *wrapper) background(ctx context.Context, ahead []ticket) *background {
 	if len(ahead) == 0 {
 		return nil
@@ -167,24 +170,34 @@ func (w *wrapper) background(ctx context.Context, ahead []ticket) *background {
 	bg.wg.Add(1)
 	go func() {
 		defer bg.wg.Done()
-		defer func() { bg.panic = recover() }()
+		defer w.cache.settle(w.now(), nil) // publish the new values
+		defer func() {
+			if v := recover(); v != nil {
+				otel.Handle(asError(v))
+			}
+		}()
 		w.fly(bctx, ahead, false)
-		w.cache.settle(w.now(), nil) // publish the new values
 	}()
 	return bg
 }
 
+// asError is a recovered panic value as an error, for OpenTelemetry's error
+// handler.
+func asError(v any) error {
+	if err, ok := v.(error); ok {
+		return err
+	}
+	return fmt.Errorf("mw: a refresh ahead of expiry panicked: %v", v)
+}
+
 // wait waits for the refreshes, which end within the invoke, before Lambda
-// may freeze the process; a panic in one is raised here.
+// may freeze the process.
 func (bg *background) wait() {
 	if bg == nil {
 		return
 	}
 	bg.wg.Wait()
 	bg.cancel()
-	if bg.panic != nil {
-		panic(bg.panic)
-	}
 }
 
 // refresh is RefreshSecret and RefreshParameter: fetch one item now, by
@@ -205,9 +218,7 @@ func (w *wrapper) refresh(ctx context.Context, k resolved.Kind, name string) err
 	if err := seen[i]; err != nil {
 		return err
 	}
-	if st := w.cache.settle(w.now(), nil); len(st.failed) > 0 {
-		w.cache.patch(i) // no new Set for all: the refreshed value still is seen
-	}
+	w.cache.settle(w.now(), nil) // the refreshed value is published already: publish the rest
 	return nil
 }
 

@@ -392,3 +392,43 @@ func TestConcurrentInvokesRecordOneFetchPerItem(t *testing.T) {
 		t.Errorf("%d lookups counted; want %d", got, n*len(ids))
 	}
 }
+
+// panicOnSecond is a transport that panics on its second request.
+type panicOnSecond struct{ n atomic.Int32 }
+
+func (p *panicOnSecond) RoundTrip(r *http.Request) (*http.Response, error) {
+	if p.n.Add(1) == 2 {
+		panic("transport bug")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// A panic in a refresh ahead of expiry, beside a handler that succeeded,
+// is the item's failure, on its mw.fetch span and the errors metric: never
+// the invoke's.
+func TestAPanicInARefreshAheadIsTheItemsFailure(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithTTL(time.Hour), mw.WithRefreshAhead(time.Hour),
+		mw.WithHTTPClient(&http.Client{Transport: &panicOnSecond{}}))...)
+	for i := range 2 { // cold; then within the refresh-ahead window, which is the whole TTL
+		if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
+			t.Fatalf("invoke %d: %v, %v", i, got, err)
+		}
+	}
+	fetches := w.spans("mw.fetch")
+	if len(fetches) != 2 {
+		t.Fatalf("%d mw.fetch spans; want 2", len(fetches))
+	}
+	ahead := fetches[1]
+	if ahead.Status().Code != codes.Error || attr(ahead, "error.type").AsString() != "panic" {
+		t.Errorf("the refresh's span: status %+v, error.type %q; want an error, panic", ahead.Status(), attr(ahead, "error.type").AsString())
+	}
+	w.wantCounts("after the panic", []countCase{
+		{"mw.fetch.errors", []string{"error.type=panic", "mw.item.name=s"}, 1},
+		{"mw.cache.refreshes", []string{"mw.fetch.reason=ahead"}, 1},
+	})
+}
