@@ -40,12 +40,12 @@ type call struct {
 	route *route
 	op    string
 	force bool
-	stale bool     // the items have stale values to fall back on: fetch briefly
+	stale bool // the items have stale values to fall back on: fetch briefly
 	// detached: a refresh of expired items with values to serve, run apart
 	// from the invoke that started it (runDetached).
 	detached bool
 	tix      []ticket // the flights it lands
-	items []Item   // what it asks for, by ticket
+	items    []Item   // what it asks for, by ticket
 }
 
 // fetched is what a flight brings back.
