@@ -7,8 +7,9 @@ import (
 	"net/url"
 	"strings"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/lambda-mw/mw/internal/telemetry"
 )
 
 // The AWS AppConfig Agent Lambda extension's protocol (REFERENCE.md §10;
@@ -25,14 +26,6 @@ const (
 	// CodePipeline sources 2 MB ("Understanding configuration store quotas
 	// and limitations").
 	maxConfiguration = 4 << 20
-)
-
-// The span attributes that say which configuration version a fetch got, as
-// the extension's headers named it: OpenTelemetry's
-// http.response.header.<key>, a string array.
-const (
-	attrConfigVersion = attribute.Key("http.response.header.configuration-version")
-	attrContentType   = attribute.Key("http.response.header.content-type")
 )
 
 // appConfigConfig is what the options say about the AppConfig source.
@@ -108,10 +101,10 @@ func noteVersion(ctx context.Context, h http.Header) {
 		return
 	}
 	if v := headerText(h.Get("Configuration-Version")); v != "" {
-		span.SetAttributes(attrConfigVersion.StringSlice([]string{v}))
+		span.SetAttributes(telemetry.AttrConfigVersion.StringSlice([]string{v}))
 	}
 	if v := headerText(h.Get("Content-Type")); v != "" {
-		span.SetAttributes(attrContentType.StringSlice([]string{v}))
+		span.SetAttributes(telemetry.AttrContentType.StringSlice([]string{v}))
 	}
 }
 

@@ -69,11 +69,20 @@ type FetchError struct {
 	Stale time.Duration
 	Err   error // the last cause
 
-	hint string // the source's, for the answer received
-	// unproven is the readiness of the source, for an answer that is also
-	// the one it gives while starting: until the source is seen serving,
-	// the hint says it may not have been ready.
-	unproven *gate
+	hint string // the likely fix, for the answer received: fixed when the error is made
+}
+
+// fetchFailure is what is known of a failed fetch when its *FetchError is
+// made, by newFetchError only: the error is plain data from then on.
+type fetchFailure struct {
+	class             Class
+	status            int
+	code, hint        string
+	err               error
+	source            string
+	attempts          int
+	elapsed, stale    time.Duration
+	unready           bool // the answer is also the source's "not ready yet", and it was never seen serving
 }
 
 // Error says, in one line: the item, what went wrong, the answer, and the
@@ -136,17 +145,22 @@ func (e *FetchError) answer() string {
 }
 
 // subject names the item: `secret "db" (prod/db, stage AWSPREVIOUS)`.
-func (e *FetchError) subject() string {
-	ref := e.Name
+func (e *FetchError) subject() string { return subject(e.Kind, e.Name, e.Alias, e.Version) }
+
+// subject names an item of kind k by what handlers read it by, its alias
+// or else its name, and what it fetches: `secret "db" (prod/db, stage
+// AWSPREVIOUS)`.
+func subject(k Kind, name, alias, version string) string {
+	ref := name
 	var extra []string
-	if e.Alias != "" {
-		ref = e.Alias
-		extra = append(extra, e.Name)
+	if alias != "" {
+		ref = alias
+		extra = append(extra, name)
 	}
-	if e.Version != "" {
-		extra = append(extra, e.Version)
+	if version != "" {
+		extra = append(extra, version)
 	}
-	s := fmt.Sprintf("%s %q", e.Kind, ref)
+	s := fmt.Sprintf("%s %q", k, ref)
 	if len(extra) > 0 {
 		s += " (" + strings.Join(extra, ", ") + ")"
 	}
@@ -195,23 +209,25 @@ func (e *FetchError) what() string {
 
 // Hint says what most likely fixes the failure, for the answer received.
 func (e *FetchError) Hint() string {
-	if e == nil {
+	switch {
+	case e == nil:
 		return ""
-	}
-	if e.unproven != nil && !e.unproven.isReady() {
-		return "nothing the " + e.Source + " answered within the startup window (WithStartupWindow) showed it serving: " +
-			"it may not have been ready, or: " + e.hint
-	}
-	if e.hint != "" {
+	case e.hint != "":
 		return e.hint
 	}
-	switch e.Class {
+	return classHint(e.Class, e.Kind)
+}
+
+// classHint is the fix for a failure of class c of an item of kind k, when
+// the source gives none of its own.
+func classHint(c Class, k Kind) string {
+	switch c {
 	case ClassRejected:
 		return "not found or not allowed: check the name and region, and the role's permission to read it (and kms:Decrypt for a customer-managed key)"
 	case ClassNotFound:
-		return fmt.Sprintf("check the name: no %s of that name or ARN exists in this account and region (wrong name or region?)", e.Kind)
+		return fmt.Sprintf("check the name: no %s of that name or ARN exists in this account and region (wrong name or region?)", k)
 	case ClassAccessDenied:
-		return fmt.Sprintf("allow the read of this %s in the function's execution role", e.Kind)
+		return fmt.Sprintf("allow the read of this %s in the function's execution role", k)
 	case ClassDecrypt:
 		return "allow kms:Decrypt on the KMS key that encrypts it, in the execution role and in the key policy"
 	case ClassBadToken:
@@ -233,7 +249,7 @@ func (e *FetchError) Hint() string {
 	case ClassPanic:
 		return "a bug in the source, its HTTP transport, or a tracer or meter: see the panic of the invoke that led the fetch"
 	}
-	return fmt.Sprintf("the source refused the request: check the %s's name or ARN", e.Kind)
+	return fmt.Sprintf("the source refused the request: check the %s's name or ARN", k)
 }
 
 // PrefetchError is the error an invoke returns when declared items could not

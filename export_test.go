@@ -1,14 +1,19 @@
 package mw
 
-import "time"
+import (
+	"time"
+
+	"github.com/lambda-mw/mw/internal/cache"
+	"github.com/lambda-mw/mw/internal/gate"
+)
 
 // Internals that the external tests (package mw_test) need: limits to test
 // against, and a settable clock.
 var (
 	MaxBody          = maxBody
-	RetryFailedAfter = retryFailedAfter
+	RetryFailedAfter = cache.RetryFailedAfter
 	StaleBudget      = staleBudget
-	ProbeEvery       = probeEvery
+	ProbeEvery       = gate.ProbeEvery
 )
 
 // WithClock makes a Wrap read time from now (tests only).

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lambda-mw/mw/internal/resolved"
+	"github.com/lambda-mw/mw/internal/telemetry"
 )
 
 // An item is one declared item: what to fetch, the name handlers read it
@@ -50,17 +51,42 @@ func (it item) target() string {
 	return s
 }
 
+// name is what the item fetches, as errors, spans and metrics name it: its
+// name or ARN as declared; an AppConfig profile as
+// application/environment/profile.
+func (it item) name() string {
+	if it.Kind == KindAppConfig {
+		return it.Application + "/" + it.Environment + "/" + it.Name
+	}
+	return it.Name
+}
+
 // describe names the item in messages: `secret "db" (prod/db, stage
 // AWSPREVIOUS)`.
-func (it item) describe() string { return it.fetchError(nil).subject() }
+func (it item) describe() string { return subject(it.Kind, it.name(), it.alias, it.version()) }
 
-// fetchError starts the FetchError that reports this item.
-func (it item) fetchError(err error) *FetchError {
-	name := it.Name
-	if it.Kind == KindAppConfig {
-		name = it.Application + "/" + it.Environment + "/" + it.Name
+// label names the item on spans and metrics, as describe and fetchError do
+// in messages.
+func (it item) label() telemetry.Label {
+	return telemetry.Label{Kind: it.Kind.String(), Name: it.name(), Alias: it.alias, Version: it.version(), Key: it.key()}
+}
+
+// fetchError makes the *FetchError that reports failure f of the item. The
+// error is plain data: its hint, the source's or its class's, is fixed here.
+func (it item) fetchError(f fetchFailure) *FetchError {
+	if f.class == "" {
+		f.class = ClassOther
 	}
-	return &FetchError{Kind: it.Kind, Name: name, Alias: it.alias, Version: it.version(), Class: ClassOther, Err: err}
+	hint := f.hint
+	if hint == "" {
+		hint = classHint(f.class, it.Kind)
+	}
+	if f.unready {
+		hint = "nothing the " + f.source + " answered within the startup window (WithStartupWindow) showed it serving: " +
+			"it may not have been ready, or: " + hint
+	}
+	return &FetchError{Kind: it.Kind, Name: it.name(), Alias: it.alias, Version: it.version(), Source: f.source,
+		Class: f.class, Status: f.status, Code: f.code, Attempts: f.attempts, Elapsed: f.elapsed, Stale: f.stale, Err: f.err, hint: hint}
 }
 
 // sameCaching reports whether a and b, which fetch the same thing, are cached

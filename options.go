@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/lambda-mw/mw/internal/gate"
 )
 
 // Defaults. They match the extension's own where it has one.
@@ -72,6 +74,14 @@ type config struct {
 	localAnswer time.Duration
 }
 
+// ttlOf is the TTL of it: its own, or the Wrap's.
+func (c *config) ttlOf(it item) time.Duration {
+	if it.hasTTL {
+		return it.ttl
+	}
+	return c.ttl
+}
+
 // newConfig applies opts, then what the environment declares, then the
 // defaults. A mistake in code is returned as a *declError with fromEnv
 // false; otherwise the first malformed environment entry, if any.
@@ -82,7 +92,7 @@ func newConfig(opts []Option) (*config, *declError) {
 		fetchTimeout:  DefaultFetchTimeout,
 		maxStale:      DefaultMaxStale,
 		now:           time.Now,
-		localAnswer:   probeLocal,
+		localAnswer:   gate.DefaultLocal,
 	}
 	for _, o := range opts {
 		if o != nil {

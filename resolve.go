@@ -2,109 +2,16 @@ package mw
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
 
+	"github.com/lambda-mw/mw/internal/cache"
 	"github.com/lambda-mw/mw/internal/resolved"
+	"github.com/lambda-mw/mw/internal/telemetry"
 )
-
-// wrapper is the state behind one Wrap.
-type wrapper struct {
-	cfg   *config
-	now   func() time.Time
-	tel   *telemetry
-	cache *cache
-	plans []itemPlan // by position in cache.items
-	err   error      // a mistake in the environment, returned by every invoke
-
-	// started is the first invoke's start, on the monotonic clock.
-	started atomic.Pointer[time.Time]
-}
-
-// itemPlan is how one item is fetched: by which source, in which call.
-type itemPlan struct {
-	route *route
-	plan  Plan
-}
-
-// newWrapper builds the state of one Wrap. It panics on a declaration that
-// code got wrong; a mistake in the environment is returned by every invoke.
-func newWrapper(opts []Option) *wrapper {
-	cfg, bad := newConfig(opts)
-	d, conflict := collect(cfg.items)
-	plans, refusal := routeItems(d.items, cfg)
-	if bad = worse(worse(bad, conflict), refusal); bad != nil && !bad.fromEnv {
-		panic(bad)
-	}
-	w := &wrapper{cfg: cfg, now: cfg.now, plans: plans, cache: newCache(d, cfg)}
-	if bad != nil {
-		w.err = bad
-	}
-	w.cache.holder.Refresh = w.refresh
-	w.tel = newTelemetry(cfg.tp, cfg.mp, w.cache.items)
-	return w
-}
-
-// routeItems gives each item to the first source whose Plan serves its
-// kind, and returns the first refusal.
-func routeItems(items []item, cfg *config) ([]itemPlan, *declError) {
-	routes := make([]*route, len(cfg.sources))
-	for k, s := range cfg.sources {
-		routes[k] = &route{src: s, name: s.Name(), gate: newGate(cfg.localAnswer)}
-	}
-	plans := make([]itemPlan, len(items))
-	var first *declError
-	for i, it := range items {
-		var refused error
-		for _, r := range routes {
-			p, err := r.src.Plan(it.Item)
-			if errors.Is(err, ErrNotServed) {
-				continue
-			}
-			if err != nil {
-				refused = err
-				break
-			}
-			plans[i] = itemPlan{route: r, plan: p}
-			break
-		}
-		if plans[i].route == nil {
-			if refused == nil {
-				refused = fmt.Errorf("%s: no source serves this kind of item", it.describe())
-			}
-			first = worse(first, &declError{msg: origin(it) + refused.Error(), fromEnv: it.from != "" || cfg.ext.fromEnv})
-		}
-	}
-	return plans, first
-}
-
-// begin notes the start of an invoke at now, and reports whether it is the
-// first of this Wrap.
-func (w *wrapper) begin(now time.Time) bool {
-	if w.started.Load() != nil {
-		return false
-	}
-	first := now // on the heap only here, once per Wrap: warm invokes allocate nothing for it
-	return w.started.CompareAndSwap(nil, &first)
-}
-
-// startupLeft is how much of the startup window is left.
-func (w *wrapper) startupLeft() time.Duration {
-	s := w.started.Load()
-	if s == nil {
-		return w.cfg.startupWindow
-	}
-	return w.cfg.startupWindow - w.now().Sub(*s)
-}
-
-// inStartupWindow reports whether an answer that may mean "not ready yet"
-// is still taken to mean it.
-func (w *wrapper) inStartupWindow() bool { return w.startupLeft() > 0 }
 
 // resolve makes the values ready for one invoke, fetching what is missing
 // or expired. It may leave refreshes running beside the handler, in bg,
@@ -115,8 +22,8 @@ func (w *wrapper) resolve(ctx context.Context) (*background, error) {
 	}
 	now := w.now()
 	cold := w.begin(now)
-	if s := w.cache.snap.Load(); s != nil && now.Before(s.until) {
-		w.tel.warm(ctx, w.cache.items, s, cold)
+	if s, ok := w.cache.Warm(now); ok {
+		w.tel.Warm(ctx, cold, s.Stale(), s.Absent())
 		return nil, nil
 	}
 	return w.resolveSlow(ctx, now, cold)
@@ -125,28 +32,35 @@ func (w *wrapper) resolve(ctx context.Context) (*background, error) {
 // resolveSlow is resolve when some item needs a look: fetch what is
 // needed, start what is due ahead of expiry, and settle what to serve.
 func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (bg *background, err error) {
-	ctx, span := w.tel.startResolve(ctx, len(w.cache.items), cold)
-	p := w.cache.plan(now)
-	bg = w.background(ctx, p.ahead)
+	ctx, span := w.tel.StartResolve(ctx, len(w.items), cold)
+	p := w.cache.Plan(now)
+	bg = w.background(ctx, p.Ahead)
 	defer func() {
 		if r := recover(); r != nil {
-			span.endPanic()
+			span.EndPanic(string(ClassPanic))
 			bg.wait()
 			panic(r)
 		}
 	}()
-	seen, coalesced := w.obtain(ctx, p.need, false)
-	st := w.cache.settle(w.now(), seen)
-	o := outcome{hits: p.hits, coalesced: coalesced, ahead: len(p.ahead), stale: st.stale, absent: st.absent}
-	for _, i := range p.need {
-		o.missed = append(o.missed, w.cache.items[i])
+	seen, coalesced := w.obtain(ctx, p.Need, false)
+	st := w.cache.Settle(w.now(), seen)
+	o := telemetry.Outcome{Hits: p.Hits, Missed: p.Need, Coalesced: coalesced, Ahead: len(p.Ahead), Stale: st.Stale, Absent: st.Absent}
+	var pe *PrefetchError
+	if len(st.Failed) > 0 {
+		pe = &PrefetchError{Failed: make([]*FetchError, len(st.Failed)), Declared: len(w.items)}
+		for j, f := range st.Failed {
+			fe, _ := f.Err.(*FetchError)
+			if fe == nil { // cannot happen: a required item with no value has failed
+				fe = w.items[f.I].fetchError(fetchFailure{class: ClassOther})
+			}
+			pe.Failed[j] = fe
+			o.Failed = append(o.Failed, f.I)
+		}
+		o.Class = string(pe.Failed[0].Class)
 	}
-	if len(st.failed) > 0 {
-		o.err = &PrefetchError{Failed: st.failed, Declared: len(w.cache.items)}
-	}
-	span.end(ctx, w.cache.items, o)
-	if o.err != nil {
-		return bg, o.err
+	span.End(ctx, o)
+	if pe != nil {
+		return bg, pe
 	}
 	return bg, nil
 }
@@ -161,7 +75,7 @@ type background struct {
 // the invoke leads, beside the handler. A panic in one lands as the items'
 // failure, on their spans and metrics, and goes to OpenTelemetry's error
 // handler: the handler has run, and its invoke must not fail for it.
-func (w *wrapper) background(ctx context.Context, ahead []ticket) *background {
+func (w *wrapper) background(ctx context.Context, ahead []cache.Ticket) *background {
 	if len(ahead) == 0 {
 		return nil
 	}
@@ -170,7 +84,7 @@ func (w *wrapper) background(ctx context.Context, ahead []ticket) *background {
 	bg.wg.Add(1)
 	go func() {
 		defer bg.wg.Done()
-		defer w.cache.settle(w.now(), nil) // publish the new values
+		defer w.cache.Settle(w.now(), nil) // publish the new values
 		defer func() {
 			if v := recover(); v != nil {
 				otel.Handle(asError(v))
@@ -204,21 +118,21 @@ func (bg *background) wait() {
 // force, sharing the fetch with concurrent callers. A parameter found
 // under a declared path refreshes the path.
 func (w *wrapper) refresh(ctx context.Context, k resolved.Kind, name string) error {
-	i, ok := w.cache.index.Lookup(k, name)
+	i, ok := w.index.Lookup(k, name)
 	if !ok && k == resolved.Parameter {
 		i, ok = w.pathOf(name)
 	}
 	if !ok {
 		return &LookupError{Kind: Kind(k), Name: name, Err: ErrNotDeclared}
 	}
-	if w.cache.recentlyForced(i, w.now()) {
+	if w.cache.RecentlyForced(i, w.now()) {
 		return nil // just refreshed by another caller: that is the refresh
 	}
 	seen, _ := w.obtain(ctx, []int{i}, true)
 	if err := seen[i]; err != nil {
 		return err
 	}
-	w.cache.settle(w.now(), nil) // the refreshed value is published already: publish the rest
+	w.cache.Settle(w.now(), nil) // the refreshed value is published already: publish the rest
 	return nil
 }
 
@@ -226,7 +140,7 @@ func (w *wrapper) refresh(ctx context.Context, k resolved.Kind, name string) err
 // that do, the one declared first, whose value Parameter serves.
 func (w *wrapper) pathOf(name string) (int, bool) {
 	first, ok := 0, false
-	for path, i := range w.cache.index.Paths() {
+	for path, i := range w.index.Paths() {
 		if resolved.Under(name, path) && (!ok || i < first) {
 			first, ok = i, true
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/lambda-mw/mw/internal/resolved"
+	"github.com/lambda-mw/mw/internal/telemetry"
 )
 
 // Wrap returns a handler that runs h with every declared parameter and
@@ -143,11 +144,11 @@ func invoke[Out any](w *wrapper, ctx context.Context, h func(context.Context) (O
 	if err != nil {
 		return zero, err
 	}
-	ctx = resolved.NewContext(ctx, &w.cache.holder)
-	if !w.tel.tracing() {
+	ctx = resolved.NewContext(ctx, w.cache.Holder())
+	if !w.tel.Tracing() {
 		return h(ctx)
 	}
-	return traceHandler(ctx, w.tel, h)
+	return telemetry.Handle(ctx, w.tel, h, errorType)
 }
 
 // errorType is the error.type of an error a handler returned: mw's class
