@@ -219,9 +219,10 @@ func (c *cache) land(i int, f *flight, r fetched, now time.Time) {
 		}
 		e.failed, e.retryAt = r.err, now.Add(retryFailedAfter)
 	}
-	if r.err == nil || !r.abandoned {
-		// What the warm path serves may no longer be what the entries
-		// hold: the next invoke looks, and publishes what landed.
+	if f.detached {
+		// No invoke waits for it to publish what landed: the next one
+		// looks, rather than serve the last good value until its snapshot
+		// expires.
 		c.snap.Store(nil)
 	}
 	f.out = landing{err: r.err, abandoned: r.abandoned}
