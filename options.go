@@ -90,15 +90,19 @@ func newConfig(opts []Option) (*config, *declError) {
 		}
 	}
 	var bad *declError
-	if c.ext.endpoint != "" {
-		if err := checkEndpoint(c.ext.endpoint, c.ext.remote); err != nil {
-			bad = &declError{msg: fmt.Sprintf("WithEndpoint(%q): %v", redactURL(c.ext.endpoint), err)}
+	if code := c.ext.endpoint; code != "" {
+		u, err := checkEndpoint(code, c.ext.remote, allowRemote(c))
+		if err != nil {
+			bad = worse(bad, &declError{msg: fmt.Sprintf("WithEndpoint(%q): %v", redactURL(code), err)})
 		}
+		c.ext.endpoint = u
 	}
-	if c.appConfig.endpoint != "" {
-		if err := checkAppConfigEndpoint(c.appConfig.endpoint, c.ext.remote); err != nil {
-			bad = worse(bad, &declError{msg: fmt.Sprintf("WithAppConfigEndpoint(%q): %v", redactURL(c.appConfig.endpoint), err)})
+	if raw := c.appConfig.endpoint; raw != "" {
+		u, err := checkAppConfigEndpoint(raw, c.ext.remote, allowRemote(c))
+		if err != nil {
+			bad = worse(bad, &declError{msg: fmt.Sprintf("WithAppConfigEndpoint(%q): %v", redactURL(raw), err)})
 		}
+		c.appConfig.endpoint = u
 	}
 	if !c.noEnv {
 		bad = worse(bad, readEnv(c))
@@ -224,8 +228,8 @@ func WithAppConfig(application, environment, profile string, opts ...AppConfigOp
 // Without it, mw reads the port from AWS_APPCONFIG_EXTENSION_HTTP_PORT
 // (2772 when unset) on each fetch, as the extension does. The extension
 // listens on loopback: another host is refused unless WithRemoteEndpoint
-// allows it. Wrap panics if baseURL is not an http or https base URL, or
-// is refused.
+// allows it, and localhost is sent as WithEndpoint sends it. Wrap panics if baseURL is not an http or https
+// base URL, or is refused.
 func WithAppConfigEndpoint(baseURL string) Option {
 	return optionFunc(func(c *config) { c.appConfig.endpoint = baseURL })
 }
@@ -322,17 +326,22 @@ func WithoutEnvironment() Option {
 //
 // The extension and the agent listen on loopback, and the session token
 // goes with every request: a host other than localhost or a loopback
-// address is refused unless WithRemoteEndpoint allows it. Wrap panics if
-// baseURL is not an http or https base URL, or is refused.
+// address is refused unless WithRemoteEndpoint allows it. localhost in
+// any case, or with
+// a trailing dot (LocalHost, localhost.), is sent as "localhost", the one
+// spelling that Go's proxy rules (http.ProxyFromEnvironment) never send
+// through HTTP_PROXY, so that a client of WithHTTPClient that honours it
+// sends the token to no proxy. Wrap panics if baseURL is not an http or
+// https base URL, or is refused.
 func WithEndpoint(baseURL string) Option {
 	return optionFunc(func(c *config) { c.ext.endpoint = baseURL })
 }
 
 // WithRemoteEndpoint allows an endpoint (WithEndpoint, MW_ENDPOINT or
 // WithAppConfigEndpoint) on a host other than localhost or a loopback
-// address. Every request carries
-// the session token: allow this only for an agent you run on another host
-// you trust, and prefer https. MW_ALLOW_REMOTE_ENDPOINT=true says the same.
+// address. Every request carries the session token: allow this only for
+// an agent you run on another host you trust, and prefer https.
+// MW_ALLOW_REMOTE_ENDPOINT=true says the same.
 func WithRemoteEndpoint() Option {
 	return optionFunc(func(c *config) { c.ext.remote = true })
 }
