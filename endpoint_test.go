@@ -229,3 +229,101 @@ func TestLoopbackEndpointsAreSentAsGoExemptsThem(t *testing.T) {
 		}
 	}
 }
+
+// The switch that allows an endpoint off loopback, WithRemoteEndpoint in
+// code or MW_ALLOW_REMOTE_ENDPOINT=true in the environment, applies to
+// every endpoint it names: WithEndpoint, MW_ENDPOINT and
+// WithAppConfigEndpoint. WithoutEnvironment reads neither variable. A
+// refusal says which switch would allow it, and nothing is sent.
+func TestAllowingARemoteEndpointAppliesToEveryEndpoint(t *testing.T) {
+	const far = "192.0.2.1" // TEST-NET-1: never dialled, the transport is in process
+	type endpoint struct {
+		name string
+		opts []mw.Option
+		env  string // MW_ENDPOINT
+		want string // what a successful read returns
+	}
+	endpoints := []endpoint{
+		{name: "WithEndpoint", opts: []mw.Option{mw.WithEndpoint("http://" + far + ":2773"), mw.WithSecrets("s")}, want: "v"},
+		{name: "MW_ENDPOINT", opts: []mw.Option{mw.WithSecrets("s")}, env: "http://" + far + ":2773", want: "v"},
+		{name: "WithAppConfigEndpoint", opts: []mw.Option{mw.WithAppConfigEndpoint("http://" + far + ":2772"), mw.WithAppConfig("a", "e", "p")}, want: "c"},
+	}
+	type allow struct {
+		name  string
+		opts  []mw.Option
+		env   string // MW_ALLOW_REMOTE_ENDPOINT
+		noEnv bool
+		ok    bool
+	}
+	allows := []allow{
+		{name: "nothing"},
+		{name: "WithRemoteEndpoint", opts: []mw.Option{mw.WithRemoteEndpoint()}, ok: true},
+		{name: "MW_ALLOW_REMOTE_ENDPOINT=true", env: "true", ok: true},
+		{name: "MW_ALLOW_REMOTE_ENDPOINT=1", env: "1", ok: true},
+		{name: "MW_ALLOW_REMOTE_ENDPOINT=false", env: "false"},
+		{name: "MW_ALLOW_REMOTE_ENDPOINT=yes", env: "yes"},
+		{name: "MW_ALLOW_REMOTE_ENDPOINT=false,WithRemoteEndpoint", opts: []mw.Option{mw.WithRemoteEndpoint()}, env: "false", ok: true},
+		{name: "MW_ALLOW_REMOTE_ENDPOINT=true,WithoutEnvironment", opts: []mw.Option{mw.WithoutEnvironment()}, env: "true", noEnv: true},
+		{name: "WithRemoteEndpoint,WithoutEnvironment", opts: []mw.Option{mw.WithRemoteEndpoint(), mw.WithoutEnvironment()}, noEnv: true, ok: true},
+	}
+	read := func(ctx context.Context, _ struct{}) (string, error) {
+		if s, err := mw.Secret(ctx, "s"); err == nil {
+			return s, nil
+		}
+		b, err := mw.AppConfig(ctx, "p")
+		return string(b), err
+	}
+	for _, e := range endpoints {
+		for _, a := range allows {
+			t.Run(e.name+"/"+a.name, func(t *testing.T) {
+				t.Setenv("MW_ENDPOINT", e.env)
+				t.Setenv("MW_ALLOW_REMOTE_ENDPOINT", a.env)
+				t.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773")
+				rec := newHostRecorder(t)
+				opts := append([]mw.Option{mw.WithToken(canary), mw.WithHTTPClient(&http.Client{Transport: rec})}, e.opts...)
+				opts = append(opts, a.opts...)
+				fromCode := e.env == ""
+				var h func(context.Context, struct{}) (string, error)
+				panicked := recovered(func() { h = mw.Wrap(read, opts...) })
+				switch {
+				case e.env != "" && a.noEnv:
+					// MW_ENDPOINT is not read: the default endpoint serves.
+					if panicked != nil {
+						t.Fatalf("Wrap panicked: %v", panicked)
+					}
+					got, err := h(invokeCtx(t, 5*time.Second), struct{}{})
+					if sent := rec.sent(); err != nil || got != e.want || len(sent) != 1 || sent[0] != "localhost:2773" {
+						t.Errorf("got %q, %v, sent to %v; want the default endpoint, localhost:2773", got, err, sent)
+					}
+				case a.ok:
+					if panicked != nil {
+						t.Fatalf("Wrap panicked: %v", panicked)
+					}
+					got, err := h(invokeCtx(t, 5*time.Second), struct{}{})
+					if sent := rec.sent(); err != nil || got != e.want || len(sent) != 1 || !strings.HasPrefix(sent[0], far+":") {
+						t.Errorf("got %q, %v, sent to %v; want %s to serve", got, err, sent, far)
+					}
+				case fromCode:
+					msg := errString(panicked)
+					if panicked == nil || !strings.Contains(msg, "not a loopback host") || !strings.Contains(msg, "WithRemoteEndpoint") {
+						t.Fatalf("Wrap: %v; want a panic refusing %s", panicked, far)
+					}
+					if a.noEnv == strings.Contains(msg, "MW_ALLOW_REMOTE_ENDPOINT=true") {
+						t.Errorf("with WithoutEnvironment %v, the refusal says: %s", a.noEnv, msg)
+					}
+				default:
+					if panicked != nil {
+						t.Fatalf("Wrap panicked on the environment's endpoint: %v", panicked)
+					}
+					_, err := h(invokeCtx(t, 5*time.Second), struct{}{})
+					if err == nil || !strings.Contains(err.Error(), "MW_ALLOW_REMOTE_ENDPOINT") {
+						t.Errorf("invoke: %v; want MW_ENDPOINT refused, naming MW_ALLOW_REMOTE_ENDPOINT", err)
+					}
+				}
+				if !a.ok && !(e.env != "" && a.noEnv) && len(rec.sent()) != 0 {
+					t.Errorf("sent %v to a refused endpoint", rec.sent())
+				}
+			})
+		}
+	}
+}

@@ -89,8 +89,14 @@ func newConfig(opts []Option) (*config, *declError) {
 			o.apply(c)
 		}
 	}
+	// The environment's switches first: MW_ALLOW_REMOTE_ENDPOINT applies
+	// to the endpoints of code as to MW_ENDPOINT.
+	code := c.ext.endpoint
 	var bad *declError
-	if code := c.ext.endpoint; code != "" {
+	if !c.noEnv {
+		bad = readEnv(c)
+	}
+	if code != "" {
 		u, err := checkEndpoint(code, c.ext.remote, allowRemote(c))
 		if err != nil {
 			bad = worse(bad, &declError{msg: fmt.Sprintf("WithEndpoint(%q): %v", redactURL(code), err)})
@@ -103,9 +109,6 @@ func newConfig(opts []Option) (*config, *declError) {
 			bad = worse(bad, &declError{msg: fmt.Sprintf("WithAppConfigEndpoint(%q): %v", redactURL(raw), err)})
 		}
 		c.appConfig.endpoint = u
-	}
-	if !c.noEnv {
-		bad = worse(bad, readEnv(c))
 	}
 	if c.tp == nil {
 		c.tp = otel.GetTracerProvider()
@@ -228,7 +231,8 @@ func WithAppConfig(application, environment, profile string, opts ...AppConfigOp
 // Without it, mw reads the port from AWS_APPCONFIG_EXTENSION_HTTP_PORT
 // (2772 when unset) on each fetch, as the extension does. The extension
 // listens on loopback: another host is refused unless WithRemoteEndpoint
-// allows it, and localhost is sent as WithEndpoint sends it. Wrap panics if baseURL is not an http or https
+// or MW_ALLOW_REMOTE_ENDPOINT=true allows it, and localhost is sent as
+// WithEndpoint sends it. Wrap panics if baseURL is not an http or https
 // base URL, or is refused.
 func WithAppConfigEndpoint(baseURL string) Option {
 	return optionFunc(func(c *config) { c.appConfig.endpoint = baseURL })
@@ -326,8 +330,8 @@ func WithoutEnvironment() Option {
 //
 // The extension and the agent listen on loopback, and the session token
 // goes with every request: a host other than localhost or a loopback
-// address is refused unless WithRemoteEndpoint allows it. localhost in
-// any case, or with
+// address is refused unless WithRemoteEndpoint or
+// MW_ALLOW_REMOTE_ENDPOINT=true allows it. localhost in any case, or with
 // a trailing dot (LocalHost, localhost.), is sent as "localhost", the one
 // spelling that Go's proxy rules (http.ProxyFromEnvironment) never send
 // through HTTP_PROXY, so that a client of WithHTTPClient that honours it
@@ -341,7 +345,8 @@ func WithEndpoint(baseURL string) Option {
 // WithAppConfigEndpoint) on a host other than localhost or a loopback
 // address. Every request carries the session token: allow this only for
 // an agent you run on another host you trust, and prefer https.
-// MW_ALLOW_REMOTE_ENDPOINT=true says the same.
+// MW_ALLOW_REMOTE_ENDPOINT=true in the environment says the same, for the
+// same endpoints, unless WithoutEnvironment is given.
 func WithRemoteEndpoint() Option {
 	return optionFunc(func(c *config) { c.ext.remote = true })
 }
