@@ -47,7 +47,7 @@ type config struct {
 	items         []item
 	ttl           time.Duration
 	startupWindow time.Duration
-	fetchTimeout  time.Duration
+	fetchTimeout  time.Duration // noFetchTimeout for WithFetchTimeout(0)
 	maxStale      time.Duration
 	refreshAhead  time.Duration
 	sources       []Source
@@ -109,6 +109,10 @@ func newConfig(opts []Option) (*config, *declError) {
 			bad = worse(bad, &declError{msg: fmt.Sprintf("WithAppConfigEndpoint(%q): %v", redactURL(raw), err)})
 		}
 		c.appConfig.endpoint = u
+	}
+	bad = worse(bad, checkDurations(c))
+	if c.fetchTimeout == 0 {
+		c.fetchTimeout = noFetchTimeout
 	}
 	if c.tp == nil {
 		c.tp = otel.GetTracerProvider()
@@ -269,8 +273,9 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 
 // WithTTL sets how long fetched values are served from memory. An invoke
 // that starts after an item's TTL has passed fetches it again before the
-// handler runs. The default is DefaultTTL. A TTL of zero or less fetches on
-// every invoke.
+// handler runs. The default is DefaultTTL. Zero fetches on every invoke.
+// Wrap panics on a negative TTL, and on one below a millisecond, almost
+// surely a unit mistake: WithTTL(300) is 300 ns; write 300 * time.Second.
 func WithTTL(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.ttl = d })
 }
@@ -284,7 +289,8 @@ func WithTTL(d time.Duration) Option {
 // loopback answer: the extension asked AWS, which may have throttled it,
 // as it does when many environments start at once, so a required item
 // retries it as throttling for up to a second (SCALE.md). The default is
-// DefaultStartupWindow; zero never waits.
+// DefaultStartupWindow; zero never waits: the first bare 400 is final.
+// Wrap panics on a negative window, and on one below a millisecond.
 func WithStartupWindow(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.startupWindow = d })
 }
@@ -292,7 +298,10 @@ func WithStartupWindow(d time.Duration) Option {
 // WithFetchTimeout bounds the time spent fetching one item, retries
 // included. The invoke's deadline always bounds it too: mw keeps a small
 // part of the remaining time so that the invoke can still return its error
-// before Lambda times it out. The default is DefaultFetchTimeout.
+// before Lambda times it out. The default is DefaultFetchTimeout. Zero
+// sets no bound of mw's own, as for http.Client's Timeout: the invoke's
+// deadline alone bounds a fetch (and nothing does, for a context without
+// one). Wrap panics on a negative timeout, and on one below a millisecond.
 func WithFetchTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.fetchTimeout = d })
 }
@@ -300,7 +309,8 @@ func WithFetchTimeout(d time.Duration) Option {
 // WithMaxStale sets how long past its TTL an item's last good value may be
 // served when refreshing it fails; the span of the invoke says so. Beyond
 // that the invoke fails as it would with no value. The default is
-// DefaultMaxStale; zero never serves a stale value.
+// DefaultMaxStale; zero never serves a stale value. Wrap panics on a
+// negative duration, and on one below a millisecond.
 func WithMaxStale(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.maxStale = d })
 }
@@ -309,8 +319,9 @@ func WithMaxStale(d time.Duration) Option {
 // refresh it concurrently with the handler, so that no invoke waits for it.
 // The refresh ends before the invoke returns, since Lambda may freeze the
 // process between invokes. The default, zero, refreshes items only once
-// they have expired. A d as long as an item's TTL refreshes it on every
-// invoke: keep it a small part of the TTL.
+// they have expired: zero turns refreshing ahead off. A d as long as an
+// item's TTL refreshes it on every invoke: keep it a small part of the TTL.
+// Wrap panics on a negative d, and on one below a millisecond.
 func WithRefreshAhead(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.refreshAhead = d })
 }
