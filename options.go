@@ -374,9 +374,12 @@ func WithToken(token string) Option {
 // WithHTTPClient sets the client used to call the extension or agent, and
 // the AppConfig extension, for example one whose transport is
 // instrumented. By default mw uses its own client, shared by every Wrap,
-// which never goes through a proxy. mw never follows a redirect, with its
-// client or yours: none of them sends one, and the token must not go
-// anywhere else.
+// which never goes through a proxy. Yours may: mw sends a loopback
+// endpoint as localhost or a loopback address, which
+// http.ProxyFromEnvironment never proxies, but a transport whose Proxy
+// proxies those too sends the token to its proxy. mw never follows a
+// redirect, with its client or yours: none of them sends one, and the
+// token must not go anywhere else.
 func WithHTTPClient(hc *http.Client) Option {
 	return optionFunc(func(c *config) { c.ext.client = hc })
 }
