@@ -2,7 +2,6 @@ package mw
 
 import (
 	"fmt"
-	"math"
 	"time"
 )
 
@@ -18,9 +17,12 @@ import (
 // that, and Lambda counts time in milliseconds.
 const minDuration = time.Millisecond
 
-// noFetchTimeout is WithFetchTimeout(0): no bound of mw's own, only the
-// invoke's deadline (less the reserve).
-const noFetchTimeout = time.Duration(math.MaxInt64)
+// noFetchTimeout is WithFetchTimeout(0): 15 minutes, the longest timeout
+// Lambda gives a function ("Lambda quotas"), so that within an invoke its
+// deadline (less the reserve) alone bounds a fetch, while a fetch that no
+// deadline bounds (a refresh that runs apart from its invoke, a context
+// without one) still ends.
+const noFetchTimeout = 15 * time.Minute
 
 // durationOption names a duration option in messages.
 type durationOption struct {

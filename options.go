@@ -299,9 +299,11 @@ func WithStartupWindow(d time.Duration) Option {
 // included. The invoke's deadline always bounds it too: mw keeps a small
 // part of the remaining time so that the invoke can still return its error
 // before Lambda times it out. The default is DefaultFetchTimeout. Zero
-// sets no bound of mw's own, as for http.Client's Timeout: the invoke's
-// deadline alone bounds a fetch (and nothing does, for a context without
-// one). Wrap panics on a negative timeout, and on one below a millisecond.
+// leaves the invoke's deadline alone to bound a fetch: it stands for 15
+// minutes, the longest timeout Lambda gives a function, which still bounds
+// a fetch no deadline does (a context without one, a refresh that runs
+// apart from its invoke). Wrap panics on a negative timeout, and on one
+// below a millisecond.
 func WithFetchTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.fetchTimeout = d })
 }
