@@ -115,7 +115,7 @@ func TestServedCountsAnswersThatCarriedTheValue(t *testing.T) {
 // held name (an ARN with a made-up region, a made-up label) all try.
 func TestStatsBoundedForUnknownNames(t *testing.T) {
 	const n = 400
-	long := strings.Repeat("x", 16<<10)
+	long := strings.Repeat("x", 4<<10)
 	for _, d := range []mwtest.Dialect{mwtest.Managed, mwtest.Agent, mwtest.AppConfig} {
 		t.Run(d.String(), func(t *testing.T) {
 			e, srv := mwtest.Start(t, d)
@@ -147,11 +147,18 @@ func TestStatsBoundedForUnknownNames(t *testing.T) {
 				}
 			}
 			sent := 0
+			short := func(i int) string { return "missing-" + strconv.Itoa(i) }
 			for i := range n {
 				for _, p := range flood(i) {
 					get(t, srv, p, nil)
 					sent++
 				}
+				if d == mwtest.AppConfig {
+					get(t, srv, configPath("a", "e", short(i)), nil)
+				} else {
+					get(t, srv, secretPath(short(i)), nil)
+				}
+				sent++
 			}
 			get(t, srv, knownPath, nil)
 
@@ -169,6 +176,13 @@ func TestStatsBoundedForUnknownNames(t *testing.T) {
 			}
 			if sum != st.Fetches || st.Fetches != int64(sent+1) {
 				t.Errorf("ByName counts %d, Fetches %d; want every one of the %d value requests counted", sum, st.Fetches, sent+1)
+			}
+			first := short(0)
+			if d == mwtest.AppConfig {
+				first = "a/e/" + first
+			}
+			if e.Fetches(first) != 1 {
+				t.Errorf("the first unknown name, %q, lost its key: Fetches %d", first, e.Fetches(first))
 			}
 			if e.Fetches(known) != 1 || e.Served(known) != 1 {
 				t.Errorf("held item %q: Fetches %d, Served %d; want 1, 1", known, e.Fetches(known), e.Served(known))
