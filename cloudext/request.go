@@ -90,7 +90,7 @@ func (s *Source) send(ctx context.Context, ext extension, service, method, targe
 			sum := sha256.Sum256(body)
 			hash = hex.EncodeToString(sum[:])
 		}
-		if err := s.signer.SignHTTP(ctx, c, req, hash, service, s.region, time.Now()); err != nil {
+		if err := s.signerFor(c).SignHTTP(ctx, c, req, hash, service, s.region, time.Now()); err != nil {
 			return nil, &mw.SourceError{Class: mw.ClassConfig, Err: errors.New("the request could not be signed; nothing was sent")}
 		}
 	}

@@ -2,11 +2,13 @@ package cloudext
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,7 +49,7 @@ const (
 type Source struct {
 	base      string
 	hc        *http.Client
-	signer    *v4.Signer
+	signer    atomic.Pointer[keyedSigner]
 	region    string
 	creds     credentials // nil: no authentication
 	keyMode   bool        // creds are an extension key
@@ -157,7 +159,6 @@ func New(cfg aws.Config, opts ...Option) *Source {
 	s := &Source{
 		base:      strings.TrimSuffix(o.endpoint, "/"),
 		hc:        noRedirects(o.hc),
-		signer:    v4.NewSigner(),
 		region:    o.region,
 		ssrf:      o.ssrf,
 		acSigning: o.acSigning,
@@ -249,3 +250,25 @@ func (s *Source) String() string {
 // Format prints String for every verb: no field of the Source, which may
 // hold a key or a token, is ever printed.
 func (s *Source) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+
+// keyedSigner is a SigV4 signer and the credentials it last signed with.
+// The AWS SDK's signer caches the signing key it derives by access key ID
+// and day, not by secret key: an extension key's ID stays the same when
+// the profile rotates its secret key, so a signer that signed with the old
+// secret key would go on signing with it all day.
+type keyedSigner struct {
+	fp     [sha256.Size]byte
+	signer *v4.Signer
+}
+
+// signerFor returns a signer for c: the last one, if c's keys are those
+// it signed with, else a new one.
+func (s *Source) signerFor(c aws.Credentials) *v4.Signer {
+	fp := sha256.Sum256([]byte(c.AccessKeyID + "\x00" + c.SecretAccessKey))
+	if ks := s.signer.Load(); ks != nil && ks.fp == fp {
+		return ks.signer
+	}
+	ks := &keyedSigner{fp: fp, signer: v4.NewSigner()}
+	s.signer.Store(ks)
+	return ks.signer
+}
