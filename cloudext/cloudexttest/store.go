@@ -233,12 +233,23 @@ type Variant struct {
 }
 
 // PutFlags deploys a new version of a feature flag profile to an
-// environment, and returns its version number. GetConfiguration serves it
+// environment, and returns its version number. It panics on an attribute
+// of another type than string, float64, bool, []string or []float64. GetConfiguration serves it
 // as AWS AppConfig renders flags without a context: each flag's enabled,
 // its attributes and, for a multi-variant flag, its default variant's
 // values and name in _variant.
 func (s *Server) PutFlags(application, environment, profile string, flags map[string]Flag) int {
 	rendered := map[string]map[string]any{}
+	for _, f := range flags { // panics now on an attribute AppConfig cannot hold
+		for _, a := range f.Attributes {
+			attributeWire(a)
+		}
+		for _, v := range f.Variants {
+			for _, a := range v.Attributes {
+				attributeWire(a)
+			}
+		}
+	}
 	for k, f := range flags {
 		enabled, variant, attrs := f.evaluate(nil)
 		m := map[string]any{"enabled": enabled}
