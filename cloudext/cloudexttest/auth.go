@@ -24,11 +24,14 @@ const DefaultSSRFHeader = "X-Aws-Parameters-Secrets-Token"
 // a session token), and an extension key of the documented shapes. They
 // are test values, and are never printed by the fake.
 const (
-	RuntimeAccessKeyID    = "AKIACLOUDEXTTEST0001"
-	RuntimeSecretKey      = "cloudexttest-runtime-secret-access-key"
-	RuntimeSessionToken   = "cloudexttest-runtime-session-token"
-	ExtensionAccessKeyID  = "CXEKCLOUDEXTTEST0001"
-	ExtensionSecretKey    = "cloudexttest-extension-key-1"
+	RuntimeAccessKeyID   = "AKIACLOUDEXTTEST0001"
+	RuntimeSecretKey     = "cloudexttest-runtime-secret-access-key"
+	RuntimeSessionToken  = "cloudexttest-runtime-session-token"
+	ExtensionAccessKeyID = "CXEKCLOUDEXTTEST0001"
+	ExtensionSecretKey   = "cloudexttest-extension-key-1"
+)
+
+const (
 	extensionKeyPrefix    = "CXEK"
 	amzDateLayout         = "20060102T150405Z"
 	signatureAlgorithm    = "AWS4-HMAC-SHA256"

@@ -3,9 +3,10 @@
 // Secrets Manager, Parameter Store and AppConfig extensions' local routes
 // as AWS documents them, checks SigV4 signatures, the SSRF token and
 // X-Forwarded-For, acts out the runtime's loading window, and answers
-// every documented error on demand. The same fake serves this module's
-// tests, mwtest.TestSource (a Server is an mwtest.AppConfigBackend), mw's
-// emulator command, the end-to-end suite and a user's own tests.
+// every documented error on demand. It is written once for this module's
+// tests, mwtest.TestSource (a Server is an mwtest.AppConfigBackend), a
+// user's own tests, and any program that serves it over HTTP, such as an
+// emulator of the runtime for a function run locally.
 //
 //	f, srv := cloudexttest.Start(t, cloudexttest.Settings{})
 //	f.PutSecret("prod/db", `{"password":"pw"}`)
