@@ -172,4 +172,3 @@ func BenchmarkFetch(b *testing.B) {
 		})
 	}
 }
-
