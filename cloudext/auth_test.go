@@ -278,6 +278,7 @@ func TestExtensionKeyFromSecret(t *testing.T) {
 	sm.deny = false
 	sm.mu.Unlock()
 
+	busy(t)
 	var wg sync.WaitGroup
 	for range 8 {
 		for _, it := range items {
