@@ -102,20 +102,23 @@ func readRefusal(a *answer, now time.Time) refusal {
 
 // bareCode is an error code without the namespace of AWS JSON
 // ("com.amazonaws.ssm#ParameterNotFound") or the suffix some services add
-// to X-Amzn-Errortype ("Code:http://..."), and only of the characters AWS
-// codes use, at most 64: a body cannot forge a log line through it.
+// to X-Amzn-Errortype ("Code:http://..."), or "" unless it has the shape of
+// AWS's codes: a capital letter, then letters and digits, at most 64. A
+// body cannot forge a log line, nor pass a value off as a code.
 func bareCode(code string) string {
-	code = code[strings.LastIndexByte(code, '#')+1:]
+	code = strings.TrimSpace(code[strings.LastIndexByte(code, '#')+1:])
 	if i := strings.IndexByte(code, ':'); i >= 0 {
 		code = code[:i]
 	}
-	b := make([]byte, 0, min(len(code), 64))
-	for i := 0; i < len(code) && len(b) < 64; i++ {
-		if c := code[i]; 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-' {
-			b = append(b, c)
+	if len(code) == 0 || len(code) > 64 || code[0] < 'A' || code[0] > 'Z' {
+		return ""
+	}
+	for i := 0; i < len(code); i++ {
+		if c := code[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return ""
 		}
 	}
-	return string(b)
+	return code
 }
 
 // known returns r if AWS documents it as a reason, else "".

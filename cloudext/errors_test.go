@@ -167,3 +167,35 @@ func TestNotTheRuntime(t *testing.T) {
 		wantFailure(t, it.String(), fetch(t, src, it)[0].Err, want{class: mw.ClassMalformed, status: 200, hint: []string{"Cloud Extensions runtime"}})
 	}
 }
+
+// An error answer's body is never quoted: not its message, nor a reason
+// AWS does not document, nor a type that is not shaped as AWS's codes.
+func TestErrorBodiesNotQuoted(t *testing.T) {
+	for _, c := range []struct {
+		header, body string
+		code         string
+	}{
+		{"ResourceNotFoundException", `{"message":"` + canary + `m","reason":"` + canary + `r"}`, "ResourceNotFoundException"},
+		{"", `{"__type":"` + canary + `type","Message":"` + canary + `m"}`, ""},
+		{"", `{"__type":"com.amazonaws.ssm#AccessDeniedException","message":"` + canary + ` ciphertext"}`, "AccessDeniedException"},
+		{canary + "header", `not json ` + canary, ""},
+		{"Throttling:" + canary, `{}`, "Throttling"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if c.header != "" {
+				w.Header().Set("X-Amzn-Errortype", c.header)
+			}
+			w.Header().Set("Cloudextensions-Error-Reason", canary+"reason")
+			w.WriteHeader(400)
+			w.Write([]byte(c.body))
+		}))
+		src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(srv.URL))
+		for _, it := range []mw.Item{secret("s"), param("/p"), profile("a", "e", "p")} {
+			r := fetch(t, src, it)[0] // fetch checks every printed form for the canary
+			if se, ok := r.Err.(*mw.SourceError); !ok || se.Code != c.code {
+				t.Errorf("%s %s: %v; want code %q", c.header, c.body, r.Err, c.code)
+			}
+		}
+		srv.Close()
+	}
+}
