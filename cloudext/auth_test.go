@@ -340,6 +340,12 @@ func TestExtensionKeyFromSecretBoundedByContext(t *testing.T) {
 	}
 }
 
+// heldKey is a provider of the user's, which prints its fields as any
+// struct does.
+type heldKey struct{ creds aws.Credentials }
+
+func (k heldKey) Retrieve(context.Context) (aws.Credentials, error) { return k.creds, nil }
+
 // Neither a Source nor a key provider prints a secret key or a token.
 func TestPrintedFormsHoldNoKey(t *testing.T) {
 	cfg := aws.Config{Region: "us-east-1", Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
@@ -349,6 +355,7 @@ func TestPrintedFormsHoldNoKey(t *testing.T) {
 		cloudext.ExtensionKey(cloudexttest.ExtensionAccessKeyID, cloudexttest.ExtensionSecretKey),
 		cloudext.New(cfg, cloudext.WithExtensionKey(cloudext.ExtensionKey(cloudexttest.ExtensionAccessKeyID, cloudexttest.ExtensionSecretKey)), cloudext.WithSSRFToken(ssrfToken)),
 		cloudext.New(cfg, cloudext.WithSSRFToken(ssrfToken)),
+		cloudext.New(cfg, cloudext.WithExtensionKey(heldKey{aws.Credentials{AccessKeyID: cloudexttest.ExtensionAccessKeyID, SecretAccessKey: cloudexttest.ExtensionSecretKey}})),
 		cloudexttest.Auth{Mode: cloudexttest.AuthExtensionKey, AccessKeyID: cloudexttest.ExtensionAccessKeyID, SecretKey: cloudexttest.ExtensionSecretKey},
 	} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {

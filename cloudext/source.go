@@ -237,7 +237,14 @@ func (s *Source) String() string {
 	auth := "runtime credentials"
 	switch {
 	case s.keyMode:
-		auth = fmt.Sprint("extension key ", s.creds.(keyCredentials).p)
+		// Only this package's providers print themselves: another's
+		// fields, such as a static provider's, may hold the secret key.
+		switch p := s.creds.(keyCredentials).p; p.(type) {
+		case staticKey, envKey, *secretKey:
+			auth = fmt.Sprint("extension key ", p)
+		default:
+			auth = fmt.Sprintf("extension key from a %T", p)
+		}
 	case s.creds == nil:
 		auth = "no authentication"
 	}
