@@ -4,6 +4,7 @@ import (
 	"log"
 	"time"
 
+	"github.com/lambda-mw/mw/cmd/internal/fakeext"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -34,11 +35,11 @@ func loadInto(ext *mwtest.Extension, path string, logger *log.Logger) error {
 		logger.Print("no values file (-values): every item is not found")
 		return nil
 	}
-	l, err := loadValuesFile(path, ext)
+	lines, err := fakeext.LoadValuesFile(path, ext)
 	if err != nil {
 		return err
 	}
-	for _, line := range l.lines {
+	for _, line := range lines {
 		logger.Print("loaded ", line)
 	}
 	return nil
