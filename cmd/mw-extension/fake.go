@@ -2,7 +2,6 @@ package main
 
 import (
 	"log"
-	"time"
 
 	"github.com/lambda-mw/mw/cmd/internal/fakeext"
 	"github.com/lambda-mw/mw/mwtest"
@@ -50,19 +49,6 @@ func loadInto(ext *mwtest.Extension, path string, logger *log.Logger) error {
 // during INIT.
 func (em *emulator) ready(why string) {
 	em.readyOnce.Do(func() {
-		if em.cfg.notReadyFor > 0 {
-			time.AfterFunc(em.cfg.notReadyFor, func() { em.becomeReady(why) })
-			return
-		}
-		em.becomeReady(why)
+		fakeext.Startup{NotReady: em.cfg.notReady, NotReadyFor: em.cfg.notReadyFor}.Ready(em.ext, em.logger, why)
 	})
-}
-
-func (em *emulator) becomeReady(why string) {
-	if em.cfg.notReady > 0 {
-		em.ext.NotReadyFor(em.cfg.notReady)
-	} else {
-		em.ext.SetReady(true)
-	}
-	em.logger.Printf("ready (%s)", why)
 }
