@@ -69,12 +69,17 @@ func Serve(ln net.Listener, ext *mwtest.Extension, logger *log.Logger, quiet boo
 // Shutdown closes the fake (which releases hung and delayed requests),
 // stops the server and logs the fake's counters; reason says why.
 func (s *Server) Shutdown(reason string) {
+	s.Close()
+	LogStats(s.logger, s.ext, reason)
+}
+
+// Close stops serving as Shutdown does, and logs nothing.
+func (s *Server) Close() {
 	s.ext.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
 	<-s.served
-	LogStats(s.logger, s.ext, reason)
 }
 
 // LogStats logs ext's counters as the server logs them when it stops;
