@@ -1,7 +1,12 @@
 // Command mw-local runs your Lambda function on this machine under AWS's
 // Lambda Runtime Interface Emulator (RIE), with mw's emulator serving its
 // parameters, secrets and AppConfig profiles from a values file, and sends
-// it invokes, one at a time. It needs no root and no container.
+// it invokes, one at a time. It needs no root and no container. In a module
+// that has it as a tool (docs/running-locally.md says how):
+//
+//	go tool mw-local -values values.json ./cmd/orders
+//
+// and in this repository:
 //
 //	go -C cmd run ./mw-local -values mw-extension/testdata/values.json ../e2e/functions/wrapped
 //
