@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // These tests need neither RIE nor a build.
@@ -213,6 +214,23 @@ func TestFailureIn(t *testing.T) {
 	} {
 		if got := failureIn(line); got != want {
 			t.Errorf("failureIn(%q) = %q, want %q", line, got, want)
+		}
+	}
+}
+
+func TestNoAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		rie    string
+		want   string
+	}{
+		{200, "Task timed out after 1.00 seconds", "errResetReceived", "the function timed out: it had not answered after -timeout 1s"},
+		{502, `{"errorType":"Runtime.ExitError"}`, "Runtime exited with error: exit status 4", "the function got its event but posted no answer: RIE answered HTTP 502; RIE says: Runtime exited with error: exit status 4"},
+		{502, "", "", "the function got its event but posted no answer: RIE answered HTTP 502"},
+	} {
+		if got := noAnswer(tc.status, []byte(tc.body), tc.rie, time.Second); got != tc.want {
+			t.Errorf("noAnswer(%d, %q, %q) = %q, want %q", tc.status, tc.body, tc.rie, got, tc.want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -233,10 +234,7 @@ func (l *local) invokeAll(ctx context.Context, r *rie, api *runtimeAPI, out *out
 			if len(body) > 0 {
 				l.respond(body)
 			}
-			if rieSays != "" {
-				rieSays = "; RIE says: " + rieSays
-			}
-			l.say.Printf("%s: the function got its event but posted no answer: RIE answered HTTP %d%s", n, status, rieSays)
+			l.say.Printf("%s: %s", n, noAnswer(status, body, rieSays, l.cfg.timeout))
 			code = exitFailed
 		}
 	}
@@ -253,6 +251,19 @@ func errorType(body []byte) string {
 		return ""
 	}
 	return ", " + e.ErrorType
+}
+
+// noAnswer says why the function posted no answer to an event it got: it
+// timed out (RIE answers 200 "Task timed out after …"), or it exited.
+func noAnswer(status int, body []byte, rieSays string, timeout time.Duration) string {
+	if bytes.HasPrefix(body, []byte("Task timed out after ")) {
+		return fmt.Sprintf("the function timed out: it had not answered after -timeout %s", timeout)
+	}
+	why := fmt.Sprintf("the function got its event but posted no answer: RIE answered HTTP %d", status)
+	if rieSays != "" {
+		why += "; RIE says: " + rieSays
+	}
+	return why
 }
 
 // respond prints a response, one a line.
