@@ -173,14 +173,15 @@ func (a *appConfig) transportError(ctx context.Context, err error) error {
 // checkEndpoint does the extension's. No token goes to it, but the
 // configuration comes back from it: a host other than loopback must be
 // allowed on purpose.
-func checkAppConfigEndpoint(raw string, remote bool) error {
-	if err := checkEndpoint(raw, true); err != nil {
-		return err
+func checkAppConfigEndpoint(raw string, remote bool, allow string) (string, error) {
+	canon, err := checkEndpoint(raw, true, allow)
+	if err != nil {
+		return "", err
 	}
-	u, _ := url.Parse(raw) // checked
+	u, _ := url.Parse(canon) // checked
 	if !remote && !loopback(u.Hostname()) {
-		return fmt.Errorf("%s is not a loopback host: the AppConfig extension listens on localhost (such as http://localhost:2772); "+
-			"to read configurations from another host on purpose, allow it with WithRemoteEndpoint or %s=true", u.Hostname(), envAllowRemote)
+		return "", fmt.Errorf("%s is not a loopback host: the AppConfig extension listens on localhost (such as http://localhost:2772); "+
+			"to read configurations from another host on purpose, %s", u.Hostname(), allow)
 	}
-	return nil
+	return canon, nil
 }

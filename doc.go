@@ -52,7 +52,8 @@
 //	MW_AGENT       true when the endpoint is the AWS Secrets Manager Agent
 //	               (see WithSecretsManagerAgent), as on ECS, EKS or EC2
 //	MW_ALLOW_REMOTE_ENDPOINT
-//	               true to allow an MW_ENDPOINT off loopback (the session
+//	               true to allow an endpoint off loopback, MW_ENDPOINT,
+//	               WithEndpoint's or WithAppConfigEndpoint's (the session
 //	               token goes with every request; see WithRemoteEndpoint)
 //
 // so that lambda.Start(mw.Wrap(handler)) prefetches what the environment

@@ -38,10 +38,10 @@ func readEnv(c *config) *declError {
 	}
 	keep(readBool(envAllowRemote, &c.ext.remote))
 	if raw := os.Getenv(envEndpoint); c.ext.endpoint == "" && raw != "" {
-		if err := checkEndpoint(raw, c.ext.remote); err != nil {
+		if u, err := checkEndpoint(raw, c.ext.remote, allowRemote(c)); err != nil {
 			keep(&declError{msg: fmt.Sprintf("%s=%q: %v", envEndpoint, redactURL(raw), err), fromEnv: true})
 		} else {
-			c.ext.endpoint = raw
+			c.ext.endpoint = u
 		}
 	}
 	agent := c.ext.agent
@@ -107,35 +107,88 @@ func parseDeclarations(env, list string, k Kind) ([]item, *declError) {
 	return items, first
 }
 
-// checkEndpoint validates a base URL such as http://localhost:2773. Its
-// host must be loopback unless remote allows another: every request
-// carries the session token.
-func checkEndpoint(raw string, remote bool) error {
+// checkEndpoint validates a base URL such as http://localhost:2773, and
+// returns it as mw sends to it: a loopback host spelt as Go's proxy rules
+// exempt it (canonicalLoopback). Its host must be loopback unless remote
+// allows another, since every request carries the session token; allow
+// says how to allow one.
+func checkEndpoint(raw string, remote bool, allow string) (string, error) {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return fmt.Errorf("not a URL") // url.Error would quote it, password and all
+		return "", fmt.Errorf("not a URL") // url.Error would quote it, password and all
 	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("want an http:// or https:// base URL, such as http://localhost:2773")
+		return "", fmt.Errorf("want an http:// or https:// base URL, such as http://localhost:2773")
 	case u.Host == "":
-		return fmt.Errorf("no host: want a base URL such as http://localhost:2773")
+		return "", fmt.Errorf("no host: want a base URL such as http://localhost:2773")
 	case u.RawQuery != "" || u.Fragment != "":
-		return fmt.Errorf("want a base URL, without a query or fragment")
-	case !remote && !loopback(u.Hostname()):
-		return fmt.Errorf("%s is not a loopback host, and every request carries the session token: "+
-			"the extension and the agent listen on localhost; to send the token to another host on purpose, "+
-			"allow it with WithRemoteEndpoint or %s=true", u.Hostname(), envAllowRemote)
+		return "", fmt.Errorf("want a base URL, without a query or fragment")
 	}
-	return nil
+	host, ok := canonicalLoopback(u.Hostname())
+	switch {
+	case !ok && !remote:
+		return "", fmt.Errorf("%s is not a loopback host, and every request carries the session token: "+
+			"the extension and the agent listen on localhost; to send the token to another host on purpose, %s", u.Hostname(), allow)
+	case !ok || host == u.Hostname():
+		return raw, nil
+	case u.Port() != "":
+		u.Host = host + ":" + u.Port()
+	default:
+		u.Host = host
+	}
+	return u.String(), nil
+}
+
+// allowRemote says how to allow an endpoint off loopback, as c reads its
+// switches.
+func allowRemote(c *config) string {
+	if c.noEnv {
+		return "allow it with WithRemoteEndpoint (WithoutEnvironment ignores " + envAllowRemote + ")"
+	}
+	return "allow it with WithRemoteEndpoint or " + envAllowRemote + "=true"
+}
+
+// loopbackName is how mw spells the loopback name on the wire: the one
+// spelling that Go's proxy rules (net/http's ProxyFromEnvironment, after
+// golang.org/x/net/http/httpproxy) exempt from HTTP_PROXY besides loopback
+// addresses. They proxy "LocalHost" and "localhost.", so that a client
+// whose transport honours HTTP_PROXY would send the token to the proxy.
+const loopbackName = "localhost"
+
+// canonicalLoopback reports whether host is loopback and returns it as mw
+// sends it: localhost in any ASCII case, with or without the trailing dot
+// of a fully qualified name, as loopbackName; a loopback IP address as it
+// is, which Go's proxy rules read as mw does (net.ParseIP). A name that
+// only Unicode case folding makes localhost ("localhoſt") is not loopback.
+func canonicalLoopback(host string) (string, bool) {
+	if isLocalhost(strings.TrimSuffix(host, ".")) {
+		return loopbackName, true
+	}
+	ip := net.ParseIP(host)
+	return host, ip != nil && ip.IsLoopback()
+}
+
+// isLocalhost reports whether name is loopbackName in any ASCII case.
+func isLocalhost(name string) bool {
+	if len(name) != len(loopbackName) {
+		return false
+	}
+	for i := range len(name) {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != loopbackName[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // loopback reports whether host is localhost or a loopback address.
 func loopback(host string) bool {
-	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	_, ok := canonicalLoopback(host)
+	return ok
 }
 
 // redactURL is raw for messages, with any password in it masked: an

@@ -134,6 +134,8 @@ type secretOnly func(*item)
 func (f secretOnly) applySecret(it *item) { f(it) }
 
 // TTL sets how long this item is served from memory, overriding WithTTL.
+// Zero fetches it on every invoke. Wrap panics on a negative TTL, and on
+// one below a millisecond, as WithTTL does.
 func TTL(d time.Duration) ItemOption {
 	return anyKind(func(it *item) { it.ttl, it.hasTTL = d, true })
 }
@@ -216,6 +218,9 @@ func (it item) check() error {
 		return fmt.Errorf("%s alias %q has leading or trailing space", it.Kind, it.alias)
 	case it.RoleARN != "" && !isRoleARN(it.RoleARN):
 		return fmt.Errorf("%s: RoleARN(%q) is not the ARN of an IAM role: want arn:<partition>:iam::<account>:role/<name>", it.describe(), it.RoleARN)
+	}
+	if err := optItemTTL.check(it.ttl); err != nil {
+		return fmt.Errorf("%s: %v", it.describe(), err)
 	}
 	switch it.Kind {
 	case KindParameter:

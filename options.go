@@ -49,7 +49,7 @@ type config struct {
 	items         []item
 	ttl           time.Duration
 	startupWindow time.Duration
-	fetchTimeout  time.Duration
+	fetchTimeout  time.Duration // noFetchTimeout for WithFetchTimeout(0)
 	maxStale      time.Duration
 	refreshAhead  time.Duration
 	sources       []Source
@@ -99,19 +99,30 @@ func newConfig(opts []Option) (*config, *declError) {
 			o.apply(c)
 		}
 	}
+	// The environment's switches first: MW_ALLOW_REMOTE_ENDPOINT applies
+	// to the endpoints of code as to MW_ENDPOINT.
+	code := c.ext.endpoint
 	var bad *declError
-	if c.ext.endpoint != "" {
-		if err := checkEndpoint(c.ext.endpoint, c.ext.remote); err != nil {
-			bad = &declError{msg: fmt.Sprintf("WithEndpoint(%q): %v", redactURL(c.ext.endpoint), err)}
-		}
-	}
-	if c.appConfig.endpoint != "" {
-		if err := checkAppConfigEndpoint(c.appConfig.endpoint, c.ext.remote); err != nil {
-			bad = worse(bad, &declError{msg: fmt.Sprintf("WithAppConfigEndpoint(%q): %v", redactURL(c.appConfig.endpoint), err)})
-		}
-	}
 	if !c.noEnv {
-		bad = worse(bad, readEnv(c))
+		bad = readEnv(c)
+	}
+	if code != "" {
+		u, err := checkEndpoint(code, c.ext.remote, allowRemote(c))
+		if err != nil {
+			bad = worse(bad, &declError{msg: fmt.Sprintf("WithEndpoint(%q): %v", redactURL(code), err)})
+		}
+		c.ext.endpoint = u
+	}
+	if raw := c.appConfig.endpoint; raw != "" {
+		u, err := checkAppConfigEndpoint(raw, c.ext.remote, allowRemote(c))
+		if err != nil {
+			bad = worse(bad, &declError{msg: fmt.Sprintf("WithAppConfigEndpoint(%q): %v", redactURL(raw), err)})
+		}
+		c.appConfig.endpoint = u
+	}
+	bad = worse(bad, checkDurations(c))
+	if c.fetchTimeout == 0 {
+		c.fetchTimeout = noFetchTimeout
 	}
 	if c.tp == nil {
 		c.tp = otel.GetTracerProvider()
@@ -234,8 +245,9 @@ func WithAppConfig(application, environment, profile string, opts ...AppConfigOp
 // Without it, mw reads the port from AWS_APPCONFIG_EXTENSION_HTTP_PORT
 // (2772 when unset) on each fetch, as the extension does. The extension
 // listens on loopback: another host is refused unless WithRemoteEndpoint
-// allows it. Wrap panics if baseURL is not an http or https base URL, or
-// is refused.
+// or MW_ALLOW_REMOTE_ENDPOINT=true allows it, and localhost is sent as
+// WithEndpoint sends it. Wrap panics if baseURL is not an http or https
+// base URL, or is refused.
 func WithAppConfigEndpoint(baseURL string) Option {
 	return optionFunc(func(c *config) { c.appConfig.endpoint = baseURL })
 }
@@ -271,8 +283,9 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 
 // WithTTL sets how long fetched values are served from memory. An invoke
 // that starts after an item's TTL has passed fetches it again before the
-// handler runs. The default is DefaultTTL. A TTL of zero or less fetches on
-// every invoke.
+// handler runs. The default is DefaultTTL. Zero fetches on every invoke.
+// Wrap panics on a negative TTL, and on one below a millisecond, almost
+// surely a unit mistake: WithTTL(300) is 300 ns; write 300 * time.Second.
 func WithTTL(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.ttl = d })
 }
@@ -286,7 +299,8 @@ func WithTTL(d time.Duration) Option {
 // loopback answer: the extension asked AWS, which may have throttled it,
 // as it does when many environments start at once, so a required item
 // retries it as throttling for up to a second (SCALE.md). The default is
-// DefaultStartupWindow; zero never waits.
+// DefaultStartupWindow; zero never waits: the first bare 400 is final.
+// Wrap panics on a negative window, and on one below a millisecond.
 func WithStartupWindow(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.startupWindow = d })
 }
@@ -294,7 +308,12 @@ func WithStartupWindow(d time.Duration) Option {
 // WithFetchTimeout bounds the time spent fetching one item, retries
 // included. The invoke's deadline always bounds it too: mw keeps a small
 // part of the remaining time so that the invoke can still return its error
-// before Lambda times it out. The default is DefaultFetchTimeout.
+// before Lambda times it out. The default is DefaultFetchTimeout. Zero
+// leaves the invoke's deadline alone to bound a fetch: it stands for 15
+// minutes, the longest timeout Lambda gives a function, which still bounds
+// a fetch no deadline does (a context without one, a refresh that runs
+// apart from its invoke). Wrap panics on a negative timeout, and on one
+// below a millisecond.
 func WithFetchTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.fetchTimeout = d })
 }
@@ -302,7 +321,8 @@ func WithFetchTimeout(d time.Duration) Option {
 // WithMaxStale sets how long past its TTL an item's last good value may be
 // served when refreshing it fails; the span of the invoke says so. Beyond
 // that the invoke fails as it would with no value. The default is
-// DefaultMaxStale; zero never serves a stale value.
+// DefaultMaxStale; zero never serves a stale value. Wrap panics on a
+// negative duration, and on one below a millisecond.
 func WithMaxStale(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.maxStale = d })
 }
@@ -311,8 +331,9 @@ func WithMaxStale(d time.Duration) Option {
 // refresh it concurrently with the handler, so that no invoke waits for it.
 // The refresh ends before the invoke returns, since Lambda may freeze the
 // process between invokes. The default, zero, refreshes items only once
-// they have expired. A d as long as an item's TTL refreshes it on every
-// invoke: keep it a small part of the TTL.
+// they have expired: zero turns refreshing ahead off. A d as long as an
+// item's TTL refreshes it on every invoke: keep it a small part of the TTL.
+// Wrap panics on a negative d, and on one below a millisecond.
 func WithRefreshAhead(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.refreshAhead = d })
 }
@@ -332,17 +353,23 @@ func WithoutEnvironment() Option {
 //
 // The extension and the agent listen on loopback, and the session token
 // goes with every request: a host other than localhost or a loopback
-// address is refused unless WithRemoteEndpoint allows it. Wrap panics if
-// baseURL is not an http or https base URL, or is refused.
+// address is refused unless WithRemoteEndpoint or
+// MW_ALLOW_REMOTE_ENDPOINT=true allows it. localhost in any case, or with
+// a trailing dot (LocalHost, localhost.), is sent as "localhost", the one
+// spelling that Go's proxy rules (http.ProxyFromEnvironment) never send
+// through HTTP_PROXY, so that a client of WithHTTPClient that honours it
+// sends the token to no proxy. Wrap panics if baseURL is not an http or
+// https base URL, or is refused.
 func WithEndpoint(baseURL string) Option {
 	return optionFunc(func(c *config) { c.ext.endpoint = baseURL })
 }
 
 // WithRemoteEndpoint allows an endpoint (WithEndpoint, MW_ENDPOINT or
 // WithAppConfigEndpoint) on a host other than localhost or a loopback
-// address. Every request carries
-// the session token: allow this only for an agent you run on another host
-// you trust, and prefer https. MW_ALLOW_REMOTE_ENDPOINT=true says the same.
+// address. Every request carries the session token: allow this only for
+// an agent you run on another host you trust, and prefer https.
+// MW_ALLOW_REMOTE_ENDPOINT=true in the environment says the same, for the
+// same endpoints, unless WithoutEnvironment is given.
 func WithRemoteEndpoint() Option {
 	return optionFunc(func(c *config) { c.ext.remote = true })
 }
@@ -359,9 +386,12 @@ func WithToken(token string) Option {
 // WithHTTPClient sets the client used to call the extension or agent, and
 // the AppConfig extension, for example one whose transport is
 // instrumented. By default mw uses its own client, shared by every Wrap,
-// which never goes through a proxy. mw never follows a redirect, with its
-// client or yours: none of them sends one, and the token must not go
-// anywhere else.
+// which never goes through a proxy. Yours may: mw sends a loopback
+// endpoint as localhost or a loopback address, which
+// http.ProxyFromEnvironment never proxies, but a transport whose Proxy
+// proxies those too sends the token to its proxy. mw never follows a
+// redirect, with its client or yours: none of them sends one, and the
+// token must not go anywhere else.
 func WithHTTPClient(hc *http.Client) Option {
 	return optionFunc(func(c *config) { c.ext.client = hc })
 }

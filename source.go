@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // A Source fetches declared items for Wrap: the AWS Parameters and Secrets
@@ -216,6 +217,14 @@ type SourceError struct {
 	// Hint is the likely fix, naming the IAM action, the setting or the
 	// mistake the answer points to; "" leaves it to the Class.
 	Hint string
+
+	// RetryAfter is how long the answer asked the caller to wait before
+	// trying again, as an HTTP Retry-After header says it (RFC 9110
+	// §10.2.3), or AWS's x-amz-retry-after; zero when it said nothing. It
+	// means something only with Retry set. It is advice: the wait before
+	// the next attempt is at least this long where the invoke's deadline
+	// leaves room for it, and never longer than the deadline allows.
+	RetryAfter time.Duration
 
 	// Err is the cause, if any.
 	Err error

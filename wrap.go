@@ -38,7 +38,8 @@ import (
 // mistake in code: a nil handler, an empty name, one alias or name
 // declared for two different items, one item declared with different
 // options, a name that is the ARN of another kind of item, an item no
-// source can serve, or a malformed WithEndpoint. Any test that builds the
+// source can serve, a malformed WithEndpoint, or a duration option given a
+// negative duration or one below a millisecond. Any test that builds the
 // handler finds it. A mistake in the environment is an operator's: every
 // invoke returns an error quoting the bad entry, and the handler does not
 // run.

@@ -9,6 +9,8 @@
 //   - functions/appconfig reads a feature flag and a JSON profile from the
 //     AWS AppConfig Agent Lambda extension (cmd/mw-extension again, in its
 //     appconfig dialect, as a second extension), beside a secret;
+//   - functions/init-exit exits during its INIT when a variable it needs is
+//     missing: cmd/mw-local's tests check that mw-local says so;
 //   - examples/basic, examples/json-credentials and examples/appconfig-flags
 //     run as they deploy, the
 //     latter against internal/fakepg (a fake PostgreSQL, started by

@@ -8,8 +8,8 @@
 // with this checkout (../). Run go from here, or with go -C examples from
 // the repository root.
 //
-//   - appconfig-flags, basic, json-credentials, managed-instances,
-//     sdk-source and tracing are Lambda functions, each with a SAM template.yaml, a policy.json
+//   - appconfig-flags, basic, cloud-extensions, json-credentials,
+//     managed-instances, sdk-source and tracing are Lambda functions, each with a SAM template.yaml, a policy.json
 //     and a README.md. scripts/build-examples.sh builds them as provided.al2023
 //     bootstraps for amd64 and arm64; scripts/lint-templates.sh runs
 //     cfn-lint on the templates.

@@ -8,6 +8,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/lambda-mw/mw v0.0.0-00010101000000-000000000000
 	github.com/lambda-mw/mw/awssdk v0.0.0-00010101000000-000000000000
+	github.com/lambda-mw/mw/cloudext v0.0.0-00010101000000-000000000000
 	go.opentelemetry.io/contrib/detectors/aws/lambda v0.71.0
 	go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-lambda-go/otellambda v0.70.0
 	go.opentelemetry.io/otel v1.47.0
@@ -61,4 +62,5 @@ require (
 replace (
 	github.com/lambda-mw/mw => ../
 	github.com/lambda-mw/mw/awssdk => ../awssdk
+	github.com/lambda-mw/mw/cloudext => ../cloudext
 )

@@ -25,7 +25,7 @@ var update = flag.Bool("update", false, "rewrite each example's policy.json from
 	extensionSpec.table+" and "+appConfigSpec.table)
 
 // The examples that are Lambda functions, each with a template.
-var functions = []string{"appconfig-flags", "basic", "json-credentials", "managed-instances", "sdk-source", "tracing"}
+var functions = []string{"appconfig-flags", "basic", "cloud-extensions", "json-credentials", "managed-instances", "sdk-source", "tracing"}
 
 // A layerSpec is a layer the templates add, from AWS's table of its ARNs.
 type layerSpec struct {
@@ -234,8 +234,9 @@ func placeholder(name string) string {
 type decl struct {
 	params, secrets, paths []string
 	// sdk says that mw's AWS SDK source (awssdk.New) fetches them, rather
-	// than the extension.
-	sdk bool
+	// than the extension; cloudext that the Cloud Extensions source
+	// (cloudext.New) fetches them all, AppConfig profiles included.
+	sdk, cloudext bool
 	// appconfig are the AppConfig profiles, which the AppConfig extension
 	// serves, and flags the flags read of each, by profile.
 	appconfig []profileDecl
@@ -249,7 +250,7 @@ type profileDecl struct{ application, environment, profile string }
 // extension: it declares parameters or secrets, or nothing known yet, and
 // the SDK source does not fetch them.
 func (d decl) extension() bool {
-	return !d.sdk && (len(d.appconfig) == 0 || len(d.params)+len(d.secrets)+len(d.paths) > 0)
+	return !d.sdk && !d.cloudext && (len(d.appconfig) == 0 || len(d.params)+len(d.secrets)+len(d.paths) > 0)
 }
 
 // declared returns the items a main.go declares with mw.WithParameters,
@@ -308,6 +309,9 @@ func declared(t *testing.T, dir string) (d decl, ok bool) {
 		}
 		if fmt.Sprint(sel.X) == "awssdk" && sel.Sel.Name == "New" {
 			d.sdk = true
+		}
+		if fmt.Sprint(sel.X) == "cloudext" && sel.Sel.Name == "New" {
+			d.cloudext = true
 		}
 		if fmt.Sprint(sel.X) != "mw" {
 			return true
@@ -403,7 +407,7 @@ func TestTemplates(t *testing.T) {
 			if d.extension() {
 				layers = append(layers, extLayers)
 			}
-			if len(d.appconfig) > 0 {
+			if len(d.appconfig) > 0 && !d.cloudext {
 				layers = append(layers, appLayers)
 			}
 			if len(layers) > 0 {
@@ -427,7 +431,10 @@ func TestTemplates(t *testing.T) {
 				t.Fatalf("%d AWS::Serverless::Function resources, want 1", len(fns))
 			}
 			fn := fns[0]
-			checkFunction(t, fn, d.extension(), len(d.appconfig) > 0)
+			checkFunction(t, fn, d.extension(), len(d.appconfig) > 0 && !d.cloudext)
+			if d.cloudext {
+				checkCloudExtensions(t, tpl, fn)
+			}
 			for _, tab := range layers {
 				checkLayer(t, tpl, fn, tab)
 			}
@@ -520,6 +527,23 @@ func wantActions(d decl, profiles []string) map[string][]string {
 	if len(profiles) == 0 {
 		want = map[string][]string{}
 	}
+	if d.cloudext {
+		// The runtime's extensions call AWS with the function's role
+		// (runtimeCredentials, no execution role in the profile): the
+		// Secrets Manager extension checks versions with DescribeSecret,
+		// the Parameter Store extension may call either read.
+		for _, p := range d.params {
+			for _, a := range []string{"ssm:GetParameter", "ssm:GetParameters"} {
+				want[a] = append(want[a], parameterARN(p))
+			}
+		}
+		for _, sec := range d.secrets {
+			for _, a := range []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"} {
+				want[a] = append(want[a], secretARN(sec))
+			}
+		}
+		return want
+	}
 	getParameter := "ssm:GetParameter"
 	if d.sdk {
 		getParameter = "ssm:GetParameters"
@@ -537,6 +561,36 @@ func wantActions(d decl, profiles []string) map[string][]string {
 		want["secretsmanager:GetSecretValue"] = append(want["secretsmanager:GetSecretValue"], secretARN(s))
 	}
 	return want
+}
+
+// checkCloudExtensions checks what a function read through Cloud
+// Extensions needs: the runtime's layer, from the public parameters AWS
+// publishes its ARNs in, for the function's architecture, and the profile
+// the runtime loads.
+func checkCloudExtensions(t *testing.T, tpl, fn map[string]any) {
+	t.Helper()
+	params, _ := get(tpl, "Parameters").(map[string]any)
+	for _, arch := range architectures {
+		// Each parameter resolves to its own name: which one the layer is.
+		values := map[string]any{}
+		for name := range params {
+			values[name] = name
+		}
+		values["Architecture"] = arch
+		got, err := cfnEval{tpl: tpl, params: values}.eval(list(get(fn, "Properties", "Layers"))[0])
+		ref, _ := got.(string)
+		want := "/aws/service/aws-cloudextensions/lambda-extension/" + map[string]string{"x86_64": "amd64", "arm64": "arm64"}[arch] + "/latest"
+		p := params[ref]
+		if get(p, "Type") != "AWS::SSM::Parameter::Value<String>" || get(p, "Default") != want {
+			t.Errorf("%s: the layer is %v (%v), want a parameter of type AWS::SSM::Parameter::Value<String> defaulting to %s", arch, got, err, want)
+		}
+	}
+	if len(list(get(fn, "Properties", "Layers"))) != 1 {
+		t.Errorf("Layers = %v, want the runtime's alone", get(fn, "Properties", "Layers"))
+	}
+	if _, ok := get(fn, "Properties", "Environment", "Variables", "AWS_CLOUDEXTENSIONS_PROFILE").(map[string]any); !ok {
+		t.Error("no AWS_CLOUDEXTENSIONS_PROFILE from a parameter: the runtime would load the account's default profile")
+	}
 }
 
 func keys[V any](m map[string]V) []string {

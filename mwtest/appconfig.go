@@ -53,7 +53,9 @@ func (e *Extension) PutFeatureFlags(application, environment, profile string, fl
 func (e *Extension) DenyConfiguration(application, environment, profile string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.store.deniedConfigs[configKey{application, environment, profile}] = true
+	k := configKey{application, environment, profile}
+	e.store.deniedConfigs[k] = true
+	e.store.name(k.name())
 }
 
 // oversizeConfiguration is the size of the body FaultMalformed answers in

@@ -75,6 +75,7 @@ func (s *store) putConfiguration(k configKey, typ, contentType string, content [
 	if p == nil {
 		p = &profile{typ: typ}
 		s.configs[k] = p
+		s.name(k.name())
 	}
 	if p.typ != typ {
 		panic(fmt.Sprintf("mwtest: configuration profile %q is of type %s, not %s (AppConfig cannot change a profile's type)", k.name(), p.typ, typ))

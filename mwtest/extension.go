@@ -65,6 +65,7 @@ type Extension struct {
 	rng          *rand.Rand
 	store        store
 	stats        Stats
+	others       otherNames // the keys of ByName and Served the store does not name
 }
 
 // New returns a fake in dialect d with no values, ready (serving), that
@@ -185,6 +186,7 @@ func (e *Extension) Deny(name string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.store.denied[name] = true
+	e.store.name(name)
 }
 
 // DenyDecrypt makes decryption fail for the SecureString parameter or the
@@ -194,6 +196,7 @@ func (e *Extension) DenyDecrypt(name string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.store.noDecrypt[name] = true
+	e.store.name(name)
 }
 
 // Close shuts the fake down: requests held by SetHang or delayed by

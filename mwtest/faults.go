@@ -95,6 +95,7 @@ func (e *Extension) FailNext(name string, f Fault, n int) {
 	if e.failNext == nil {
 		e.failNext = map[string][]fault{}
 	}
+	e.store.name(name)
 	in := map[Fault]fault{FaultThrottle: faultThrottle, FaultServerError: faultServerError, FaultMalformed: faultMalformed, FaultReset: faultReset}[f]
 	for range n {
 		e.failNext[name] = append(e.failNext[name], in)

@@ -76,7 +76,7 @@ func (e *Extension) countFetch(name string, refresh bool) (release <-chan struct
 	defer e.mu.Unlock()
 	e.stats.Fetches++
 	if name != "" {
-		e.stats.ByName[name]++
+		e.stats.ByName[e.nameKey(e.stats.ByName, name, &e.others.byName)]++
 	}
 	if refresh {
 		e.stats.RefreshNow++
@@ -113,7 +113,7 @@ func (e *Extension) getSecret(ref, versionID, stage string) (*secret, *secretVer
 
 // serve answers 200 with the value of name, and counts it as served.
 func (e *Extension) serve(w http.ResponseWriter, name, contentType, body string) {
-	e.count(func(s *Stats) { s.Served[name]++ })
+	e.count(func(s *Stats) { s.Served[e.nameKey(s.Served, name, &e.others.served)]++ })
 	e.reply(w, http.StatusOK, contentType, body)
 }
 

@@ -23,12 +23,18 @@ type Stats struct {
 	// ByName counts value requests by the parameter name or secret id as
 	// sent (decoded from the query; for /v1/<id>, the id as in the path),
 	// and in the AppConfig dialect by application/environment/profile, each
-	// decoded from its path segment.
+	// decoded from its path segment. Clients choose these names, so the
+	// keys are bounded: every name the fake was given (PutParameter,
+	// PutSecret, PutConfiguration, Deny, FailNext, ...) and the ARNs it
+	// serves them under have keys of their own; so do the first 100 other
+	// names (unknown ones, other spellings of known ones) up to 2048 bytes
+	// long, the longest name or ARN AWS takes; the rest count under
+	// OtherNames.
 	ByName map[string]int64 `json:"byName"`
-	// Served counts, by name as ByName does, the value requests answered
-	// 200 with the item: an attempt answered not ready, with a fault or
-	// with an error counts in ByName and Fetches, not here. Count fetches
-	// that delivered a value with it.
+	// Served counts, by name as ByName does and within the same bounds,
+	// the value requests answered 200 with the item: an attempt answered
+	// not ready, with a fault or with an error counts in ByName and
+	// Fetches, not here. Count fetches that delivered a value with it.
 	Served map[string]int64 `json:"served"`
 	// ByError counts AWS errors answered, by code (ParameterNotFound,
 	// ResourceNotFoundException, AccessDeniedException, DecryptionFailure,
@@ -74,6 +80,39 @@ func (s *FaultStats) add(f fault) {
 	}
 }
 
+// OtherNames is the key of Stats.ByName and Stats.Served that counts the
+// names beyond their bounds. No parameter, secret or profile is named so.
+const OtherNames = "(other names)"
+
+// The bounds of the per-name counters, whose keys clients choose.
+const (
+	// maxNameLen is the longest name that may have a key of its own: the
+	// longest parameter name or ARN (ssm:GetParameter's Name) and secret
+	// id (secretsmanager:GetSecretValue's SecretId) AWS takes.
+	maxNameLen = 2048
+	// maxOtherNames is how many names the store does not name may have
+	// keys of their own in each counter, until Reset.
+	maxOtherNames = 100
+)
+
+// otherNames counts the keys given to names the store does not name.
+type otherNames struct{ byName, served int }
+
+// nameKey is the key that counts name in m: name itself if m has it
+// already, if the store names it, or while fewer than maxOtherNames other
+// names have keys (*others counts them); else OtherNames. e.mu must be
+// held.
+func (e *Extension) nameKey(m map[string]int64, name string, others *int) string {
+	if _, ok := m[name]; ok || e.store.named[name] {
+		return name
+	}
+	if len(name) <= maxNameLen && *others < maxOtherNames {
+		*others++
+		return name
+	}
+	return OtherNames
+}
+
 func newStats() Stats {
 	return Stats{
 		ByPath:   make(map[string]int64),
@@ -104,7 +143,8 @@ func (e *Extension) Requests() int64 {
 
 // Fetches returns the number of value requests for name: a parameter name or
 // secret id exactly as sent (an ARN counts apart from the name), or an
-// AppConfig application/environment/profile.
+// AppConfig application/environment/profile; OtherNames for the names
+// beyond the bounds of Stats.ByName.
 func (e *Extension) Fetches(name string) int64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -134,6 +174,7 @@ func (e *Extension) Reset() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.stats = newStats()
+	e.others = otherNames{}
 }
 
 // count updates the counters under the lock.

@@ -3,6 +3,7 @@ package mwtest_test
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/lambda-mw/mw/mwtest"
@@ -104,5 +105,88 @@ func TestServedCountsAnswersThatCarriedTheValue(t *testing.T) {
 	e.Reset()
 	if e.Served("/p") != 0 {
 		t.Error("Reset kept Served")
+	}
+}
+
+// A client that names what does not exist, in any dialect and with no
+// token at all, cannot grow the counters or the stats answer: per-name
+// counts keep the names the fake holds, a bounded few others, and count
+// the rest in one key. Long names, unknown names and other spellings of a
+// held name (an ARN with a made-up region, a made-up label) all try.
+func TestStatsBoundedForUnknownNames(t *testing.T) {
+	const n = 400
+	long := strings.Repeat("x", 4<<10)
+	for _, d := range []mwtest.Dialect{mwtest.Managed, mwtest.Agent, mwtest.AppConfig} {
+		t.Run(d.String(), func(t *testing.T) {
+			e, srv := mwtest.Start(t, d)
+			e.SetToken("") // anyone may ask, as the AppConfig extension lets them
+			var known, knownPath string
+			var flood func(i int) []string
+			switch d {
+			case mwtest.Managed:
+				e.PutParameter("/p", mwtest.TypeString, "v")
+				known, knownPath = "/p", paramPath("/p")
+				flood = func(i int) []string {
+					s := strconv.Itoa(i) + long
+					return []string{paramPath("/" + s), secretPath(s), paramPath("/p:" + s),
+						paramPath("arn:aws:ssm:" + s + ":" + mwtest.AccountID + ":parameter/p")}
+				}
+			case mwtest.Agent:
+				e.PutSecret("s", "v")
+				known, knownPath = "s", secretPath("s")
+				flood = func(i int) []string {
+					s := strconv.Itoa(i) + long
+					return []string{secretPath(s), "/v1/" + s, secretPath("arn:aws:secretsmanager:" + s + ":" + mwtest.AccountID + ":secret:s")}
+				}
+			default:
+				e.PutConfiguration("a", "e", "p", "", []byte("{}"))
+				known, knownPath = "a/e/p", configPath("a", "e", "p")
+				flood = func(i int) []string {
+					s := strconv.Itoa(i) + long
+					return []string{configPath(s, "e", "p"), configPath("a", s, "p")}
+				}
+			}
+			sent := 0
+			short := func(i int) string { return "missing-" + strconv.Itoa(i) }
+			for i := range n {
+				for _, p := range flood(i) {
+					get(t, srv, p, nil)
+					sent++
+				}
+				if d == mwtest.AppConfig {
+					get(t, srv, configPath("a", "e", short(i)), nil)
+				} else {
+					get(t, srv, secretPath(short(i)), nil)
+				}
+				sent++
+			}
+			get(t, srv, knownPath, nil)
+
+			r := get(t, srv, mwtest.StatsPath, nil)
+			if len(r.body) > 1<<20 {
+				t.Fatalf("after %d requests with names of %d bytes, /_mw/stats answers %d bytes", sent, len(long), len(r.body))
+			}
+			st := decode[mwtest.Stats](t, r)
+			if len(st.ByName) > 200 || len(st.Served) > 200 {
+				t.Errorf("%d requests grew ByName to %d keys and Served to %d", sent, len(st.ByName), len(st.Served))
+			}
+			var sum int64
+			for _, c := range st.ByName {
+				sum += c
+			}
+			if sum != st.Fetches || st.Fetches != int64(sent+1) {
+				t.Errorf("ByName counts %d, Fetches %d; want every one of the %d value requests counted", sum, st.Fetches, sent+1)
+			}
+			first := short(0)
+			if d == mwtest.AppConfig {
+				first = "a/e/" + first
+			}
+			if e.Fetches(first) != 1 {
+				t.Errorf("the first unknown name, %q, lost its key: Fetches %d", first, e.Fetches(first))
+			}
+			if e.Fetches(known) != 1 || e.Served(known) != 1 {
+				t.Errorf("held item %q: Fetches %d, Served %d; want 1, 1", known, e.Fetches(known), e.Served(known))
+			}
+		})
 	}
 }

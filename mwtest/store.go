@@ -88,6 +88,13 @@ type store struct {
 	// The AppConfig dialect's.
 	configs       map[configKey]*profile
 	deniedConfigs map[configKey]bool
+
+	// named holds every name the fake was given (a parameter, a secret, a
+	// profile as application/environment/profile, a name denied or failed)
+	// and the names it made up for them (their ARNs, a secret's Parameter
+	// Store reference): Stats counts each of these by name, whatever else
+	// clients ask for.
+	named map[string]bool
 }
 
 func newStore() store {
@@ -99,6 +106,15 @@ func newStore() store {
 
 		configs:       make(map[configKey]*profile),
 		deniedConfigs: make(map[configKey]bool),
+
+		named: make(map[string]bool),
+	}
+}
+
+// name records names the fake was given, or made up for what it was given.
+func (s *store) name(names ...string) {
+	for _, n := range names {
+		s.named[n] = true
 	}
 }
 
@@ -114,6 +130,7 @@ func (s *store) putParameter(name, typ, value string, now time.Time) int64 {
 	if p == nil {
 		p = &parameter{name: name, labels: make(map[string]int64)}
 		s.params[name] = p
+		s.name(name, ParameterARN(name))
 	}
 	p.versions = append(p.versions, paramVersion{typ: typ, value: value, modified: now})
 	return int64(len(p.versions))
@@ -140,6 +157,7 @@ func (s *store) putSecret(name, str string, bin []byte, now time.Time) string {
 	if sec == nil {
 		sec = &secret{name: name, stages: make(map[string]string)}
 		s.secrets[name] = sec
+		s.name(name, SecretARN(name), referencePrefix+name)
 	}
 	v := &secretVersion{id: secretVersionID(name, len(sec.versions)+1), str: str, bin: bin, created: now}
 	sec.versions = append(sec.versions, v)

@@ -458,7 +458,7 @@ outer() {
 	trap 'echo "e2e: terminated"; exit 143' TERM
 
 	echo "== build"
-	# e2e/ and examples/ are modules of their own (go -C runs go there).
+	# cmd/, e2e/ and examples/ are modules of their own (go -C runs go there).
 	local cache=${MW_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mw-e2e}
 	mkdir -p "$work/bin" "$work/opt/extensions" "$work/task" "$work/fn" "$cache/rie-$RIE_VERSION"
 	if [ ! -x "$cache/rie-$RIE_VERSION/aws-lambda-rie" ]; then
@@ -466,7 +466,7 @@ outer() {
 	fi
 	cp "$cache/rie-$RIE_VERSION/aws-lambda-rie" "$work/bin/"
 	echo "   RIE $RIE_VERSION"
-	CGO_ENABLED=0 go build -o "$work/opt/extensions/mw-extension" ./cmd/mw-extension
+	CGO_ENABLED=0 go -C cmd build -o "$work/opt/extensions/mw-extension" ./mw-extension
 	local fn
 	for fn in seed-var seed-config wrapped appconfig; do
 		CGO_ENABLED=0 go -C e2e build -tags lambda.norpc -o "$work/fn/$fn/bootstrap" "./functions/$fn"

@@ -14,6 +14,5 @@
 //
 // The tests use mw's public API only (mw, mwtest), so they test what a
 // user's code sees. Where a library test moves a fake clock, these use
-// real time instead: TTL(time.Nanosecond) makes an item expired at the
-// next invoke, and a failing fake extension then shows the stale path.
+// real time instead: TTL(0) makes an item expired at the next invoke, and a failing fake extension then shows the stale path.
 package test

@@ -115,8 +115,8 @@ func TestValuesNeverLeakIntoTelemetry(t *testing.T) {
 
 // The lifecycle's paths (a forced refresh, an optional item absent, a value
 // served stale, a value past the stale bound) keep the canary out of their
-// spans too. Real time stands in for a clock: with a TTL of 1 ns an item is
-// expired at the next invoke, and with a stale bound of 1 ns it is past it.
+// spans too. Real time stands in for a clock: with a TTL of 0 an item is
+// expired at the next invoke, and with a stale bound of 0 it is past it.
 func TestCanaryNeverLeaksFromLifecyclePathsIntoSpans(t *testing.T) {
 	w := newWorld(t, mwtest.Agent)
 	w.ext.PutSecret("s", canary)
@@ -125,9 +125,9 @@ func TestCanaryNeverLeaksFromLifecyclePathsIntoSpans(t *testing.T) {
 		_, _ = mw.Secret(ctx, "optional")
 		return fmt.Sprint(len(v)), nil
 	}
-	opts := w.opts(mw.WithSecret("s", mw.TTL(time.Nanosecond)), mw.WithSecret("optional", mw.Optional()), mw.WithSecretsManagerAgent())
+	opts := w.opts(mw.WithSecret("s", mw.TTL(0)), mw.WithSecret("optional", mw.Optional()), mw.WithSecretsManagerAgent())
 	served := mw.Wrap(handler, opts...)
-	bounded := mw.Wrap(handler, append(opts, mw.WithMaxStale(time.Nanosecond))...)
+	bounded := mw.Wrap(handler, append(opts, mw.WithMaxStale(0))...)
 	for _, h := range []func(context.Context, int) (string, error){served, bounded} {
 		if _, err := h(invokeCtx(t, 5*time.Second), 0); err != nil {
 			t.Fatal(err)

@@ -65,14 +65,14 @@ func TestMetricsCountLookupsFetchesRetriesAndErrors(t *testing.T) {
 	}
 
 	// Expired: the parameter refreshes; the secret's refresh fails and its
-	// last good value is served stale. A TTL of 1 ns expires both items by
+	// last good value is served stale. A TTL of 0 expires both items by
 	// the next invoke; with no startup window, the fake's 400 for the
 	// denied secret fails at once.
 	w = newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("prod/db", "pw")
 	w.ext.PutParameter("/app/flags", "String", "on")
 	h = mw.Wrap(echo, w.opts(mw.WithSecrets("prod/db"), mw.WithParameters("/app/flags"),
-		mw.WithTTL(time.Nanosecond), mw.WithStartupWindow(0))...)
+		mw.WithTTL(0), mw.WithStartupWindow(0))...)
 	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
 		t.Fatal(err)
 	}

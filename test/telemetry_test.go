@@ -177,10 +177,10 @@ func recordEveryPath(t *testing.T) *world {
 	must(ahead(ctx(), false)) // within the refresh-ahead window
 	must(mw.Wrap(refresh, w.opts(db, flags)...)(ctx(), true))
 
-	// Stale: with a TTL of 1 ns, both items are expired at the next invoke;
+	// Stale: with a TTL of 0, both items are expired at the next invoke;
 	// the secret's refresh fails and its last good value is served stale.
 	stale := mw.Wrap(func(context.Context, bool) (string, error) { return "", nil },
-		w.opts(db, flags, mw.WithTTL(time.Nanosecond), mw.WithStartupWindow(0))...)
+		w.opts(db, flags, mw.WithTTL(0), mw.WithStartupWindow(0))...)
 	must(stale(ctx(), false))
 	w.ext.Deny("prod/db")
 	must(stale(ctx(), false))

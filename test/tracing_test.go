@@ -247,7 +247,7 @@ func TestResolveSpanSaysAStaleValueWasServed(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "good")
 	// Every invoke after the first finds the item expired.
-	h := mw.Wrap(echo, w.opts(mw.WithSecret("s", mw.TTL(time.Nanosecond)), mw.WithMaxStale(10*time.Minute))...)
+	h := mw.Wrap(echo, w.opts(mw.WithSecret("s", mw.TTL(0)), mw.WithMaxStale(10*time.Minute))...)
 	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,8 @@ package main
 
 import (
 	"log"
-	"time"
 
+	"github.com/lambda-mw/mw/cmd/internal/fakeext"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -34,11 +34,11 @@ func loadInto(ext *mwtest.Extension, path string, logger *log.Logger) error {
 		logger.Print("no values file (-values): every item is not found")
 		return nil
 	}
-	l, err := loadValuesFile(path, ext)
+	lines, err := fakeext.LoadValuesFile(path, ext)
 	if err != nil {
 		return err
 	}
-	for _, line := range l.lines {
+	for _, line := range lines {
 		logger.Print("loaded ", line)
 	}
 	return nil
@@ -49,19 +49,6 @@ func loadInto(ext *mwtest.Extension, path string, logger *log.Logger) error {
 // during INIT.
 func (em *emulator) ready(why string) {
 	em.readyOnce.Do(func() {
-		if em.cfg.notReadyFor > 0 {
-			time.AfterFunc(em.cfg.notReadyFor, func() { em.becomeReady(why) })
-			return
-		}
-		em.becomeReady(why)
+		fakeext.Startup{NotReady: em.cfg.notReady, NotReadyFor: em.cfg.notReadyFor}.Ready(em.ext, em.logger, why)
 	})
-}
-
-func (em *emulator) becomeReady(why string) {
-	if em.cfg.notReady > 0 {
-		em.ext.NotReadyFor(em.cfg.notReady)
-	} else {
-		em.ext.SetReady(true)
-	}
-	em.logger.Printf("ready (%s)", why)
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/lambda-mw/mw/cmd/internal/fakeext"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -243,5 +244,5 @@ given on the command line wins):
 		}
 		fmt.Fprintln(w)
 	})
-	fmt.Fprintf(w, "\n%s\nExample: cmd/mw-extension/testdata/values.json in the mw repository.\n", valuesFormat)
+	fmt.Fprintf(w, "\n%s\nExample: cmd/mw-extension/testdata/values.json in the mw repository.\n", fakeext.ValuesFormat)
 }

@@ -37,6 +37,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/lambda-mw/mw/cmd/internal/fakeext"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -85,7 +86,7 @@ func run(ctx context.Context, name string, cfg config, runtimeAPI, maxConcurrenc
 		logger.Printf("values: %v", err)
 		return 2
 	}
-	em := &emulator{name: name, cfg: cfg, logger: logger, ext: ext, timeouts: defaultTimeouts}
+	em := &emulator{name: name, cfg: cfg, logger: logger, ext: ext}
 	if lambdaMode || cfg.notReadyFor > 0 {
 		ext.SetReady(false)
 	}
@@ -102,10 +103,8 @@ type emulator struct {
 	cfg       config
 	logger    *log.Logger
 	ext       *mwtest.Extension
-	srv       *http.Server
-	served    chan struct{} // closed once srv has stopped serving
+	srv       *fakeext.Server // nil until it listens
 	readyOnce sync.Once
-	timeouts  serverTimeouts
 }
 
 // standalone serves until ctx is done.

@@ -158,9 +158,10 @@ func (c *Cache) Land(t Ticket, r Result, now time.Time) {
 	case r.Err != nil && !r.Abandoned && f.seq > e.seq:
 		e.failed, e.retryAt = r.Err, now.Add(RetryFailedAfter)
 	}
-	if r.Err == nil || !r.Abandoned {
-		// What the warm path serves may no longer be what the entries
-		// hold: the next invoke looks, and publishes what landed.
+	if f.detached {
+		// No invoke waits for it to publish what landed: the next one
+		// looks, rather than serve the last good value until its snapshot
+		// expires.
 		c.snap.Store(nil)
 	}
 	f.out = r

@@ -1,4 +1,4 @@
-package main
+package fakeext
 
 import (
 	"bytes"
@@ -15,8 +15,8 @@ import (
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-// valuesFormat documents the values file; -h prints it.
-const valuesFormat = `Values file (JSON, -values or $MW_EXT_VALUES):
+// ValuesFormat documents the values file, for a command's -h.
+const ValuesFormat = `Values file (JSON, -values):
 
   {
     "parameters": {
@@ -102,36 +102,33 @@ type secretVersion struct {
 	Stages []string `json:"stages"`
 }
 
-// loaded summarises what a values file put into the fake, for the startup
-// log. It never holds a value.
-type loaded struct {
-	lines []string
-}
-
-// loadValuesFile reads path and stores its values into e.
-func loadValuesFile(path string, e *mwtest.Extension) (loaded, error) {
+// LoadValuesFile reads the values file at path (ValuesFormat) and stores
+// its values into e. It returns one line per version stored, for a startup
+// log: names, types, versions and labels, never a value.
+func LoadValuesFile(path string, e *mwtest.Extension) ([]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return loaded{}, err
+		return nil, err
 	}
-	return loadValues(path, data, e)
+	return LoadValues(path, data, e)
 }
 
-// loadValues parses data (named name in errors), checks all of it, and only
-// then stores it into e, driving the fake's own Put/Label/Stage methods.
-func loadValues(name string, data []byte, e *mwtest.Extension) (loaded, error) {
+// LoadValues parses data (named name in errors), checks all of it, and only
+// then stores it into e, driving the fake's own Put/Label/Stage methods. It
+// returns what LoadValuesFile returns.
+func LoadValues(name string, data []byte, e *mwtest.Extension) ([]string, error) {
 	var vf valuesFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&vf); err != nil {
-		return loaded{}, decodeError(name, data, err)
+		return nil, decodeError(name, data, err)
 	}
 	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
 		line, col := lineCol(data, int64(len(data)-len(rest)))
-		return loaded{}, fmt.Errorf("%s:%d:%d: unexpected data after the top-level object", name, line, col)
+		return nil, fmt.Errorf("%s:%d:%d: unexpected data after the top-level object", name, line, col)
 	}
 	if err := vf.check(); err != nil {
-		return loaded{}, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return vf.apply(e), nil
 }
@@ -351,19 +348,19 @@ func checkStages(at string, stages []string, owner map[string]int, i int) error 
 	return nil
 }
 
-// apply stores checked values into e.
-func (vf *valuesFile) apply(e *mwtest.Extension) loaded {
-	var l loaded
+// apply stores checked values into e, and returns the lines that say so.
+func (vf *valuesFile) apply(e *mwtest.Extension) []string {
+	var lines []string
 	for _, name := range sortedKeys(vf.Parameters) {
-		l.lines = append(l.lines, vf.Parameters[name].apply(e, name)...)
+		lines = append(lines, vf.Parameters[name].apply(e, name)...)
 	}
 	for _, name := range sortedKeys(vf.Secrets) {
-		l.lines = append(l.lines, vf.Secrets[name].apply(e, name)...)
+		lines = append(lines, vf.Secrets[name].apply(e, name)...)
 	}
 	for _, c := range vf.AppConfig {
-		l.lines = append(l.lines, c.apply(e)...)
+		lines = append(lines, c.apply(e)...)
 	}
-	return l
+	return lines
 }
 
 // apply stores parameter name's versions and labels into e, and returns

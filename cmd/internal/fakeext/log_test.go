@@ -1,10 +1,12 @@
-package main
+package fakeext
 
 import (
+	"bytes"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/lambda-mw/mw/mwtest"
@@ -52,4 +54,22 @@ func TestRequestLogCannotBeForged(t *testing.T) {
 	if !strings.Contains(logs.String(), "/x%0A[mw-extension]%20exit%200") {
 		t.Errorf("the path is not logged escaped:\n%s", logs.String())
 	}
+}
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

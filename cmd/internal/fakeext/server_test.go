@@ -1,4 +1,4 @@
-package main
+package fakeext
 
 import (
 	"bufio"
@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -16,20 +15,15 @@ import (
 )
 
 // startServer serves a fake with the given timeouts on a free port.
-func startServer(t *testing.T, timeouts serverTimeouts) (addr string) {
+func startServer(t *testing.T, timeouts Timeouts) (addr string) {
 	t.Helper()
-	port := freePort(t)
-	em := &emulator{
-		cfg:      config{dialect: mwtest.Managed, host: "127.0.0.1", port: port, quiet: true},
-		logger:   log.New(io.Discard, "", 0),
-		ext:      mwtest.New(mwtest.Managed),
-		timeouts: timeouts,
-	}
-	if err := em.listen(); err != nil {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { em.shutdown("test") })
-	return "127.0.0.1:" + strconv.Itoa(port)
+	s := Serve(ln, mwtest.New(mwtest.Managed), log.New(io.Discard, "", 0), true, timeouts)
+	t.Cleanup(func() { s.Shutdown("test") })
+	return ln.Addr().String()
 }
 
 // guard bounds every wait on the server, so that a bug fails the test
@@ -64,7 +58,7 @@ func exchange(t *testing.T, c net.Conn, br *bufio.Reader, raw string) int {
 // answerThenClosed sends raw on a new connection to a server with the
 // given timeouts, and returns the status of the answer and whether the
 // server then closed the connection.
-func answerThenClosed(t *testing.T, timeouts serverTimeouts, raw string) (int, bool) {
+func answerThenClosed(t *testing.T, timeouts Timeouts, raw string) (int, bool) {
 	t.Helper()
 	c, err := net.Dial("tcp", startServer(t, timeouts))
 	if err != nil {
@@ -80,13 +74,13 @@ func answerThenClosed(t *testing.T, timeouts serverTimeouts, raw string) (int, b
 func TestServerClosesIdleAndStalledConnections(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		timeouts serverTimeouts
+		timeouts Timeouts
 		raw      string
 		status   int
 	}{
-		{"idle keep-alive", serverTimeouts{header: time.Second, idle: 50 * time.Millisecond, body: time.Second},
+		{"idle keep-alive", Timeouts{Header: time.Second, Idle: 50 * time.Millisecond, Body: time.Second},
 			"GET /systemsmanager/parameters/get?name=p HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusUnauthorized},
-		{"stalled body", serverTimeouts{header: time.Second, idle: time.Minute, body: 50 * time.Millisecond},
+		{"stalled body", Timeouts{Header: time.Second, Idle: time.Minute, Body: 50 * time.Millisecond},
 			"POST /secretsmanager/get HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab", http.StatusMethodNotAllowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,10 +95,10 @@ func TestServerClosesIdleAndStalledConnections(t *testing.T) {
 	}
 }
 
-// run serves with timeouts on every stage of a connection.
+// The commands serve with timeouts on every stage of a connection.
 func TestDefaultTimeoutsAreSet(t *testing.T) {
-	d := defaultTimeouts
-	if d.header <= 0 || d.idle <= 0 || d.body <= 0 {
+	d := DefaultTimeouts
+	if d.Header <= 0 || d.Idle <= 0 || d.Body <= 0 {
 		t.Errorf("default timeouts %+v: each must be set", d)
 	}
 }

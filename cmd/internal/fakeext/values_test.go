@@ -1,4 +1,4 @@
-package main
+package fakeext
 
 import (
 	"encoding/base64"
@@ -65,11 +65,11 @@ func paramAt(t *testing.T, e *mwtest.Extension, q url.Values) (value, typ string
 
 func TestExampleValuesFile(t *testing.T) {
 	e := mwtest.New(mwtest.Managed)
-	l, err := loadValuesFile("testdata/values.json", e)
+	lines, err := LoadValuesFile("../../mw-extension/testdata/values.json", e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range l.lines {
+	for _, line := range lines {
 		for _, v := range []string{"local-pass", "old-pass", "next-pass", "local-db-password", "beta"} {
 			if strings.Contains(line, v) {
 				t.Errorf("startup line %q shows a value", line)
@@ -110,7 +110,7 @@ func TestExampleValuesFile(t *testing.T) {
 
 func TestSecretStagesDefault(t *testing.T) {
 	e := mwtest.New(mwtest.Managed)
-	_, err := loadValues("v.json", []byte(`{"secrets":{"s":{"versions":[{"string":"a"},{"string":"b"}]}}}`), e)
+	_, err := LoadValues("v.json", []byte(`{"secrets":{"s":{"versions":[{"string":"a"},{"string":"b"}]}}}`), e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestValuesErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := mwtest.New(mwtest.Managed)
-			_, err := loadValues("v.json", []byte(tc.file), e)
+			_, err := LoadValues("v.json", []byte(tc.file), e)
 			if err == nil || !containsInOrder(err.Error(), strings.Split(tc.want, "…")) {
 				t.Fatalf("error = %v, want it to contain %q (… standing for any text)", err, tc.want)
 			}
@@ -173,7 +173,7 @@ func TestLineCol(t *testing.T) {
 // is AWSPENDING. AWSPREVIOUS follows AWSCURRENT's moves, as documented.
 func TestSecretStagesPending(t *testing.T) {
 	e := mwtest.New(mwtest.Managed)
-	_, err := loadValues("v.json", []byte(`{"secrets":{"s":{"versions":[
+	_, err := LoadValues("v.json", []byte(`{"secrets":{"s":{"versions":[
 		{"string":"old","stages":["AWSCURRENT"]},
 		{"string":"new","stages":["AWSPENDING"]}]}}}`), e)
 	if err != nil {

@@ -1,0 +1,174 @@
+package cloudext_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/cloudext"
+	"github.com/lambda-mw/mw/cloudext/cloudexttest"
+)
+
+// fakeRuntime serves the fake Cloud Extensions runtime on a loopback port,
+// with a secret, a parameter and a profile, as the examples read them.
+func fakeRuntime(s cloudexttest.Settings) (*cloudexttest.Server, *httptest.Server) {
+	f := cloudexttest.New(s)
+	f.PutSecret("prod/db", `{"username":"app","password":"example-only"}`)
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+	f.PutConfiguration("app", "prod", "settings", "application/json", []byte(`{"greeting":"hello"}`))
+	return f, httptest.NewServer(f)
+}
+
+// A wrapped handler reads its secrets, parameters and AppConfig profiles
+// through Cloud Extensions. In a function, cfg comes from
+// config.LoadDefaultConfig, and the endpoint is the default,
+// http://localhost:5333.
+func Example() {
+	f, srv := fakeRuntime(cloudexttest.Settings{})
+	defer srv.Close()
+	cfg := f.Config() // the function's credentials, which the runtime has too
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		url, err := mw.Parameter(ctx, "/app/url")
+		if err != nil {
+			return "", err
+		}
+		settings, err := mw.AppConfig(ctx, "settings")
+		return url + " " + string(settings), err
+	},
+		mw.WithSource(cloudext.New(cfg, cloudext.WithEndpoint(srv.URL))),
+		mw.WithParameters("/app/url"),
+		mw.WithAppConfig("app", "prod", "settings"),
+		mw.WithoutEnvironment(),
+	)
+	out, err := h(context.Background(), struct{}{})
+	fmt.Println(out, err)
+	// Output: https://example.com {"greeting":"hello"} <nil>
+}
+
+// New signs with the aws.Config's credentials: runtimeCredentials, the
+// profile's default authentication.
+func ExampleNew() {
+	f, srv := fakeRuntime(cloudexttest.Settings{})
+	defer srv.Close()
+	src := cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL))
+	fmt.Println(src.Name())
+	res := src.Fetch(context.Background(), "AmazonSSM.GetParameters", []mw.Item{{Kind: mw.KindParameter, Name: "/app/url"}})
+	fmt.Println(res[0].Value, res[0].Err)
+	// Output:
+	// cloudext
+	// https://example.com <nil>
+}
+
+// A profile whose authentication is extensionKey: requests are signed with
+// its CXEK… key.
+func ExampleWithExtensionKey() {
+	_, srv := fakeRuntime(cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthExtensionKey}})
+	defer srv.Close()
+	key := cloudext.ExtensionKey(cloudexttest.ExtensionAccessKeyID, cloudexttest.ExtensionSecretKey)
+	src := cloudext.New(aws.Config{}, cloudext.WithEndpoint(srv.URL), cloudext.WithExtensionKey(key))
+	fmt.Println(key) // never the secret key
+	res := src.Fetch(context.Background(), "GET /secretsmanager/get", []mw.Item{{Kind: mw.KindSecret, Name: "prod/db"}})
+	fmt.Println(res[0].Err == nil)
+	// Output:
+	// cloudext.ExtensionKey(CXEKCLOUDEXTTEST0001)
+	// true
+}
+
+// The extension key from two environment variables the function sets.
+func ExampleExtensionKeyFromEnv() {
+	f, srv := fakeRuntime(cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthExtensionKey}})
+	defer srv.Close()
+	os.Setenv("CLOUDEXTENSIONS_ACCESS_KEY_ID", cloudexttest.ExtensionAccessKeyID)
+	os.Setenv("CLOUDEXTENSIONS_SECRET_KEY", cloudexttest.ExtensionSecretKey)
+	defer os.Unsetenv("CLOUDEXTENSIONS_ACCESS_KEY_ID")
+	defer os.Unsetenv("CLOUDEXTENSIONS_SECRET_KEY")
+
+	src := cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL),
+		cloudext.WithExtensionKey(cloudext.ExtensionKeyFromEnv("CLOUDEXTENSIONS_ACCESS_KEY_ID", "CLOUDEXTENSIONS_SECRET_KEY")))
+	res := src.Fetch(context.Background(), "AmazonSSM.GetParameters", []mw.Item{{Kind: mw.KindParameter, Name: "/app/url"}})
+	fmt.Println(res[0].Value)
+	// Output: https://example.com
+}
+
+// The extension key's secret key read from a Secrets Manager secret, once.
+// Here an httptest server stands in for Secrets Manager; in a function the
+// aws.Config reaches the real one.
+func ExampleExtensionKeyFromSecret() {
+	f, srv := fakeRuntime(cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthExtensionKey}})
+	defer srv.Close()
+	secretsManager := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]string{"Name": "cloudextensions/key", "SecretString": cloudexttest.ExtensionSecretKey})
+	}))
+	defer secretsManager.Close()
+	cfg := f.Config()
+	cfg.BaseEndpoint = aws.String(secretsManager.URL)
+
+	key := cloudext.ExtensionKeyFromSecret(cfg, cloudexttest.ExtensionAccessKeyID, "cloudextensions/key")
+	src := cloudext.New(cfg, cloudext.WithEndpoint(srv.URL), cloudext.WithExtensionKey(key))
+	res := src.Fetch(context.Background(), "AmazonSSM.GetParameters", []mw.Item{{Kind: mw.KindParameter, Name: "/app/url"}})
+	fmt.Println(res[0].Value)
+	// Output: https://example.com
+}
+
+// A profile whose authentication is none, with the Secrets Manager
+// extension's SSRF token check on, as AWS's best practices keep it then.
+func ExampleWithoutAuthentication() {
+	const token = "the-token-of-the-profile-entry"
+	f, srv := fakeRuntime(cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthNone}, SSRFToken: token})
+	defer srv.Close()
+	src := cloudext.New(aws.Config{}, cloudext.WithEndpoint(srv.URL), cloudext.WithoutAuthentication(), cloudext.WithSSRFToken(token))
+	fmt.Println(strings.Replace(fmt.Sprint(src), srv.URL, "http://localhost:5333", 1)) // never the token
+	res := src.Fetch(context.Background(), "GET /secretsmanager/get", []mw.Item{{Kind: mw.KindSecret, Name: "prod/db"}})
+	fmt.Println(res[0].Err == nil, f.Stats().SSRFSent)
+	// Output:
+	// cloudext.Source(http://localhost:5333, no authentication, an SSRF token in X-Aws-Parameters-Secrets-Token)
+	// true 1
+}
+
+// Flags evaluated with a caller's context: one request to the AppConfig
+// extension per evaluation.
+func ExampleSource_EvaluateFlag() {
+	f, srv := fakeRuntime(cloudexttest.Settings{})
+	defer srv.Close()
+	f.PutFlags("shop", "prod", "flags", map[string]cloudexttest.Flag{"checkout": {
+		Variants: []cloudexttest.Variant{
+			{Name: "uk", Enabled: true, When: map[string]string{"country": "UK"}, Attributes: map[string]any{"currency": "GBP"}},
+			{Name: "default", Enabled: false},
+		},
+		DefaultVariant: "default",
+	}})
+	src := cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL))
+	it := mw.Item{Kind: mw.KindAppConfig, Application: "shop", Environment: "prod", Name: "flags"}
+
+	flag, err := src.EvaluateFlag(context.Background(), it, "checkout", map[string]string{"country": "UK"})
+	fmt.Println(flag.Enabled, flag.Variant, flag.Attributes["currency"], err)
+	flag, _ = src.EvaluateFlag(context.Background(), it, "checkout", map[string]string{"country": "FR"})
+	fmt.Println(flag.Enabled, flag.Variant)
+	_, err = src.EvaluateFlag(context.Background(), it, "nope", nil)
+	fmt.Println(errors.Is(err, mw.ErrUnknownFlag))
+	// Output:
+	// true uk GBP <nil>
+	// false default
+	// true
+}
+
+// The AppConfig extension's signing name, which AWS does not document,
+// and the Region of the signatures' scope.
+func ExampleWithAppConfigSigningName() {
+	f, srv := fakeRuntime(cloudexttest.Settings{AppConfigSigningName: "appconfigcloudextension"})
+	defer srv.Close()
+	src := cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL),
+		cloudext.WithAppConfigSigningName("appconfigcloudextension"), cloudext.WithRegion("eu-west-1"))
+	res := src.Fetch(context.Background(), "AppConfig.GetConfiguration", []mw.Item{{Kind: mw.KindAppConfig, Application: "app", Environment: "prod", Name: "settings"}})
+	fmt.Println(res[0].Value)
+	// Output: {"greeting":"hello"}
+}

@@ -1,0 +1,164 @@
+package cloudext
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/lambda-mw/mw"
+)
+
+// parametersBody is GetParameters' output in the AWS JSON 1.1 protocol, as
+// Parameter Store answers it: only the fields the Source reads.
+type parametersBody struct {
+	Parameters []struct {
+		Name  *string `json:"Name"`
+		ARN   *string `json:"ARN"`
+		Value *string `json:"Value"`
+	} `json:"Parameters"`
+	InvalidParameters []string `json:"InvalidParameters"`
+}
+
+// getParameters fetches parameters with GetParameters: each distinct name
+// (with its selector) once, up to 10 a request, the requests concurrently.
+// No two requests for one parameter (at two versions, or by name and by
+// ARN) share a request: the answer names a parameter without saying which
+// of them it answers.
+func (s *Source) getParameters(ctx context.Context, items []mw.Item, res []mw.Result) {
+	var names []string
+	byName := map[string][]int{}
+	for i, it := range items {
+		n := parameterRequest(it)
+		if _, ok := byName[n]; !ok {
+			names = append(names, n)
+		}
+		byName[n] = append(byName[n], i)
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, call := range parameterCalls(names) {
+		wg.Go(func() {
+			got := s.getParametersCall(ctx, call, items[byName[call[0]][0]])
+			mu.Lock()
+			defer mu.Unlock()
+			for n, r := range got {
+				for _, i := range byName[n] {
+					res[i] = r
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// parameterCalls splits distinct requests into calls of at most 10 in
+// which no two requests have the same parameterKey, in order.
+func parameterCalls(names []string) [][]string {
+	var calls [][]string
+	var keys []map[string]bool
+	for _, n := range names {
+		k := parameterKey(n)
+		c := 0
+		for c < len(calls) && (len(calls[c]) == maxGetParameters || keys[c][k]) {
+			c++
+		}
+		if c == len(calls) {
+			calls = append(calls, nil)
+			keys = append(keys, map[string]bool{})
+		}
+		calls[c] = append(calls[c], n)
+		keys[c][k] = true
+	}
+	return calls
+}
+
+// getParametersCall makes one GetParameters request for names, whose keys
+// are distinct, and returns a Result for each name. first is an item of
+// the call, for the hints of a failure of the whole request.
+func (s *Source) getParametersCall(ctx context.Context, names []string, first mw.Item) map[string]mw.Result {
+	got := make(map[string]mw.Result, len(names))
+	fail := func(err error) map[string]mw.Result {
+		for _, n := range names {
+			got[n] = mw.Result{Err: err}
+		}
+		return got
+	}
+	body, _ := json.Marshal(struct {
+		Names          []string
+		WithDecryption bool
+	}{names, true})
+	a, err := s.send(ctx, extParameterStore, signingParameterStore, http.MethodPost, opGetParameters, "", body)
+	if err != nil {
+		return fail(err)
+	}
+	if a.status != http.StatusOK {
+		return fail(s.refused(extParameterStore, first, a))
+	}
+	var out parametersBody
+	if err := json.Unmarshal(a.body, &out); err != nil {
+		return fail(malformed(extParameterStore, a.status, jsonProblem(err)))
+	}
+	byKey := make(map[string]string, len(names))
+	for _, n := range names {
+		byKey[parameterKey(n)] = n
+	}
+	for _, p := range out.Parameters {
+		if p.Value == nil {
+			continue
+		}
+		for _, k := range []string{key(p.Name), key(p.ARN)} {
+			if n, ok := byKey[k]; ok && k != "" {
+				if _, dup := got[n]; !dup {
+					got[n] = mw.Result{Value: *p.Value}
+				}
+				break
+			}
+		}
+	}
+	for _, inv := range out.InvalidParameters {
+		// Keys are distinct in a request: the key names the request.
+		if n, ours := byKey[parameterKey(inv)]; ours {
+			if _, has := got[n]; !has {
+				got[n] = mw.Result{Err: notFoundParameter()}
+			}
+		}
+	}
+	for _, n := range names {
+		if _, ok := got[n]; !ok {
+			got[n] = mw.Result{Err: malformed(extParameterStore, http.StatusOK, "GetParameters answered without this parameter: neither a value nor InvalidParameters")}
+		}
+	}
+	return got
+}
+
+func key(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return parameterKey(*s)
+}
+
+// notFoundParameter is the error of a name GetParameters listed in
+// InvalidParameters: "a name that doesn't exist, or whose version or
+// label doesn't exist". The code is the one GetParameter answers it with.
+func notFoundParameter() *mw.SourceError {
+	return &mw.SourceError{Class: mw.ClassNotFound, Status: http.StatusOK, Code: "ParameterNotFound",
+		Err:  errors.New("GetParameters listed it in InvalidParameters"),
+		Hint: notFoundHint(extParameterStore, mw.Item{}, refusal{})}
+}
+
+// jsonProblem describes a decoding error without quoting the input: the
+// standard library's syntax errors quote the offending character.
+func jsonProblem(err error) string {
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "truncated JSON"
+	}
+	return "JSON of the wrong shape"
+}

@@ -1,0 +1,188 @@
+package cloudext
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/lambda-mw/mw"
+)
+
+// The calls a Source makes, as Plan.Op names them: the Secrets Manager
+// extension's query route, and the operations of the Parameter Store and
+// AppConfig extensions.
+const (
+	opGetSecret        = "GET /secretsmanager/get"
+	opGetParameters    = "AmazonSSM.GetParameters"
+	opGetConfiguration = "AppConfig.GetConfiguration"
+)
+
+// maxGetParameters is the most names one GetParameters request takes: "no
+// Names or more than 10 Names" is a ValidationException.
+const maxGetParameters = 10
+
+// referencePrefix makes a parameter name refer to a Secrets Manager secret.
+const referencePrefix = "/aws/reference/secretsmanager/"
+
+// Plan says which request fetches it, without I/O:
+//
+//   - a secret: "GET /secretsmanager/get", one a request, with versionId,
+//     versionStage and roleArn (Item.RoleARN) as the item says;
+//   - a parameter: "AmazonSSM.GetParameters", 10 names a request, with the
+//     selector name:3 for Item.Version or name:label for Item.Label;
+//   - an AppConfig profile: "AppConfig.GetConfiguration", one a request.
+//
+// A path (mw.KindParametersByPath) gets an error wrapping mw.ErrNotServed
+// that names the source that serves it: the Parameter Store extension
+// serves GetParameter and GetParameters only. A parameter or a profile
+// read as another role (Item.RoleARN) is refused: AWS documents roleArn
+// for the Secrets Manager extension alone. A name that is a mistake for
+// its kind is refused with the fix.
+func (s *Source) Plan(it mw.Item) (mw.Plan, error) {
+	switch it.Kind {
+	case mw.KindSecret:
+		if err := checkSecret(it); err != nil {
+			return mw.Plan{}, err
+		}
+		return mw.Plan{Op: opGetSecret, Batch: 1}, nil
+	case mw.KindParameter:
+		if err := checkParameter(it); err != nil {
+			return mw.Plan{}, err
+		}
+		return mw.Plan{Op: opGetParameters, Batch: maxGetParameters}, nil
+	case mw.KindAppConfig:
+		if err := checkProfile(it); err != nil {
+			return mw.Plan{}, err
+		}
+		return mw.Plan{Op: opGetConfiguration, Batch: 1}, nil
+	case mw.KindParametersByPath:
+		return mw.Plan{}, fmt.Errorf("cloudext: %v: %w: Cloud Extensions' Parameter Store extension serves GetParameter and GetParameters, "+
+			"not GetParametersByPath: list the path through the AWS SDK source, mw.WithSource(awssdk.New(cfg)) from package "+
+			"github.com/lambda-mw/mw/awssdk, given after this source, or declare each parameter with mw.WithParameters", it, mw.ErrNotServed)
+	}
+	return mw.Plan{}, fmt.Errorf("cloudext: %v: %w (it serves parameters, secrets and AppConfig profiles)", it, mw.ErrNotServed)
+}
+
+func refuse(it mw.Item, format string, args ...any) error {
+	return fmt.Errorf("cloudext: %v: "+format, append([]any{it}, args...)...)
+}
+
+// roleRefusal is the refusal of an item of an extension that takes no
+// roleArn, with what can read it as that role.
+func roleRefusal(it mw.Item, ext extension) error {
+	return refuse(it, "AWS documents roleArn for Cloud Extensions' Secrets Manager extension only, not for its %s: "+
+		"give the %s profile entry an execution role that may read it (the extension calls AWS as that role), "+
+		"or read it through a source that takes on the role", ext.name, ext.name)
+}
+
+func checkSecret(it mw.Item) error {
+	switch name := it.Name; {
+	case name == "":
+		return refuse(it, "no name")
+	case isARN(name, "ssm"):
+		return refuse(it, "an SSM parameter's ARN, not a secret's: declare it with mw.WithParameters")
+	case strings.HasPrefix(name, "arn:") && !isARN(name, "secretsmanager"):
+		return refuse(it, "not a Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
+	case it.Version != 0 || it.Label != "":
+		return refuse(it, "a secret has no version number or label: pin it with a version id or a version stage")
+	case it.RoleARN != "" && !isRoleARN(it.RoleARN):
+		return refuse(it, "the role is not an IAM role's ARN (arn:<partition>:iam::<account>:role/<name>), which the extension refuses")
+	}
+	return nil
+}
+
+func checkParameter(it mw.Item) error {
+	switch name := it.Name; {
+	case it.RoleARN != "":
+		return roleRefusal(it, extParameterStore)
+	case name == "":
+		return refuse(it, "no name")
+	case isARN(name, "secretsmanager"):
+		return refuse(it, "a Secrets Manager secret's ARN, not a parameter's: declare it with mw.WithSecrets, or read it through Parameter Store as %s<secret id>", referencePrefix)
+	case strings.HasPrefix(name, "arn:") && !isARN(name, "ssm"):
+		return refuse(it, "not an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)")
+	case it.VersionID != "" || it.VersionStage != "":
+		return refuse(it, "a parameter has no version id or stage: pin it with a version number or a label")
+	case it.Version < 0:
+		return refuse(it, "versions start at 1")
+	case it.Version != 0 && it.Label != "":
+		return refuse(it, "pinned by both a version and a label: Parameter Store takes one selector")
+	case hasSelector(name) && (it.Version != 0 || it.Label != ""):
+		return refuse(it, "the name already ends in a selector (:version or :label): drop it or the version option")
+	case strings.Contains(it.Label, ":"):
+		return refuse(it, "a label cannot hold ':'")
+	case len(parameterRequest(it)) > 2048:
+		return refuse(it, "a name of more than 2,048 characters, which the extension refuses")
+	}
+	return nil
+}
+
+func checkProfile(it mw.Item) error {
+	switch {
+	case it.RoleARN != "":
+		return roleRefusal(it, extAppConfig)
+	case it.Application == "" || it.Environment == "" || it.Name == "":
+		return refuse(it, "an AppConfig profile needs an application, an environment and a configuration profile, each a name or ID")
+	case len(it.Application) > 64 || len(it.Environment) > 64:
+		return refuse(it, "an application's or environment's name or ID is at most 64 characters")
+	case it.Version != 0 || it.Label != "" || it.VersionID != "" || it.VersionStage != "":
+		return refuse(it, "the AppConfig extension serves the latest deployed configuration: it cannot be pinned to a version")
+	}
+	return nil
+}
+
+// isARN reports whether s is an ARN of service, in any partition.
+func isARN(s, service string) bool {
+	parts := strings.SplitN(s, ":", 4)
+	return len(parts) == 4 && parts[0] == "arn" && parts[2] == service
+}
+
+// isRoleARN reports whether arn has the shape the Secrets Manager
+// extension requires of a roleArn: arn:partition:iam::account:role/name.
+func isRoleARN(arn string) bool {
+	parts := strings.SplitN(arn, ":", 6)
+	return len(parts) == 6 && parts[0] == "arn" && parts[1] != "" && parts[2] == "iam" && parts[3] == "" &&
+		len(parts[4]) == 12 && strings.Trim(parts[4], "0123456789") == "" &&
+		strings.HasPrefix(parts[5], "role/") && len(parts[5]) > len("role/")
+}
+
+// hasSelector reports whether the parameter name or ARN s ends in a
+// :version or :label selector: names cannot hold ':'.
+func hasSelector(s string) bool {
+	return strings.Contains(parameterPart(s), ":")
+}
+
+// parameterPart returns what follows "parameter/" in an SSM ARN, or s.
+func parameterPart(s string) string {
+	if isARN(s, "ssm") {
+		if i := strings.Index(s, ":parameter/"); i >= 0 {
+			return s[i+len(":parameter/"):]
+		}
+	}
+	return s
+}
+
+// parameterRequest returns the name GetParameters is asked for it, with
+// its selector.
+func parameterRequest(it mw.Item) string {
+	switch {
+	case it.Version != 0:
+		return it.Name + ":" + strconv.FormatInt(it.Version, 10)
+	case it.Label != "":
+		return it.Name + ":" + it.Label
+	}
+	return it.Name
+}
+
+// parameterKey identifies the parameter a name, ARN or request names, with
+// no selector, no ARN prefix and no leading '/': "/a/b", "a/b:3" and
+// arn:aws:ssm:us-east-1:123456789012:parameter/a/b all give "a/b". Two
+// requests with the same key may be answered with the same Name, so they
+// never share a request.
+func parameterKey(s string) string {
+	p := parameterPart(s)
+	if i := strings.IndexByte(p, ':'); i >= 0 {
+		p = p[:i]
+	}
+	return strings.TrimPrefix(p, "/")
+}
