@@ -89,6 +89,15 @@ func (r *attempts) take(ctx context.Context, k int, res Result, wasReady, remote
 	if answered(f.se) {
 		r.c.route.gate.SetReady()
 	}
+	if s := &r.c.slots[k]; f.abandoned && s.last.se != nil && s.last.se.Status != 0 {
+		// The caller's deadline (or cancellation) cut the retry of an
+		// answer the source gave: that answer is what the user needs to
+		// see, as when the deadline comes between two attempts, and the
+		// deadline is what ended it.
+		s.last.abandoned = true
+		r.fail(ctx, k, ctx.Err())
+		return takeDone
+	}
 	r.c.slots[k].last = f
 	if f.se.Status != 0 {
 		r.status = f.se.Status

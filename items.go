@@ -82,8 +82,9 @@ func (it item) fetchError(f fetchFailure) *FetchError {
 		hint = classHint(f.class, it.Kind)
 	}
 	if f.unready {
-		hint = "nothing the " + f.source + " answered within the startup window (WithStartupWindow) showed it serving: " +
-			"it may not have been ready, or: " + hint
+		// Most likely what the answer says: an extension is ready within
+		// milliseconds of the first invoke, and the window is seconds.
+		hint += "; or it was not ready: nothing the " + f.source + " answered within the startup window (WithStartupWindow) showed it serving"
 	}
 	return &FetchError{Kind: it.Kind, Name: it.name(), Alias: it.alias, Version: it.version(), Source: f.source,
 		Class: f.class, Status: f.status, Code: f.code, Attempts: f.attempts, Elapsed: f.elapsed, Stale: f.stale, Err: f.err, hint: hint}
