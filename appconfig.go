@@ -1,187 +1,197 @@
 package mw
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
-	"strings"
+	"maps"
+	"slices"
 
-	"go.opentelemetry.io/otel/trace"
-
-	"github.com/lambda-mw/mw/internal/telemetry"
+	"github.com/lambda-mw/mw/internal/safejson"
 )
 
-// The AWS AppConfig Agent Lambda extension's protocol (REFERENCE.md §10;
-// AWS AppConfig User Guide, "Adding the AWS AppConfig Agent Lambda
-// extension", "Configuring the AWS AppConfig Agent Lambda extension",
-// "Retrieving configuration data"): a GET on loopback, with no token.
-const (
-	appConfigPortEnv     = "AWS_APPCONFIG_EXTENSION_HTTP_PORT"
-	appConfigDefaultPort = "2772"
-	appConfigRoute       = "/applications/{application}/environments/{environment}/configurations/{profile}"
+// A Flag is one feature flag of an AWS AppConfig feature-flag profile
+// (AWS.AppConfig.FeatureFlags), as the AWS AppConfig Agent Lambda extension
+// serves it: whether it is enabled and, while it is, its attributes. The
+// extension serves a disabled flag without its attributes.
+type Flag struct {
+	// Enabled says whether the flag is on.
+	Enabled bool
 
-	// maxConfiguration caps what is read of a configuration: the hosted
-	// configuration store holds up to 4 MB (2 MB by default), and S3 and
-	// CodePipeline sources 2 MB ("Understanding configuration store quotas
-	// and limitations").
-	maxConfiguration = 4 << 20
-)
+	// Variant is the name of the variant the extension chose for a
+	// multi-variant flag ("_variant"), "" for a basic flag. mw asks with no
+	// Context header, so a multi-variant flag is its default variant.
+	Variant string
 
-// appConfigConfig is what the options say about the AppConfig source.
-type appConfigConfig struct {
-	endpoint string // fixed base URL, or "" to read the port on each fetch
+	// Attributes are the flag's attributes, by key, typed as AppConfig
+	// types them: string, float64 (a number), bool, []string or []float64
+	// (an array of strings or of numbers); anything else as encoding/json
+	// decodes it into an any. Nil when the flag has none. Each call of
+	// FeatureFlag returns a copy the caller may keep and change.
+	Attributes map[string]any
 }
 
-// appConfig is the Source that talks to the AWS AppConfig Agent Lambda
-// extension: mw's default for KindAppConfig.
-type appConfig struct {
-	endpoint string
-	hc       *http.Client
-}
+// ErrUnknownFlag is what the *LookupError of FeatureFlag wraps when the
+// profile has no flag of the key asked for.
+var ErrUnknownFlag = errors.New("no such feature flag in the profile")
 
-func newAppConfig(c appConfigConfig, client *http.Client) *appConfig {
-	return &appConfig{endpoint: strings.TrimSuffix(c.endpoint, "/"), hc: noRedirects(client)}
-}
-
-// Name is "appconfig".
-func (a *appConfig) Name() string { return "appconfig" }
-
-// Plan serves AppConfig profiles, one request each; no other kind.
-func (a *appConfig) Plan(it Item) (Plan, error) {
-	if it.Kind != KindAppConfig {
-		return Plan{}, fmt.Errorf("%s: %w", it, ErrNotServed)
-	}
-	if it.RoleARN != "" {
-		return Plan{}, fmt.Errorf("%s: the AWS AppConfig Agent Lambda extension reads every profile as one role, "+
-			"the one AWS_APPCONFIG_EXTENSION_ROLE_ARN names: set that instead of RoleARN, or read the profile through Cloud Extensions", it)
-	}
-	return Plan{Op: "GET " + appConfigRoute, Batch: 1}, nil
-}
-
-// Fetch makes one request per item.
-func (a *appConfig) Fetch(ctx context.Context, _ string, items []Item) []Result {
-	return oneByOne(ctx, items, a.fetch)
-}
-
-// fetch asks for one profile. The extension takes no token: nothing but
-// the route is sent. It has no "not ready" answer either: a request for
-// data it has not fetched yet waits while it calls AppConfig ("Understanding
-// how the AWS AppConfig Agent Lambda extension works"), so no answer is
-// NotReady, and the wait is bounded by the fetch's context.
-func (a *appConfig) fetch(ctx context.Context, it Item) Result {
-	base, err := a.base()
+// FeatureFlag returns the feature flag of key flag in a feature-flag
+// profile declared with WithAppConfig, by the profile's name or Alias. The
+// profile is decoded once per fetched value, and each call returns a copy.
+// It does no I/O.
+//
+// A flag the profile does not hold gives a *LookupError wrapping
+// ErrUnknownFlag and naming the flag and the profile; a profile that is not
+// the extension's JSON of feature flags, one wrapping ErrDecode. Neither
+// holds anything of the configuration.
+func FeatureFlag(ctx context.Context, profile, flag string) (Flag, error) {
+	s, i, err := find(ctx, KindAppConfig, profile)
 	if err != nil {
-		return Result{Err: err}
+		return Flag{}, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+configurationPath(it), nil)
+	v, err := s.Memo(i, flagsKey{}, decodeFlags)
 	if err != nil {
-		return Result{Err: &SourceError{Class: ClassConfig, Err: fmt.Errorf("the request URL cannot be built"),
-			Hint: "check the endpoint (WithAppConfigEndpoint)"}}
+		return Flag{}, &LookupError{Kind: KindAppConfig, Name: profile, Err: fmt.Errorf("%w as feature flags: %v", ErrDecode, err)}
 	}
-	resp, body, err := get(a.hc, req, maxConfiguration)
-	switch {
-	case err != nil:
-		return Result{Err: a.transportError(ctx, err)}
-	case len(body) > maxConfiguration:
-		return Result{Err: appConfigMalformed(resp.StatusCode, fmt.Sprintf("the answer is larger than %d bytes, the most AppConfig stores", maxConfiguration))}
-	case resp.StatusCode != http.StatusOK:
-		return Result{Err: a.statusError(it, resp, body)}
+	f, ok := v.(map[string]Flag)[flag]
+	if !ok {
+		return Flag{}, &LookupError{Kind: KindAppConfig, Name: profile, Err: fmt.Errorf("%w: %q", ErrUnknownFlag, flag)}
 	}
-	noteVersion(ctx, resp.Header)
-	return Result{Value: string(body)}
+	f.Attributes = copyAttributes(f.Attributes)
+	return f, nil
 }
 
-// noteVersion records on the fetch's span the configuration version and
-// content type the extension served: which deployment an invoke runs with.
-// They are metadata, never the configuration.
-func noteVersion(ctx context.Context, h http.Header) {
-	span := trace.SpanFromContext(ctx)
-	if !span.IsRecording() {
-		return
+// flagsKey is the memo key of a profile's decoded flags.
+type flagsKey struct{}
+
+// decodeFlags reads a feature-flag profile as the extension serves it:
+// {"<flag>": {"enabled": bool, "_variant": "...", "<attribute>": value,
+// ...}, ...} ("Retrieving basic and multi-variant feature flags"). Errors
+// say where the JSON is wrong, never what it holds, nor a key (a key comes
+// from the configuration).
+func decodeFlags(raw string) (any, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &top); err != nil {
+		if _, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			return nil, errors.New("the configuration is not a JSON object of flags: is the profile of type AWS.AppConfig.FeatureFlags?")
+		}
+		return nil, errors.New(safejson.Problem(nil, raw, err))
 	}
-	if v := headerText(h.Get("Configuration-Version")); v != "" {
-		span.SetAttributes(telemetry.AttrConfigVersion.StringSlice([]string{v}))
+	flags := make(map[string]Flag, len(top))
+	for key, obj := range top {
+		f, err := decodeFlag(obj)
+		if err != nil {
+			return nil, err
+		}
+		flags[key] = f
 	}
-	if v := headerText(h.Get("Content-Type")); v != "" {
-		span.SetAttributes(telemetry.AttrContentType.StringSlice([]string{v}))
-	}
+	return flags, nil
 }
 
-// headerText keeps a header value to printable ASCII and 128 bytes, so
-// that an answer cannot forge what it puts on a span.
-func headerText(v string) string {
-	b := make([]byte, 0, min(len(v), 128))
-	for i := 0; i < len(v) && len(b) < 128; i++ {
-		if c := v[i]; c >= ' ' && c < 0x7f {
-			b = append(b, c)
+// decodeFlag reads one flag's object.
+func decodeFlag(obj json.RawMessage) (Flag, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &fields); err != nil {
+		return Flag{}, errors.New("a flag is not a JSON object: is the profile of type AWS.AppConfig.FeatureFlags?")
+	}
+	var f Flag
+	enabled, ok := fields["enabled"]
+	if !ok || json.Unmarshal(enabled, &f.Enabled) != nil {
+		return Flag{}, errors.New(`a flag has no boolean "enabled": is the profile of type AWS.AppConfig.FeatureFlags?`)
+	}
+	if v, ok := fields["_variant"]; ok && json.Unmarshal(v, &f.Variant) != nil {
+		return Flag{}, errors.New(`a flag's "_variant" is not a string`)
+	}
+	for k, v := range fields {
+		if k == "enabled" || k == "_variant" {
+			continue
+		}
+		if f.Attributes == nil {
+			f.Attributes = make(map[string]any, len(fields))
+		}
+		f.Attributes[k] = attributeValue(v)
+	}
+	return f, nil
+}
+
+// attributeValue types an attribute's JSON as AppConfig types attributes:
+// a string, a number, a boolean, or an array of strings or of numbers;
+// anything else as encoding/json would decode it.
+func attributeValue(raw json.RawMessage) any {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '[' {
+		var ss []string
+		if json.Unmarshal(raw, &ss) == nil {
+			return ss
+		}
+		var ns []float64
+		if json.Unmarshal(raw, &ns) == nil {
+			return ns
 		}
 	}
-	return string(b)
+	var v any
+	_ = json.Unmarshal(raw, &v) // raw is a value of a decoded object
+	return v
 }
 
-// base is the extension's base URL: the fixed one, or localhost at the
-// port AWS_APPCONFIG_EXTENSION_HTTP_PORT names, read on each fetch as the
-// extension reads it.
-func (a *appConfig) base() (string, error) {
-	if a.endpoint != "" {
-		return a.endpoint, nil
+// copyAttributes copies attributes so that no two callers share memory.
+func copyAttributes(attrs map[string]any) map[string]any {
+	if attrs == nil {
+		return nil
 	}
-	return localhost(appConfigPortEnv, appConfigDefaultPort, "the AppConfig extension's")
+	out := make(map[string]any, len(attrs))
+	for k, v := range attrs {
+		out[k] = copyValue(v)
+	}
+	return out
 }
 
-// configurationPath is the route for it, each name escaped on its own:
-// every byte but the unreserved ones percent-encoded, as encodeURIComponent
-// does in Powertools for AWS Lambda (TypeScript), whose end-to-end tests
-// run against the real extension; a '/' inside a name travels as %2F, as
-// AWS asks ("Retrieving configuration data"). A name of "." or ".." is
-// encoded whole, so that nothing on the way reads it as a path step.
-func configurationPath(it Item) string {
-	return "/applications/" + pathSegment(it.Application) +
-		"/environments/" + pathSegment(it.Environment) +
-		"/configurations/" + pathSegment(it.Name)
+func copyValue(v any) any {
+	switch x := v.(type) {
+	case []string:
+		return slices.Clone(x)
+	case []float64:
+		return slices.Clone(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = copyValue(e)
+		}
+		return out
+	case map[string]any:
+		out := maps.Clone(x)
+		for k, e := range out {
+			out[k] = copyValue(e)
+		}
+		return out
+	}
+	return v
 }
 
-func pathSegment(s string) string {
-	switch s {
-	case ".":
-		return "%2E"
-	case "..":
-		return "%2E%2E"
-	}
-	return queryEscape(s)
-}
-
-// transportError classifies a request that got no usable answer. The
-// context's own end is returned as it is, for mw to classify.
-func (a *appConfig) transportError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if strings.Contains(err.Error(), "server response headers exceeded") {
-		return appConfigMalformed(0, fmt.Sprintf("the answer's headers are larger than %d bytes", maxHeader))
-	}
-	hint := "nothing answered: is the AWS AppConfig Agent Lambda extension layer attached to the function, and is " +
-		appConfigPortEnv + " the port it listens on? (connection refused or reset)"
-	if a.endpoint != "" {
-		hint = "nothing answered at the endpoint (WithAppConfigEndpoint): is the AWS AppConfig Agent Lambda extension layer attached, and listening there?"
-	}
-	return &SourceError{Class: ClassUnavailable, Retry: true, Err: transportCause(err), Hint: hint}
-}
-
-// checkAppConfigEndpoint validates the AppConfig extension's base URL, as
-// checkEndpoint does the extension's. No token goes to it, but the
-// configuration comes back from it: a host other than loopback must be
-// allowed on purpose.
-func checkAppConfigEndpoint(raw string, remote bool, allow string) (string, error) {
-	canon, err := checkEndpoint(raw, true, allow)
+// AppConfig returns the configuration of a profile declared with
+// WithAppConfig, by the profile's name (or its Alias), as the AWS AppConfig
+// Agent Lambda extension served it for the current invoke: the bytes of the
+// deployed version, whatever its content type (JSON, YAML, text, or binary
+// data). It does no I/O. Each call returns a new slice, which the caller
+// may keep and change. As the other accessors, it returns a *LookupError
+// when ctx holds no values or the profile was not declared, or when an
+// Optional profile has no value.
+func AppConfig(ctx context.Context, profile string) ([]byte, error) {
+	s, i, err := find(ctx, KindAppConfig, profile)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	u, _ := url.Parse(canon) // checked
-	if !remote && !loopback(u.Hostname()) {
-		return "", fmt.Errorf("%s is not a loopback host: the AppConfig extension listens on localhost (such as http://localhost:2772); "+
-			"to read configurations from another host on purpose, %s", u.Hostname(), allow)
-	}
-	return canon, nil
+	return []byte(s.Values[i]), nil
+}
+
+// AppConfigJSON decodes a declared profile's JSON configuration into a T,
+// as SecretJSON does for secrets: decoded once per type and value when T
+// holds no pointers, maps, slices or interfaces, else on each call. A
+// configuration that is not JSON of T's shape (such as a YAML one) gives a
+// *LookupError wrapping ErrDecode, which says where the JSON went wrong but
+// never quotes it.
+func AppConfigJSON[T any](ctx context.Context, profile string) (T, error) {
+	return decodeJSON[T](ctx, KindAppConfig, profile)
 }

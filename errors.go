@@ -225,7 +225,9 @@ func classHint(c Class, k Kind) string {
 	case ClassRejected:
 		return "not found or not allowed: check the name and region, and the role's permission to read it (and kms:Decrypt for a customer-managed key)"
 	case ClassNotFound:
-		return fmt.Sprintf("check the name: no %s of that name or ARN exists in this account and region (wrong name or region?)", k)
+		if f := k.facts(); f != nil {
+			return "check the name: " + f.notFound
+		}
 	case ClassAccessDenied:
 		return fmt.Sprintf("allow the read of this %s in the function's execution role", k)
 	case ClassDecrypt:
@@ -320,45 +322,18 @@ var (
 	ErrDecode = errors.New("cannot decode the value")
 )
 
-// readerOf is the accessor that reads items of kind k.
-func readerOf(k Kind) string {
-	switch k {
-	case KindParameter:
-		return "Parameter"
-	case KindParametersByPath:
-		return "ParametersByPath"
-	case KindAppConfig:
-		return "AppConfig"
-	}
-	return "Secret"
-}
-
-// declaringOption is the option that declares items of kind k.
-func declaringOption(k Kind) string {
-	switch k {
-	case KindParameter:
-		return "WithParameters"
-	case KindParametersByPath:
-		return "WithParametersByPath"
-	case KindAppConfig:
-		return "WithAppConfig"
-	}
-	return "WithSecrets"
-}
-
 func (e *LookupError) Error() string {
 	if e == nil {
 		return "mw: <nil *LookupError>"
 	}
 	switch e.Err {
 	case ErrNotDeclared:
-		if e.declaredAs != 0 {
-			return fmt.Sprintf("mw: %s %q was not declared, but %s %q was: read it with mw.%s", e.Kind, e.Name, e.declaredAs, e.Name, readerOf(e.declaredAs))
+		if f := e.declaredAs.facts(); f != nil {
+			return fmt.Sprintf("mw: %s %q was not declared, but %s %q was: read it with mw.%s", e.Kind, e.Name, e.declaredAs, e.Name, f.accessor)
 		}
-		if e.Kind == KindAppConfig {
-			return fmt.Sprintf("mw: %s %q was not declared: add mw.WithAppConfig(application, environment, %q) to mw.Wrap", e.Kind, e.Name, e.Name)
+		if f := e.Kind.facts(); f != nil {
+			return fmt.Sprintf("mw: %s %q was not declared: add mw.%s to mw.Wrap", e.Kind, e.Name, fmt.Sprintf(f.declare, e.Name))
 		}
-		return fmt.Sprintf("mw: %s %q was not declared: add mw.%s(%q) to mw.Wrap", e.Kind, e.Name, declaringOption(e.Kind), e.Name)
 	case ErrNoValues:
 		return fmt.Sprintf("mw: %s %q: %v: pass the ctx your wrapped handler received (values exist only inside an invoke of a handler made by mw.Wrap)", e.Kind, e.Name, e.Err)
 	case ErrNotFound:

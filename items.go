@@ -1,99 +1,116 @@
 package mw
 
 import (
+	"context"
 	"fmt"
-	"strings"
+	"io"
 	"time"
-
-	"github.com/lambda-mw/mw/internal/resolved"
-	"github.com/lambda-mw/mw/internal/telemetry"
 )
 
-// An item is one declared item: what to fetch, the name handlers read it
-// by, and how to cache it.
-type item struct {
-	// Item is what is fetched, and the item's identity: two declarations
-	// of one Item are fetched once. Its Refresh is never set here.
-	Item
-
-	// alias is the name handlers read the item by, when it is not Name.
-	alias string
-
-	ttl      time.Duration
-	hasTTL   bool
-	optional bool
-	hasDef   bool
-	def      string
-
-	// from is the environment entry that declared the item, quoted, or ""
-	// when code declared it. It decides how a mistake is reported.
-	from string
+// WithParameters declares SSM Parameter Store parameters, by name or ARN,
+// to fetch on the first invoke. SecureString parameters are decrypted. A
+// secret can be read through Parameter Store as
+// /aws/reference/secretsmanager/<secret id>. Handlers read them with
+// Parameter, by the same string.
+func WithParameters(names ...string) Option {
+	return optionFunc(func(c *config) {
+		for _, n := range names {
+			c.items = append(c.items, item{Item: Item{Kind: KindParameter, Name: n}})
+		}
+	})
 }
 
-// ref is the name handlers read the item by: its alias, else its name.
-func (it item) ref() string {
-	if it.alias != "" {
-		return it.alias
-	}
-	return it.Name
+// WithSecrets declares Secrets Manager secrets, by name or ARN, to fetch on
+// the first invoke. Handlers read them with Secret, by the same string.
+func WithSecrets(ids ...string) Option {
+	return optionFunc(func(c *config) {
+		for _, id := range ids {
+			c.items = append(c.items, item{Item: Item{Kind: KindSecret, Name: id}})
+		}
+	})
 }
 
-// key identifies the item by kind and ref, as spans list it: "secret:db".
-func (it item) key() string { return it.Kind.String() + ":" + it.ref() }
-
-// target names what the item fetches, without its alias: `"prod/db" (stage
-// AWSPREVIOUS)`.
-func (it item) target() string {
-	s := fmt.Sprintf("%q", it.Name)
-	if v := it.version(); v != "" {
-		s += " (" + v + ")"
+// WithParametersByPath declares every parameter under path, such as
+// /app/prod, recursively, as ssm:GetParametersByPath lists them. Each
+// parameter found is read with Parameter (and the typed accessors) by its
+// full name, and all of them at once with ParametersByPath. The options
+// apply to the path as a whole: TTL, Optional, Alias.
+//
+// Only a source that can list a path serves it, such as the AWS SDK source
+// (package github.com/lambda-mw/mw/awssdk); the extension cannot, and Wrap
+// panics if no source can.
+func WithParametersByPath(path string, opts ...PathOption) Option {
+	it := item{Item: Item{Kind: KindParametersByPath, Name: path}}
+	for _, o := range opts {
+		if o != nil {
+			o.applyPath(&it)
+		}
 	}
-	return s
+	return optionFunc(func(c *config) { c.items = append(c.items, it) })
 }
 
-// name is what the item fetches, as errors, spans and metrics name it: its
-// name or ARN as declared; an AppConfig profile as
-// application/environment/profile.
-func (it item) name() string {
-	if it.Kind == KindAppConfig {
-		return it.Application + "/" + it.Environment + "/" + it.Name
+// WithSecret declares one Secrets Manager secret, by name or ARN, with
+// options of its own, such as Alias, VersionStage, VersionID, TTL or
+// Optional. It returns a handle: an Option to give Wrap, and the way to
+// read the secret, so that a misspelt name does not compile:
+//
+//	var db = mw.WithSecret("prod/db")
+//
+//	func main() { lambda.Start(mw.Wrap(handler, db)) }
+//
+//	func handler(ctx context.Context, in Event) (Out, error) {
+//		pw, err := db.Value(ctx)
+//		...
+//	}
+func WithSecret(id string, opts ...SecretOption) SecretHandle {
+	it := item{Item: Item{Kind: KindSecret, Name: id}}
+	for _, o := range opts {
+		if o != nil {
+			o.applySecret(&it)
+		}
 	}
-	return it.Name
+	return SecretHandle{it}
 }
 
-// describe names the item in messages: `secret "db" (prod/db, stage
-// AWSPREVIOUS)`.
-func (it item) describe() string { return subject(it.Kind, it.name(), it.alias, it.version()) }
-
-// label names the item on spans and metrics, as describe and fetchError do
-// in messages.
-func (it item) label() telemetry.Label {
-	return telemetry.Label{Kind: it.Kind.String(), Name: it.name(), Alias: it.alias, Version: it.version(), Key: it.key()}
+// WithParameter declares one SSM parameter, by name or ARN, with options
+// of its own, such as Alias, Version, Label, TTL or Optional. It returns a
+// handle: an Option to give Wrap, and the way to read the parameter (see
+// WithSecret).
+func WithParameter(name string, opts ...ParameterOption) ParameterHandle {
+	it := item{Item: Item{Kind: KindParameter, Name: name}}
+	for _, o := range opts {
+		if o != nil {
+			o.applyParameter(&it)
+		}
+	}
+	return ParameterHandle{it}
 }
 
-// fetchError makes the *FetchError that reports failure f of the item. The
-// error is plain data: its hint, the source's or its class's, is fixed here.
-func (it item) fetchError(f fetchFailure) *FetchError {
-	if f.class == "" {
-		f.class = ClassOther
+// WithAppConfig declares an AWS AppConfig configuration profile, deployed
+// to environment of application, to fetch on the first invoke through the
+// AWS AppConfig Agent Lambda extension, like the parameters and secrets:
+// each name may be the resource's name or its ID. Handlers read it with
+// AppConfig, AppConfigJSON and, for a feature-flag profile
+// (AWS.AppConfig.FeatureFlags), FeatureFlag, by the profile's name, or by
+// its Alias. Two profiles of the same name, in two applications or
+// environments, need an Alias each. The item options apply as for
+// parameters: TTL, Optional, Default, Alias.
+//
+// The extension (a layer, listening on localhost at
+// AWS_APPCONFIG_EXTENSION_HTTP_PORT, 2772 by default) polls AppConfig on
+// its own, every AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS (45 s by
+// default), and serves its last copy; mw asks the extension again once the
+// item's TTL has passed. The extension takes no token, and the function's
+// role needs appconfig:StartConfigurationSession and
+// appconfig:GetLatestConfiguration on the configuration.
+func WithAppConfig(application, environment, profile string, opts ...AppConfigOption) Option {
+	it := item{Item: Item{Kind: KindAppConfig, Application: application, Environment: environment, Name: profile}}
+	for _, o := range opts {
+		if o != nil {
+			o.applyAppConfig(&it)
+		}
 	}
-	hint := f.hint
-	if hint == "" {
-		hint = classHint(f.class, it.Kind)
-	}
-	if f.unready {
-		// Most likely what the answer says: an extension is ready within
-		// milliseconds of the first invoke, and the window is seconds.
-		hint += "; or it was not ready: nothing the " + f.source + " answered within the startup window (WithStartupWindow) showed it serving"
-	}
-	return &FetchError{Kind: it.Kind, Name: it.name(), Alias: it.alias, Version: it.version(), Source: f.source,
-		Class: f.class, Status: f.status, Code: f.code, Attempts: f.attempts, Elapsed: f.elapsed, Stale: f.stale, Err: f.err, hint: hint}
-}
-
-// sameCaching reports whether a and b, which fetch the same thing, are cached
-// and served alike.
-func sameCaching(a, b item) bool {
-	return a.ttl == b.ttl && a.hasTTL == b.hasTTL && a.optional == b.optional && a.hasDef == b.hasDef && a.def == b.def
+	return optionFunc(func(c *config) { c.items = append(c.items, it) })
 }
 
 // Item options. Each kind of item takes its own: Version is a
@@ -122,8 +139,11 @@ type (
 type anyKind func(*item)
 
 func (f anyKind) applyParameter(it *item) { f(it) }
-func (f anyKind) applySecret(it *item)    { f(it) }
-func (f anyKind) applyPath(it *item)      { f(it) }
+
+func (f anyKind) applySecret(it *item) { f(it) }
+
+func (f anyKind) applyPath(it *item) { f(it) }
+
 func (f anyKind) applyAppConfig(it *item) { f(it) }
 
 type parameterOnly func(*item)
@@ -204,248 +224,76 @@ func VersionStage(stage string) SecretOption {
 	return secretOnly(func(it *item) { it.VersionStage = stage })
 }
 
-// referencePrefix makes a parameter name refer to a Secrets Manager secret.
-const referencePrefix = "/aws/reference/secretsmanager/"
+// A SecretHandle is a secret declared with WithSecret, held as a value: an
+// Option to give Wrap, and the way handlers read the secret, so that a
+// misspelt name is a compile error rather than ErrNotDeclared at run time.
+// It is read by its Alias when it has one, else by its id. Its zero value
+// declares nothing and reads nothing.
+type SecretHandle struct{ it item }
 
-// check reports what is wrong with one declaration on its own: what its
-// name, alias and options reveal before anything is fetched.
-func (it item) check() error {
-	switch {
-	case it.Name == "" && it.alias != "":
-		return fmt.Errorf("%s alias %q is declared with an empty name", it.Kind, it.alias)
-	case it.Name == "":
-		return fmt.Errorf("an empty %s name is declared", it.Kind)
-	case strings.TrimSpace(it.alias) != it.alias:
-		return fmt.Errorf("%s alias %q has leading or trailing space", it.Kind, it.alias)
-	case it.RoleARN != "" && !isRoleARN(it.RoleARN):
-		return fmt.Errorf("%s: RoleARN(%q) is not the ARN of an IAM role: want arn:<partition>:iam::<account>:role/<name>", it.describe(), it.RoleARN)
-	}
-	if err := optItemTTL.check(it.ttl); err != nil {
-		return fmt.Errorf("%s: %v", it.describe(), err)
-	}
-	switch it.Kind {
-	case KindParameter:
-		return it.checkParameter()
-	case KindSecret:
-		return it.checkSecret()
-	case KindParametersByPath:
-		return it.checkPath()
-	case KindAppConfig:
-		if it.Application == "" || it.Environment == "" {
-			return fmt.Errorf("%s: WithAppConfig needs an application, an environment and a profile", it.describe())
-		}
-	}
-	return nil
-}
-
-func (it item) checkParameter() error {
-	switch {
-	case it.Version != 0 && it.Label != "":
-		return fmt.Errorf("%s: ParameterVersion and Label are exclusive", it.describe())
-	case it.Version < 0:
-		return fmt.Errorf("%s: ParameterVersion must be positive", it.describe())
-	case hasSelector(it.Name) && (it.Version != 0 || it.Label != ""):
-		return fmt.Errorf("%s: the name already selects a version with its ':' suffix; drop ParameterVersion or Label", it.describe())
-	case arnService(it.Name) == "secretsmanager":
-		return fmt.Errorf("%s is a Secrets Manager ARN: declare it with WithSecrets, or read it through Parameter Store as %s<secret id>", it.describe(), referencePrefix)
-	case arnService(it.Name) != "" && arnService(it.Name) != "ssm":
-		return fmt.Errorf("%s is an ARN of %s, not of an SSM parameter", it.describe(), arnService(it.Name))
-	case strings.HasSuffix(it.Name, "/") && len(it.Name) > 1:
-		return fmt.Errorf("%s ends in '/', as a path does: declare every parameter under it with WithParametersByPath", it.describe())
-	}
-	return nil
-}
-
-func (it item) checkSecret() error {
-	switch svc := arnService(it.Name); {
-	case svc == "ssm":
-		return fmt.Errorf("%s is an SSM parameter ARN: declare it with WithParameters", it.describe())
-	case svc != "" && svc != "secretsmanager":
-		return fmt.Errorf("%s is an ARN of %s, not of a Secrets Manager secret", it.describe(), svc)
-	case strings.HasPrefix(it.Name, referencePrefix):
-		return fmt.Errorf("%s is a Parameter Store reference to a secret: declare it with WithParameters, or declare the secret id %q with WithSecrets",
-			it.describe(), strings.TrimPrefix(it.Name, referencePrefix))
-	}
-	return nil
-}
-
-func (it item) checkPath() error {
-	switch {
-	case !strings.HasPrefix(it.Name, "/"):
-		return fmt.Errorf("%s: a path begins with '/', such as /app/prod", it.describe())
-	case strings.HasPrefix(it.Name, referencePrefix):
-		return fmt.Errorf("%s: Parameter Store cannot list secrets by path", it.describe())
-	case it.hasDef:
-		return fmt.Errorf("%s: a path has no single value to Default to; use Optional", it.describe())
-	}
-	return nil
-}
-
-// isRoleARN reports whether arn has the shape of an IAM role's ARN:
-// arn:<partition>:iam::<12-digit account>:role/<path and name>.
-func isRoleARN(arn string) bool {
-	f := strings.SplitN(arn, ":", 6)
-	if len(f) != 6 || f[0] != "arn" || f[1] == "" || f[2] != "iam" || f[3] != "" || len(f[4]) != 12 {
-		return false
-	}
-	for _, c := range f[4] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	name, ok := strings.CutPrefix(f[5], "role/")
-	return ok && name != "" && !strings.HasSuffix(name, "/")
-}
-
-// arnService returns the service of an ARN, such as "ssm", or "".
-func arnService(name string) string {
-	rest, ok := strings.CutPrefix(name, "arn:")
-	if !ok {
-		return ""
-	}
-	_, rest, _ = strings.Cut(rest, ":") // the partition
-	svc, _, _ := strings.Cut(rest, ":")
-	return svc
-}
-
-// hasSelector reports whether a parameter name ends in Parameter Store's
-// :version or :label selector: a ':' after the last '/' that is not part of
-// an ARN's fixed fields.
-func hasSelector(name string) bool {
-	i := strings.LastIndexByte(name, ':')
-	if i < 0 || i < strings.LastIndexByte(name, '/') {
-		return false
-	}
-	return !strings.HasPrefix(name, "arn:") || strings.Contains(name[:i], ":parameter/")
-}
-
-// declarations are the items of one Wrap, deduplicated, and the index from
-// the names handlers use to them.
-type declarations struct {
-	items []item
-	index *resolved.Index
-}
-
-// A declError is a declaration that cannot stand. fromEnv says whether an
-// environment entry is involved: code mistakes panic at Wrap, while an
-// operator's mistake fails the invokes, with a message quoting the entry.
-type declError struct {
-	msg     string
-	fromEnv bool
-}
-
-func (e *declError) Error() string { return "mw: " + e.msg }
-
-// worse returns the mistake to report of a, found first, and b: a code
-// mistake over an environment one, since code mistakes must fail at Wrap;
-// else a. Either may be nil.
-func worse(a, b *declError) *declError {
-	if a == nil || (a.fromEnv && b != nil && !b.fromEnv) {
-		return b
-	}
-	return a
-}
-
-// collect deduplicates items and indexes them by ref. The same thing
-// declared twice alike is fetched once, under each ref it was declared
-// with. It is an error for two different things to share a ref, or for code
-// to declare one thing with different caching; where the environment
-// repeats what code declares, code's options stand.
-func collect(items []item) (declarations, *declError) {
-	c := collector{d: declarations{index: &resolved.Index{}}, refs: map[ref]int{}, byWhat: map[Item]int{}}
-	for _, it := range items {
-		c.add(it)
-	}
-	return c.d, c.first
-}
-
-type ref struct {
-	kind Kind
-	name string
-}
-
-type collector struct {
-	d      declarations
-	refs   map[ref]int  // by kind and ref: position in d.items
-	byWhat map[Item]int // by what is fetched: position in d.items
-	first  *declError
-}
-
-func (c *collector) fail(env bool, format string, args ...any) {
-	c.first = worse(c.first, &declError{msg: fmt.Sprintf(format, args...), fromEnv: env})
-}
-
-func (c *collector) add(it item) {
-	if err := it.check(); err != nil {
-		c.fail(it.from != "", "%s%v", origin(it), err)
-		return
-	}
-	r := ref{it.Kind, it.ref()}
-	if i, dup := c.refs[r]; dup {
-		c.conflict(c.d.items[i], it)
-		return
-	}
-	if i, dup := c.byWhat[it.Item]; dup {
-		// Another ref for a thing already declared: fetch it once.
-		if prev := c.d.items[i]; prev.from == "" && it.from == "" && !sameCaching(prev, it) {
-			c.fail(false, "%s and %s are the same %s, declared with different options", prev.describe(), it.describe(), it.Kind)
-			return
-		}
-		c.index(r, i)
-		return
-	}
-	c.byWhat[it.Item] = len(c.d.items)
-	c.index(r, len(c.d.items))
-	if it.Kind == KindParametersByPath {
-		c.d.index.AddPath(it.Name, len(c.d.items))
-	}
-	c.d.items = append(c.d.items, it)
-}
-
-func (c *collector) index(r ref, i int) {
-	c.refs[r] = i
-	c.d.index.Add(resolved.Kind(r.kind), r.name, i)
-}
-
-// conflict reports a second declaration of a ref, unless it repeats the
-// first.
-func (c *collector) conflict(prev, it item) {
-	env := prev.from != "" || it.from != ""
-	switch {
-	case prev.Item != it.Item && it.alias != "":
-		c.fail(env, "%s%s alias %q is declared twice: for %s and for %s",
-			origin(prev, it), it.Kind, it.alias, prev.target(), it.target())
-	case prev.Item != it.Item:
-		c.fail(env, "%s%s %q is declared twice, at different versions (%s and %s): give one of them an Alias",
-			origin(prev, it), it.Kind, it.ref(), versionOf(prev), versionOf(it))
-	case !env && !sameCaching(prev, it):
-		c.fail(false, "%s is declared twice, with different options", it.describe())
+func (h SecretHandle) apply(c *config) {
+	if h.it.Kind != 0 { // the zero handle declares nothing
+		c.items = append(c.items, h.it)
 	}
 }
 
-// origin prefixes a message with the environment entries involved.
-func origin(items ...item) string {
-	var froms []string
-	for _, it := range items {
-		if it.from != "" {
-			froms = append(froms, it.from)
-		}
-	}
-	if len(froms) == 0 {
-		return ""
-	}
-	return strings.Join(froms, " and ") + ": "
+// Value returns the secret's value, as Secret does.
+func (h SecretHandle) Value(ctx context.Context) (string, error) {
+	return Secret(ctx, h.it.ref())
 }
 
-// versionOf names the version an item asks for, or where it comes from.
-func versionOf(it item) string {
-	switch {
-	case it.Kind == KindAppConfig:
-		return it.Application + "/" + it.Environment + "/" + it.Name
-	case it.version() != "":
-		return it.version()
-	case it.Kind == KindSecret:
-		return "AWSCURRENT"
-	}
-	return "the latest version"
+// Binary returns the secret's value as bytes, as SecretBinary does.
+func (h SecretHandle) Binary(ctx context.Context) ([]byte, error) {
+	return SecretBinary(ctx, h.it.ref())
 }
+
+// Refresh fetches the secret again, now, as RefreshSecret does.
+func (h SecretHandle) Refresh(ctx context.Context) (string, error) {
+	return RefreshSecret(ctx, h.it.ref())
+}
+
+// String names the secret, never its value: `secret "prod/db"`.
+func (h SecretHandle) String() string { return h.it.describe() }
+
+// GoString is String, so that %#v reveals no Default either.
+func (h SecretHandle) GoString() string { return h.String() }
+
+// Format writes String under every verb, so that no verb (%d, %x, ...)
+// prints a Default.
+func (h SecretHandle) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, h.String()) }
+
+// A ParameterHandle is a parameter declared with WithParameter, held as a
+// value: an Option to give Wrap, and the way handlers read the parameter
+// (see SecretHandle).
+type ParameterHandle struct{ it item }
+
+func (h ParameterHandle) apply(c *config) {
+	if h.it.Kind != 0 { // the zero handle declares nothing
+		c.items = append(c.items, h.it)
+	}
+}
+
+// Value returns the parameter's value, as Parameter does.
+func (h ParameterHandle) Value(ctx context.Context) (string, error) {
+	return Parameter(ctx, h.it.ref())
+}
+
+// List returns a StringList parameter's items, as ParameterList does.
+func (h ParameterHandle) List(ctx context.Context) ([]string, error) {
+	return ParameterList(ctx, h.it.ref())
+}
+
+// Refresh fetches the parameter again, now, as RefreshParameter does.
+func (h ParameterHandle) Refresh(ctx context.Context) (string, error) {
+	return RefreshParameter(ctx, h.it.ref())
+}
+
+// String names the parameter, never its value: `parameter "/app/flags"`.
+func (h ParameterHandle) String() string { return h.it.describe() }
+
+// GoString is String, so that %#v reveals no Default either.
+func (h ParameterHandle) GoString() string { return h.String() }
+
+// Format writes String under every verb, so that no verb (%d, %x, ...)
+// prints a Default.
+func (h ParameterHandle) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, h.String()) }

@@ -119,7 +119,7 @@ func (bg *background) wait() {
 // under a declared path refreshes the path.
 func (w *wrapper) refresh(ctx context.Context, k resolved.Kind, name string) error {
 	i, ok := w.index.Lookup(k, name)
-	if !ok && k == resolved.Parameter {
+	if !ok && k == w.index.Listed() {
 		i, ok = w.pathOf(name)
 	}
 	if !ok {

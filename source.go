@@ -76,17 +76,57 @@ const (
 // String returns the kind as spans and errors name it: "parameter",
 // "secret", "parameters_by_path" or "appconfig".
 func (k Kind) String() string {
-	switch k {
-	case KindParameter:
-		return "parameter"
-	case KindSecret:
-		return "secret"
-	case KindParametersByPath:
-		return "parameters_by_path"
-	case KindAppConfig:
-		return "appconfig"
+	if f := k.facts(); f != nil {
+		return f.name
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// kindFacts is what mw knows of one kind of item, apart from its accessor
+// and its declaring option, which the facts name.
+type kindFacts struct {
+	name     string // as spans and errors name the kind
+	accessor string // the function that reads it: mw.<accessor>(ctx, ref)
+	declare  string // how to declare one, a format of its ref: mw.<declare> to mw.Wrap
+	current  string // what an item pinned to no version reads
+	notFound string // what a not-found answer means
+	lists    Kind   // the kind of the items one lists, as a path lists parameters; 0 for none
+	check    func(item) error // what its declaration must get right, beyond a name
+}
+
+// kinds are the facts of each kind: a new kind is a row here, its
+// accessor, and its declaring option.
+var kinds = [...]kindFacts{
+	KindParameter: {name: "parameter", accessor: "Parameter", declare: "WithParameters(%q)", current: "the latest version",
+		notFound: "no parameter of that name or ARN (or version) exists in this account and region (wrong name or region?)",
+		check:    item.checkParameter},
+	KindSecret: {name: "secret", accessor: "Secret", declare: "WithSecrets(%q)", current: "AWSCURRENT",
+		notFound: "no secret of that name or ARN (or version) exists in this account and region (wrong name or region?)",
+		check:    item.checkSecret},
+	KindParametersByPath: {name: "parameters_by_path", accessor: "ParametersByPath", declare: "WithParametersByPath(%q)", current: "the latest versions",
+		notFound: "the path could not be listed in this account and region (wrong path or region?)",
+		lists:    KindParameter, check: item.checkPath},
+	KindAppConfig: {name: "appconfig", accessor: "AppConfig", declare: "WithAppConfig(application, environment, %q)", current: "the deployed version",
+		notFound: "no such configuration profile is deployed to that environment of that application in this account and region",
+		check:    item.checkAppConfig},
+}
+
+// facts returns k's facts, or nil for a Kind mw does not know.
+func (k Kind) facts() *kindFacts {
+	if k == 0 || int(k) >= len(kinds) {
+		return nil
+	}
+	return &kinds[k]
+}
+
+// listedKind is the kind of the items a declared path lists.
+func listedKind() Kind {
+	for _, f := range kinds {
+		if f.lists != 0 {
+			return f.lists
+		}
+	}
+	return 0
 }
 
 // An Item is one declared item as a Source sees it: what to fetch. A zero
@@ -132,11 +172,7 @@ type Item struct {
 // String describes the item for messages, never with a value:
 // `secret "prod/db" (stage AWSPREVIOUS)`.
 func (it Item) String() string {
-	name := it.Name
-	if it.Kind == KindAppConfig {
-		name = it.Application + "/" + it.Environment + "/" + it.Name
-	}
-	s := fmt.Sprintf("%s %q", it.Kind, name)
+	s := fmt.Sprintf("%s %q", it.Kind, it.qualifiedName())
 	if v := it.version(); v != "" {
 		s += " (" + v + ")"
 	}
@@ -144,6 +180,16 @@ func (it Item) String() string {
 		s += " as role " + it.RoleARN
 	}
 	return s
+}
+
+// qualifiedName is what the item fetches, as errors, spans and metrics
+// name it: its name or ARN; an AppConfig profile as
+// application/environment/profile, whose name alone is not unique.
+func (it Item) qualifiedName() string {
+	if it.Application != "" || it.Environment != "" {
+		return it.Application + "/" + it.Environment + "/" + it.Name
+	}
+	return it.Name
 }
 
 // version describes what pins the item to a version: "" for the current

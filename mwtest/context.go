@@ -54,18 +54,18 @@ type Values struct {
 // is reported as not declared. mw.RefreshSecret and mw.RefreshParameter
 // return the value unchanged. A nil ctx is taken as context.Background().
 func NewContext(ctx context.Context, v Values) context.Context {
-	b := setBuilder{s: &resolved.Set{Index: &resolved.Index{}}}
+	b := setBuilder{s: &resolved.Set{Index: resolved.NewIndex(resolved.Kind(mw.KindParameter))}}
 	for _, name := range slices.Sorted(maps.Keys(v.Parameters)) {
-		b.add(resolved.Parameter, name, v.Parameters[name])
+		b.add(resolved.Kind(mw.KindParameter), name, v.Parameters[name])
 	}
 	for _, id := range slices.Sorted(maps.Keys(v.Secrets)) {
-		b.add(resolved.Secret, id, v.Secrets[id])
+		b.add(resolved.Kind(mw.KindSecret), id, v.Secrets[id])
 	}
 	for _, path := range slices.Sorted(maps.Keys(v.ParametersByPath)) {
 		b.path(path, v.ParametersByPath[path])
 	}
 	for _, profile := range slices.Sorted(maps.Keys(v.AppConfig)) {
-		b.add(resolved.AppConfig, profile, v.AppConfig[profile])
+		b.add(resolved.Kind(mw.KindAppConfig), profile, v.AppConfig[profile])
 	}
 	for _, fe := range v.Missing {
 		b.missing(fe)
@@ -91,14 +91,14 @@ func (b *setBuilder) add(k resolved.Kind, ref, value string) int {
 }
 
 func (b *setBuilder) path(path string, found map[string]string) {
-	i := b.add(resolved.ParametersByPath, path, "")
+	i := b.add(resolved.Kind(mw.KindParametersByPath), path, "")
 	b.s.Index.AddPath(path, i)
 	if b.s.Trees == nil {
 		b.s.Trees, b.s.Found = map[int]map[string]string{}, map[string]int{}
 	}
 	b.s.Trees[i] = maps.Clone(found)
 	for _, name := range slices.Sorted(maps.Keys(found)) {
-		if _, declared := b.s.Index.Lookup(resolved.Parameter, name); !declared {
+		if _, declared := b.s.Index.Lookup(resolved.Kind(mw.KindParameter), name); !declared {
 			b.s.Found[name] = len(b.s.Values)
 			b.s.Values = append(b.s.Values, found[name])
 		}

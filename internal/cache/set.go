@@ -162,7 +162,7 @@ func (b *setBuilder) found() {
 	b.set.Found = map[string]int{}
 	for _, i := range paths {
 		for _, name := range slices.Sorted(maps.Keys(b.set.Trees[i])) {
-			if _, declared := b.set.Index.Lookup(resolved.Parameter, name); declared {
+			if _, declared := b.set.Index.Lookup(b.set.Index.Listed(), name); declared {
 				continue
 			}
 			if _, dup := b.set.Found[name]; dup {

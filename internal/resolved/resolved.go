@@ -12,29 +12,30 @@ import (
 	"time"
 )
 
-// Kind is mw.Kind: parameters, secrets, paths and AppConfig profiles live
-// in separate namespaces.
+// Kind is mw.Kind: each kind of item has names of its own.
 type Kind uint8
-
-// The kinds of item, numbered as mw numbers them.
-const (
-	Parameter Kind = iota + 1
-	Secret
-	ParametersByPath
-	AppConfig
-	nKinds
-)
 
 // Index maps the names handlers read items by to positions in a Set's
 // values. It is built once per Wrap and shared, read-only, by every Set made
 // from it.
 type Index struct {
-	refs  [nKinds]map[string]int
-	paths map[string]int // declared paths, by path (not alias)
+	refs   []map[string]int // by kind: ref -> position
+	paths  map[string]int   // declared paths, by path (not alias)
+	listed Kind             // the kind of the items a declared path lists
 }
+
+// NewIndex returns an empty index, whose declared paths list items of kind
+// listed (mw's parameters).
+func NewIndex(listed Kind) *Index { return &Index{listed: listed} }
+
+// Listed is the kind of the items a declared path lists.
+func (ix *Index) Listed() Kind { return ix.listed }
 
 // Add records that ref names the item at position i.
 func (ix *Index) Add(k Kind, ref string, i int) {
+	for int(k) >= len(ix.refs) {
+		ix.refs = append(ix.refs, nil)
+	}
 	if ix.refs[k] == nil {
 		ix.refs[k] = map[string]int{}
 	}
@@ -43,15 +44,14 @@ func (ix *Index) Add(k Kind, ref string, i int) {
 
 // Lookup returns the position of ref, and whether it was declared.
 func (ix *Index) Lookup(k Kind, ref string) (int, bool) {
-	if k >= nKinds {
+	if int(k) >= len(ix.refs) {
 		return 0, false
 	}
 	i, ok := ix.refs[k][ref]
 	return i, ok
 }
 
-// AddPath records that the item at position i lists the parameters under
-// path.
+// AddPath records that the item at position i lists the items under path.
 func (ix *Index) AddPath(path string, i int) {
 	if ix.paths == nil {
 		ix.paths = map[string]int{}
@@ -62,13 +62,13 @@ func (ix *Index) AddPath(path string, i int) {
 // Paths returns the declared paths and their positions, by path.
 func (ix *Index) Paths() map[string]int { return ix.paths }
 
-// Covers reports whether ref names a declared item of kind k, or, for a
-// parameter, one that a declared path would list.
+// Covers reports whether ref names a declared item of kind k, or one that a
+// declared path would list.
 func (ix *Index) Covers(k Kind, ref string) bool {
 	if _, ok := ix.Lookup(k, ref); ok {
 		return true
 	}
-	if k == Parameter {
+	if k == ix.listed {
 		for path := range ix.paths {
 			if Under(ref, path) {
 				return true
@@ -127,7 +127,7 @@ func (s *Set) Memo(i int, key any, decode func(string) (any, error)) (any, error
 // path that could not be fetched has that path's error.
 func (s *Set) Position(k Kind, name string) (i int, err error, declared bool) {
 	i, ok := s.Index.Lookup(k, name)
-	if !ok && k == Parameter {
+	if !ok && k == s.Index.listed {
 		i, ok = s.Found[name]
 		if !ok {
 			return s.underFailedPath(name)

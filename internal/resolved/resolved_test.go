@@ -7,8 +7,9 @@ import (
 )
 
 func TestMemoDecodesOncePerKey(t *testing.T) {
-	ix := &Index{}
-	ix.Add(Secret, "a", 0)
+	const secret Kind = 2
+	ix := NewIndex(1)
+	ix.Add(secret, "a", 0)
 	s := &Set{Index: ix, Values: []string{"v"}}
 	var mu sync.Mutex
 	calls := map[string]int{}

@@ -2,10 +2,16 @@ package mw
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"maps"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/lambda-mw/mw/internal/resolved"
+	"github.com/lambda-mw/mw/internal/safejson"
 )
 
 // Secret returns the value of a secret declared with WithSecrets, as the
@@ -120,9 +126,9 @@ func lookup(ctx context.Context, k Kind, name string) (string, error) {
 
 // declaredAs returns the kind name is declared as by a Wrap in ctx, or 0.
 func declaredAs(ctx context.Context, name string) Kind {
-	for _, k := range []Kind{KindSecret, KindParameter, KindParametersByPath, KindAppConfig} {
-		if _, _, _, found := position(ctx, k, name); found {
-			return k
+	for k := range kinds[1:] {
+		if _, _, _, found := position(ctx, Kind(k+1), name); found {
+			return Kind(k + 1)
 		}
 	}
 	return 0
@@ -164,4 +170,141 @@ func find(ctx context.Context, k Kind, name string) (*resolved.Set, int, error) 
 		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNotFound, Fetch: fe}
 	}
 	return s, i, nil
+}
+
+// SecretJSON decodes a declared secret's JSON value into a T, such as the
+// credentials struct of an RDS secret:
+//
+//	type DB struct {
+//		Username string `json:"username"`
+//		Password string `json:"password"`
+//		Host     string `json:"host"`
+//		Port     int    `json:"port"`
+//	}
+//	db, err := mw.SecretJSON[DB](ctx, "prod/db")
+//
+// Like Secret it does no I/O. A value is decoded once per type and then
+// copied to each caller, when T holds no pointers, maps, slices or
+// interfaces (like the struct above); any other T is decoded on each call,
+// so that no two invokes share memory. A value that is not JSON of T's
+// shape gives a *LookupError wrapping ErrDecode, which says where the JSON
+// went wrong but never quotes it.
+func SecretJSON[T any](ctx context.Context, id string) (T, error) {
+	return decodeJSON[T](ctx, KindSecret, id)
+}
+
+// ParameterJSON decodes a declared parameter's JSON value into a T, as
+// SecretJSON does for secrets.
+func ParameterJSON[T any](ctx context.Context, name string) (T, error) {
+	return decodeJSON[T](ctx, KindParameter, name)
+}
+
+// SecretBinary returns a declared secret's value as bytes: those of a
+// binary secret (SecretBinary, base64 on the wire, decoded), or those of a
+// SecretString. Each call returns a new slice, which the caller may keep
+// and change.
+func SecretBinary(ctx context.Context, id string) ([]byte, error) {
+	s, i, err := find(ctx, KindSecret, id)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(s.Values[i]), nil
+}
+
+// ParameterList returns a declared parameter's value split at its commas,
+// as a StringList parameter's items. An empty value is an empty list. The
+// split is done once per value; each call returns a new slice, which the
+// caller may keep and change.
+func ParameterList(ctx context.Context, name string) ([]string, error) {
+	s, i, err := find(ctx, KindParameter, name)
+	if err != nil {
+		return nil, err
+	}
+	v, _ := s.Memo(i, listKey{}, func(v string) (any, error) {
+		if v == "" {
+			return []string{}, nil
+		}
+		return strings.Split(v, ","), nil
+	})
+	return slices.Clone(v.([]string)), nil
+}
+
+// listKey is the memo key of a parameter's list form.
+type listKey struct{}
+
+func decodeJSON[T any](ctx context.Context, k Kind, name string) (T, error) {
+	var zero T
+	s, i, err := find(ctx, k, name)
+	if err != nil {
+		return zero, err
+	}
+	t := reflect.TypeFor[T]()
+	v, err := s.Memo(i, t, func(raw string) (any, error) {
+		if !flat(t) {
+			return notFlat{}, nil // remembered, so the walk of t is done once
+		}
+		var v T
+		err := json.Unmarshal([]byte(raw), &v)
+		return v, err
+	})
+	if err != nil {
+		return zero, decodeError(k, name, t, s.Values[i], err)
+	}
+	if _, no := v.(notFlat); no {
+		var v T
+		if err := json.Unmarshal([]byte(s.Values[i]), &v); err != nil {
+			return zero, decodeError(k, name, t, s.Values[i], err)
+		}
+		return v, nil
+	}
+	return v.(T), nil // a copy: T holds nothing shared
+}
+
+// notFlat marks, in a Set's memo, a type whose decoded values cannot be
+// shared.
+type notFlat struct{}
+
+// decodeError says why raw is not JSON of type t, and where, without a
+// value and without a key taken from the value (a map key may be a secret).
+func decodeError(k Kind, name string, t reflect.Type, raw string, err error) error {
+	return &LookupError{Kind: k, Name: name, Err: fmt.Errorf("%w into %s: %s", ErrDecode, t, safejson.Problem(t, raw, err))}
+}
+
+// flat reports whether a value of type t can be copied with no memory
+// shared between the copies: no pointers, maps, slices, channels,
+// functions or interfaces, at any depth. Strings are immutable, so they
+// are flat.
+func flat(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128, reflect.String:
+		return true
+	case reflect.Array:
+		return flat(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !flat(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// JSON decodes the JSON value of an item held as a handle, as SecretJSON
+// and ParameterJSON do for a name:
+//
+//	var db = mw.WithSecret("prod/db")
+//	...
+//	creds, err := mw.JSON[DB](ctx, db)
+func JSON[T any, H SecretHandle | ParameterHandle](ctx context.Context, h H) (T, error) {
+	switch h := any(h).(type) {
+	case SecretHandle:
+		return decodeJSON[T](ctx, KindSecret, h.it.ref())
+	case ParameterHandle:
+		return decodeJSON[T](ctx, KindParameter, h.it.ref())
+	}
+	panic("unreachable")
 }

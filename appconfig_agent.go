@@ -1,0 +1,187 @@
+package mw
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/lambda-mw/mw/internal/telemetry"
+)
+
+// The AWS AppConfig Agent Lambda extension's protocol (REFERENCE.md §10;
+// AWS AppConfig User Guide, "Adding the AWS AppConfig Agent Lambda
+// extension", "Configuring the AWS AppConfig Agent Lambda extension",
+// "Retrieving configuration data"): a GET on loopback, with no token.
+const (
+	appConfigPortEnv     = "AWS_APPCONFIG_EXTENSION_HTTP_PORT"
+	appConfigDefaultPort = "2772"
+	appConfigRoute       = "/applications/{application}/environments/{environment}/configurations/{profile}"
+
+	// maxConfiguration caps what is read of a configuration: the hosted
+	// configuration store holds up to 4 MB (2 MB by default), and S3 and
+	// CodePipeline sources 2 MB ("Understanding configuration store quotas
+	// and limitations").
+	maxConfiguration = 4 << 20
+)
+
+// appConfigConfig is what the options say about the AppConfig source.
+type appConfigConfig struct {
+	endpoint string // fixed base URL, or "" to read the port on each fetch
+}
+
+// appConfig is the Source that talks to the AWS AppConfig Agent Lambda
+// extension: mw's default for KindAppConfig.
+type appConfig struct {
+	endpoint string
+	hc       *http.Client
+}
+
+func newAppConfig(c appConfigConfig, client *http.Client) *appConfig {
+	return &appConfig{endpoint: strings.TrimSuffix(c.endpoint, "/"), hc: noRedirects(client)}
+}
+
+// Name is "appconfig".
+func (a *appConfig) Name() string { return "appconfig" }
+
+// Plan serves AppConfig profiles, one request each; no other kind.
+func (a *appConfig) Plan(it Item) (Plan, error) {
+	if it.Kind != KindAppConfig {
+		return Plan{}, fmt.Errorf("%s: %w", it, ErrNotServed)
+	}
+	if it.RoleARN != "" {
+		return Plan{}, fmt.Errorf("%s: the AWS AppConfig Agent Lambda extension reads every profile as one role, "+
+			"the one AWS_APPCONFIG_EXTENSION_ROLE_ARN names: set that instead of RoleARN, or read the profile through Cloud Extensions", it)
+	}
+	return Plan{Op: "GET " + appConfigRoute, Batch: 1}, nil
+}
+
+// Fetch makes one request per item.
+func (a *appConfig) Fetch(ctx context.Context, _ string, items []Item) []Result {
+	return oneByOne(ctx, items, a.fetch)
+}
+
+// fetch asks for one profile. The extension takes no token: nothing but
+// the route is sent. It has no "not ready" answer either: a request for
+// data it has not fetched yet waits while it calls AppConfig ("Understanding
+// how the AWS AppConfig Agent Lambda extension works"), so no answer is
+// NotReady, and the wait is bounded by the fetch's context.
+func (a *appConfig) fetch(ctx context.Context, it Item) Result {
+	base, err := a.base()
+	if err != nil {
+		return Result{Err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+configurationPath(it), nil)
+	if err != nil {
+		return Result{Err: &SourceError{Class: ClassConfig, Err: fmt.Errorf("the request URL cannot be built"),
+			Hint: "check the endpoint (WithAppConfigEndpoint)"}}
+	}
+	resp, body, err := get(a.hc, req, maxConfiguration)
+	switch {
+	case err != nil:
+		return Result{Err: a.transportError(ctx, err)}
+	case len(body) > maxConfiguration:
+		return Result{Err: appConfigMalformed(resp.StatusCode, fmt.Sprintf("the answer is larger than %d bytes, the most AppConfig stores", maxConfiguration))}
+	case resp.StatusCode != http.StatusOK:
+		return Result{Err: a.statusError(it, resp, body)}
+	}
+	noteVersion(ctx, resp.Header)
+	return Result{Value: string(body)}
+}
+
+// noteVersion records on the fetch's span the configuration version and
+// content type the extension served: which deployment an invoke runs with.
+// They are metadata, never the configuration.
+func noteVersion(ctx context.Context, h http.Header) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	if v := headerText(h.Get("Configuration-Version")); v != "" {
+		span.SetAttributes(telemetry.AttrConfigVersion.StringSlice([]string{v}))
+	}
+	if v := headerText(h.Get("Content-Type")); v != "" {
+		span.SetAttributes(telemetry.AttrContentType.StringSlice([]string{v}))
+	}
+}
+
+// headerText keeps a header value to printable ASCII and 128 bytes, so
+// that an answer cannot forge what it puts on a span.
+func headerText(v string) string {
+	b := make([]byte, 0, min(len(v), 128))
+	for i := 0; i < len(v) && len(b) < 128; i++ {
+		if c := v[i]; c >= ' ' && c < 0x7f {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// base is the extension's base URL: the fixed one, or localhost at the
+// port AWS_APPCONFIG_EXTENSION_HTTP_PORT names, read on each fetch as the
+// extension reads it.
+func (a *appConfig) base() (string, error) {
+	if a.endpoint != "" {
+		return a.endpoint, nil
+	}
+	return localhost(appConfigPortEnv, appConfigDefaultPort, "the AppConfig extension's")
+}
+
+// configurationPath is the route for it, each name escaped on its own:
+// every byte but the unreserved ones percent-encoded, as encodeURIComponent
+// does in Powertools for AWS Lambda (TypeScript), whose end-to-end tests
+// run against the real extension; a '/' inside a name travels as %2F, as
+// AWS asks ("Retrieving configuration data"). A name of "." or ".." is
+// encoded whole, so that nothing on the way reads it as a path step.
+func configurationPath(it Item) string {
+	return "/applications/" + pathSegment(it.Application) +
+		"/environments/" + pathSegment(it.Environment) +
+		"/configurations/" + pathSegment(it.Name)
+}
+
+func pathSegment(s string) string {
+	switch s {
+	case ".":
+		return "%2E"
+	case "..":
+		return "%2E%2E"
+	}
+	return queryEscape(s)
+}
+
+// transportError classifies a request that got no usable answer. The
+// context's own end is returned as it is, for mw to classify.
+func (a *appConfig) transportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if strings.Contains(err.Error(), "server response headers exceeded") {
+		return appConfigMalformed(0, fmt.Sprintf("the answer's headers are larger than %d bytes", maxHeader))
+	}
+	hint := "nothing answered: is the AWS AppConfig Agent Lambda extension layer attached to the function, and is " +
+		appConfigPortEnv + " the port it listens on? (connection refused or reset)"
+	if a.endpoint != "" {
+		hint = "nothing answered at the endpoint (WithAppConfigEndpoint): is the AWS AppConfig Agent Lambda extension layer attached, and listening there?"
+	}
+	return &SourceError{Class: ClassUnavailable, Retry: true, Err: transportCause(err), Hint: hint}
+}
+
+// checkAppConfigEndpoint validates the AppConfig extension's base URL, as
+// checkEndpoint does the extension's. No token goes to it, but the
+// configuration comes back from it: a host other than loopback must be
+// allowed on purpose.
+func checkAppConfigEndpoint(raw string, remote bool, allow string) (string, error) {
+	canon, err := checkEndpoint(raw, true, allow)
+	if err != nil {
+		return "", err
+	}
+	u, _ := url.Parse(canon) // checked
+	if !remote && !loopback(u.Hostname()) {
+		return "", fmt.Errorf("%s is not a loopback host: the AppConfig extension listens on localhost (such as http://localhost:2772); "+
+			"to read configurations from another host on purpose, %s", u.Hostname(), allow)
+	}
+	return canon, nil
+}

@@ -1,0 +1,334 @@
+package mw
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lambda-mw/mw/internal/resolved"
+	"github.com/lambda-mw/mw/internal/telemetry"
+)
+
+// An item is one declared item: what to fetch, the name handlers read it
+// by, and how to cache it.
+type item struct {
+	// Item is what is fetched, and the item's identity: two declarations
+	// of one Item are fetched once. Its Refresh is never set here.
+	Item
+
+	// alias is the name handlers read the item by, when it is not Name.
+	alias string
+
+	ttl      time.Duration
+	hasTTL   bool
+	optional bool
+	hasDef   bool
+	def      string
+
+	// from is the environment entry that declared the item, quoted, or ""
+	// when code declared it. It decides how a mistake is reported.
+	from string
+}
+
+// ref is the name handlers read the item by: its alias, else its name.
+func (it item) ref() string {
+	if it.alias != "" {
+		return it.alias
+	}
+	return it.Name
+}
+
+// key identifies the item by kind and ref, as spans list it: "secret:db".
+func (it item) key() string { return it.Kind.String() + ":" + it.ref() }
+
+// target names what the item fetches, without its alias: `"prod/db" (stage
+// AWSPREVIOUS)`.
+func (it item) target() string {
+	s := fmt.Sprintf("%q", it.Name)
+	if v := it.version(); v != "" {
+		s += " (" + v + ")"
+	}
+	return s
+}
+
+// name is what the item fetches, as errors, spans and metrics name it: its
+// name or ARN as declared; an AppConfig profile as
+// application/environment/profile.
+func (it item) name() string { return it.qualifiedName() }
+
+// describe names the item in messages: `secret "db" (prod/db, stage
+// AWSPREVIOUS)`.
+func (it item) describe() string { return subject(it.Kind, it.name(), it.alias, it.version()) }
+
+// label names the item on spans and metrics, as describe and fetchError do
+// in messages.
+func (it item) label() telemetry.Label {
+	return telemetry.Label{Kind: it.Kind.String(), Name: it.name(), Alias: it.alias, Version: it.version(), Key: it.key()}
+}
+
+// fetchError makes the *FetchError that reports failure f of the item. The
+// error is plain data: its hint, the source's or its class's, is fixed here.
+func (it item) fetchError(f fetchFailure) *FetchError {
+	if f.class == "" {
+		f.class = ClassOther
+	}
+	hint := f.hint
+	if hint == "" {
+		hint = classHint(f.class, it.Kind)
+	}
+	if f.unready {
+		// Most likely what the answer says: an extension is ready within
+		// milliseconds of the first invoke, and the window is seconds.
+		hint += "; or it was not ready: nothing the " + f.source + " answered within the startup window (WithStartupWindow) showed it serving"
+	}
+	return &FetchError{Kind: it.Kind, Name: it.name(), Alias: it.alias, Version: it.version(), Source: f.source,
+		Class: f.class, Status: f.status, Code: f.code, Attempts: f.attempts, Elapsed: f.elapsed, Stale: f.stale, Err: f.err, hint: hint}
+}
+
+// sameCaching reports whether a and b, which fetch the same thing, are cached
+// and served alike.
+func sameCaching(a, b item) bool {
+	return a.ttl == b.ttl && a.hasTTL == b.hasTTL && a.optional == b.optional && a.hasDef == b.hasDef && a.def == b.def
+}
+
+// referencePrefix makes a parameter name refer to a Secrets Manager secret.
+const referencePrefix = "/aws/reference/secretsmanager/"
+
+// check reports what is wrong with one declaration on its own: what its
+// name, alias and options reveal before anything is fetched.
+func (it item) check() error {
+	switch {
+	case it.Name == "" && it.alias != "":
+		return fmt.Errorf("%s alias %q is declared with an empty name", it.Kind, it.alias)
+	case it.Name == "":
+		return fmt.Errorf("an empty %s name is declared", it.Kind)
+	case strings.TrimSpace(it.alias) != it.alias:
+		return fmt.Errorf("%s alias %q has leading or trailing space", it.Kind, it.alias)
+	case it.RoleARN != "" && !isRoleARN(it.RoleARN):
+		return fmt.Errorf("%s: RoleARN(%q) is not the ARN of an IAM role: want arn:<partition>:iam::<account>:role/<name>", it.describe(), it.RoleARN)
+	}
+	if err := optItemTTL.check(it.ttl); err != nil {
+		return fmt.Errorf("%s: %v", it.describe(), err)
+	}
+	if f := it.Kind.facts(); f != nil {
+		return f.check(it)
+	}
+	return fmt.Errorf("%s: mw does not know this kind of item", it.describe())
+}
+
+func (it item) checkAppConfig() error {
+	if it.Application == "" || it.Environment == "" {
+		return fmt.Errorf("%s: WithAppConfig needs an application, an environment and a profile", it.describe())
+	}
+	return nil
+}
+
+func (it item) checkParameter() error {
+	switch {
+	case it.Version != 0 && it.Label != "":
+		return fmt.Errorf("%s: ParameterVersion and Label are exclusive", it.describe())
+	case it.Version < 0:
+		return fmt.Errorf("%s: ParameterVersion must be positive", it.describe())
+	case hasSelector(it.Name) && (it.Version != 0 || it.Label != ""):
+		return fmt.Errorf("%s: the name already selects a version with its ':' suffix; drop ParameterVersion or Label", it.describe())
+	case arnService(it.Name) == "secretsmanager":
+		return fmt.Errorf("%s is a Secrets Manager ARN: declare it with WithSecrets, or read it through Parameter Store as %s<secret id>", it.describe(), referencePrefix)
+	case arnService(it.Name) != "" && arnService(it.Name) != "ssm":
+		return fmt.Errorf("%s is an ARN of %s, not of an SSM parameter", it.describe(), arnService(it.Name))
+	case strings.HasSuffix(it.Name, "/") && len(it.Name) > 1:
+		return fmt.Errorf("%s ends in '/', as a path does: declare every parameter under it with WithParametersByPath", it.describe())
+	}
+	return nil
+}
+
+func (it item) checkSecret() error {
+	switch svc := arnService(it.Name); {
+	case svc == "ssm":
+		return fmt.Errorf("%s is an SSM parameter ARN: declare it with WithParameters", it.describe())
+	case svc != "" && svc != "secretsmanager":
+		return fmt.Errorf("%s is an ARN of %s, not of a Secrets Manager secret", it.describe(), svc)
+	case strings.HasPrefix(it.Name, referencePrefix):
+		return fmt.Errorf("%s is a Parameter Store reference to a secret: declare it with WithParameters, or declare the secret id %q with WithSecrets",
+			it.describe(), strings.TrimPrefix(it.Name, referencePrefix))
+	}
+	return nil
+}
+
+func (it item) checkPath() error {
+	switch {
+	case !strings.HasPrefix(it.Name, "/"):
+		return fmt.Errorf("%s: a path begins with '/', such as /app/prod", it.describe())
+	case strings.HasPrefix(it.Name, referencePrefix):
+		return fmt.Errorf("%s: Parameter Store cannot list secrets by path", it.describe())
+	case it.hasDef:
+		return fmt.Errorf("%s: a path has no single value to Default to; use Optional", it.describe())
+	}
+	return nil
+}
+
+// isRoleARN reports whether arn has the shape of an IAM role's ARN:
+// arn:<partition>:iam::<12-digit account>:role/<path and name>.
+func isRoleARN(arn string) bool {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) != 6 || f[0] != "arn" || f[1] == "" || f[2] != "iam" || f[3] != "" || len(f[4]) != 12 {
+		return false
+	}
+	for _, c := range f[4] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	name, ok := strings.CutPrefix(f[5], "role/")
+	return ok && name != "" && !strings.HasSuffix(name, "/")
+}
+
+// arnService returns the service of an ARN, such as "ssm", or "".
+func arnService(name string) string {
+	rest, ok := strings.CutPrefix(name, "arn:")
+	if !ok {
+		return ""
+	}
+	_, rest, _ = strings.Cut(rest, ":") // the partition
+	svc, _, _ := strings.Cut(rest, ":")
+	return svc
+}
+
+// hasSelector reports whether a parameter name ends in Parameter Store's
+// :version or :label selector: a ':' after the last '/' that is not part of
+// an ARN's fixed fields.
+func hasSelector(name string) bool {
+	i := strings.LastIndexByte(name, ':')
+	if i < 0 || i < strings.LastIndexByte(name, '/') {
+		return false
+	}
+	return !strings.HasPrefix(name, "arn:") || strings.Contains(name[:i], ":parameter/")
+}
+
+// declarations are the items of one Wrap, deduplicated, and the index from
+// the names handlers use to them.
+type declarations struct {
+	items []item
+	index *resolved.Index
+}
+
+// A declError is a declaration that cannot stand. fromEnv says whether an
+// environment entry is involved: code mistakes panic at Wrap, while an
+// operator's mistake fails the invokes, with a message quoting the entry.
+type declError struct {
+	msg     string
+	fromEnv bool
+}
+
+func (e *declError) Error() string { return "mw: " + e.msg }
+
+// worse returns the mistake to report of a, found first, and b: a code
+// mistake over an environment one, since code mistakes must fail at Wrap;
+// else a. Either may be nil.
+func worse(a, b *declError) *declError {
+	if a == nil || (a.fromEnv && b != nil && !b.fromEnv) {
+		return b
+	}
+	return a
+}
+
+// collect deduplicates items and indexes them by ref. The same thing
+// declared twice alike is fetched once, under each ref it was declared
+// with. It is an error for two different things to share a ref, or for code
+// to declare one thing with different caching; where the environment
+// repeats what code declares, code's options stand.
+func collect(items []item) (declarations, *declError) {
+	c := collector{d: declarations{index: resolved.NewIndex(resolved.Kind(listedKind()))}, refs: map[ref]int{}, byWhat: map[Item]int{}}
+	for _, it := range items {
+		c.add(it)
+	}
+	return c.d, c.first
+}
+
+type ref struct {
+	kind Kind
+	name string
+}
+
+type collector struct {
+	d      declarations
+	refs   map[ref]int  // by kind and ref: position in d.items
+	byWhat map[Item]int // by what is fetched: position in d.items
+	first  *declError
+}
+
+func (c *collector) fail(env bool, format string, args ...any) {
+	c.first = worse(c.first, &declError{msg: fmt.Sprintf(format, args...), fromEnv: env})
+}
+
+func (c *collector) add(it item) {
+	if err := it.check(); err != nil {
+		c.fail(it.from != "", "%s%v", origin(it), err)
+		return
+	}
+	r := ref{it.Kind, it.ref()}
+	if i, dup := c.refs[r]; dup {
+		c.conflict(c.d.items[i], it)
+		return
+	}
+	if i, dup := c.byWhat[it.Item]; dup {
+		// Another ref for a thing already declared: fetch it once.
+		if prev := c.d.items[i]; prev.from == "" && it.from == "" && !sameCaching(prev, it) {
+			c.fail(false, "%s and %s are the same %s, declared with different options", prev.describe(), it.describe(), it.Kind)
+			return
+		}
+		c.index(r, i)
+		return
+	}
+	c.byWhat[it.Item] = len(c.d.items)
+	c.index(r, len(c.d.items))
+	if it.Kind.facts().lists != 0 {
+		c.d.index.AddPath(it.Name, len(c.d.items))
+	}
+	c.d.items = append(c.d.items, it)
+}
+
+func (c *collector) index(r ref, i int) {
+	c.refs[r] = i
+	c.d.index.Add(resolved.Kind(r.kind), r.name, i)
+}
+
+// conflict reports a second declaration of a ref, unless it repeats the
+// first.
+func (c *collector) conflict(prev, it item) {
+	env := prev.from != "" || it.from != ""
+	switch {
+	case prev.Item != it.Item && it.alias != "":
+		c.fail(env, "%s%s alias %q is declared twice: for %s and for %s",
+			origin(prev, it), it.Kind, it.alias, prev.target(), it.target())
+	case prev.Item != it.Item:
+		c.fail(env, "%s%s %q is declared twice, at different versions (%s and %s): give one of them an Alias",
+			origin(prev, it), it.Kind, it.ref(), versionOf(prev), versionOf(it))
+	case !env && !sameCaching(prev, it):
+		c.fail(false, "%s is declared twice, with different options", it.describe())
+	}
+}
+
+// origin prefixes a message with the environment entries involved.
+func origin(items ...item) string {
+	var froms []string
+	for _, it := range items {
+		if it.from != "" {
+			froms = append(froms, it.from)
+		}
+	}
+	if len(froms) == 0 {
+		return ""
+	}
+	return strings.Join(froms, " and ") + ": "
+}
+
+// versionOf names the version an item asks for, or where it comes from.
+func versionOf(it item) string {
+	switch {
+	case it.Application != "" || it.Environment != "":
+		return it.qualifiedName()
+	case it.version() != "":
+		return it.version()
+	}
+	return it.Kind.facts().current
+}
