@@ -75,14 +75,14 @@ type FetchError struct {
 // fetchFailure is what is known of a failed fetch when its *FetchError is
 // made, by newFetchError only: the error is plain data from then on.
 type fetchFailure struct {
-	class             Class
-	status            int
-	code, hint        string
-	err               error
-	source            string
-	attempts          int
-	elapsed, stale    time.Duration
-	unready           bool // the answer is also the source's "not ready yet", and it was never seen serving
+	class          Class
+	status         int
+	code, hint     string
+	err            error
+	source         string
+	attempts       int
+	elapsed, stale time.Duration
+	unready        bool // the answer is also the source's "not ready yet", and it was never seen serving
 }
 
 // Error says, in one line: the item, what went wrong, the answer, and the

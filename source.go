@@ -85,12 +85,12 @@ func (k Kind) String() string {
 // kindFacts is what mw knows of one kind of item, apart from its accessor
 // and its declaring option, which the facts name.
 type kindFacts struct {
-	name     string // as spans and errors name the kind
-	accessor string // the function that reads it: mw.<accessor>(ctx, ref)
-	declare  string // how to declare one, a format of its ref: mw.<declare> to mw.Wrap
-	current  string // what an item pinned to no version reads
-	notFound string // what a not-found answer means
-	lists    Kind   // the kind of the items one lists, as a path lists parameters; 0 for none
+	name     string           // as spans and errors name the kind
+	accessor string           // the function that reads it: mw.<accessor>(ctx, ref)
+	declare  string           // how to declare one, a format of its ref: mw.<declare> to mw.Wrap
+	current  string           // what an item pinned to no version reads
+	notFound string           // what a not-found answer means
+	lists    Kind             // the kind of the items one lists, as a path lists parameters; 0 for none
 	check    func(item) error // what its declaration must get right, beyond a name
 }
 
