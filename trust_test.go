@@ -1,15 +1,19 @@
 package mw_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -429,5 +433,111 @@ func TestNilInputsDoNotPanic(t *testing.T) {
 	var noCtx context.Context // nil, on purpose
 	if _, err := mw.Secret(noCtx, "s"); !errors.Is(err, mw.ErrNoValues) {
 		t.Errorf("Secret(nil): %v", err)
+	}
+}
+
+// rawServer is an endpoint that is no well-behaved HTTP server: to each
+// connection it sends answer as it is, once the request's headers have
+// come, then closes it; or, with hold, keeps it open until the client
+// closes it, and says so on closed.
+func rawServer(t *testing.T, answer string, hold bool) (url string, closed <-chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Go(func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if line == "\r\n" {
+						break
+					}
+				}
+				if _, err := io.WriteString(c, answer); err != nil || !hold {
+					return
+				}
+				_, _ = io.Copy(io.Discard, br) // until the client closes it
+				select {
+				case done <- struct{}{}:
+				default:
+				}
+			})
+		}
+	})
+	return "http://" + ln.Addr().String(), done
+}
+
+// Nothing from the wire goes into an error. net/http's own errors quote
+// what the server sent (`malformed HTTP response "{\"ARN\":…`), so an
+// endpoint that answers a bare body (a wrong port, a raw proxy, a desynced
+// connection) or garbage would put the value into the invoke's error, which
+// Lambda logs. A failed request is said in a fixed text, by the extension's
+// source and the AppConfig one alike, and with the cause it names.
+func TestTransportFailuresQuoteNothingFromTheWire(t *testing.T) {
+	body := `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf","Name":"s","SecretString":"` + canary + `"}`
+	for _, c := range []struct {
+		name, answer string
+		class        mw.Class
+		says         string
+	}{
+		{"a bare body", body, mw.ClassMalformed, "not HTTP"},
+		{"a bare body and a blank line", body + "\r\n\r\n", mw.ClassMalformed, "not HTTP"},
+		{"a garbage status line", "HTTP/1.1 " + canary + "\r\n\r\n", mw.ClassMalformed, "not HTTP"},
+		{"a garbage version", canary + " 200 OK\r\n\r\n", mw.ClassMalformed, "not HTTP"},
+		{"a garbage header line", "HTTP/1.1 200 OK\r\n" + canary + "\r\n\r\n", mw.ClassMalformed, "not HTTP"},
+		{"a garbage Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: " + canary + "\r\n\r\n", mw.ClassMalformed, "not HTTP"},
+		{"a garbage Transfer-Encoding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: " + canary + "\r\n\r\n" + body, mw.ClassMalformed, "not HTTP"},
+		{"a garbage chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + canary + "\r\n", mw.ClassMalformed, "not HTTP"},
+		{"a truncated answer", "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" + body, mw.ClassUnavailable, "closed"},
+		{"nothing", "", mw.ClassUnavailable, "closed"},
+	} {
+		url, _ := rawServer(t, c.answer, false)
+		for source, opts := range map[string][]mw.Option{
+			"extension": {mw.WithEndpoint(url), mw.WithSecrets("s")},
+			"appconfig": {mw.WithAppConfigEndpoint(url), mw.WithAppConfig("a", "e", "p")},
+		} {
+			_, err := mw.Wrap(echo, append(opts, mw.WithoutEnvironment())...)(invokeCtx(t, 300*time.Millisecond), nil)
+			fe := asFetchError(t, err)
+			var texts []string
+			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+				texts = append(texts, fmt.Sprintf(verb, err), fmt.Sprintf(verb, fe), fmt.Sprintf(verb, fe.Err))
+			}
+			for e := error(fe); e != nil; e = errors.Unwrap(e) {
+				texts = append(texts, e.Error())
+			}
+			if all := strings.Join(texts, "\n"); strings.Contains(all, "CANARY") {
+				t.Errorf("%s, %s: the error quotes the answer: %v", c.name, source, err)
+			}
+			if fe.Class != c.class || !strings.Contains(err.Error(), c.says) {
+				t.Errorf("%s, %s: class %s; want %s, saying %q: %v", c.name, source, fe.Class, c.class, c.says, err)
+			}
+		}
 	}
 }
