@@ -60,17 +60,15 @@ func newExtension(c extensionConfig) *extension {
 }
 
 // sharedClient is mw's HTTP client, shared by every Wrap, as
-// http.DefaultClient is by a program: one pool of loopback connections
-// rather than one per Wrap. It never uses a proxy, never follows a
-// redirect, and caps response headers.
+// http.DefaultClient is by a program: one transport rather than one per
+// Wrap. It never uses a proxy, never follows a redirect, caps response
+// headers, and keeps no connection (see get).
 var sharedClient = sync.OnceValue(func() *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:                  nil, // the extension is local: never proxy
-			DialContext:            (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:           64,
-			MaxIdleConnsPerHost:    64,
-			IdleConnTimeout:        30 * time.Second,
+			DialContext:            (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+			DisableKeepAlives:      true,
 			MaxResponseHeaderBytes: maxHeader,
 		},
 		CheckRedirect: refuseRedirect,

@@ -16,7 +16,17 @@ import (
 
 // get sends req with hc and reads its answer's body, at most limit bytes
 // and one more, so that a caller can tell an answer larger than limit.
+//
+// The request asks for its connection to be closed after the answer, and
+// none is kept for another request: net/http keeps a connection as soon as
+// it has read the last byte an answer's framing announces, before mw can
+// judge the answer, and reads a kept connection at once; what an endpoint
+// left after its answer (a Content-Length counted in characters, a second
+// answer) it logs on the standard logger, quoting it. A connection used
+// once leaves nothing to read. mw asks for an item once per TTL, over
+// loopback, where a connection costs little.
 func get(hc *http.Client, req *http.Request, limit int) (*http.Response, []byte, error) {
+	req.Close = true
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, nil, err

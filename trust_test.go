@@ -2,22 +2,26 @@ package mw_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
@@ -175,8 +179,9 @@ func TestAMissingTokenFileIsSaidAsItIs(t *testing.T) {
 	}
 }
 
-// Every Wrap shares one transport: many Wraps leave a bounded number of
-// idle connections (and their goroutines), not one pool each.
+// Every Wrap shares one transport, which keeps no connection: many Wraps
+// leave a bounded number of goroutines (two per kept connection, and the
+// server's side), not one pool each.
 func TestWrapsShareOneTransport(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")
@@ -186,7 +191,7 @@ func TestWrapsShareOneTransport(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// One pool keeps at most 64 idle connections to the fake, two
+	// No connection is kept; a pool each would keep 300 connections, two
 	// goroutines each (read and write loops), plus the server's side.
 	if grew := runtime.NumGoroutine() - before; grew > 4*64 {
 		t.Errorf("300 Wraps left %d more goroutines", grew)
@@ -537,6 +542,81 @@ func TestTransportFailuresQuoteNothingFromTheWire(t *testing.T) {
 			}
 			if fe.Class != c.class || !strings.Contains(err.Error(), c.says) {
 				t.Errorf("%s, %s: class %s; want %s, saying %q: %v", c.name, source, fe.Class, c.class, c.says, err)
+			}
+		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that the standard logger may write while
+// a test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Nothing from the wire goes into the process's log. An endpoint whose
+// Content-Length is short (counted in characters, not bytes), or that
+// answers twice, leaves bytes on the connection after its answer; net/http,
+// reading a kept connection while it is idle, logs what it finds there
+// ("Unsolicited response received on idle HTTP channel starting with …"):
+// the tail of the value, on the standard logger, which Lambda sends to
+// CloudWatch. No connection that carried such an answer may be kept.
+func TestNothingFromTheWireReachesTheProcessLog(t *testing.T) {
+	logged := &lockedBuffer{}
+	prev := log.Writer()
+	log.SetOutput(logged)
+	t.Cleanup(func() { log.SetOutput(prev) })
+
+	value := strings.Repeat("é", 40) + canary
+	secret := `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf","Name":"s","SecretString":"` + value + `"}`
+	answer := func(status, body string, length int) string {
+		return "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(length) + "\r\n\r\n" + body
+	}
+	inChars := func(status, body string) string { return answer(status, body, utf8.RuneCountInString(body)) }
+	whole := func(status, body string) string { return answer(status, body, len(body)) }
+	for _, c := range []struct {
+		name, answer string
+		appConfig    bool
+	}{
+		{"a secret, its length in characters", inChars("200 OK", secret), false},
+		{"a 400, its length in characters", inChars("400 Bad Request", `{"__type":"ResourceNotFoundException","message":"`+value+`"}`), false},
+		{"a 500, its length in characters", inChars("500 Internal Server Error", value), false},
+		{"an answer, then another", whole("200 OK", `{"Name":"s","SecretString":"v"}`) + whole("200 OK", secret), false},
+		{"a configuration, its length in characters", inChars("200 OK", value), true},
+		{"a configuration, then another", whole("200 OK", "{}") + whole("200 OK", value), true},
+	} {
+		// mw's own client, and a user's that keeps connections.
+		for client, hc := range map[string]*http.Client{"mw's client": nil, "a user's client": {Transport: &http.Transport{}}} {
+			url, closed := rawServer(t, c.answer, true)
+			opts := []mw.Option{mw.WithoutEnvironment(), mw.WithEndpoint(url), mw.WithSecrets("s")}
+			if c.appConfig {
+				opts = []mw.Option{mw.WithoutEnvironment(), mw.WithAppConfigEndpoint(url), mw.WithAppConfig("a", "e", "p")}
+			}
+			if hc != nil {
+				opts = append(opts, mw.WithHTTPClient(hc))
+			}
+			_, _ = mw.Wrap(echo, opts...)(invokeCtx(t, 300*time.Millisecond), nil)
+			// Not a speed measurement: a bound on a wait for the client to
+			// close the connection, which it does at once, or after logging.
+			select {
+			case <-closed:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s, %s: the connection is kept", c.name, client)
+			}
+			if l := logged.String(); strings.Contains(l, "CANARY") || strings.Contains(l, "Unsolicited") {
+				t.Errorf("%s, %s: the log shows what the endpoint sent:\n%s", c.name, client, l)
 			}
 		}
 	}
