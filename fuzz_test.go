@@ -519,18 +519,27 @@ func FuzzParseDeclarations(f *testing.F) {
 }
 
 // FuzzAnswerIntegrity: an answer is served only for the item it names.
-// Whatever the names, asked for by name or by ARN, an answer whose Name and
-// ARN are another item's is refused, and one for the item asked for is
-// served.
+// Whatever the names, asked for by name or by ARN, an answer whose Name or
+// ARN, each when present, is another item's is refused (a right Name does
+// not excuse a wrong ARN, nor a missing Name one), and one for the item
+// asked for is served. A value holding an escaped lone surrogate is
+// refused whatever else the answer holds (U+FFFD in a name or in another
+// field), and one holding U+FFFD of its own is served.
+//
+// flags: 1 a secret (else a parameter); 2 asked by ARN; 4 no Name; 8 no
+// ARN; 16 the Name is the one asked for; 32 the ARN is the one asked for;
+// 64 the value holds \ud800, beside a "\ufffd" elsewhere; 128 the value
+// holds \ufffd.
 func FuzzAnswerIntegrity(f *testing.F) {
 	for _, s := range []struct {
 		asked, answered string
 	}{
 		{"prod/db", "prod/db"}, {"prod/db", "prod/dbb"}, {"prod/db", "prod/db-AbCdEf"}, {"/app/x", "/app/x"},
 		{"/app/x", "app/x"}, {"/app/x", "/app/y"}, {"a", "A"}, {"db", "db-"}, {"x", ""}, {"é", "e"},
+		{"s\uFFFD", "s\uFFFD"}, {"db", "d\uFFFD"},
 	} {
-		for flags := range byte(4) {
-			f.Add(s.asked, s.answered, flags)
+		for flags := range 256 {
+			f.Add(s.asked, s.answered, byte(flags))
 		}
 	}
 	f.Fuzz(func(t *testing.T, asked, answered string, flags byte) {
@@ -544,22 +553,53 @@ func FuzzAnswerIntegrity(f *testing.F) {
 		if flags&2 == 2 { // ask by ARN
 			ask = fuzzARN(k, asked)
 		}
-		name, _ := json.Marshal(answered)
-		arn, _ := json.Marshal(fuzzARN(k, answered))
-		body := `{"Name":` + string(name) + `,"ARN":` + string(arn) + `,"SecretString":"v"}`
-		if k == KindParameter {
-			body = `{"Parameter":{"Name":` + string(name) + `,"ARN":` + string(arn) + `,"Type":"String","Value":"v"}}`
+		nameOf, arnOf := answered, answered
+		if flags&16 != 0 {
+			nameOf = asked
 		}
-		_, err := readAnswer(Item{Kind: k, Name: ask}, []byte(body))
-		same := asked == answered || k == KindParameter && strings.TrimPrefix(asked, "/") == strings.TrimPrefix(answered, "/") ||
-			// The full ARN of X is also the partial ARN of a secret named
-			// X-AbCdEf, as Secrets Manager warns: it may answer with that one.
-			k == KindSecret && flags&2 == 2 && answered == asked+"-AbCdEf"
+		if flags&32 != 0 {
+			arnOf = asked
+		}
+		var fields []string
+		if flags&4 == 0 {
+			name, _ := json.Marshal(nameOf)
+			fields = append(fields, `"Name":`+string(name))
+		}
+		if flags&8 == 0 {
+			arn, _ := json.Marshal(fuzzARN(k, arnOf))
+			fields = append(fields, `"ARN":`+string(arn))
+		}
+		value, want := `"v"`, "v"
 		switch {
-		case err == nil && !same:
-			t.Fatalf("asked for %s %q, served the answer for %q", k, ask, answered)
-		case err != nil && asked == answered:
-			t.Fatalf("asked for %s %q, refused its own answer: %v", k, ask, err)
+		case flags&64 != 0:
+			value = `"v\ud800"`
+			fields = append(fields, `"Note":"\ufffd"`)
+		case flags&128 != 0:
+			value, want = `"v\ufffd"`, "v\uFFFD"
+		}
+		body := "{" + strings.Join(append(fields, `"SecretString":`+value), ",") + "}"
+		if k == KindParameter {
+			body = `{"Parameter":{` + strings.Join(append(fields, `"Type":"String"`, `"Value":`+value), ",") + "}}"
+		}
+		// same: what may be served for the item asked for.
+		same := func(answered string) bool {
+			return asked == answered || k == KindParameter && strings.TrimPrefix(asked, "/") == strings.TrimPrefix(answered, "/") ||
+				// The full ARN of X is also the partial ARN of a secret named
+				// X-AbCdEf, as Secrets Manager warns: it may answer with that one.
+				k == KindSecret && flags&2 == 2 && answered == asked+"-AbCdEf"
+		}
+		named := flags&4 == 0
+		arned := flags&8 == 0
+		mayServe := (!named || same(nameOf)) && (!arned || same(arnOf)) && flags&64 == 0
+		mustServe := (!named || nameOf == asked) && (!arned || arnOf == asked) && flags&64 == 0
+		v, err := readAnswer(Item{Kind: k, Name: ask}, []byte(body))
+		switch {
+		case err == nil && !mayServe:
+			t.Fatalf("asked for %s %q, served %s", k, ask, body)
+		case err != nil && mustServe:
+			t.Fatalf("asked for %s %q, refused its own answer %s: %v", k, ask, body, err)
+		case err == nil && v != want:
+			t.Fatalf("asked for %s %q, served %q from %s; want %q", k, ask, v, body, want)
 		}
 	})
 }

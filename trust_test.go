@@ -253,6 +253,18 @@ func TestAnswersAreCheckedAgainstTheQuestion(t *testing.T) {
 		{"a key twice", "secret", `{"Name":"s","SecretString":"` + canary + `","SECRETSTRING":"x"}`, "one key twice"},
 		{"not UTF-8", "secret", "{\"Name\":\"s\",\"SecretString\":\"" + canary + "\xff\"}", "not valid UTF-8"},
 		{"a lone surrogate", "secret", `{"Name":"s","SecretString":"` + canary + `\ud800"}`, "surrogate"},
+		// Every field that names the item is checked, whichever are there.
+		{"another secret, by ARN only", "secret", `{"ARN":"arn:aws:secretsmanager:us-east-1:1:secret:other-AbCdEf","SecretString":"` + canary + `"}`, "another secret"},
+		{"the secret's Name, another's ARN", "secret", `{"Name":"s","ARN":"arn:aws:secretsmanager:us-east-1:1:secret:other-AbCdEf","SecretString":"` + canary + `"}`, "another secret"},
+		{"another parameter, by ARN only", "parameter", `{"Parameter":{"ARN":"arn:aws:ssm:us-east-1:1:parameter/other","Type":"String","Value":"` + canary + `","Version":1}}`, "another parameter"},
+		{"the parameter's Name, another's ARN", "parameter", `{"Parameter":{"Name":"/p","ARN":"arn:aws:ssm:us-east-1:1:parameter/other","Type":"String","Value":"` + canary + `","Version":1}}`, "another parameter"},
+		{"a parameter's Name, a secret's ARN", "parameter", `{"Parameter":{"Name":"/p","ARN":"arn:aws:secretsmanager:us-east-1:1:secret:p-AbCdEf","Type":"String","Value":"` + canary + `","Version":1}}`, "another parameter"},
+		// The value itself is checked, whatever the rest of the answer holds.
+		{"a lone surrogate, U+FFFD escaped elsewhere", "secret", `{"Name":"s","Note":"\ufffd","SecretString":"` + canary + `\ud800"}`, "surrogate"},
+		{"a lone surrogate, U+FFFD elsewhere", "secret", "{\"Name\":\"s\",\"Note\":\"\uFFFD\",\"SecretString\":\"" + canary + `\uDBFF"}`, "surrogate"},
+		{"a lone low surrogate", "secret", `{"Name":"s","SecretString":"` + canary + `\udc00\ufffd"}`, "surrogate"},
+		{"a high surrogate and no low one", "secret", `{"Name":"s","SecretString":"` + canary + `\ud800\u0041"}`, "surrogate"},
+		{"a parameter's lone surrogate", "parameter", `{"Parameter":{"Name":"/p","Type":"String","Value":"` + canary + `\ud800","Note":"\ufffd","Version":1}}`, "surrogate"},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, c.body) }))
 		opt := mw.WithSecrets("s")
@@ -265,6 +277,35 @@ func TestAnswersAreCheckedAgainstTheQuestion(t *testing.T) {
 		if fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), canary) ||
 			strings.Contains(err.Error(), "check WithEndpoint and the port") {
 			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+// An answer that names the item asked for, by Name, by ARN or by both, is
+// served; so is a value that holds U+FFFD of its own, escaped or not, or a
+// surrogate pair.
+func TestAnswersForTheItemAreServed(t *testing.T) {
+	for _, c := range []struct {
+		name, kind, body, want string
+	}{
+		{"a secret by Name and ARN", "secret", `{"Name":"s","ARN":"arn:aws:secretsmanager:us-east-1:1:secret:s-AbCdEf","SecretString":"v"}`, "v"},
+		{"a secret by ARN only", "secret", `{"ARN":"arn:aws:secretsmanager:us-east-1:1:secret:s-AbCdEf","SecretString":"v"}`, "v"},
+		{"a secret by Name only", "secret", `{"Name":"s","SecretString":"v"}`, "v"},
+		{"a parameter by Name and ARN", "parameter", `{"Parameter":{"Name":"/p","ARN":"arn:aws:ssm:us-east-1:1:parameter/p","Type":"String","Value":"v","Version":1}}`, "v"},
+		{"a parameter by ARN only", "parameter", `{"Parameter":{"ARN":"arn:aws:ssm:us-east-1:1:parameter/p","Type":"String","Value":"v","Version":1}}`, "v"},
+		{"U+FFFD escaped", "secret", `{"Name":"s","SecretString":"a\ufffdb\uFFFD"}`, "a\uFFFDb\uFFFD"},
+		{"U+FFFD", "secret", "{\"Name\":\"s\",\"SecretString\":\"a\uFFFDb\"}", "a\uFFFDb"},
+		{"a surrogate pair", "secret", `{"Name":"s","SecretString":"\ud83d\ude00\\ud800"}`, "\U0001F600\\ud800"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, c.body) }))
+		opt, key := mw.WithSecrets("s"), "secret:s"
+		if c.kind == "parameter" {
+			opt, key = mw.WithParameter("/p", mw.ParameterVersion(1)), "parameter:/p"
+		}
+		got, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), opt)(invokeCtx(t, 5*time.Second), []string{key})
+		srv.Close()
+		if err != nil || got[key] != c.want {
+			t.Errorf("%s: %q, %v; want %q", c.name, got[key], err, c.want)
 		}
 	}
 }
