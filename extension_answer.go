@@ -26,6 +26,9 @@ type parameterBody struct {
 		Type    string          `json:"Type"`
 		Value   json.RawMessage `json:"Value"`
 		Version *int64          `json:"Version"`
+		// SourceResult holds a binary secret read through Parameter
+		// Store (see referencedBinary).
+		SourceResult *string `json:"SourceResult"`
 	} `json:"Parameter"`
 }
 
@@ -143,6 +146,8 @@ func readParameter(it Item, body []byte) (string, error) {
 	switch {
 	case err != nil:
 		return "", err
+	case v == nil && p.Parameter.SourceResult != nil && strings.HasPrefix(it.Name, referencePrefix):
+		return referencedBinary(it, *p.Parameter.SourceResult)
 	case v == nil:
 		return "", malformed(http.StatusOK, "the answer has no Parameter.Value")
 	}
