@@ -11,8 +11,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// The AWS AppConfig Agent Lambda extension's protocol (REFERENCE.md §10;
-// AWS AppConfig User Guide, "Adding the AWS AppConfig Agent Lambda
+// The AWS AppConfig Agent Lambda extension's protocol (AWS AppConfig User
+// Guide, "Adding the AWS AppConfig Agent Lambda
 // extension", "Configuring the AWS AppConfig Agent Lambda extension",
 // "Retrieving configuration data"): a GET on loopback, with no token.
 const (

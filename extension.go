@@ -15,8 +15,10 @@ import (
 	"time"
 )
 
-// The extension's wire protocol, as AWS documents it (REFERENCE.md §1, §3):
-// GET requests on loopback, the session token in a header.
+// The extension's wire protocol, as AWS documents it ("Using Parameter Store
+// parameters in AWS Lambda functions", "Use AWS Secrets Manager secrets in
+// AWS Lambda functions"), and the Secrets Manager Agent's (its README): GET
+// requests on loopback, the session token in a header.
 const (
 	// tokenHeader carries the caller's session token to the extension.
 	tokenHeader = "X-Aws-Parameters-Secrets-Token"

@@ -16,8 +16,8 @@ import (
 	"unicode/utf8"
 )
 
-// The documented success bodies (REFERENCE.md §1): the JSON of the SDK's
-// GetParameter and GetSecretValue outputs. Only the fields mw checks. A
+// The success bodies, as AWS documents them and as captured from the
+// extension: the JSON of the SDK's GetParameter and GetSecretValue outputs. Only the fields mw checks. A
 // value is kept raw, to be read exactly (see text).
 type parameterBody struct {
 	Parameter *struct {

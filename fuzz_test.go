@@ -25,9 +25,9 @@ import (
 // of it may appear in an error.
 const fuzzMarker = "CANARYxyz"
 
-// fuzzBodies are the success bodies of REFERENCE.md §1 and §3, with every
-// value replaced by fuzzMarker (or its base64), as the managed extension and
-// the agent send them.
+// fuzzBodies are the success bodies the managed extension and the agent
+// send, with every value replaced by fuzzMarker (or its base64, or its
+// bytes).
 var fuzzBodies = []struct {
 	kind Kind
 	body string
@@ -360,7 +360,7 @@ func FuzzClassify(f *testing.F) {
 		status int
 		body   string
 	}{
-		// The agent (REFERENCE.md §3).
+		// The agent (its README and sources).
 		{400, `{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}`},
 		{400, `{"__type":"AccessDeniedException","message":"User: arn:aws:sts::123456789012:assumed-role/r/f is not authorized to perform: secretsmanager:GetSecretValue on resource: x"}`},
 		{400, `{"__type":"DecryptionFailure","message":"Secrets Manager can't decrypt the protected secret text using the provided KMS key."}`},
@@ -381,7 +381,7 @@ func FuzzClassify(f *testing.F) {
 		{302, ``},
 		{307, `<a href="http://elsewhere/">Temporary Redirect</a>`},
 		{400, `X-Forwarded-For header is not allowed`},
-		// The managed extension (REFERENCE.md §1).
+		// The managed extension (AWS's documentation, and captures of its answers).
 		{400, `an unexpected error occurred while executing request`},
 		{500, `an unexpected error occurred while executing request`},
 		{429, `an unexpected error occurred while executing request`},
