@@ -569,8 +569,16 @@ func TestTransportFailuresQuoteNothingFromTheWire(t *testing.T) {
 			"extension": {mw.WithEndpoint(url), mw.WithSecrets("s")},
 			"appconfig": {mw.WithAppConfigEndpoint(url), mw.WithAppConfig("a", "e", "p")},
 		} {
-			_, err := mw.Wrap(echo, append(opts, mw.WithoutEnvironment())...)(invokeCtx(t, 300*time.Millisecond), nil)
+			// With no startup window, a source that never answered fails
+			// at once: one attempt, whose own failure the error says.
+			_, err := mw.Wrap(echo, append(opts, mw.WithoutEnvironment(), mw.WithStartupWindow(0))...)(invokeCtx(t, 5*time.Second), nil)
 			fe := asFetchError(t, err)
+			if fe.Attempts != 1 {
+				t.Errorf("%s, %s: %d attempts", c.name, source, fe.Attempts)
+			}
+			if fe.Class == mw.ClassUnavailable && !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Errorf("%s, %s: %v is not io.ErrUnexpectedEOF", c.name, source, err)
+			}
 			var texts []string
 			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
 				texts = append(texts, fmt.Sprintf(verb, err), fmt.Sprintf(verb, fe), fmt.Sprintf(verb, fe.Err))
