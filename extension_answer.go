@@ -17,8 +17,9 @@ import (
 )
 
 // The success bodies, as AWS documents them and as captured from the
-// extension: the JSON of the SDK's GetParameter and GetSecretValue outputs. Only the fields mw checks. A
-// value is kept raw, to be read exactly (see text).
+// extension: the JSON of the SDK's GetParameter and GetSecretValue
+// outputs. Only the fields mw checks; a value is kept raw, to be read
+// exactly (see text).
 type parameterBody struct {
 	Parameter *struct {
 		Name    *string         `json:"Name"`

@@ -50,9 +50,9 @@ type byteBuffer struct {
 	Capacity *int   `json:"capacity"`
 }
 
-// referencedBinary reads the bytes of a binary secret read through
-// Parameter Store as it, from the SourceResult src of an answer whose
-// Value is null.
+// referencedBinary reads the bytes of the binary secret that it names
+// (/aws/reference/secretsmanager/<id>), from src, the SourceResult of an
+// answer whose Value is null.
 func referencedBinary(it Item, src string) (string, error) {
 	id := strings.TrimPrefix(it.Name, referencePrefix)
 	if hasSelector(id) {
