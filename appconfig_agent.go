@@ -12,8 +12,8 @@ import (
 	"github.com/lambda-mw/mw/internal/telemetry"
 )
 
-// The AWS AppConfig Agent Lambda extension's protocol (REFERENCE.md §10;
-// AWS AppConfig User Guide, "Adding the AWS AppConfig Agent Lambda
+// The AWS AppConfig Agent Lambda extension's protocol (AWS AppConfig User
+// Guide, "Adding the AWS AppConfig Agent Lambda
 // extension", "Configuring the AWS AppConfig Agent Lambda extension",
 // "Retrieving configuration data"): a GET on loopback, with no token.
 const (
@@ -152,21 +152,22 @@ func pathSegment(s string) string {
 	return queryEscape(s)
 }
 
-// transportError classifies a request that got no usable answer. The
-// context's own end is returned as it is, for mw to classify.
+// transportError classifies a request that got no usable answer.
 func (a *appConfig) transportError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
+	h := failureHints{
+		unavailable: "nothing answered: is the AWS AppConfig Agent Lambda extension layer attached to the function, and is " +
+			appConfigPortEnv + " the port it listens on? (connection refused or reset)",
+		notHTTP: "something answered at the AppConfig extension's port, but not as the extension does: is " + appConfigPortEnv +
+			" the port the AWS AppConfig Agent Lambda extension listens on, and nothing else listening there?",
+		tls: "check the endpoint's scheme (WithAppConfigEndpoint): the AppConfig extension speaks plain http:// on loopback; " +
+			"for an https:// endpoint, the HTTP client (WithHTTPClient) must trust its certificate",
 	}
-	if strings.Contains(err.Error(), "server response headers exceeded") {
-		return appConfigMalformed(0, fmt.Sprintf("the answer's headers are larger than %d bytes", maxHeader))
-	}
-	hint := "nothing answered: is the AWS AppConfig Agent Lambda extension layer attached to the function, and is " +
-		appConfigPortEnv + " the port it listens on? (connection refused or reset)"
 	if a.endpoint != "" {
-		hint = "nothing answered at the endpoint (WithAppConfigEndpoint): is the AWS AppConfig Agent Lambda extension layer attached, and listening there?"
+		h.unavailable = "nothing answered at the endpoint (WithAppConfigEndpoint): is the AWS AppConfig Agent Lambda extension layer attached, and listening there?"
+		h.notHTTP = "something answered at the endpoint (WithAppConfigEndpoint), but not as the AWS AppConfig Agent Lambda extension does: " +
+			"is it the extension's address, with nothing in between?"
 	}
-	return &SourceError{Class: ClassUnavailable, Retry: true, Err: transportCause(err), Hint: hint}
+	return requestFailed(ctx, err, h)
 }
 
 // checkAppConfigEndpoint validates the AppConfig extension's base URL, as

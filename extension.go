@@ -15,8 +15,10 @@ import (
 	"time"
 )
 
-// The extension's wire protocol, as AWS documents it (REFERENCE.md §1, §3):
-// GET requests on loopback, the session token in a header.
+// The extension's wire protocol, as AWS documents it ("Using Parameter Store
+// parameters in AWS Lambda functions", "Use AWS Secrets Manager secrets in
+// AWS Lambda functions"), and the Secrets Manager Agent's (its README): GET
+// requests on loopback, the session token in a header.
 const (
 	// tokenHeader carries the caller's session token to the extension.
 	tokenHeader = "X-Aws-Parameters-Secrets-Token"
@@ -65,17 +67,15 @@ func newExtension(c extensionConfig) *extension {
 }
 
 // sharedClient is mw's HTTP client, shared by every Wrap, as
-// http.DefaultClient is by a program: one pool of loopback connections
-// rather than one per Wrap. It never uses a proxy, never follows a
-// redirect, and caps response headers.
+// http.DefaultClient is by a program: one transport rather than one per
+// Wrap. It never uses a proxy, never follows a redirect, caps response
+// headers, and keeps no connection (see get).
 var sharedClient = sync.OnceValue(func() *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:                  nil, // the extension is local: never proxy
-			DialContext:            (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:           64,
-			MaxIdleConnsPerHost:    64,
-			IdleConnTimeout:        30 * time.Second,
+			DialContext:            (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+			DisableKeepAlives:      true,
 			MaxResponseHeaderBytes: maxHeader,
 		},
 		CheckRedirect: refuseRedirect,
@@ -180,18 +180,6 @@ func (x *extension) fetch(ctx context.Context, it Item) Result {
 		return Result{Err: err}
 	}
 	return Result{Value: v}
-}
-
-// get sends req with hc and reads its answer's body, at most limit bytes
-// and one more, so that a caller can tell an answer larger than limit.
-func get(hc *http.Client, req *http.Request, limit int) (*http.Response, []byte, error) {
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
-	return resp, body, err
 }
 
 // base is the endpoint's base URL: the fixed one, or localhost at the port
@@ -347,33 +335,25 @@ func validHeaderValue(v string) bool {
 	return true
 }
 
-// transportError classifies a request that got no usable answer. The
-// context's own end is returned as it is, for mw to classify.
+// transportError classifies a request that got no usable answer.
 func (x *extension) transportError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
+	h := failureHints{
+		unavailable: "nothing answered: is the AWS Parameters and Secrets Lambda Extension layer attached to the function, " +
+			"and is " + portEnv + " the port it listens on? (connection refused or reset)",
+		notHTTP: "something answered at the extension's port, but not as the extension does: is " + portEnv +
+			" the port the extension listens on, and nothing else listening there?",
+		tls: "check the endpoint's scheme (WithEndpoint, MW_ENDPOINT): the extension speaks plain http:// on loopback; " +
+			"for an https:// endpoint, the HTTP client (WithHTTPClient) must trust its certificate",
 	}
-	if strings.Contains(err.Error(), "server response headers exceeded") {
-		return malformed(0, fmt.Sprintf("the answer's headers are larger than %d bytes", maxHeader))
+	switch {
+	case x.agent:
+		h.unavailable = "nothing answered: is the Secrets Manager Agent running, and listening at the endpoint (WithEndpoint, MW_ENDPOINT)?"
+		h.notHTTP = "something answered at the endpoint (WithEndpoint, MW_ENDPOINT), but not as the Secrets Manager Agent does: " +
+			"is it the agent's address, with nothing in between?"
+	case x.endpoint != "":
+		h.unavailable = "nothing answered at the endpoint (WithEndpoint, MW_ENDPOINT): is the extension layer attached, and listening there?"
+		h.notHTTP = "something answered at the endpoint (WithEndpoint, MW_ENDPOINT), but not as the extension does: " +
+			"is it the extension's address, with nothing in between?"
 	}
-	hint := "nothing answered: is the AWS Parameters and Secrets Lambda Extension layer attached to the function, " +
-		"and is " + portEnv + " the port it listens on? (connection refused or reset)"
-	if x.agent {
-		hint = "nothing answered: is the Secrets Manager Agent running, and listening at the endpoint (WithEndpoint, MW_ENDPOINT)?"
-	} else if x.endpoint != "" {
-		hint = "nothing answered at the endpoint (WithEndpoint, MW_ENDPOINT): is the extension layer attached, and listening there?"
-	}
-	return &SourceError{Class: ClassUnavailable, Retry: true, Err: transportCause(err), Hint: hint}
-}
-
-// transportCause is err without its URL, which may hold a name the
-// caller would rather not see in every log line twice.
-func transportCause(err error) error {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner
-		}
-	}
-	return err
+	return requestFailed(ctx, err, h)
 }

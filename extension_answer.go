@@ -12,28 +12,34 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// The documented success bodies (REFERENCE.md §1): the JSON of the SDK's
-// GetParameter and GetSecretValue outputs. Only the fields mw checks.
+// The success bodies, as AWS documents them and as captured from the
+// extension: the JSON of the SDK's GetParameter and GetSecretValue
+// outputs. Only the fields mw checks; a value is kept raw, to be read
+// exactly (see text).
 type parameterBody struct {
 	Parameter *struct {
-		Name    *string `json:"Name"`
-		ARN     *string `json:"ARN"`
-		Type    string  `json:"Type"`
-		Value   *string `json:"Value"`
-		Version *int64  `json:"Version"`
+		Name    *string         `json:"Name"`
+		ARN     *string         `json:"ARN"`
+		Type    string          `json:"Type"`
+		Value   json.RawMessage `json:"Value"`
+		Version *int64          `json:"Version"`
+		// SourceResult holds a binary secret read through Parameter
+		// Store (see referencedBinary).
+		SourceResult *string `json:"SourceResult"`
 	} `json:"Parameter"`
 }
 
 type secretBody struct {
-	Name          *string  `json:"Name"`
-	ARN           *string  `json:"ARN"`
-	SecretString  *string  `json:"SecretString"`
-	SecretBinary  *string  `json:"SecretBinary"`
-	VersionID     *string  `json:"VersionId"`
-	VersionStages []string `json:"VersionStages"`
+	Name          *string         `json:"Name"`
+	ARN           *string         `json:"ARN"`
+	SecretString  json.RawMessage `json:"SecretString"`
+	SecretBinary  *string         `json:"SecretBinary"`
+	VersionID     *string         `json:"VersionId"`
+	VersionStages []string        `json:"VersionStages"`
 }
 
 // readAnswer reads a 200 answer for it: the value, once the answer proves
@@ -128,16 +134,25 @@ func readParameter(it Item, body []byte) (string, error) {
 	if err := json.Unmarshal(body, &p); err != nil {
 		return "", malformed(http.StatusOK, jsonProblem(err))
 	}
-	if p.Parameter == nil || p.Parameter.Value == nil {
+	if p.Parameter == nil {
 		return "", malformed(http.StatusOK, "the answer has no Parameter.Value")
 	}
-	if p.Parameter.Name != nil && !sameParameter(it.Name, *p.Parameter.Name, p.Parameter.ARN) {
+	if !answersParameter(it.Name, p.Parameter.Name, p.Parameter.ARN) {
 		return "", mismatch(it, "parameter")
 	}
 	if want := pinnedVersion(it); want != 0 && p.Parameter.Version != nil && *p.Parameter.Version != want {
 		return "", mismatch(it, "version of the parameter")
 	}
-	return checkText(*p.Parameter.Value, body)
+	v, err := text(p.Parameter.Value)
+	switch {
+	case err != nil:
+		return "", err
+	case v == nil && p.Parameter.SourceResult != nil && strings.HasPrefix(it.Name, referencePrefix):
+		return referencedBinary(it, *p.Parameter.SourceResult)
+	case v == nil:
+		return "", malformed(http.StatusOK, "the answer has no Parameter.Value")
+	}
+	return *v, nil
 }
 
 // pinnedVersion is the version number a parameter is pinned to: by
@@ -159,16 +174,19 @@ func readSecret(it Item, body []byte) (string, error) {
 	if err := json.Unmarshal(body, &s); err != nil {
 		return "", malformed(http.StatusOK, jsonProblem(err))
 	}
-	if s.Name != nil && !sameSecret(it.Name, *s.Name, s.ARN) {
+	if !answersSecret(it.Name, s.Name, s.ARN) {
 		return "", mismatch(it, "secret")
 	}
 	if it.VersionID != "" && s.VersionID != nil && *s.VersionID != it.VersionID ||
 		it.VersionStage != "" && s.VersionStages != nil && !slices.Contains(s.VersionStages, it.VersionStage) {
 		return "", mismatch(it, "version of the secret")
 	}
+	str, err := text(s.SecretString)
 	switch {
-	case s.SecretString != nil:
-		return checkText(*s.SecretString, body)
+	case err != nil:
+		return "", err
+	case str != nil:
+		return *str, nil
 	case s.SecretBinary != nil:
 		b, err := base64.StdEncoding.DecodeString(*s.SecretBinary)
 		if err != nil {
@@ -179,50 +197,146 @@ func readSecret(it Item, body []byte) (string, error) {
 	return "", malformed(http.StatusOK, "the answer has neither SecretString nor SecretBinary")
 }
 
-// checkText refuses a string value that decoding changed: a JSON escape of
-// a lone surrogate (\ud800) becomes U+FFFD without a word.
-func checkText(v string, body []byte) (string, error) {
-	if strings.ContainsRune(v, utf8.RuneError) && !bytes.Contains(body, []byte("\uFFFD")) &&
-		!bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`)) {
-		return "", malformed(http.StatusOK, "the value holds an escaped lone UTF-16 surrogate, which is not text")
+// text reads raw, the JSON of a string value, exactly: nil for null or
+// none. A value encoding/json would change is refused: it decodes an
+// escaped lone UTF-16 surrogate (\ud800) as U+FFFD without a word.
+func text(raw json.RawMessage) (*string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
 	}
-	return v, nil
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, malformed(http.StatusOK, jsonProblem(err))
+	}
+	if loneSurrogate(raw) {
+		return nil, malformed(http.StatusOK, "the value holds an escaped lone UTF-16 surrogate, which is not text")
+	}
+	return &v, nil
 }
 
-// sameParameter reports whether an answer's Name (and ARN) can be the
-// parameter asked for as asked: by name, by ARN, with a :version or :label
-// selector, or as /aws/reference/secretsmanager/<id>.
-func sameParameter(asked, name string, arn *string) bool {
-	if hasSelector(asked) {
-		asked = asked[:strings.LastIndexByte(asked, ':')]
-	}
-	switch {
-	case asked == name, arn != nil && asked == *arn:
-		return true
-	case strings.HasPrefix(asked, "arn:"):
-		_, p, ok := strings.Cut(asked, ":parameter")
-		return ok && (p == name || "/"+strings.TrimPrefix(p, "/") == "/"+strings.TrimPrefix(name, "/"))
-	case strings.HasPrefix(asked, referencePrefix):
-		// The secret behind the reference may come back by its own name.
-		id := strings.TrimPrefix(asked, referencePrefix)
-		return sameSecret(id, name, arn) || sameSecret(id, strings.TrimPrefix(name, referencePrefix), arn)
+// loneSurrogate reports whether raw, a valid JSON string, escapes one half
+// of a UTF-16 surrogate pair without the other.
+func loneSurrogate(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character
+		if raw[i] != 'u' {
+			continue
+		}
+		r := codeUnit(raw[i+1 : i+5])
+		i += 4
+		if !utf16.IsSurrogate(r) {
+			continue
+		}
+		// A high half must be followed at once by an escaped low half.
+		if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' ||
+			utf16.DecodeRune(r, codeUnit(raw[i+3:i+7])) == utf8.RuneError {
+			return true
+		}
+		i += 6
 	}
 	return false
 }
 
-// sameSecret reports whether an answer's Name (and ARN) can be the secret
-// asked for as asked: by name, by full ARN, or by a partial ARN (without
-// the six-character suffix Secrets Manager adds).
-func sameSecret(asked, name string, arn *string) bool {
-	switch {
-	case asked == name:
-		return true
-	case arn == nil:
-		return strings.HasPrefix(asked, "arn:") && strings.HasSuffix(asked, ":secret:"+name)
-	case asked == *arn:
+// codeUnit is the UTF-16 code unit of the four hex digits of a \u escape.
+func codeUnit(hex []byte) rune {
+	n, _ := strconv.ParseUint(string(hex), 16, 16) // valid JSON: four hex digits
+	return rune(n)
+}
+
+// answersParameter reports whether an answer's Name and ARN, each when
+// present, name the parameter asked for as asked: by name, by ARN, with a
+// :version or :label selector, or as /aws/reference/secretsmanager/<id>,
+// whose answer may name the secret by its own name, and carries its ARN.
+func answersParameter(asked string, name, arn *string) bool {
+	if hasSelector(asked) {
+		asked = asked[:strings.LastIndexByte(asked, ':')]
+	}
+	if id, ok := strings.CutPrefix(asked, referencePrefix); ok {
+		return (name == nil || *name == asked || secretNamed(id, *name) || secretNamed(id, strings.TrimPrefix(*name, referencePrefix))) &&
+			(arn == nil || secretARNed(id, *arn) || parameterARNed(asked, *arn))
+	}
+	return (name == nil || parameterNamed(asked, *name)) && (arn == nil || parameterARNed(asked, *arn))
+}
+
+// parameterNamed reports whether name can be the Name of the parameter
+// asked for: the name asked, or the one the ARN asked names.
+func parameterNamed(asked, name string) bool {
+	if asked == name {
 		return true
 	}
-	rest, ok := strings.CutPrefix(*arn, asked+"-")
+	p, ok := parameterResource(asked)
+	return ok && p == rooted(name)
+}
+
+// parameterARNed reports whether arn can be the ARN of the parameter asked
+// for: the ARN asked, or the ARN of the name asked.
+func parameterARNed(asked, arn string) bool {
+	if asked == arn {
+		return true
+	}
+	p, ok := parameterResource(arn)
+	return ok && !strings.HasPrefix(asked, "arn:") && p == rooted(asked)
+}
+
+// parameterResource returns the name in a parameter's ARN,
+// arn:<partition>:ssm:<region>:<account>:parameter/<name>, rooted.
+func parameterResource(arn string) (string, bool) {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) != 6 || f[0] != "arn" || f[2] != "ssm" {
+		return "", false
+	}
+	p, ok := strings.CutPrefix(f[5], "parameter/")
+	return "/" + p, ok && p != ""
+}
+
+// rooted is a parameter name with one leading '/', as its ARN writes it.
+func rooted(name string) string { return "/" + strings.TrimPrefix(name, "/") }
+
+// answersSecret reports whether an answer's Name and ARN, each when
+// present, name the secret asked for as asked: by name, by full ARN, or by
+// a partial ARN (without the six characters Secrets Manager adds).
+func answersSecret(asked string, name, arn *string) bool {
+	return (name == nil || secretNamed(asked, *name)) && (arn == nil || secretARNed(asked, *arn))
+}
+
+// secretNamed reports whether name can be the Name of the secret asked
+// for: the name asked, or the one the ARN asked names, in full or in part.
+func secretNamed(asked, name string) bool {
+	if asked == name {
+		return true
+	}
+	r, ok := secretResource(asked)
+	return ok && (r == name || suffixed(r, name))
+}
+
+// secretARNed reports whether arn can be the ARN of the secret asked for:
+// the ARN asked, the full ARN of a partial one, or the ARN of the name
+// asked.
+func secretARNed(asked, arn string) bool {
+	if asked == arn || strings.HasPrefix(asked, "arn:") && suffixed(arn, asked) {
+		return true
+	}
+	r, ok := secretResource(arn)
+	return ok && !strings.HasPrefix(asked, "arn:") && suffixed(r, asked)
+}
+
+// secretResource returns the resource of a secret's ARN,
+// arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 characters>.
+func secretResource(arn string) (string, bool) {
+	f := strings.SplitN(arn, ":", 7)
+	if len(f) != 7 || f[0] != "arn" || f[2] != "secretsmanager" || f[5] != "secret" {
+		return "", false
+	}
+	return f[6], true
+}
+
+// suffixed reports whether s is prefix, a '-', and the six characters that
+// Secrets Manager adds to a secret's name in its ARN.
+func suffixed(s, prefix string) bool {
+	rest, ok := strings.CutPrefix(s, prefix+"-")
 	return ok && len(rest) == 6
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode"
@@ -24,9 +25,9 @@ import (
 // of it may appear in an error.
 const fuzzMarker = "CANARYxyz"
 
-// fuzzBodies are the success bodies of REFERENCE.md §1 and §3, with every
-// value replaced by fuzzMarker (or its base64), as the managed extension and
-// the agent send them.
+// fuzzBodies are the success bodies the managed extension and the agent
+// send, with every value replaced by fuzzMarker (or its base64, or its
+// bytes).
 var fuzzBodies = []struct {
 	kind Kind
 	body string
@@ -36,6 +37,9 @@ var fuzzBodies = []struct {
 	{KindParameter, `{"Parameter":{"Name":"/s","Type":"SecureString","Value":"CANARYxyz \"quoted\" \\ \u00e9\n","Version":3}}`},
 	{KindSecret, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","CreatedDate":"2022-11-16T08:22:40.499Z","Name":"x","SecretBinary":null,"SecretString":"CANARYxyz","VersionId":"01234567-89ab-cdef-0123-456789abcdef","VersionStages":["AWSCURRENT"],"ResultMetadata":{}}`},
 	{KindSecret, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","CreatedDate":"2022-11-16T08:22:40.499Z","Name":"x","SecretBinary":"` + base64.StdEncoding.EncodeToString([]byte(fuzzMarker+"\x00\xff")) + `","SecretString":null,"VersionId":"01234567-89ab-cdef-0123-456789abcdef","VersionStages":["AWSCURRENT"],"ResultMetadata":{}}`},
+	// A binary secret read through Parameter Store: Value null, its bytes
+	// (CANARYxyz and two bytes past 0x7f) in SourceResult, a Java ByteBuffer.
+	{KindParameter, `{"Parameter":{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","DataType":null,"LastModifiedDate":"2022-11-16T08:24:07.032Z","Name":"/aws/reference/secretsmanager/x","Selector":null,"SourceResult":"{\"ARN\":\"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf\",\"name\":\"x\",\"versionId\":\"fdfc9fe2-e172-498e-b306-ad660c887b7a\",\"secretBinary\":{\"hb\":[67,65,78,65,82,89,120,121,122,-128,-1],\"offset\":0,\"isReadOnly\":false,\"bigEndian\":true,\"nativeByteOrder\":false,\"mark\":-1,\"position\":0,\"limit\":11,\"capacity\":11,\"address\":16},\"versionStages\":[\"AWSCURRENT\"],\"createdDate\":\"Nov 16, 2022, 8:24:07 AM\"}","Type":"SecureString","Value":null,"Version":0},"ResultMetadata":{}}`},
 	// The agent's shape: no ResultMetadata, CreatedDate in epoch seconds.
 	{KindSecret, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf","Name":"x","VersionId":"01234567-89ab-cdef-0123-456789abcdef","SecretString":"CANARYxyz","VersionStages":["AWSCURRENT","AWSPREVIOUS"],"CreatedDate":"1569534789.046"}`},
 }
@@ -114,7 +118,8 @@ func FuzzDecodeValue(f *testing.F) {
 				t.Fatalf("readAnswer returned a value with its error %v", err)
 			}
 			for _, text := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
-				if leak := fuzzLeak(text, body, allow); leak != "" {
+				// An error may name the item asked for.
+				if leak := fuzzLeak(text, body, allow+"\n"+fuzzDigits(it.Name)); leak != "" {
 					t.Fatalf("the error quotes the body (%q): %s", leak, text)
 				}
 			}
@@ -157,18 +162,27 @@ func fuzzKindByte(k Kind) byte {
 }
 
 // fuzzOracle is encoding/json's own reading of the value in a success body:
-// Parameter.Value, or SecretString, else SecretBinary decoded from base64 by
-// encoding/json itself (into a []byte).
+// Parameter.Value, else the bytes of a secret read through Parameter Store
+// in its SourceResult; or SecretString, else SecretBinary decoded from
+// base64 by encoding/json itself (into a []byte).
 func fuzzOracle(k Kind, body []byte) (string, bool) {
 	switch k {
 	case KindParameter:
 		var p struct {
-			Parameter *struct{ Value *string }
+			Parameter *struct {
+				Name, Value, SourceResult *string
+			}
 		}
-		if json.Unmarshal(body, &p) != nil || p.Parameter == nil || p.Parameter.Value == nil {
+		if json.Unmarshal(body, &p) != nil || p.Parameter == nil {
 			return "", false
 		}
-		return *p.Parameter.Value, true
+		if p.Parameter.Value != nil {
+			return *p.Parameter.Value, true
+		}
+		if p.Parameter.Name == nil || !strings.HasPrefix(*p.Parameter.Name, referencePrefix) || p.Parameter.SourceResult == nil {
+			return "", false
+		}
+		return fuzzSourceResult([]byte(*p.Parameter.SourceResult))
 	case KindSecret:
 		var s struct{ SecretString *string }
 		if json.Unmarshal(body, &s) == nil && s.SecretString != nil {
@@ -182,12 +196,45 @@ func fuzzOracle(k Kind, body []byte) (string, bool) {
 	return "", false
 }
 
+// fuzzSourceResult reads the bytes of a binary secret from a SourceResult:
+// its secretBinary's backing array from offset+position to offset+limit, or
+// a blob in base64, decoded by encoding/json itself.
+func fuzzSourceResult(src []byte) (string, bool) {
+	var blob struct{ SecretBinary []byte }
+	if json.Unmarshal(src, &blob) == nil && blob.SecretBinary != nil {
+		return string(blob.SecretBinary), true
+	}
+	var buf struct {
+		SecretBinary *struct {
+			HB                                []int8
+			Offset, Position, Limit, Capacity *int
+		}
+	}
+	if json.Unmarshal(src, &buf) != nil || buf.SecretBinary == nil {
+		return "", false
+	}
+	b := buf.SecretBinary
+	if b.HB == nil || b.Offset == nil || b.Position == nil || b.Limit == nil || b.Capacity == nil {
+		return "", false
+	}
+	lo, hi := *b.Offset+*b.Position, *b.Offset+*b.Limit
+	if *b.Offset < 0 || *b.Position < 0 || lo > hi || *b.Limit > *b.Capacity || *b.Offset+*b.Capacity > len(b.HB) {
+		return "", false
+	}
+	out := make([]byte, 0, hi-lo)
+	for _, v := range b.HB[lo:hi] {
+		out = append(out, byte(v))
+	}
+	return string(out), true
+}
+
 // fuzzFieldNames are the JSON field names of the documented bodies; an
 // error may name them.
 var fuzzFieldNames = []string{
 	"Parameter", "ARN", "DataType", "LastModifiedDate", "Name", "Selector", "SourceResult",
 	"Type", "Value", "Version", "ResultMetadata", "Parameter.Type", "Parameter.Value",
 	"CreatedDate", "SecretBinary", "SecretString", "VersionId", "VersionStages",
+	"secretBinary", "secretString", "versionId", "versionStages", "createdDate", "hb", "offset", "position", "limit", "capacity",
 }
 
 // fuzzAllowlist is the text an error may contain whatever the body: the
@@ -224,9 +271,10 @@ func fuzzAllowlist() string {
 
 // fuzzLeak returns a 6-byte run of a string (or bare token) of body that
 // text contains and the allowlist does not, or "". Runs of digits count as
-// one character: byte offsets in messages are not quotes.
+// one character: byte offsets in messages are not quotes; nor are the
+// pointers %#v prints, which are dropped.
 func fuzzLeak(text string, body []byte, allow string) string {
-	text = fuzzDigits(text)
+	text = fuzzDigits(fuzzPointer.ReplaceAllString(text, "(pointer)"))
 	if bytes.Contains(body, []byte(fuzzMarker[:6])) && strings.Contains(text, fuzzMarker[:6]) {
 		return fuzzMarker[:6]
 	}
@@ -241,6 +289,9 @@ func fuzzLeak(text string, body []byte, allow string) string {
 	}
 	return ""
 }
+
+// fuzzPointer is a pointer as %#v prints it: (*T)(0xc000123456).
+var fuzzPointer = regexp.MustCompile(`\(0x[0-9a-f]+\)`)
 
 // fuzzStrings scans body leniently, as if it were JSON, and returns the raw
 // bytes of every string (an unterminated one runs to the end) and every bare
@@ -309,7 +360,7 @@ func FuzzClassify(f *testing.F) {
 		status int
 		body   string
 	}{
-		// The agent (REFERENCE.md §3).
+		// The agent (its README and sources).
 		{400, `{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}`},
 		{400, `{"__type":"AccessDeniedException","message":"User: arn:aws:sts::123456789012:assumed-role/r/f is not authorized to perform: secretsmanager:GetSecretValue on resource: x"}`},
 		{400, `{"__type":"DecryptionFailure","message":"Secrets Manager can't decrypt the protected secret text using the provided KMS key."}`},
@@ -330,7 +381,7 @@ func FuzzClassify(f *testing.F) {
 		{302, ``},
 		{307, `<a href="http://elsewhere/">Temporary Redirect</a>`},
 		{400, `X-Forwarded-For header is not allowed`},
-		// The managed extension (REFERENCE.md §1).
+		// The managed extension (AWS's documentation, and captures of its answers).
 		{400, `an unexpected error occurred while executing request`},
 		{500, `an unexpected error occurred while executing request`},
 		{429, `an unexpected error occurred while executing request`},
@@ -519,18 +570,27 @@ func FuzzParseDeclarations(f *testing.F) {
 }
 
 // FuzzAnswerIntegrity: an answer is served only for the item it names.
-// Whatever the names, asked for by name or by ARN, an answer whose Name and
-// ARN are another item's is refused, and one for the item asked for is
-// served.
+// Whatever the names, asked for by name or by ARN, an answer whose Name or
+// ARN, each when present, is another item's is refused (a right Name does
+// not excuse a wrong ARN, nor a missing Name one), and one for the item
+// asked for is served. A value holding an escaped lone surrogate is
+// refused whatever else the answer holds (U+FFFD in a name or in another
+// field), and one holding U+FFFD of its own is served.
+//
+// flags: 1 a secret (else a parameter); 2 asked by ARN; 4 no Name; 8 no
+// ARN; 16 the Name is the one asked for; 32 the ARN is the one asked for;
+// 64 the value holds \ud800, beside a "\ufffd" elsewhere; 128 the value
+// holds \ufffd.
 func FuzzAnswerIntegrity(f *testing.F) {
 	for _, s := range []struct {
 		asked, answered string
 	}{
 		{"prod/db", "prod/db"}, {"prod/db", "prod/dbb"}, {"prod/db", "prod/db-AbCdEf"}, {"/app/x", "/app/x"},
 		{"/app/x", "app/x"}, {"/app/x", "/app/y"}, {"a", "A"}, {"db", "db-"}, {"x", ""}, {"é", "e"},
+		{"s\uFFFD", "s\uFFFD"}, {"db", "d\uFFFD"},
 	} {
-		for flags := range byte(4) {
-			f.Add(s.asked, s.answered, flags)
+		for flags := range 256 {
+			f.Add(s.asked, s.answered, byte(flags))
 		}
 	}
 	f.Fuzz(func(t *testing.T, asked, answered string, flags byte) {
@@ -544,22 +604,53 @@ func FuzzAnswerIntegrity(f *testing.F) {
 		if flags&2 == 2 { // ask by ARN
 			ask = fuzzARN(k, asked)
 		}
-		name, _ := json.Marshal(answered)
-		arn, _ := json.Marshal(fuzzARN(k, answered))
-		body := `{"Name":` + string(name) + `,"ARN":` + string(arn) + `,"SecretString":"v"}`
-		if k == KindParameter {
-			body = `{"Parameter":{"Name":` + string(name) + `,"ARN":` + string(arn) + `,"Type":"String","Value":"v"}}`
+		nameOf, arnOf := answered, answered
+		if flags&16 != 0 {
+			nameOf = asked
 		}
-		_, err := readAnswer(Item{Kind: k, Name: ask}, []byte(body))
-		same := asked == answered || k == KindParameter && strings.TrimPrefix(asked, "/") == strings.TrimPrefix(answered, "/") ||
-			// The full ARN of X is also the partial ARN of a secret named
-			// X-AbCdEf, as Secrets Manager warns: it may answer with that one.
-			k == KindSecret && flags&2 == 2 && answered == asked+"-AbCdEf"
+		if flags&32 != 0 {
+			arnOf = asked
+		}
+		var fields []string
+		if flags&4 == 0 {
+			name, _ := json.Marshal(nameOf)
+			fields = append(fields, `"Name":`+string(name))
+		}
+		if flags&8 == 0 {
+			arn, _ := json.Marshal(fuzzARN(k, arnOf))
+			fields = append(fields, `"ARN":`+string(arn))
+		}
+		value, want := `"v"`, "v"
 		switch {
-		case err == nil && !same:
-			t.Fatalf("asked for %s %q, served the answer for %q", k, ask, answered)
-		case err != nil && asked == answered:
-			t.Fatalf("asked for %s %q, refused its own answer: %v", k, ask, err)
+		case flags&64 != 0:
+			value = `"v\ud800"`
+			fields = append(fields, `"Note":"\ufffd"`)
+		case flags&128 != 0:
+			value, want = `"v\ufffd"`, "v\uFFFD"
+		}
+		body := "{" + strings.Join(append(fields, `"SecretString":`+value), ",") + "}"
+		if k == KindParameter {
+			body = `{"Parameter":{` + strings.Join(append(fields, `"Type":"String"`, `"Value":`+value), ",") + "}}"
+		}
+		// same: what may be served for the item asked for.
+		same := func(answered string) bool {
+			return asked == answered || k == KindParameter && strings.TrimPrefix(asked, "/") == strings.TrimPrefix(answered, "/") ||
+				// The full ARN of X is also the partial ARN of a secret named
+				// X-AbCdEf, as Secrets Manager warns: it may answer with that one.
+				k == KindSecret && flags&2 == 2 && answered == asked+"-AbCdEf"
+		}
+		named := flags&4 == 0
+		arned := flags&8 == 0
+		mayServe := (!named || same(nameOf)) && (!arned || same(arnOf)) && flags&64 == 0
+		mustServe := (!named || nameOf == asked) && (!arned || arnOf == asked) && flags&64 == 0
+		v, err := readAnswer(Item{Kind: k, Name: ask}, []byte(body))
+		switch {
+		case err == nil && !mayServe:
+			t.Fatalf("asked for %s %q, served %s", k, ask, body)
+		case err != nil && mustServe:
+			t.Fatalf("asked for %s %q, refused its own answer %s: %v", k, ask, body, err)
+		case err == nil && v != want:
+			t.Fatalf("asked for %s %q, served %q from %s; want %q", k, ask, v, body, want)
 		}
 	})
 }

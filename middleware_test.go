@@ -46,11 +46,13 @@ func TestFirstInvokeFetchesEveryItemConcurrently(t *testing.T) {
 			t.Setenv("AWS_SESSION_TOKEN", testToken)
 			ext := mwtest.New(d)
 			ext.SetToken(testToken)
-			secrets := []string{"prod/db", "team+a=b@c/d", "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/api-AbCdEf"}
+			// The third is declared by its full ARN.
+			stored := []string{"prod/db", "team+a=b@c/d", "prod/api"}
+			secrets := []string{"prod/db", "team+a=b@c/d", mwtest.SecretARN("prod/api")}
 			var keys []string
 			want := map[string]string{}
 			for i, id := range secrets {
-				ext.PutSecret(id, fmt.Sprintf("value-%d", i))
+				ext.PutSecret(stored[i], fmt.Sprintf("value-%d", i))
 				keys = append(keys, "secret:"+id)
 				want["secret:"+id] = fmt.Sprintf("value-%d", i)
 			}

@@ -285,7 +285,10 @@ func WithToken(token string) Option {
 // http.ProxyFromEnvironment never proxies, but a transport whose Proxy
 // proxies those too sends the token to its proxy. mw never follows a
 // redirect, with its client or yours: none of them sends one, and the
-// token must not go anywhere else.
+// token must not go anywhere else. Every request asks for its connection
+// to be closed after the answer (Connection: close), with its client or
+// yours: a connection kept after an answer mw cannot use could carry the
+// rest of it into net/http's log.
 func WithHTTPClient(hc *http.Client) Option {
 	return optionFunc(func(c *config) { c.ext.client = hc })
 }

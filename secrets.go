@@ -31,7 +31,8 @@ func Secret(ctx context.Context, id string) (string, error) {
 // StringList parameters comma-joined. It does no I/O. ctx must be the
 // context the wrapped handler received, or one derived from it; otherwise,
 // or when name was not declared, it returns a *LookupError naming the
-// parameter.
+// parameter. A binary secret read through Parameter Store, as
+// /aws/reference/secretsmanager/<id>, is returned as its raw bytes.
 func Parameter(ctx context.Context, name string) (string, error) {
 	return lookup(ctx, KindParameter, name)
 }

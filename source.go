@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -237,6 +240,32 @@ type Result struct {
 	// should treat it. Any other error is final, of class ClassOther.
 	Err error
 }
+
+// String describes the result, never its value: `mw.Result{Value: (not
+// shown)}`, `mw.Result{Values: ["/app/db" "/app/key"] (not shown)}` (the
+// names found under a path), or `mw.Result{Err: <its error>}`.
+func (r Result) String() string {
+	switch {
+	case r.Err != nil:
+		return "mw.Result{Err: " + r.Err.Error() + "}"
+	case r.Values != nil:
+		names := slices.Sorted(maps.Keys(r.Values))
+		for i, n := range names {
+			names[i] = strconv.Quote(n)
+		}
+		return "mw.Result{Values: [" + strings.Join(names, " ") + "] (not shown)}"
+	}
+	return "mw.Result{Value: (not shown)}"
+}
+
+// GoString is String, so that %#v shows no value either.
+func (r Result) GoString() string { return r.String() }
+
+// Format writes String under every verb (%v, %+v, %#v, %s, %q, %x, %d,
+// ...), so that no verb prints a value, a Result alone or in a slice. (fmt
+// cannot call it for a Result in an unexported struct field: print such a
+// field with String.)
+func (r Result) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, r.String()) }
 
 // A SourceError is how a Source reports a failed fetch: its class, whether
 // to try again, and the likely fix. Its message never holds a value.

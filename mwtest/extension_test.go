@@ -291,11 +291,17 @@ func TestManagedReference(t *testing.T) {
 	if p.Type != "SecureString" || p.Value != "second-value" || p.Name != ref || p.ARN != mwtest.SecretARN("db/pass") {
 		t.Errorf("reference: %+v", p)
 	}
-	if p.SourceResult == nil || strings.Contains(*p.SourceResult, "value") {
-		t.Errorf("SourceResult %v missing or leaks the value", p.SourceResult)
+	// SourceResult is the secret's GetSecretValue result, as the layer
+	// serializes it (see TestManagedBinaryReference).
+	if p.SourceResult == nil {
+		t.Fatal("no SourceResult")
 	}
-	var src struct{ VersionId string }
-	if err := json.Unmarshal([]byte(*p.SourceResult), &src); err != nil || src.VersionId == v1 {
+	if got, want := keys(t, *p.SourceResult), []string{"ARN", "createdDate", "name", "secretString", "versionId", "versionStages"}; !slices.Equal(got, want) {
+		t.Errorf("SourceResult keys %v, want %v", got, want)
+	}
+	var src sourceResult
+	if err := json.Unmarshal([]byte(*p.SourceResult), &src); err != nil || src.VersionID == v1 || src.Name != "db/pass" ||
+		src.ARN != p.ARN || src.SecretString == nil || *src.SecretString != "second-value" {
 		t.Errorf("SourceResult %q: %v", *p.SourceResult, err)
 	}
 
@@ -307,6 +313,71 @@ func TestManagedReference(t *testing.T) {
 	wantGeneric400(t, get(t, srv, paramPath(ref, "&withDecryption=true&version=1"), withToken))
 	wantGeneric400(t, get(t, srv, paramPath(ref, "&withDecryption=true&label=AWSPENDING"), withToken))
 	wantGeneric400(t, get(t, srv, paramPath("/aws/reference/secretsmanager/nope", "&withDecryption=true"), withToken))
+}
+
+// sourceResult is the SourceResult of a secret read through Parameter
+// Store, with the layer's field names (Java's, as Gson writes them).
+type sourceResult struct {
+	ARN           string   `json:"ARN"`
+	Name          string   `json:"name"`
+	VersionID     string   `json:"versionId"`
+	VersionStages []string `json:"versionStages"`
+	CreatedDate   string   `json:"createdDate"`
+	SecretString  *string  `json:"secretString"`
+	SecretBinary  *struct {
+		HB                                []int8
+		Offset, Position, Limit, Capacity int
+	} `json:"secretBinary"`
+}
+
+// A binary secret read through Parameter Store: the layer answers "Value":
+// null, and its bytes in SourceResult, secretBinary being a
+// java.nio.ByteBuffer as Gson writes it, each byte a signed Java byte (as
+// captured in public: github.com/fedonev/lambda-params-secrets,
+// data/test-responses.json).
+func TestManagedBinaryReference(t *testing.T) {
+	e, srv := mwtest.Start(t, mwtest.Managed)
+	previous, current := []byte{0, 1, 0x7f, 0x80, 0xff, 'k'}, []byte("new\xfe")
+	v1 := e.PutSecretBinary("keys/sign", previous)
+	v2 := e.PutSecretBinary("keys/sign", current)
+	ref := "/aws/reference/secretsmanager/keys/sign"
+	for _, c := range []struct {
+		query, version, stage string
+		want                  []byte
+	}{
+		{"&withDecryption=true", v2, "AWSCURRENT", current},
+		{"&withDecryption=true&label=AWSPREVIOUS", v1, "AWSPREVIOUS", previous},
+	} {
+		r := get(t, srv, paramPath(ref, c.query), withToken)
+		p := decode[parameterBody](t, r).Parameter
+		if !strings.Contains(r.body, `"Value":null`) || p.Type != "SecureString" || p.Name != ref || p.ARN != mwtest.SecretARN("keys/sign") || p.SourceResult == nil {
+			t.Fatalf("%s: %s", c.query, r.body)
+		}
+		if got, want := keys(t, *p.SourceResult), []string{"ARN", "createdDate", "name", "secretBinary", "versionId", "versionStages"}; !slices.Equal(got, want) {
+			t.Errorf("%s: SourceResult keys %v, want %v", c.query, got, want)
+		}
+		var raw struct{ SecretBinary json.RawMessage }
+		_ = json.Unmarshal([]byte(*p.SourceResult), &raw)
+		if got, want := keys(t, string(raw.SecretBinary)), []string{"address", "bigEndian", "capacity", "hb", "isReadOnly", "limit", "mark", "nativeByteOrder", "offset", "position"}; !slices.Equal(got, want) {
+			t.Errorf("%s: secretBinary keys %v, want %v", c.query, got, want)
+		}
+		var src sourceResult
+		if err := json.Unmarshal([]byte(*p.SourceResult), &src); err != nil || src.SecretBinary == nil {
+			t.Fatalf("%s: SourceResult %s: %v", c.query, *p.SourceResult, err)
+		}
+		b := src.SecretBinary
+		got := make([]byte, len(b.HB))
+		for i, v := range b.HB {
+			got[i] = byte(v)
+		}
+		if string(got) != string(c.want) || b.Offset != 0 || b.Position != 0 || b.Limit != len(c.want) || b.Capacity != len(c.want) ||
+			src.Name != "keys/sign" || src.ARN != p.ARN || src.VersionID != c.version || !slices.Equal(src.VersionStages, []string{c.stage}) || src.SecretString != nil {
+			t.Errorf("%s: SourceResult %s", c.query, *p.SourceResult)
+		}
+		if _, err := time.Parse("Jan 2, 2006, 3:04:05 PM", src.CreatedDate); err != nil {
+			t.Errorf("%s: createdDate %q: %v", c.query, src.CreatedDate, err)
+		}
+	}
 }
 
 func TestManagedSecret(t *testing.T) {

@@ -101,31 +101,39 @@ func parameterSelector(q url.Values) (version int64, label string, f *failure) {
 }
 
 // parameterJSON is ssm.GetParameterOutput.Parameter as the managed layer
-// writes it.
+// writes it. For a secret read through Parameter Store, DataType is null,
+// and so is Value when the secret is binary: its bytes are in SourceResult.
 type parameterJSON struct {
 	ARN              string  `json:"ARN"`
-	DataType         string  `json:"DataType"`
+	DataType         *string `json:"DataType"`
 	LastModifiedDate string  `json:"LastModifiedDate"`
 	Name             string  `json:"Name"`
 	Selector         *string `json:"Selector"`
 	SourceResult     *string `json:"SourceResult"`
 	Type             string  `json:"Type"`
-	Value            string  `json:"Value"`
+	Value            *string `json:"Value"`
 	Version          int64   `json:"Version"`
 }
 
 func (p *paramResult) json() parameterJSON {
-	return parameterJSON{
+	j := parameterJSON{
 		ARN:              p.arn,
-		DataType:         "text",
+		DataType:         ptr("text"),
 		LastModifiedDate: p.modified.UTC().Format(timeLayout),
 		Name:             p.name,
 		Selector:         p.selector,
 		SourceResult:     p.sourceResult,
 		Type:             p.typ,
-		Value:            p.value,
+		Value:            &p.value,
 		Version:          p.version,
 	}
+	if p.sourceResult != nil { // a secret, read through Parameter Store
+		j.DataType = nil
+	}
+	if p.binary {
+		j.Value = nil
+	}
+	return j
 }
 
 func (e *Extension) managedSecret(w http.ResponseWriter, q url.Values, id string) {

@@ -201,6 +201,7 @@ type paramResult struct {
 	version      int64
 	selector     *string
 	sourceResult *string
+	binary       bool // a binary secret read through Parameter Store: no Value
 	modified     time.Time
 }
 
@@ -325,24 +326,72 @@ func (s *store) getReference(ref string, version int64, label string, decrypt bo
 		name:     ref,
 		typ:      TypeSecureString,
 		value:    v.str,
+		binary:   v.bin != nil,
 		modified: v.created,
-	}
-	if v.bin != nil {
-		r.value = base64.StdEncoding.EncodeToString(v.bin)
 	}
 	if label != "" {
 		r.selector = ptr(":" + label)
 	}
-	// SourceResult carries the secret's metadata, as a JSON string; never the value.
-	src := mustJSON(struct {
-		ARN           string   `json:"ARN"`
-		CreatedDate   string   `json:"CreatedDate"`
-		Name          string   `json:"Name"`
-		VersionID     string   `json:"VersionId"`
-		VersionStages []string `json:"VersionStages"`
-	}{r.arn, v.created.UTC().Format(timeLayout), sec.name, v.id, nonNil(sec.stagesOf(v.id))})
+	src := mustJSON(sourceResult{
+		ARN:           r.arn,
+		Name:          sec.name,
+		VersionID:     v.id,
+		SecretString:  v.stringPtr(),
+		SecretBinary:  newByteBuffer(v.bin),
+		VersionStages: nonNil(sec.stagesOf(v.id)),
+		CreatedDate:   v.created.UTC().Format(javaDateLayout),
+	})
 	r.sourceResult = &src
 	return r, nil
+}
+
+// sourceResult is the SourceResult of a secret read through Parameter
+// Store, as the managed layer writes it: the secret's GetSecretValue
+// result, serialized by the layer itself (Java, with Gson's defaults:
+// Java's field names, a date in words, null fields left out, a binary
+// value as the java.nio.ByteBuffer that holds it). Public captures of the
+// real layer's answers show it: github.com/fedonev/lambda-params-secrets,
+// data/test-responses.json.
+type sourceResult struct {
+	ARN           string      `json:"ARN"`
+	Name          string      `json:"name"`
+	VersionID     string      `json:"versionId"`
+	SecretString  *string     `json:"secretString,omitempty"`
+	SecretBinary  *byteBuffer `json:"secretBinary,omitempty"`
+	VersionStages []string    `json:"versionStages"`
+	CreatedDate   string      `json:"createdDate"`
+}
+
+// javaDateLayout is how Gson writes a java.util.Date by default, in en-US.
+const javaDateLayout = "Jan 2, 2006, 3:04:05 PM"
+
+// byteBuffer is a java.nio.ByteBuffer as Gson writes it: its backing array
+// (hb, each byte signed), where the bytes sit in it (offset, position,
+// limit), and its other fields.
+type byteBuffer struct {
+	HB              []int8 `json:"hb"`
+	Offset          int    `json:"offset"`
+	IsReadOnly      bool   `json:"isReadOnly"`
+	BigEndian       bool   `json:"bigEndian"`
+	NativeByteOrder bool   `json:"nativeByteOrder"`
+	Mark            int    `json:"mark"`
+	Position        int    `json:"position"`
+	Limit           int    `json:"limit"`
+	Capacity        int    `json:"capacity"`
+	Address         int    `json:"address"`
+}
+
+// newByteBuffer is the buffer that holds b, as the layer's wraps a secret's
+// bytes; nil for a nil b.
+func newByteBuffer(b []byte) *byteBuffer {
+	if b == nil {
+		return nil
+	}
+	hb := make([]int8, len(b))
+	for i, c := range b {
+		hb[i] = int8(c)
+	}
+	return &byteBuffer{HB: hb, BigEndian: true, Mark: -1, Limit: len(b), Capacity: len(b), Address: 16}
 }
 
 // getSecret answers GetSecretValue for ref (a name, a full or partial ARN).

@@ -1,8 +1,11 @@
 package test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -191,6 +194,73 @@ func TestAppConfigContentNeverLeaksIntoTelemetry(t *testing.T) {
 	if c.metrics(w) == 0 {
 		t.Error("no metric data points searched")
 	}
+	if c.seen < 50 {
+		t.Fatalf("only %d outputs searched: the test lost its paths", c.seen)
+	}
+}
+
+// rawEndpoint answers every connection with answer, as it is, once the
+// request's headers have come, and closes it: an endpoint that is no HTTP
+// server (a wrong port, a raw proxy) or a broken one.
+func rawEndpoint(t *testing.T, answer string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil || line == "\r\n" {
+						break
+					}
+				}
+				_, _ = io.WriteString(c, answer)
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// An endpoint that answers a bare body, or garbage, holding the canary:
+// net/http's own errors quote it, and the fetch span's status is the
+// error's text. Neither the error nor any span shows it.
+func TestTransportFailuresLeaveNothingInSpans(t *testing.T) {
+	c := &leakCheck{t: t}
+	w := newWorld(t, mwtest.Managed)
+	body := `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf","Name":"s","SecretString":"` + canary + `"}`
+	for _, answer := range []string{
+		body,
+		"HTTP/1.1 " + canary + "\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: " + canary + "\r\n\r\n",
+		"HTTP/1.1 200 OK\r\n" + canary + "\r\n\r\n",
+	} {
+		url := rawEndpoint(t, answer)
+		for source, opts := range map[string][]mw.Option{
+			"extension": {mw.WithEndpoint(url), mw.WithSecrets("s")},
+			"appconfig": {mw.WithAppConfigEndpoint(url), mw.WithAppConfig("a", "e", "p")},
+		} {
+			_, err := mw.Wrap(echo, w.opts(opts...)...)(invokeCtx(t, 300*time.Millisecond), nil)
+			if err == nil {
+				t.Fatalf("%s: no error", source)
+			}
+			c.check(source+": the error", err.Error())
+			c.check(source+": the error under %+v", fmt.Sprintf("%+v", err))
+		}
+	}
+	if len(w.spans("mw.fetch")) < 8 {
+		t.Fatalf("%d mw.fetch spans; want one per fetch", len(w.spans("mw.fetch")))
+	}
+	c.spans(w)
 	if c.seen < 50 {
 		t.Fatalf("only %d outputs searched: the test lost its paths", c.seen)
 	}
