@@ -195,3 +195,12 @@ func AppConfig(ctx context.Context, profile string) ([]byte, error) {
 func AppConfigJSON[T any](ctx context.Context, profile string) (T, error) {
 	return decodeJSON[T](ctx, KindAppConfig, profile)
 }
+
+// A FlagEvaluator is a Source that can evaluate one feature flag of a
+// declared AppConfig profile against a caller's context, as a
+// multi-variant flag's rules need: the AWS AppConfig Agent's Context
+// header, or Cloud Extensions' GetFlag. Each evaluation is one request to
+// the source, made within ctx; its error is a *SourceError, as Fetch's.
+type FlagEvaluator interface {
+	EvaluateFlag(ctx context.Context, it Item, flag string, evalCtx map[string]string) (Flag, error)
+}

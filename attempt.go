@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/lambda-mw/mw/internal/cache"
@@ -367,4 +368,135 @@ func contextFailure(ctx context.Context) failure {
 		return failure{se: &SourceError{Class: ClassTimeout, Err: errInvokeDeadline,
 			Hint: "the invoke's deadline came before the source answered: raise the function's timeout, or look for a hung source"}, abandoned: true}
 	}
+}
+
+// What ended a fetch's context: mw's own bounds (recorded as the item's
+// failure), or the invoke's deadline, which is the caller's.
+var (
+	errFetchTimeout   = errors.New("the fetch timeout passed (WithFetchTimeout)")
+	errStaleBudget    = errors.New("the time allowed for refreshing an item with a stale value to serve passed")
+	errInvokeDeadline = errors.New("the invoke's deadline, less the time kept to return an error, passed")
+)
+
+// A call is one Source.Fetch of items that share a route and an op, with
+// its retries: one mw.fetch span.
+type call struct {
+	route *route
+	op    string
+	force bool
+	stale bool // the items have stale values to fall back on: fetch briefly
+	// detached: a refresh of expired items with values to serve, run apart
+	// from the invoke that started it (runDetached).
+	detached bool
+	slots    []slot
+}
+
+// A slot is one item of a call: the flight it lands, what is asked for,
+// and how its fetch goes.
+type slot struct {
+	t     cache.Ticket
+	item  Item         // what is asked for
+	res   cache.Result // how it ended, once final
+	final bool
+	last  failure // its last failed attempt
+}
+
+// positions returns the items' positions, for telemetry.
+func (c *call) positions() []int {
+	ps := make([]int, len(c.slots))
+	for k, s := range c.slots {
+		ps[k] = s.t.I
+	}
+	return ps
+}
+
+// fetchPanic is a panic in a call, raised again in the caller's goroutine.
+type fetchPanic struct {
+	value any
+	stack []byte
+	what  string
+}
+
+func (p *fetchPanic) Error() string {
+	return fmt.Sprintf("mw: fetching %s panicked: %v\n\n%s", p.what, p.value, p.stack)
+}
+
+// newFetchPanic is the panic v of call c, with the stack of the goroutine
+// that panicked: the source's own, for a panic in Source.Fetch.
+func newFetchPanic(v any, c *call) *fetchPanic {
+	if sp, ok := v.(*sourcePanic); ok {
+		return &fetchPanic{value: sp.value, stack: sp.stack, what: c.slots[0].item.String()}
+	}
+	return &fetchPanic{value: v, stack: debug.Stack(), what: c.slots[0].item.String()}
+}
+
+// run fetches c's items, retrying what may succeed later, and ends each
+// slot as its fetch ends. A panic while fetching ends the items not yet
+// done as ClassPanic failures, on the span and the metrics, and is
+// returned.
+func (w *wrapper) run(ctx context.Context, c *call) (p *fetchPanic) {
+	if c.stale && !c.detached {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, staleBudget, errStaleBudget)
+		defer cancel()
+	}
+	r := attempts{w: w, c: c, start: time.Now()}
+	ctx, r.span = w.tel.StartFetch(ctx, telemetry.Call{Source: c.route.name, Op: c.op, Items: c.positions(), Forced: c.force})
+	defer r.end()
+	defer func() {
+		if v := recover(); v != nil {
+			p = newFetchPanic(v, c)
+			for k := range c.slots {
+				if !c.slots[k].final {
+					r.done(ctx, k, cache.Result{Err: r.errorOf(k, fetchFailure{class: ClassPanic, err: errors.New("the fetch panicked")})})
+				}
+			}
+		}
+	}()
+	r.loop(ctx)
+	return nil
+}
+
+// callSource calls src.Fetch, and returns when it does or when ctx ends,
+// whichever comes first: a source (or an HTTP transport) that ignores its
+// context cannot hold the caller, or the flights it leads, past ctx. Once
+// ctx has ended, each item's Result is ctx's error, and what the source
+// returns later is dropped. A panic in the source is raised again in the
+// caller's goroutine, with the source's stack.
+func callSource(ctx context.Context, src Source, op string, items []Item) []Result {
+	type answer struct {
+		res   []Result
+		panic *sourcePanic
+	}
+	done := make(chan answer, 1) // the source's goroutine never blocks on it
+	go func() {
+		var a answer
+		defer func() {
+			if v := recover(); v != nil {
+				a.panic = &sourcePanic{value: v, stack: debug.Stack()}
+			}
+			done <- a
+		}()
+		a.res = src.Fetch(ctx, op, items)
+	}()
+	select {
+	case a := <-done:
+		if a.panic != nil {
+			panic(a.panic)
+		}
+		return a.res
+	case <-ctx.Done():
+	}
+	res := make([]Result, len(items))
+	for j := range res {
+		res[j].Err = ctx.Err()
+	}
+	return res
+}
+
+// sourcePanic is a panic in Source.Fetch, raised again in its caller's
+// goroutine.
+type sourcePanic struct {
+	value any
+	stack []byte
 }

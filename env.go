@@ -2,12 +2,12 @@ package mw
 
 import (
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/lambda-mw/mw/internal/loopback"
 )
 
 // The environment variables Wrap reads, so that operators can declare
@@ -22,32 +22,33 @@ const (
 	envAllowRemote = "MW_ALLOW_REMOTE_ENDPOINT"
 )
 
-// readEnv adds what the environment declares to c: items after those of
-// code, and the endpoint and dialect where code set none. It returns the
-// first malformed entry, quoted.
-func readEnv(c *config) *declError {
+// readEnv returns the items the environment declares, and sets in ext the
+// endpoint and dialect it names where code set none. It returns the first
+// malformed entry, quoted.
+func readEnv(ext *extensionConfig) ([]item, *declError) {
 	var first *declError
 	keep := func(e *declError) { first = worse(first, e) }
+	var items []item
 	for _, v := range [...]struct {
 		env  string
 		kind Kind
 	}{{envParameters, KindParameter}, {envSecrets, KindSecret}} {
-		items, err := parseDeclarations(v.env, os.Getenv(v.env), v.kind)
-		c.items = append(c.items, items...)
+		more, err := parseDeclarations(v.env, os.Getenv(v.env), v.kind)
+		items = append(items, more...)
 		keep(err)
 	}
-	keep(readBool(envAllowRemote, &c.ext.remote))
-	if raw := os.Getenv(envEndpoint); c.ext.endpoint == "" && raw != "" {
-		if u, err := checkEndpoint(raw, c.ext.remote, allowRemote(c)); err != nil {
-			keep(&declError{msg: fmt.Sprintf("%s=%q: %v", envEndpoint, redactURL(raw), err), fromEnv: true})
+	keep(readBool(envAllowRemote, &ext.remote))
+	if raw := os.Getenv(envEndpoint); ext.endpoint == "" && raw != "" {
+		if u, err := loopback.CheckEndpoint(raw, ext.remote, allowRemote(false)); err != nil {
+			keep(&declError{msg: fmt.Sprintf("%s=%q: %v", envEndpoint, loopback.RedactURL(raw), err), fromEnv: true})
 		} else {
-			c.ext.endpoint = u
+			ext.endpoint = u
 		}
 	}
-	agent := c.ext.agent
-	keep(readBool(envAgent, &c.ext.agent))
-	c.ext.fromEnv = c.ext.agent && !agent
-	return first
+	agent := ext.agent
+	keep(readBool(envAgent, &ext.agent))
+	ext.fromEnv = ext.agent && !agent
+	return items, first
 }
 
 // readBool sets *b when env holds true, and reports a value that is not a
@@ -107,98 +108,11 @@ func parseDeclarations(env, list string, k Kind) ([]item, *declError) {
 	return items, first
 }
 
-// checkEndpoint validates a base URL such as http://localhost:2773, and
-// returns it as mw sends to it: a loopback host spelt as Go's proxy rules
-// exempt it (canonicalLoopback). Its host must be loopback unless remote
-// allows another, since every request carries the session token; allow
-// says how to allow one.
-func checkEndpoint(raw string, remote bool, allow string) (string, error) {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return "", fmt.Errorf("not a URL") // url.Error would quote it, password and all
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("want an http:// or https:// base URL, such as http://localhost:2773")
-	case u.Host == "":
-		return "", fmt.Errorf("no host: want a base URL such as http://localhost:2773")
-	case u.RawQuery != "" || u.Fragment != "":
-		return "", fmt.Errorf("want a base URL, without a query or fragment")
-	}
-	host, ok := canonicalLoopback(u.Hostname())
-	switch {
-	case !ok && !remote:
-		return "", fmt.Errorf("%s is not a loopback host, and every request carries the session token: "+
-			"the extension and the agent listen on localhost; to send the token to another host on purpose, %s", u.Hostname(), allow)
-	case !ok || host == u.Hostname():
-		return raw, nil
-	case u.Port() != "":
-		u.Host = host + ":" + u.Port()
-	default:
-		u.Host = host
-	}
-	return u.String(), nil
-}
-
-// allowRemote says how to allow an endpoint off loopback, as c reads its
-// switches.
-func allowRemote(c *config) string {
-	if c.noEnv {
+// allowRemote says how to allow an endpoint off loopback, when the
+// environment is read or not (noEnv, WithoutEnvironment).
+func allowRemote(noEnv bool) string {
+	if noEnv {
 		return "allow it with WithRemoteEndpoint (WithoutEnvironment ignores " + envAllowRemote + ")"
 	}
 	return "allow it with WithRemoteEndpoint or " + envAllowRemote + "=true"
-}
-
-// loopbackName is how mw spells the loopback name on the wire: the one
-// spelling that Go's proxy rules (net/http's ProxyFromEnvironment, after
-// golang.org/x/net/http/httpproxy) exempt from HTTP_PROXY besides loopback
-// addresses. They proxy "LocalHost" and "localhost.", so that a client
-// whose transport honours HTTP_PROXY would send the token to the proxy.
-const loopbackName = "localhost"
-
-// canonicalLoopback reports whether host is loopback and returns it as mw
-// sends it: localhost in any ASCII case, with or without the trailing dot
-// of a fully qualified name, as loopbackName; a loopback IP address as it
-// is, which Go's proxy rules read as mw does (net.ParseIP). A name that
-// only Unicode case folding makes localhost ("localhoſt") is not loopback.
-func canonicalLoopback(host string) (string, bool) {
-	if isLocalhost(strings.TrimSuffix(host, ".")) {
-		return loopbackName, true
-	}
-	ip := net.ParseIP(host)
-	return host, ip != nil && ip.IsLoopback()
-}
-
-// isLocalhost reports whether name is loopbackName in any ASCII case.
-func isLocalhost(name string) bool {
-	if len(name) != len(loopbackName) {
-		return false
-	}
-	for i := range len(name) {
-		c := name[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != loopbackName[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// loopback reports whether host is localhost or a loopback address.
-func loopback(host string) bool {
-	_, ok := canonicalLoopback(host)
-	return ok
-}
-
-// redactURL is raw for messages, with any password in it masked: an
-// endpoint is configuration, but a URL may carry credentials.
-func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return u.Redacted()
-	}
-	if at := strings.LastIndexByte(raw, '@'); at >= 0 {
-		return "xxxxx" + raw[at:] // unparsable: mask all before the host
-	}
-	return raw
 }

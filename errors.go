@@ -7,48 +7,6 @@ import (
 	"time"
 )
 
-// A Class names why a fetch failed. Classes are stable strings, used as the
-// error.type of spans and metrics: dashboards may group by them.
-type Class string
-
-// The classes of fetch failure.
-const (
-	// ClassRejected is the managed extension's bare HTTP 400, which it
-	// answers for a wrong name, a missing permission, and a call before
-	// it is ready (during INIT) alike.
-	ClassRejected Class = "rejected"
-	// ClassNotFound: the item does not exist.
-	ClassNotFound Class = "not_found"
-	// ClassAccessDenied: the role may not read the item.
-	ClassAccessDenied Class = "access_denied"
-	// ClassDecrypt: KMS refused to decrypt the item.
-	ClassDecrypt Class = "kms_decrypt"
-	// ClassBadToken: the endpoint refused X-Aws-Parameters-Secrets-Token,
-	// or mw could not get a token to send.
-	ClassBadToken Class = "bad_token"
-	// ClassThrottled: HTTP 429 or an AWS throttling error.
-	ClassThrottled Class = "throttled"
-	// ClassServerError: HTTP 5xx, or an AWS internal error.
-	ClassServerError Class = "server_error"
-	// ClassUnavailable: nothing answered (connection refused or reset).
-	ClassUnavailable Class = "unavailable"
-	// ClassTimeout: the invoke's deadline or the fetch timeout passed.
-	ClassTimeout Class = "timeout"
-	// ClassCanceled: the invoke's context was canceled.
-	ClassCanceled Class = "canceled"
-	// ClassMalformed: an answer mw cannot use: not the documented JSON,
-	// too large, or for another item than the one asked for.
-	ClassMalformed Class = "malformed"
-	// ClassConfig: a setting is wrong, such as a port variable that is
-	// not a port number.
-	ClassConfig Class = "config"
-	// ClassPanic: the source panicked while fetching; the invoke that led
-	// the fetch panics too.
-	ClassPanic Class = "panic"
-	// ClassOther: any other refusal, such as an invalid request.
-	ClassOther Class = "other"
-)
-
 // FetchError reports one declared item that could not be fetched. It names
 // the item and never holds its value. Use errors.As to get it from the error
 // a wrapped handler returns.

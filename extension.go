@@ -5,14 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/lambda-mw/mw/internal/loopback"
 )
 
 // The extension's wire protocol, as AWS documents it ("Using Parameter Store
@@ -31,9 +31,6 @@ const (
 	// maxBody caps what is read of a response. A secret is at most 64 KiB
 	// and a parameter at most 8 KiB; base64 and JSON framing add a third.
 	maxBody = 1 << 20
-	// maxHeader caps the response headers mw's own client reads: the
-	// extension's are a few hundred bytes.
-	maxHeader = 16 << 10
 	// maxTokenFile caps what is read of the agent's token file.
 	maxTokenFile = 4 << 10
 	// tokenFileTimeout bounds the read of the agent's token file, when the
@@ -63,38 +60,8 @@ type extension struct {
 
 func newExtension(c extensionConfig) *extension {
 	c.endpoint = strings.TrimSuffix(c.endpoint, "/")
-	return &extension{extensionConfig: c, hc: noRedirects(c.client)}
+	return &extension{extensionConfig: c, hc: loopback.NoRedirects(c.client)}
 }
-
-// sharedClient is mw's HTTP client, shared by every Wrap, as
-// http.DefaultClient is by a program: one transport rather than one per
-// Wrap. It never uses a proxy, never follows a redirect, caps response
-// headers, and keeps no connection (see get).
-var sharedClient = sync.OnceValue(func() *http.Client {
-	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:                  nil, // the extension is local: never proxy
-			DialContext:            (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
-			DisableKeepAlives:      true,
-			MaxResponseHeaderBytes: maxHeader,
-		},
-		CheckRedirect: refuseRedirect,
-	}
-})
-
-// noRedirects returns a client that does what hc does but never follows a
-// redirect: the token must go to the endpoint the user chose and nowhere
-// else, and neither the extension nor the agent redirects.
-func noRedirects(hc *http.Client) *http.Client {
-	if hc == nil {
-		return sharedClient()
-	}
-	c := *hc
-	c.CheckRedirect = refuseRedirect
-	return &c
-}
-
-func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Name is "extension", or "agent" for the Secrets Manager Agent.
 func (x *extension) Name() string {
@@ -127,13 +94,11 @@ func (x *extension) Plan(it Item) (Plan, error) {
 	return Plan{}, fmt.Errorf("%s: %w", it, ErrNotServed)
 }
 
+// dialect is what the meaning of the server's answers depends on.
+func (x *extension) dialect() dialect { return dialect{agent: x.agent} }
+
 // product names the server in messages.
-func (x *extension) product() string {
-	if x.agent {
-		return "Secrets Manager Agent"
-	}
-	return "Parameters and Secrets extension"
-}
+func (x *extension) product() string { return x.dialect().product() }
 
 // Fetch makes one request per item (the extension takes one at a time).
 func (x *extension) Fetch(ctx context.Context, _ string, items []Item) []Result {
@@ -166,14 +131,16 @@ func (x *extension) fetch(ctx context.Context, it Item) Result {
 		return Result{Err: err}
 	}
 	req.Header.Set(tokenHeader, token)
-	resp, body, err := get(x.hc, req, maxBody)
+	resp, body, err := loopback.Get(x.hc, req, maxBody)
 	switch {
 	case err != nil:
 		return Result{Err: x.transportError(ctx, err)}
 	case len(body) > maxBody:
 		return Result{Err: malformed(resp.StatusCode, fmt.Sprintf("the answer is larger than %d bytes", maxBody))}
 	case resp.StatusCode != http.StatusOK:
-		return Result{Err: x.statusError(it, resp, body, token == "")}
+		d := x.dialect()
+		d.tokenHint = x.tokenHint(token == "")
+		return Result{Err: statusError(it, resp, body, d)}
 	}
 	v, err := readAnswer(it, body)
 	if err != nil {
@@ -188,21 +155,7 @@ func (x *extension) base() (string, error) {
 	if x.endpoint != "" {
 		return x.endpoint, nil
 	}
-	return localhost(portEnv, defaultPort, "the extension's")
-}
-
-// localhost is http://localhost at the port the variable env names, read
-// now, or def when it is unset; what names the server in the hint.
-func localhost(env, def, what string) (string, error) {
-	port := os.Getenv(env)
-	if port == "" {
-		port = def
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
-		return "", &SourceError{Class: ClassConfig, Err: fmt.Errorf("%s is not a port number", env),
-			Hint: fmt.Sprintf("set %s to %s port, a number from 1 to 65535 (%s by default), or unset it", env, what, def)}
-	}
-	return "http://localhost:" + port, nil
+	return localEndpoint(portEnv, defaultPort, "the extension's")
 }
 
 // requestPath is the route and query for it. Names are query-escaped,
@@ -212,7 +165,7 @@ func requestPath(it Item, agent bool) string {
 	switch it.Kind {
 	case KindParameter:
 		b.WriteString(routeParameter + "?name=")
-		b.WriteString(queryEscape(it.Name))
+		b.WriteString(loopback.QueryEscape(it.Name))
 		b.WriteString("&withDecryption=true")
 		if it.Version != 0 {
 			b.WriteString("&version=")
@@ -220,25 +173,25 @@ func requestPath(it Item, agent bool) string {
 		}
 		if it.Label != "" {
 			b.WriteString("&label=")
-			b.WriteString(queryEscape(it.Label))
+			b.WriteString(loopback.QueryEscape(it.Label))
 		}
 	case KindSecret:
 		b.WriteString(routeSecret + "?secretId=")
-		b.WriteString(queryEscape(it.Name))
+		b.WriteString(loopback.QueryEscape(it.Name))
 		if it.VersionID != "" {
 			b.WriteString("&versionId=")
-			b.WriteString(queryEscape(it.VersionID))
+			b.WriteString(loopback.QueryEscape(it.VersionID))
 		}
 		if it.VersionStage != "" {
 			b.WriteString("&versionStage=")
-			b.WriteString(queryEscape(it.VersionStage))
+			b.WriteString(loopback.QueryEscape(it.VersionStage))
 		}
 		if it.Refresh && agent {
 			b.WriteString("&refreshNow=true")
 		}
 		if it.RoleARN != "" && agent {
 			b.WriteString("&roleArn=")
-			b.WriteString(queryEscape(it.RoleARN))
+			b.WriteString(loopback.QueryEscape(it.RoleARN))
 		}
 	}
 	return b.String()
@@ -356,4 +309,20 @@ func (x *extension) transportError(ctx context.Context, err error) error {
 			"is it the extension's address, with nothing in between?"
 	}
 	return requestFailed(ctx, err, h)
+}
+
+// tokenHint says what to check about a token the endpoint refused.
+func (x *extension) tokenHint(noToken bool) string {
+	switch {
+	case x.hasToken:
+		return "the endpoint refused the token that WithToken sets"
+	case x.agent:
+		return "the agent refused the token: mw sends the first set of AWS_TOKEN, AWS_SESSION_TOKEN and AWS_CONTAINER_AUTHORIZATION_TOKEN " +
+			"(file://path names a file holding it), as the agent reads it: mw and the agent must see the same one"
+	case noToken && os.Getenv("AWS_SESSION_TOKEN") == "":
+		return "AWS_SESSION_TOKEN is empty in this environment, and the extension requires it as X-Aws-Parameters-Secrets-Token: " +
+			"Lambda sets it; outside Lambda, set it to the token the extension was started with"
+	}
+	return "the extension refused the session token (bad session token or header key): X-Aws-Parameters-Secrets-Token must equal " +
+		"the function's AWS_SESSION_TOKEN; a SnapStart snapshot or a process that kept an old token sends a stale one"
 }

@@ -3,62 +3,13 @@ package mw
 import (
 	"context"
 	"errors"
-	"fmt"
-	"runtime/debug"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
 
 	"github.com/lambda-mw/mw/internal/cache"
-	"github.com/lambda-mw/mw/internal/telemetry"
 )
-
-// staleBudget bounds the wait for the refresh of an item that still has a
-// value it may serve: past it, the invoke serves that value rather than
-// wait. It bounds a refresh ahead of expiry, and the retries of a refresh
-// of an expired item; an attempt of the latter may run on (runDetached).
-const staleBudget = time.Second
-
-// What ended a fetch's context: mw's own bounds (recorded as the item's
-// failure), or the invoke's deadline, which is the caller's.
-var (
-	errFetchTimeout   = errors.New("the fetch timeout passed (WithFetchTimeout)")
-	errStaleBudget    = errors.New("the time allowed for refreshing an item with a stale value to serve passed")
-	errInvokeDeadline = errors.New("the invoke's deadline, less the time kept to return an error, passed")
-)
-
-// A call is one Source.Fetch of items that share a route and an op, with
-// its retries: one mw.fetch span.
-type call struct {
-	route *route
-	op    string
-	force bool
-	stale bool // the items have stale values to fall back on: fetch briefly
-	// detached: a refresh of expired items with values to serve, run apart
-	// from the invoke that started it (runDetached).
-	detached bool
-	slots    []slot
-}
-
-// A slot is one item of a call: the flight it lands, what is asked for,
-// and how its fetch goes.
-type slot struct {
-	t     cache.Ticket
-	item  Item         // what is asked for
-	res   cache.Result // how it ended, once final
-	final bool
-	last  failure // its last failed attempt
-}
-
-// positions returns the items' positions, for telemetry.
-func (c *call) positions() []int {
-	ps := make([]int, len(c.slots))
-	for k, s := range c.slots {
-		ps[k] = s.t.I
-	}
-	return ps
-}
 
 // obtain brings the items need, each by a flight this caller leads or one
 // it joins, within ctx less a reserve. It returns the failures it saw that
@@ -209,26 +160,6 @@ func (w *wrapper) group(leads []cache.Ticket, force bool) []*call {
 	return calls
 }
 
-// fetchPanic is a panic in a call, raised again in the caller's goroutine.
-type fetchPanic struct {
-	value any
-	stack []byte
-	what  string
-}
-
-func (p *fetchPanic) Error() string {
-	return fmt.Sprintf("mw: fetching %s panicked: %v\n\n%s", p.what, p.value, p.stack)
-}
-
-// newFetchPanic is the panic v of call c, with the stack of the goroutine
-// that panicked: the source's own, for a panic in Source.Fetch.
-func newFetchPanic(v any, c *call) *fetchPanic {
-	if sp, ok := v.(*sourcePanic); ok {
-		return &fetchPanic{value: sp.value, stack: sp.stack, what: c.slots[0].item.String()}
-	}
-	return &fetchPanic{value: v, stack: debug.Stack(), what: c.slots[0].item.String()}
-}
-
 // runLanded runs c and lands its flights, however it ends; it returns the
 // panic that ended it, if one did.
 func (w *wrapper) runLanded(ctx context.Context, c *call) (p *fetchPanic) {
@@ -272,75 +203,4 @@ func (w *wrapper) runDetached(ctx context.Context, c *call) {
 		}
 		w.cache.Settle(w.now(), nil) // publish what landed
 	}()
-}
-
-// run fetches c's items, retrying what may succeed later, and ends each
-// slot as its fetch ends. A panic while fetching ends the items not yet
-// done as ClassPanic failures, on the span and the metrics, and is
-// returned.
-func (w *wrapper) run(ctx context.Context, c *call) (p *fetchPanic) {
-	if c.stale && !c.detached {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, staleBudget, errStaleBudget)
-		defer cancel()
-	}
-	r := attempts{w: w, c: c, start: time.Now()}
-	ctx, r.span = w.tel.StartFetch(ctx, telemetry.Call{Source: c.route.name, Op: c.op, Items: c.positions(), Forced: c.force})
-	defer r.end()
-	defer func() {
-		if v := recover(); v != nil {
-			p = newFetchPanic(v, c)
-			for k := range c.slots {
-				if !c.slots[k].final {
-					r.done(ctx, k, cache.Result{Err: r.errorOf(k, fetchFailure{class: ClassPanic, err: errors.New("the fetch panicked")})})
-				}
-			}
-		}
-	}()
-	r.loop(ctx)
-	return nil
-}
-
-// callSource calls src.Fetch, and returns when it does or when ctx ends,
-// whichever comes first: a source (or an HTTP transport) that ignores its
-// context cannot hold the caller, or the flights it leads, past ctx. Once
-// ctx has ended, each item's Result is ctx's error, and what the source
-// returns later is dropped. A panic in the source is raised again in the
-// caller's goroutine, with the source's stack.
-func callSource(ctx context.Context, src Source, op string, items []Item) []Result {
-	type answer struct {
-		res   []Result
-		panic *sourcePanic
-	}
-	done := make(chan answer, 1) // the source's goroutine never blocks on it
-	go func() {
-		var a answer
-		defer func() {
-			if v := recover(); v != nil {
-				a.panic = &sourcePanic{value: v, stack: debug.Stack()}
-			}
-			done <- a
-		}()
-		a.res = src.Fetch(ctx, op, items)
-	}()
-	select {
-	case a := <-done:
-		if a.panic != nil {
-			panic(a.panic)
-		}
-		return a.res
-	case <-ctx.Done():
-	}
-	res := make([]Result, len(items))
-	for j := range res {
-		res[j].Err = ctx.Err()
-	}
-	return res
-}
-
-// sourcePanic is a panic in Source.Fetch, raised again in its caller's
-// goroutine.
-type sourcePanic struct {
-	value any
-	stack []byte
 }

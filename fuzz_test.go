@@ -13,6 +13,9 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/lambda-mw/mw/internal/loopback"
+	"github.com/lambda-mw/mw/internal/safejson"
 )
 
 // Fuzz targets for the code that reads what the extension sends back, and
@@ -409,7 +412,9 @@ func FuzzClassify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, status int, body []byte, agent bool) {
 		x := newExtension(extensionConfig{agent: agent})
 		resp := &http.Response{StatusCode: status, Header: http.Header{}}
-		err := x.statusError(Item{Kind: KindSecret, Name: "x"}, resp, body, false)
+		d := x.dialect()
+		d.tokenHint = x.tokenHint(false)
+		err := statusError(Item{Kind: KindSecret, Name: "x"}, resp, body, d)
 		var e *SourceError
 		if !errors.As(err, &e) {
 			t.Fatalf("statusError returned %T", err)
@@ -451,14 +456,14 @@ func fuzzCheckCode(t *testing.T, e *SourceError, body []byte) (permanent bool) {
 		return false
 	}
 	for i := 0; i < len(e.Code); i++ {
-		if !unreserved(e.Code[i]) {
+		if !loopback.Unreserved(e.Code[i]) {
 			t.Fatalf("code %q has a byte outside [A-Za-z0-9._~-]", e.Code)
 		}
 	}
 	var aws struct {
 		Type string `json:"__type"`
 	}
-	if e.Status != http.StatusUnauthorized && (json.Unmarshal(body, &aws) != nil || e.Code != cleanCode(aws.Type[strings.LastIndexByte(aws.Type, '#')+1:])) {
+	if e.Status != http.StatusUnauthorized && (json.Unmarshal(body, &aws) != nil || e.Code != safejson.CleanCode(aws.Type[strings.LastIndexByte(aws.Type, '#')+1:])) {
 		t.Fatalf("code %q is not the body's __type, cleaned", e.Code)
 	}
 	return e.Class == ClassNotFound || e.Class == ClassAccessDenied || e.Class == ClassDecrypt
@@ -508,10 +513,10 @@ func FuzzQueryEscape(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		esc := queryEscape(s)
+		esc := loopback.QueryEscape(s)
 		got, err := url.QueryUnescape(esc)
 		if err != nil || got != s {
-			t.Fatalf("QueryUnescape(queryEscape(%q)) = %q, %v", s, got, err)
+			t.Fatalf("QueryUnescape(loopback.QueryEscape(%q)) = %q, %v", s, got, err)
 		}
 		q, err := url.ParseQuery("name=" + esc + "&withDecryption=true")
 		if err != nil || len(q) != 2 || q.Get("name") != s {
@@ -521,13 +526,13 @@ func FuzzQueryEscape(f *testing.F) {
 			c := esc[i]
 			if c == '%' {
 				if i+2 >= len(esc) || !fuzzUpperHex(esc[i+1]) || !fuzzUpperHex(esc[i+2]) {
-					t.Fatalf("queryEscape(%q) = %q: %% at %d is not an escape", s, esc, i)
+					t.Fatalf("loopback.QueryEscape(%q) = %q: %% at %d is not an escape", s, esc, i)
 				}
 				i += 2
 				continue
 			}
 			if strings.IndexByte("+=@/ &?#:;,$!*'()[]", c) >= 0 || !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0) {
-				t.Fatalf("queryEscape(%q) = %q: byte %q at %d is not escaped", s, esc, c, i)
+				t.Fatalf("loopback.QueryEscape(%q) = %q: byte %q at %d is not escaped", s, esc, c, i)
 			}
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/lambda-mw/mw/internal/gate"
+	"github.com/lambda-mw/mw/internal/loopback"
 )
 
 // Defaults. They match the extension's own where it has one.
@@ -104,19 +105,21 @@ func newConfig(opts []Option) (*config, *declError) {
 	code := c.ext.endpoint
 	var bad *declError
 	if !c.noEnv {
-		bad = readEnv(c)
+		var items []item
+		items, bad = readEnv(&c.ext)
+		c.items = append(c.items, items...)
 	}
 	if code != "" {
-		u, err := checkEndpoint(code, c.ext.remote, allowRemote(c))
+		u, err := loopback.CheckEndpoint(code, c.ext.remote, allowRemote(c.noEnv))
 		if err != nil {
-			bad = worse(bad, &declError{msg: fmt.Sprintf("WithEndpoint(%q): %v", redactURL(code), err)})
+			bad = worse(bad, &declError{msg: fmt.Sprintf("WithEndpoint(%q): %v", loopback.RedactURL(code), err)})
 		}
 		c.ext.endpoint = u
 	}
 	if raw := c.appConfig.endpoint; raw != "" {
-		u, err := checkAppConfigEndpoint(raw, c.ext.remote, allowRemote(c))
+		u, err := checkAppConfigEndpoint(raw, c.ext.remote, allowRemote(c.noEnv))
 		if err != nil {
-			bad = worse(bad, &declError{msg: fmt.Sprintf("WithAppConfigEndpoint(%q): %v", redactURL(raw), err)})
+			bad = worse(bad, &declError{msg: fmt.Sprintf("WithAppConfigEndpoint(%q): %v", loopback.RedactURL(raw), err)})
 		}
 		c.appConfig.endpoint = u
 	}
@@ -305,4 +308,28 @@ func WithHTTPClient(hc *http.Client) Option {
 // declared with it.
 func WithSecretsManagerAgent() Option {
 	return optionFunc(func(c *config) { c.ext.agent = true })
+}
+
+// noFetchTimeout is WithFetchTimeout(0): 15 minutes, the longest timeout
+// Lambda gives a function ("Lambda quotas"), so that within an invoke its
+// deadline (less the reserve) alone bounds a fetch, while a fetch that no
+// deadline bounds (a refresh that runs apart from its invoke, a context
+// without one) still ends.
+const noFetchTimeout = 15 * time.Minute
+
+// checkDurations reports the first duration option of c that is refused,
+// as a mistake in code.
+func checkDurations(c *config) *declError {
+	for _, v := range [...]struct {
+		o durationOption
+		d time.Duration
+	}{
+		{optTTL, c.ttl}, {optStartupWindow, c.startupWindow}, {optFetchTimeout, c.fetchTimeout},
+		{optMaxStale, c.maxStale}, {optRefreshAhead, c.refreshAhead},
+	} {
+		if err := v.o.check(v.d); err != nil {
+			return &declError{msg: err.Error()}
+		}
+	}
+	return nil
 }

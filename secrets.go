@@ -293,19 +293,3 @@ func flat(t reflect.Type) bool {
 	}
 	return false
 }
-
-// JSON decodes the JSON value of an item held as a handle, as SecretJSON
-// and ParameterJSON do for a name:
-//
-//	var db = mw.WithSecret("prod/db")
-//	...
-//	creds, err := mw.JSON[DB](ctx, db)
-func JSON[T any, H SecretHandle | ParameterHandle](ctx context.Context, h H) (T, error) {
-	switch h := any(h).(type) {
-	case SecretHandle:
-		return decodeJSON[T](ctx, KindSecret, h.it.ref())
-	case ParameterHandle:
-		return decodeJSON[T](ctx, KindParameter, h.it.ref())
-	}
-	panic("unreachable")
-}

@@ -47,15 +47,6 @@ type Source interface {
 	Fetch(ctx context.Context, op string, items []Item) []Result
 }
 
-// A FlagEvaluator is a Source that can evaluate one feature flag of a
-// declared AppConfig profile against a caller's context, as a
-// multi-variant flag's rules need: the AWS AppConfig Agent's Context
-// header, or Cloud Extensions' GetFlag. Each evaluation is one request to
-// the source, made within ctx; its error is a *SourceError, as Fetch's.
-type FlagEvaluator interface {
-	EvaluateFlag(ctx context.Context, it Item, flag string, evalCtx map[string]string) (Flag, error)
-}
-
 // ErrNotServed is what Source.Plan wraps for an item of a kind the source
 // does not serve.
 var ErrNotServed = errors.New("the source does not serve this kind of item")
@@ -88,30 +79,27 @@ func (k Kind) String() string {
 // kindFacts is what mw knows of one kind of item, apart from its accessor
 // and its declaring option, which the facts name.
 type kindFacts struct {
-	name     string           // as spans and errors name the kind
-	accessor string           // the function that reads it: mw.<accessor>(ctx, ref)
-	declare  string           // how to declare one, a format of its ref: mw.<declare> to mw.Wrap
-	current  string           // what an item pinned to no version reads
-	notFound string           // what a not-found answer means
-	lists    Kind             // the kind of the items one lists, as a path lists parameters; 0 for none
-	check    func(item) error // what its declaration must get right, beyond a name
+	name     string // as spans and errors name the kind
+	accessor string // the function that reads it: mw.<accessor>(ctx, ref)
+	declare  string // how to declare one, a format of its ref: mw.<declare> to mw.Wrap
+	current  string // what an item pinned to no version reads
+	notFound string // what a not-found answer means
+	lists    Kind   // the kind of the items one lists, as a path lists parameters; 0 for none
 }
 
 // kinds are the facts of each kind: a new kind is a row here, its
-// accessor, and its declaring option.
+// accessor, its declaring option, and the checks of its declaration, if it
+// has any (item.check).
 var kinds = [...]kindFacts{
 	KindParameter: {name: "parameter", accessor: "Parameter", declare: "WithParameters(%q)", current: "the latest version",
-		notFound: "no parameter of that name or ARN (or version) exists in this account and region (wrong name or region?)",
-		check:    item.checkParameter},
+		notFound: "no parameter of that name or ARN (or version) exists in this account and region (wrong name or region?)"},
 	KindSecret: {name: "secret", accessor: "Secret", declare: "WithSecrets(%q)", current: "AWSCURRENT",
-		notFound: "no secret of that name or ARN (or version) exists in this account and region (wrong name or region?)",
-		check:    item.checkSecret},
+		notFound: "no secret of that name or ARN (or version) exists in this account and region (wrong name or region?)"},
 	KindParametersByPath: {name: "parameters_by_path", accessor: "ParametersByPath", declare: "WithParametersByPath(%q)", current: "the latest versions",
 		notFound: "the path could not be listed in this account and region (wrong path or region?)",
-		lists:    KindParameter, check: item.checkPath},
+		lists:    KindParameter},
 	KindAppConfig: {name: "appconfig", accessor: "AppConfig", declare: "WithAppConfig(application, environment, %q)", current: "the deployed version",
-		notFound: "no such configuration profile is deployed to that environment of that application in this account and region",
-		check:    item.checkAppConfig},
+		notFound: "no such configuration profile is deployed to that environment of that application in this account and region"},
 }
 
 // facts returns k's facts, or nil for a Kind mw does not know.
@@ -329,3 +317,45 @@ func (e *SourceError) Error() string {
 
 // Unwrap returns the cause.
 func (e *SourceError) Unwrap() error { return e.Err }
+
+// A Class names why a fetch failed. Classes are stable strings, used as the
+// error.type of spans and metrics: dashboards may group by them.
+type Class string
+
+// The classes of fetch failure.
+const (
+	// ClassRejected is the managed extension's bare HTTP 400, which it
+	// answers for a wrong name, a missing permission, and a call before
+	// it is ready (during INIT) alike.
+	ClassRejected Class = "rejected"
+	// ClassNotFound: the item does not exist.
+	ClassNotFound Class = "not_found"
+	// ClassAccessDenied: the role may not read the item.
+	ClassAccessDenied Class = "access_denied"
+	// ClassDecrypt: KMS refused to decrypt the item.
+	ClassDecrypt Class = "kms_decrypt"
+	// ClassBadToken: the endpoint refused X-Aws-Parameters-Secrets-Token,
+	// or mw could not get a token to send.
+	ClassBadToken Class = "bad_token"
+	// ClassThrottled: HTTP 429 or an AWS throttling error.
+	ClassThrottled Class = "throttled"
+	// ClassServerError: HTTP 5xx, or an AWS internal error.
+	ClassServerError Class = "server_error"
+	// ClassUnavailable: nothing answered (connection refused or reset).
+	ClassUnavailable Class = "unavailable"
+	// ClassTimeout: the invoke's deadline or the fetch timeout passed.
+	ClassTimeout Class = "timeout"
+	// ClassCanceled: the invoke's context was canceled.
+	ClassCanceled Class = "canceled"
+	// ClassMalformed: an answer mw cannot use: not the documented JSON,
+	// too large, or for another item than the one asked for.
+	ClassMalformed Class = "malformed"
+	// ClassConfig: a setting is wrong, such as a port variable that is
+	// not a port number.
+	ClassConfig Class = "config"
+	// ClassPanic: the source panicked while fetching; the invoke that led
+	// the fetch panics too.
+	ClassPanic Class = "panic"
+	// ClassOther: any other refusal, such as an invalid request.
+	ClassOther Class = "other"
+)

@@ -1,8 +1,10 @@
 package mw
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/lambda-mw/mw/internal/gate"
 	"github.com/lambda-mw/mw/internal/resolved"
 	"github.com/lambda-mw/mw/internal/telemetry"
+	"go.opentelemetry.io/otel"
 )
 
 // wrapper is the engine behind one Wrap: its items, the source of each,
@@ -126,3 +129,144 @@ func (w *wrapper) startupLeft() time.Duration {
 // inStartupWindow reports whether an answer that may mean "not ready yet"
 // is still taken to mean it.
 func (w *wrapper) inStartupWindow() bool { return w.startupLeft() > 0 }
+
+// resolve makes the values ready for one invoke, fetching what is missing
+// or expired. It may leave refreshes running beside the handler, in bg,
+// which the invoke must wait for before it returns.
+func (w *wrapper) resolve(ctx context.Context) (*background, error) {
+	if w.err != nil {
+		return nil, w.err
+	}
+	now := w.now()
+	cold := w.begin(now)
+	if s, ok := w.cache.Warm(now); ok {
+		w.tel.Warm(ctx, cold, s.Stale(), s.Absent())
+		return nil, nil
+	}
+	return w.resolveSlow(ctx, now, cold)
+}
+
+// resolveSlow is resolve when some item needs a look: fetch what is
+// needed, start what is due ahead of expiry, and settle what to serve.
+func (w *wrapper) resolveSlow(ctx context.Context, now time.Time, cold bool) (bg *background, err error) {
+	ctx, span := w.tel.StartResolve(ctx, len(w.items), cold)
+	p := w.cache.Plan(now)
+	bg = w.background(ctx, p.Ahead)
+	defer func() {
+		if r := recover(); r != nil {
+			span.EndPanic(string(ClassPanic))
+			bg.wait()
+			panic(r)
+		}
+	}()
+	seen, coalesced := w.obtain(ctx, p.Need, false)
+	st := w.cache.Settle(w.now(), seen)
+	o := telemetry.Outcome{Hits: p.Hits, Missed: p.Need, Coalesced: coalesced, Ahead: len(p.Ahead), Stale: st.Stale, Absent: st.Absent}
+	var pe *PrefetchError
+	if len(st.Failed) > 0 {
+		pe = &PrefetchError{Failed: make([]*FetchError, len(st.Failed)), Declared: len(w.items)}
+		for j, f := range st.Failed {
+			fe, _ := f.Err.(*FetchError)
+			if fe == nil { // cannot happen: a required item with no value has failed
+				fe = w.items[f.I].fetchError(fetchFailure{class: ClassOther})
+			}
+			pe.Failed[j] = fe
+			o.Failed = append(o.Failed, f.I)
+		}
+		o.Class = string(pe.Failed[0].Class)
+	}
+	span.End(ctx, o)
+	if pe != nil {
+		return bg, pe
+	}
+	return bg, nil
+}
+
+// background is the refreshes ahead of expiry that one invoke started.
+type background struct {
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+}
+
+// background starts fetching the items due ahead of expiry, whose flights
+// the invoke leads, beside the handler. A panic in one lands as the items'
+// failure, on their spans and metrics, and goes to OpenTelemetry's error
+// handler: the handler has run, and its invoke must not fail for it.
+func (w *wrapper) background(ctx context.Context, ahead []cache.Ticket) *background {
+	if len(ahead) == 0 {
+		return nil
+	}
+	bctx, cancel := w.fetchContext(ctx)
+	bg := &background{cancel: cancel}
+	bg.wg.Add(1)
+	go func() {
+		defer bg.wg.Done()
+		defer w.cache.Settle(w.now(), nil) // publish the new values
+		defer func() {
+			if v := recover(); v != nil {
+				otel.Handle(asError(v))
+			}
+		}()
+		w.fly(bctx, ahead, false)
+	}()
+	return bg
+}
+
+// asError is a recovered panic value as an error, for OpenTelemetry's error
+// handler.
+func asError(v any) error {
+	if err, ok := v.(error); ok {
+		return err
+	}
+	return fmt.Errorf("mw: a refresh ahead of expiry panicked: %v", v)
+}
+
+// wait waits for the refreshes, which end within the invoke, before Lambda
+// may freeze the process.
+func (bg *background) wait() {
+	if bg == nil {
+		return
+	}
+	bg.wg.Wait()
+	bg.cancel()
+}
+
+// refresh is RefreshSecret and RefreshParameter: fetch one item now, by
+// force, sharing the fetch with concurrent callers. A parameter found
+// under a declared path refreshes the path.
+func (w *wrapper) refresh(ctx context.Context, k resolved.Kind, name string) error {
+	i, ok := w.index.Lookup(k, name)
+	if !ok && k == w.index.Listed() {
+		i, ok = w.pathOf(name)
+	}
+	if !ok {
+		return &LookupError{Kind: Kind(k), Name: name, Err: ErrNotDeclared}
+	}
+	if w.cache.RecentlyForced(i, w.now()) {
+		return nil // just refreshed by another caller: that is the refresh
+	}
+	seen, _ := w.obtain(ctx, []int{i}, true)
+	if err := seen[i]; err != nil {
+		return err
+	}
+	w.cache.Settle(w.now(), nil) // the refreshed value is published already: publish the rest
+	return nil
+}
+
+// pathOf returns the declared path that lists the parameter name: of two
+// that do, the one declared first, whose value Parameter serves.
+func (w *wrapper) pathOf(name string) (int, bool) {
+	first, ok := 0, false
+	for path, i := range w.index.Paths() {
+		if resolved.Under(name, path) && (!ok || i < first) {
+			first, ok = i, true
+		}
+	}
+	return first, ok
+}
+
+// staleBudget bounds the wait for the refresh of an item that still has a
+// value it may serve: past it, the invoke serves that value rather than
+// wait. It bounds a refresh ahead of expiry, and the retries of a refresh
+// of an expired item; an attempt of the latter may run on (runDetached).
+const staleBudget = time.Second

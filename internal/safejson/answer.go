@@ -1,0 +1,177 @@
+package safejson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Check refuses what encoding/json would read without a word: an object
+// with one key twice, or in two cases ("SecretString" and "SECRETSTRING":
+// the last would win). It returns what is wrong, or "" for JSON it may
+// read. The caller checks that body is UTF-8 first: encoding/json would
+// read what is not as U+FFFD.
+func Check(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var keys keyWalker
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return ""
+		}
+		if err != nil {
+			return Describe(err)
+		}
+		if keys.step(tok) {
+			return "an object in the answer holds one key twice, perhaps in two cases"
+		}
+	}
+}
+
+// keyWalker follows a stream of JSON tokens and tells the keys of each
+// object from its values.
+type keyWalker struct {
+	stack []*jsonLevel
+}
+
+type jsonLevel struct {
+	object  bool
+	wantKey bool
+	keys    map[string]bool
+}
+
+// step takes the next token, and reports a key its object already holds.
+func (w *keyWalker) step(tok json.Token) (dup bool) {
+	d, isDelim := tok.(json.Delim)
+	if isDelim && (d == '}' || d == ']') {
+		w.stack = w.stack[:len(w.stack)-1]
+		w.valueDone()
+		return false
+	}
+	if top := w.top(); top != nil && top.wantKey {
+		k := strings.ToLower(strings.ToUpper(tok.(string))) // as encoding/json folds keys
+		dup, top.keys[k], top.wantKey = top.keys[k], true, false
+		return dup
+	}
+	if isDelim { // '{' or '[': a value that opens a level
+		w.stack = append(w.stack, &jsonLevel{object: d == '{', wantKey: d == '{', keys: map[string]bool{}})
+		return false
+	}
+	w.valueDone()
+	return false
+}
+
+func (w *keyWalker) top() *jsonLevel {
+	if len(w.stack) == 0 {
+		return nil
+	}
+	return w.stack[len(w.stack)-1]
+}
+
+// valueDone notes that a value ended: an object wants its next key.
+func (w *keyWalker) valueDone() {
+	if top := w.top(); top != nil && top.object {
+		top.wantKey = true
+	}
+}
+
+// Text reads raw, the JSON of a string value, exactly: nil for null or
+// none. A value encoding/json would change is refused, with what is wrong:
+// it decodes an escaped lone UTF-16 surrogate (\ud800) as U+FFFD without a
+// word.
+func Text(raw json.RawMessage) (*string, string) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, ""
+	}
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, Describe(err)
+	}
+	if loneSurrogate(raw) {
+		return nil, "the value holds an escaped lone UTF-16 surrogate, which is not text"
+	}
+	return &v, ""
+}
+
+// loneSurrogate reports whether raw, a valid JSON string, escapes one half
+// of a UTF-16 surrogate pair without the other.
+func loneSurrogate(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character
+		if raw[i] != 'u' {
+			continue
+		}
+		r := codeUnit(raw[i+1 : i+5])
+		i += 4
+		if !utf16.IsSurrogate(r) {
+			continue
+		}
+		// A high half must be followed at once by an escaped low half.
+		if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' ||
+			utf16.DecodeRune(r, codeUnit(raw[i+3:i+7])) == utf8.RuneError {
+			return true
+		}
+		i += 6
+	}
+	return false
+}
+
+// codeUnit is the UTF-16 code unit of the four hex digits of a \u escape.
+func codeUnit(hex []byte) rune {
+	n, _ := strconv.ParseUint(string(hex), 16, 16) // valid JSON: four hex digits
+	return rune(n)
+}
+
+// Describe describes a decoding error without quoting the input: the
+// standard library's syntax errors quote the offending character.
+func Describe(err error) string {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "truncated JSON"
+	}
+	return "JSON of the wrong shape"
+}
+
+// Code returns the AWS error code of an agent-style JSON body, such as
+// {"__type":"ResourceNotFoundException","message":"..."}, or "".
+func Code(body []byte) string {
+	var aws struct {
+		Type string `json:"__type"`
+	}
+	if json.Unmarshal(body, &aws) != nil || aws.Type == "" {
+		return ""
+	}
+	// AWS JSON protocol codes may carry a namespace prefix:
+	// "com.amazonaws.secretsmanager#ResourceNotFoundException".
+	return CleanCode(aws.Type[strings.LastIndexByte(aws.Type, '#')+1:])
+}
+
+// CleanCode keeps an error code to the characters AWS codes use, and to 64
+// bytes, so that a body cannot forge log lines through it.
+func CleanCode(code string) string {
+	b := make([]byte, 0, min(len(code), 64))
+	for i := 0; i < len(code) && len(b) < 64; i++ {
+		if c := code[i]; unreserved(c) {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// unreserved reports whether c is a character AWS error codes use.
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '_' || c == '.' || c == '~'
+}
