@@ -53,39 +53,12 @@ func (c *Cache) Settle(now time.Time, seen map[int]error) Settled {
 	defer c.mu.Unlock()
 	var out Settled
 	b := setBuilder{set: &resolved.Set{Index: c.cfg.Index, Values: make([]string, len(c.cfg.Items))}, until: farFuture}
-	for i, it := range c.cfg.Items {
-		e := &c.entries[i]
-		failure := e.failed
+	for i := range c.cfg.Items {
+		failure := c.entries[i].failed
 		if f, ok := seen[i]; ok {
 			failure = f
 		}
-		switch {
-		case e.has() && (failure == nil || now.Before(e.expires)):
-			// Fetched by this invoke, by a concurrent one, or a hit; a
-			// failed refresh ahead of expiry leaves it fresh.
-			b.value(i, e)
-			next := e.expires.Add(-c.cfg.Ahead)
-			if failure != nil && next.Before(e.retryAt) {
-				next = minTime(e.retryAt, e.expires)
-			}
-			b.until = minTime(b.until, next)
-		case c.servableStale(e, now):
-			b.value(i, e)
-			b.stale(i, e.staleness(now))
-			out.Stale = append(out.Stale, i)
-			b.until = minTime(b.until, e.expires.Add(c.cfg.MaxStale))
-			if c.flights[i] == [2]*flight{} {
-				// Nothing is refreshing it: look again when a retry is
-				// due. A refresh in flight publishes when it lands.
-				b.until = minTime(b.until, e.retryAt)
-			}
-		case it.Optional && failure != nil:
-			out.Absent = append(out.Absent, i)
-			b.absent(i, it, failure)
-			b.until = minTime(b.until, e.retryAt)
-		default:
-			out.Failed = append(out.Failed, Failure{I: i, Err: failure})
-		}
+		c.settleItem(&b, &out, i, failure, now)
 	}
 	if len(out.Failed) == 0 {
 		b.found()
@@ -93,6 +66,39 @@ func (c *Cache) Settle(now time.Time, seen map[int]error) Settled {
 		c.snap.Store(&Snapshot{set: b.set, until: b.until, stale: out.Stale, absent: out.Absent})
 	}
 	return out
+}
+
+// settleItem puts item i, whose last fetch failed with failure (nil for
+// none), into the Set b builds and into out. c.mu must be held.
+func (c *Cache) settleItem(b *setBuilder, out *Settled, i int, failure error, now time.Time) {
+	e, it := &c.entries[i], c.cfg.Items[i]
+	switch {
+	case e.has() && (failure == nil || now.Before(e.expires)):
+		// Fetched by this invoke, by a concurrent one, or a hit; a failed
+		// refresh ahead of expiry leaves it fresh.
+		b.value(i, e)
+		next := e.expires.Add(-c.cfg.Ahead)
+		if failure != nil && next.Before(e.retryAt) {
+			next = minTime(e.retryAt, e.expires)
+		}
+		b.until = minTime(b.until, next)
+	case c.servableStale(e, now):
+		b.value(i, e)
+		b.stale(i, e.staleness(now))
+		out.Stale = append(out.Stale, i)
+		b.until = minTime(b.until, e.expires.Add(c.cfg.MaxStale))
+		if c.flights[i] == [2]*flight{} {
+			// Nothing is refreshing it: look again when a retry is due. A
+			// refresh in flight publishes when it lands.
+			b.until = minTime(b.until, e.retryAt)
+		}
+	case it.Optional && failure != nil:
+		out.Absent = append(out.Absent, i)
+		b.absent(i, it, failure)
+		b.until = minTime(b.until, e.retryAt)
+	default:
+		out.Failed = append(out.Failed, Failure{I: i, Err: failure})
+	}
 }
 
 // patch publishes item i's value, as its entry now holds it, in a copy of

@@ -75,28 +75,36 @@ func safePath(t reflect.Type, field string) string {
 		for t.Kind() == reflect.Pointer {
 			t = t.Elem()
 		}
-		switch t.Kind() {
-		case reflect.Struct:
-			f, declared, ok := jsonField(t, parts[0])
-			if !ok {
-				return strings.Join(append(out, "?"), ".")
-			}
-			out, t, parts = append(out, declared), f.Type, parts[1:]
-		case reflect.Map:
-			out, t = append(out, "*"), t.Elem()
-			if !names(t, parts[0]) { // the key itself is in the path
-				parts = parts[1:]
-			}
-		case reflect.Slice, reflect.Array:
-			out, t = append(out, "[]"), t.Elem()
-			if _, err := strconv.Atoi(parts[0]); err == nil { // the index
-				parts = parts[1:]
-			}
-		default:
+		var step string
+		var ok bool
+		if step, t, parts, ok = pathStep(t, parts); !ok {
 			return strings.Join(append(out, "?"), ".")
 		}
+		out = append(out, step)
 	}
 	return strings.Join(out, ".")
+}
+
+// pathStep reads the first step of parts into t: the field's name t
+// declares, "*" for a map's key, "[]" for an element; and returns the type
+// and parts that follow, or false for a step t does not take.
+func pathStep(t reflect.Type, parts []string) (string, reflect.Type, []string, bool) {
+	switch t.Kind() {
+	case reflect.Struct:
+		f, declared, ok := jsonField(t, parts[0])
+		return declared, f.Type, parts[1:], ok
+	case reflect.Map:
+		if !names(t.Elem(), parts[0]) { // the key itself is in the path
+			parts = parts[1:]
+		}
+		return "*", t.Elem(), parts, true
+	case reflect.Slice, reflect.Array:
+		if _, err := strconv.Atoi(parts[0]); err == nil { // the index
+			parts = parts[1:]
+		}
+		return "[]", t.Elem(), parts, true
+	}
+	return "", nil, nil, false
 }
 
 // names reports whether name is a field of t, a struct.
