@@ -193,7 +193,7 @@ func checkAppConfigEndpoint(raw string, remote bool, allow string) (string, erro
 }
 
 // The AppConfig extension's answers other than 200. AWS documents none of
-// them for the Lambda extension; what is known (REFERENCE.md §10):
+// them for the Lambda extension; what is known:
 //
 //   - 404 for a missing application, environment or profile, with a JSON
 //     body such as {"Message":"Unrecognized or malformed path",

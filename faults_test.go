@@ -137,8 +137,8 @@ func resolvedHolder(ctx context.Context) any { return resolved.FromContext(ctx) 
 
 // A probe that shows the extension serving may bring an answer to retry,
 // such as a 500 or AWS's throttling: the item is retried, on its backoff,
-// and is never served without a value (issue 16: the storm simulation
-// served empty values this way).
+// and is never served without a value (the storm simulation, tools/storm,
+// once served empty values this way).
 func TestProbeAnswerToRetryIsRetried(t *testing.T) {
 	for _, f := range []mwtest.Faults{{ServerError: 1}, {Throttle: 1}} {
 		t.Run(fmt.Sprintf("%+v", f), func(t *testing.T) {
@@ -192,8 +192,8 @@ func (s *slow400) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 }
 
 // A bare 400 that took as long as a call to AWS, from an extension that
-// serves, may be AWS throttling it: a required item retries it (issue 16:
-// the storm simulation failed most invokes of a throttled storm), and a
+// serves, may be AWS throttling it: a required item retries it (the storm
+// simulation failed most invokes of a throttled storm), and a
 // missing one still fails, with a hint that names both causes.
 func TestSlowBare400FromServingExtensionIsRetried(t *testing.T) {
 	t.Run("throttled twice", func(t *testing.T) {

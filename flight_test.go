@@ -16,7 +16,7 @@ import (
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-// The defects of issue 14's review, each a test of the right behaviour of
+// Defects found in review, each a test of the right behaviour of
 // the cache's flights: who leads a fetch, who waits for it, and how it ends.
 
 // panicOnce is a transport that panics on its first request, as a user's

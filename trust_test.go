@@ -27,7 +27,7 @@ import (
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-// The tests of mw's trust boundary (issue 13): the token and values go to
+// The tests of mw's trust boundary: the token and values go to
 // the endpoint the user chose and nowhere else; every answer is checked
 // against the question; every error points at the cause received.
 

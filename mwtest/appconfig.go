@@ -9,8 +9,8 @@ import (
 
 // The AppConfig dialect: the AWS AppConfig Agent Lambda extension
 // (docs.aws.amazon.com/appconfig/latest/userguide, "Retrieving configuration
-// data", "Retrieving basic and multi-variant feature flags"; notes in the
-// repository's REFERENCE.md §10). What no AWS source states is marked
+// data", "Retrieving basic and multi-variant feature flags"). What no AWS
+// source states is marked
 // UNVERIFIED below, with the choice the fake makes.
 
 // PutConfiguration deploys a new version of a freeform configuration

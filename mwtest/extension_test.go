@@ -119,7 +119,8 @@ func wantGeneric400(t *testing.T, r response) {
 }
 
 // wantBadToken checks the managed dialect's answer to a missing or wrong
-// token: 401, as the layer answers it (REFERENCE.md §11).
+// token: 401, as the layer answers it (the Lambda guide's "401
+// Unauthorized").
 func wantBadToken(t *testing.T, r response) {
 	t.Helper()
 	if r.status != http.StatusUnauthorized || r.body != mwtest.BadSessionTokenError || r.header.Get("X-Amzn-Errortype") != "AccessDeniedException" {

@@ -16,8 +16,8 @@ func (e *Extension) serveManaged(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !e.tokenOK(r.Header.Get(TokenHeader)) {
-		// As the layer answers a missing, wrong or stale token (REFERENCE.md
-		// §11: the Lambda guide's "401 Unauthorized", and a wire capture in
+		// As the layer answers a missing, wrong or stale token (the Lambda
+		// guide's "401 Unauthorized", and a wire capture in
 		// awslabs/aws-sdk-rust#905).
 		e.count(func(s *Stats) { s.BadToken++ })
 		w.Header().Set("X-Amzn-Errortype", "AccessDeniedException")

@@ -31,8 +31,7 @@ for main in $(go -C examples list -f '{{if eq .Name "main"}}{{.Dir}}{{end}}' ./.
 done
 [ "$n" -gt 0 ] || { echo "build-examples: no example found"; exit 1; }
 
-# A template with no main.go beside it is said so, loudly: examples/tracing's
-# main.go comes with issue 6's branch.
+# A template with no main.go beside it is said so, loudly.
 for tpl in examples/*/template.yaml; do
 	dir=$(dirname "$tpl")
 	[ -f "$dir/main.go" ] || echo "build-examples: WARNING: $dir has a template.yaml but no main.go: nothing built"

@@ -20,7 +20,7 @@ import (
 //     upstream) on a miss, at most conns calls at once
 //     (PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS, 3 by default);
 //   - when AWS throttles it, it answers its generic 400 (the most likely
-//     answer: REFERENCE.md §1, §9; unverified), or with throttle429 a 429
+//     answer, unverified), or with throttle429 a 429
 //     with AWS's ThrottlingException body.
 type extension struct {
 	fake        *mwtest.Extension
