@@ -33,6 +33,43 @@ type Flag struct {
 	Attributes map[string]any
 }
 
+// EvaluateFlag evaluates flag, of a feature-flag profile declared with
+// WithAppConfig (by the profile's name or Alias), against evalCtx, a
+// caller's context such as {"country": "UK", "tier": "gold"}, as a
+// multi-variant flag's rules need: the variant the rules choose is in
+// Flag.Variant, with its value in Flag.Attributes.
+//
+// Unlike FeatureFlag it does I/O: one request to the profile's source per
+// call, within ctx's deadline, which mw does not cache or retry: the AWS
+// AppConfig Agent Lambda extension (version 2.0.45 or later: its Context
+// header) or Cloud Extensions (GetFlag), both local. Where a flag has no
+// variants, or the caller has no context, FeatureFlag answers the same
+// from memory. Neither the context nor the flag goes into an error, a
+// span or a metric.
+//
+// It returns a *LookupError wrapping ErrUnknownFlag for a flag the profile
+// does not hold, ErrNotDeclared for a profile not declared, or
+// ErrNotEvaluable when its source cannot evaluate a flag; a *FetchError
+// when the source fails. In a context made by mwtest.NewContext it returns
+// what FeatureFlag returns.
+func EvaluateFlag(ctx context.Context, profile, flag string, evalCtx map[string]string) (Flag, error) {
+	w, _ := owner(ctx, KindAppConfig, profile)
+	if w == nil {
+		return FeatureFlag(ctx, profile, flag)
+	}
+	f, err := w.evaluate(ctx, profile, flag, evalCtx)
+	if err != nil {
+		return Flag{}, err
+	}
+	f.Attributes = copyAttributes(f.Attributes)
+	return f, nil
+}
+
+// ErrNotEvaluable is what the *LookupError of EvaluateFlag wraps when the
+// profile's source cannot evaluate a flag against a context (it is not a
+// FlagEvaluator).
+var ErrNotEvaluable = errors.New("the profile's source cannot evaluate a flag against a context")
+
 // ErrUnknownFlag is what the *LookupError of FeatureFlag wraps when the
 // profile has no flag of the key asked for.
 var ErrUnknownFlag = errors.New("no such feature flag in the profile")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -95,6 +96,63 @@ func (a *appConfig) fetch(ctx context.Context, it Item) Result {
 	}
 	noteVersion(ctx, resp.Header)
 	return Result{Value: string(body)}
+}
+
+// EvaluateFlag asks the extension for one flag of it, evaluated against
+// evalCtx: GET ...?flag=<flag>, with a Context header of key=value for
+// each of evalCtx, as the AWS AppConfig Agent takes them from version
+// 2.0.45 ("Retrieving basic and multi-variant feature flags"). A key or a
+// value that no header can carry, or that holds the '=' or ',' the header
+// separates them with, is refused before anything is sent. A flag the
+// profile does not hold is a *SourceError wrapping ErrUnknownFlag.
+func (a *appConfig) EvaluateFlag(ctx context.Context, it Item, flag string, evalCtx map[string]string) (Flag, error) {
+	base, err := a.base()
+	if err != nil {
+		return Flag{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+configurationPath(it)+"?flag="+loopback.QueryEscape(flag), nil)
+	if err != nil {
+		return Flag{}, &SourceError{Class: ClassConfig, Err: fmt.Errorf("the request URL cannot be built"),
+			Hint: "check the endpoint (WithAppConfigEndpoint)"}
+	}
+	for _, k := range slices.Sorted(maps.Keys(evalCtx)) {
+		if !contextText(k) || !contextText(evalCtx[k]) {
+			return Flag{}, &SourceError{Class: ClassConfig, Err: errors.New("a key or value of the evaluation context cannot be sent in a Context header; nothing was sent"),
+				Hint: "keep the context's keys and values to text without '=', ',' or control characters"}
+		}
+		req.Header.Add("Context", k+"="+evalCtx[k])
+	}
+	resp, body, err := loopback.Get(a.hc, req, maxConfiguration)
+	switch {
+	case err != nil:
+		return Flag{}, a.transportError(ctx, err)
+	case len(body) > maxConfiguration:
+		return Flag{}, appConfigMalformed(resp.StatusCode, fmt.Sprintf("the answer is larger than %d bytes, the most AppConfig stores", maxConfiguration))
+	case resp.StatusCode != http.StatusOK:
+		return Flag{}, a.statusError(it, resp, body)
+	}
+	flags, err := decodeFlags(string(body))
+	if err != nil {
+		return Flag{}, appConfigMalformed(resp.StatusCode, err.Error())
+	}
+	f, ok := flags.(map[string]Flag)[flag]
+	if !ok {
+		return Flag{}, &SourceError{Class: ClassNotFound, Status: resp.StatusCode, Err: ErrUnknownFlag,
+			Hint: "check the flag's key (keys are case-sensitive), and that the AWS AppConfig Agent is version 2.0.45 or later, which answers ?flag="}
+	}
+	return f, nil
+}
+
+// contextText reports whether s can be sent as a key or value of a Context
+// header: text with no control character, and no '=' or ',', which the
+// header uses to separate them.
+func contextText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c == 0x7f || c == '=' || c == ',' {
+			return false
+		}
+	}
+	return true
 }
 
 // noteVersion records on the fetch's span the configuration version and

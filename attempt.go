@@ -246,12 +246,13 @@ func (r *attempts) replay(ctx context.Context, k int, at time.Time, probes []gat
 // failure, and returns the items to ask for again; none if the deadline
 // comes first.
 func (r *attempts) backOff(ctx context.Context, sched *retry.Schedule, again []int, at time.Time) []int {
-	throttled := false
+	throttled, after := false, time.Duration(0)
 	for _, k := range again {
 		se := r.c.slots[k].last.se
 		throttled = throttled || se.Class == ClassThrottled || se.NotReady
+		after = max(after, se.RetryAfter)
 	}
-	d := sched.Next(throttled)
+	d := sched.Next(throttled, after)
 	if r.c.detached && time.Since(r.start)+d > staleBudget {
 		d = retry.Stop // a detached refresh retries within the stale budget only
 	}
@@ -464,11 +465,26 @@ func (w *wrapper) run(ctx context.Context, c *call) (p *fetchPanic) {
 // returns later is dropped. A panic in the source is raised again in the
 // caller's goroutine, with the source's stack.
 func callSource(ctx context.Context, src Source, op string, items []Item) []Result {
+	res, err := within(ctx, func() ([]Result, error) { return src.Fetch(ctx, op, items), nil })
+	if err != nil {
+		res = make([]Result, len(items))
+		for j := range res {
+			res[j].Err = err
+		}
+	}
+	return res
+}
+
+// within runs f, and returns what it does or, when ctx ends first, ctx's
+// error: a source that ignores its context cannot hold the caller past
+// it. A panic in f is raised again in the caller's goroutine.
+func within[T any](ctx context.Context, f func() (T, error)) (T, error) {
 	type answer struct {
-		res   []Result
+		v     T
+		err   error
 		panic *sourcePanic
 	}
-	done := make(chan answer, 1) // the source's goroutine never blocks on it
+	done := make(chan answer, 1)
 	go func() {
 		var a answer
 		defer func() {
@@ -477,21 +493,18 @@ func callSource(ctx context.Context, src Source, op string, items []Item) []Resu
 			}
 			done <- a
 		}()
-		a.res = src.Fetch(ctx, op, items)
+		a.v, a.err = f()
 	}()
 	select {
 	case a := <-done:
 		if a.panic != nil {
 			panic(a.panic)
 		}
-		return a.res
+		return a.v, a.err
 	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
 	}
-	res := make([]Result, len(items))
-	for j := range res {
-		res[j].Err = ctx.Err()
-	}
-	return res
 }
 
 // sourcePanic is a panic in Source.Fetch, raised again in its caller's

@@ -2,6 +2,7 @@ package mw
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -24,6 +25,9 @@ type item struct {
 	optional bool
 	hasDef   bool
 	def      string
+
+	// src is the source From names, or nil for the one mw chooses.
+	src Source
 
 	// from is the environment entry that declared the item, quoted, or ""
 	// when code declared it. It decides how a mistake is reported.
@@ -88,7 +92,18 @@ func (it item) fetchError(f fetchFailure) *FetchError {
 // sameCaching reports whether a and b, which fetch the same thing, are cached
 // and served alike.
 func sameCaching(a, b item) bool {
-	return a.ttl == b.ttl && a.hasTTL == b.hasTTL && a.optional == b.optional && a.hasDef == b.hasDef && a.def == b.def
+	return a.ttl == b.ttl && a.hasTTL == b.hasTTL && a.optional == b.optional && a.hasDef == b.hasDef && a.def == b.def &&
+		sameSource(a.src, b.src)
+}
+
+// sameSource reports whether a and b are one source: the same value of a
+// comparable type, or both nil.
+func sameSource(a, b Source) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	t := reflect.TypeOf(a)
+	return t == reflect.TypeOf(b) && t.Comparable() && a == b
 }
 
 // referencePrefix makes a parameter name refer to a Secrets Manager secret.
@@ -280,7 +295,8 @@ func (c *collector) add(it item) {
 	if i, dup := c.byWhat[it.Item]; dup {
 		// Another ref for a thing already declared: fetch it once.
 		if prev := c.d.items[i]; prev.from == "" && it.from == "" && !sameCaching(prev, it) {
-			c.fail(false, "%s and %s are the same %s, declared with different options", prev.describe(), it.describe(), it.Kind)
+			c.fail(false, "%s and %s are the same %s, declared with different options (%s): an item is cached once, "+
+				"so declare it with the same options everywhere", prev.describe(), it.describe(), it.Kind, optionsDiff(prev, it))
 			return
 		}
 		c.index(r, i)
@@ -311,8 +327,54 @@ func (c *collector) conflict(prev, it item) {
 		c.fail(env, "%s%s %q is declared twice, at different versions (%s and %s): give one of them an Alias",
 			origin(prev, it), it.Kind, it.ref(), versionOf(prev), versionOf(it))
 	case !env && !sameCaching(prev, it):
-		c.fail(false, "%s is declared twice, with different options", it.describe())
+		c.fail(false, "%s is declared twice, with different options (%s): declare it once, with the options it needs%s",
+			it.describe(), optionsDiff(prev, it), handleHint(it.Kind))
 	}
+}
+
+// optionsDiff says how the caching options of a and b differ:
+// "TTL(5m0s) and TTL(1m0s); Optional and not".
+func optionsDiff(a, b item) string {
+	var diffs []string
+	show := func(it item) string {
+		if it.hasTTL {
+			return fmt.Sprintf("TTL(%v)", it.ttl)
+		}
+		return "the Wrap's TTL"
+	}
+	if a.hasTTL != b.hasTTL || a.ttl != b.ttl {
+		diffs = append(diffs, show(a)+" and "+show(b))
+	}
+	if a.optional != b.optional && !a.hasDef && !b.hasDef {
+		diffs = append(diffs, map[bool]string{true: "Optional and not", false: "not Optional and Optional"}[a.optional])
+	}
+	if a.hasDef != b.hasDef || a.def != b.def {
+		diffs = append(diffs, "two Defaults")
+	}
+	if !sameSource(a.src, b.src) {
+		diffs = append(diffs, "two sources ("+sourceName(a.src)+" and "+sourceName(b.src)+")")
+	}
+	return strings.Join(diffs, "; ")
+}
+
+// sourceName names a From source in messages, or the one mw chooses.
+func sourceName(s Source) string {
+	if s == nil {
+		return "the default"
+	}
+	return "From(" + s.Name() + ")"
+}
+
+// handleHint says how to declare an item of kind k once and read it
+// anywhere, where a handle does it.
+func handleHint(k Kind) string {
+	switch k {
+	case KindSecret:
+		return ", and read it anywhere through the handle mw.WithSecret returns"
+	case KindParameter:
+		return ", and read it anywhere through the handle mw.WithParameter returns"
+	}
+	return ""
 }
 
 // origin prefixes a message with the environment entries involved.

@@ -652,3 +652,52 @@ func TestAPanicInARefreshAheadNeverFailsTheInvoke(t *testing.T) {
 		t.Errorf("OpenTelemetry's error handler got %v; want the panic", e)
 	}
 }
+
+// retryAfterSource answers its first Fetch with a throttling that asks to
+// be retried after its retryAfter, then serves; it records when each Fetch
+// came.
+type retryAfterSource struct {
+	retryAfter time.Duration
+	mu         sync.Mutex
+	at         []time.Time
+}
+
+func (s *retryAfterSource) Name() string { return "retryafter" }
+
+func (s *retryAfterSource) Plan(mw.Item) (mw.Plan, error) { return mw.Plan{Op: "Get", Batch: 1}, nil }
+
+func (s *retryAfterSource) Fetch(_ context.Context, _ string, items []mw.Item) []mw.Result {
+	s.mu.Lock()
+	s.at = append(s.at, time.Now())
+	n := len(s.at)
+	s.mu.Unlock()
+	if n == 1 {
+		return []mw.Result{{Err: &mw.SourceError{Class: mw.ClassThrottled, Retry: true, Status: 429, RetryAfter: s.retryAfter}}}
+	}
+	return []mw.Result{{Value: "v"}}
+}
+
+// An answer's Retry-After is a floor on the wait before the next attempt,
+// within the deadline; one the deadline has no room for ends the retries
+// at once, with the answer's error, rather than wait the deadline out.
+func TestRetryAfterIsHonouredWithinTheDeadline(t *testing.T) {
+	src := &retryAfterSource{retryAfter: 300 * time.Millisecond}
+	h := mw.Wrap(echo, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithSecrets("s"))
+	if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if gap := src.at[1].Sub(src.at[0]); gap < src.retryAfter {
+		t.Errorf("retried %v after the answer; it asked for %v", gap, src.retryAfter)
+	}
+
+	src = &retryAfterSource{retryAfter: time.Minute}
+	h = mw.Wrap(echo, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithSecrets("s"))
+	start := time.Now()
+	_, err := h(invokeCtx(t, 3*time.Second), nil)
+	if fe := asFetchError(t, err); fe.Class != mw.ClassThrottled || fe.Attempts != 1 {
+		t.Errorf("class %s after %d attempts; want throttled, after 1", fe.Class, fe.Attempts)
+	}
+	if el := time.Since(start); el > 2*time.Second { // a bound, not a measurement: the deadline is 3 s
+		t.Errorf("waited %v for a retry the deadline has no room for", el)
+	}
+}

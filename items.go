@@ -199,6 +199,21 @@ func RoleARN(arn string) ItemOption {
 	return anyKind(func(it *item) { it.RoleARN = arn })
 }
 
+// From reads the item through s rather than through the source mw would
+// choose for its kind (see WithSource), so that one Wrap mixes sources:
+//
+//	sdk := awssdk.New(cfg)
+//	lambda.Start(mw.Wrap(handler,
+//		mw.WithSecrets("prod/db"),                           // through the extension
+//		mw.WithParametersByPath("/app/prod", mw.From(sdk)), // a tree, through the SDK
+//	))
+//
+// Wrap panics if s does not serve the item, with s's reason, which names
+// what would.
+func From(s Source) ItemOption {
+	return anyKind(func(it *item) { it.src = s })
+}
+
 // ParameterVersion pins a parameter to a version number, as
 // ssm:GetParameter's name:version does. Exclusive with Label.
 func ParameterVersion(n int64) ParameterOption {

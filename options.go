@@ -3,6 +3,7 @@ package mw
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -53,7 +54,7 @@ type config struct {
 	fetchTimeout  time.Duration // noFetchTimeout for WithFetchTimeout(0)
 	maxStale      time.Duration
 	refreshAhead  time.Duration
-	sources       []Source
+	sources       []sourceChoice
 	tp            trace.TracerProvider
 	mp            metric.MeterProvider
 
@@ -133,7 +134,7 @@ func newConfig(opts []Option) (*config, *declError) {
 	if c.mp == nil {
 		c.mp = otel.GetMeterProvider()
 	}
-	c.sources = append(c.sources, newExtension(c.ext), newAppConfig(c.appConfig, c.ext.client))
+	c.sources = append(c.sources, sourceChoice{src: newExtension(c.ext)}, sourceChoice{src: newAppConfig(c.appConfig, c.ext.client)})
 	return c, bad
 }
 
@@ -149,19 +150,35 @@ func WithAppConfigEndpoint(baseURL string) Option {
 	return optionFunc(func(c *config) { c.appConfig.endpoint = baseURL })
 }
 
-// WithSource adds a source of values. Each declared item is fetched by the
-// first source, in the order of the WithSource options, whose Plan serves
-// its kind; items no such source serves go to mw's own: the AWS Parameters
-// and Secrets Lambda Extension (or the Secrets Manager Agent, see
-// WithSecretsManagerAgent) for parameters and secrets, and the AWS
-// AppConfig Agent Lambda extension for AppConfig profiles.
-func WithSource(s Source) Option {
+// WithSource adds a source of values, for items of the kinds given, or,
+// with none, for every kind it serves:
+//
+//	mw.WithSource(awssdk.New(cfg), mw.KindParametersByPath) // trees through the SDK, the rest as before
+//
+// Each declared item is fetched by the source its From option names, if
+// it has one; else by the first source, in the order of the WithSource
+// options, that is for its kind and whose Plan serves it; else by mw's own:
+// the AWS Parameters and Secrets Lambda Extension (or the Secrets Manager
+// Agent, see WithSecretsManagerAgent) for parameters and secrets, and the
+// AWS AppConfig Agent Lambda extension for AppConfig profiles. An item no
+// source serves makes Wrap panic, naming what would serve it.
+func WithSource(s Source, kinds ...Kind) Option {
 	return optionFunc(func(c *config) {
 		if s != nil {
-			c.sources = append(c.sources, s)
+			c.sources = append(c.sources, sourceChoice{src: s, kinds: kinds})
 		}
 	})
 }
+
+// sourceChoice is a source WithSource gave, and the kinds it is for: all
+// when none is named.
+type sourceChoice struct {
+	src   Source
+	kinds []Kind
+}
+
+// serves reports whether the choice is for items of kind k.
+func (c sourceChoice) serves(k Kind) bool { return len(c.kinds) == 0 || slices.Contains(c.kinds, k) }
 
 // WithTracerProvider sets the provider of mw's tracer. The default is the
 // global provider, otel.GetTracerProvider(), read when Wrap is called.

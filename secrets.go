@@ -98,23 +98,29 @@ func RefreshParameter(ctx context.Context, name string) (string, error) {
 }
 
 func refresh(ctx context.Context, k Kind, name string) (string, error) {
-	// The innermost Wrap that declares the item refreshes it, as it serves
-	// it: a parameter a declared path lists is refreshed with its path.
-	var err error
-	resolved.Each(ctx, func(h *resolved.Holder) bool {
-		s := h.Load()
-		if s == nil || !s.Index.Covers(resolved.Kind(k), name) {
-			return true
+	if w, _ := owner(ctx, k, name); w != nil {
+		if err := w.refresh(ctx, resolved.Kind(k), name); err != nil {
+			return "", err
 		}
-		if h.Refresh != nil {
-			err = h.Refresh(ctx, resolved.Kind(k), name)
-		}
-		return false
-	})
-	if err != nil {
-		return "", err
 	}
 	return lookup(ctx, k, name)
+}
+
+// owner returns the engine of the innermost Wrap in ctx that declares name
+// as kind k (or, for a parameter, a path that lists it), which fetches it,
+// and the Set it published; nil when no Wrap in ctx does, or when the
+// values are a test's (package mwtest).
+func owner(ctx context.Context, k Kind, name string) (w *wrapper, s *resolved.Set) {
+	resolved.Each(ctx, func(h *resolved.Holder) bool {
+		set := h.Load()
+		if set == nil || !set.Index.Covers(resolved.Kind(k), name) {
+			return true
+		}
+		w, _ = h.Owner.(*wrapper)
+		s = set
+		return false
+	})
+	return w, s
 }
 
 func lookup(ctx context.Context, k Kind, name string) (string, error) {

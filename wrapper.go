@@ -69,42 +69,72 @@ func newWrapper(opts []Option) *wrapper {
 	}
 	w.cache = cache.New(cache.Config{Items: policies, Index: d.index, MaxStale: cfg.maxStale, Ahead: cfg.refreshAhead,
 		StaleBudget: staleBudget, OnLand: cfg.onLand})
-	w.cache.Holder().Refresh = w.refresh
+	w.cache.Holder().Owner = w
 	w.tel = telemetry.New(cfg.tp, cfg.mp, ScopeName, Version, labels)
 	return w
 }
 
-// routeItems gives each item to the first source whose Plan serves its
-// kind, and returns the first refusal.
+// routeItems gives each item the source that serves it (see WithSource),
+// one route per source, and returns the first refusal.
 func routeItems(items []item, cfg *config) ([]itemPlan, *declError) {
-	routes := make([]*route, len(cfg.sources))
-	for k, s := range cfg.sources {
-		routes[k] = &route{src: s, name: s.Name(), gate: gate.New[Result](cfg.localAnswer)}
-	}
+	r := router{cfg: cfg}
 	plans := make([]itemPlan, len(items))
 	var first *declError
 	for i, it := range items {
-		var refused error
-		for _, r := range routes {
-			p, err := r.src.Plan(it.Item)
-			if errors.Is(err, ErrNotServed) {
-				continue
-			}
-			if err != nil {
-				refused = err
-				break
-			}
-			plans[i] = itemPlan{route: r, plan: p}
-			break
+		p, err := r.plan(it)
+		if err != nil {
+			first = worse(first, &declError{msg: origin(it) + err.Error(), fromEnv: it.from != "" || cfg.ext.fromEnv})
+			continue
 		}
-		if plans[i].route == nil {
-			if refused == nil {
-				refused = fmt.Errorf("%s: no source serves this kind of item", it.describe())
-			}
-			first = worse(first, &declError{msg: origin(it) + refused.Error(), fromEnv: it.from != "" || cfg.ext.fromEnv})
-		}
+		plans[i] = p
 	}
 	return plans, first
+}
+
+// A router finds the source of each item, and keeps one route per source.
+type router struct {
+	cfg    *config
+	routes []*route
+}
+
+// plan is how it is fetched: by the source From names, else by the first
+// source for its kind whose Plan serves it. A source that serves the kind
+// but refuses the item refuses it for good, with its reason.
+func (r *router) plan(it item) (itemPlan, error) {
+	if it.src != nil {
+		p, err := it.src.Plan(it.Item)
+		if err != nil {
+			return itemPlan{}, fmt.Errorf("From(%s): %w", it.src.Name(), err)
+		}
+		return itemPlan{route: r.route(it.src), plan: p}, nil
+	}
+	for _, c := range r.cfg.sources {
+		if !c.serves(it.Kind) {
+			continue
+		}
+		p, err := c.src.Plan(it.Item)
+		switch {
+		case errors.Is(err, ErrNotServed):
+			continue
+		case err != nil:
+			return itemPlan{}, err
+		}
+		return itemPlan{route: r.route(c.src), plan: p}, nil
+	}
+	return itemPlan{}, fmt.Errorf("%s: no source serves this kind of item", it.describe())
+}
+
+// route returns the route of s, made on first use: one readiness gate per
+// source and Wrap.
+func (r *router) route(s Source) *route {
+	for _, rt := range r.routes {
+		if sameSource(rt.src, s) {
+			return rt
+		}
+	}
+	rt := &route{src: s, name: s.Name(), gate: gate.New[Result](r.cfg.localAnswer)}
+	r.routes = append(r.routes, rt)
+	return rt
 }
 
 // begin notes the start of an invoke at now, and reports whether it is the
@@ -251,6 +281,39 @@ func (w *wrapper) refresh(ctx context.Context, k resolved.Kind, name string) err
 	}
 	w.cache.Settle(w.now(), nil) // the refreshed value is published already: publish the rest
 	return nil
+}
+
+// evaluate is EvaluateFlag: one request for flag of profile, to its
+// source, against evalCtx, within ctx less the reserve, and never past it.
+func (w *wrapper) evaluate(ctx context.Context, profile, flag string, evalCtx map[string]string) (Flag, error) {
+	i, ok := w.index.Lookup(resolved.Kind(KindAppConfig), profile)
+	if !ok {
+		return Flag{}, &LookupError{Kind: KindAppConfig, Name: profile, Err: ErrNotDeclared}
+	}
+	r := w.plans[i].route
+	fe, ok := r.src.(FlagEvaluator)
+	if !ok {
+		return Flag{}, &LookupError{Kind: KindAppConfig, Name: profile,
+			Err: fmt.Errorf("%w: the %s source does not; read the profile through the AWS AppConfig Agent or Cloud Extensions", ErrNotEvaluable, r.name)}
+	}
+	fctx, cancel := w.fetchContext(ctx)
+	defer cancel()
+	fctx, span := w.tel.StartEvaluate(fctx, i, r.name)
+	start := time.Now()
+	f, err := within(fctx, func() (Flag, error) { return fe.EvaluateFlag(fctx, w.items[i].Item, flag, evalCtx) })
+	if err == nil {
+		span.End("")
+		return f, nil
+	}
+	if errors.Is(err, ErrUnknownFlag) {
+		span.End(string(ClassNotFound))
+		return Flag{}, &LookupError{Kind: KindAppConfig, Name: profile, Err: fmt.Errorf("%w: %q", ErrUnknownFlag, flag)}
+	}
+	se := judge(fctx, err).se
+	fe2 := w.items[i].fetchError(fetchFailure{class: se.Class, status: se.Status, code: se.Code, hint: se.Hint, err: se,
+		source: r.name, attempts: 1, elapsed: time.Since(start)})
+	span.End(string(fe2.Class))
+	return Flag{}, fe2
 }
 
 // pathOf returns the declared path that lists the parameter name: of two

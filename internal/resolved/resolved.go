@@ -185,13 +185,13 @@ func (s *Set) String() string {
 func (s *Set) GoString() string { return s.String() }
 
 // Holder is what a context carries: the latest Set of one Wrap, which a
-// forced refresh replaces, and the way to refresh an item. One Holder serves
-// every invoke of a Wrap, so carrying it costs an invoke nothing.
+// forced refresh replaces, and the Wrap itself. One Holder serves every
+// invoke of a Wrap, so carrying it costs an invoke nothing.
 type Holder struct {
 	set atomic.Pointer[Set]
-	// Refresh fetches an item again, bypassing caches where it can, and
-	// stores the result in the Holder. Nil for fixed test values.
-	Refresh func(ctx context.Context, k Kind, name string) error
+	// Owner is the engine of the Wrap whose values these are, which can
+	// fetch them again; nil for fixed test values.
+	Owner any
 }
 
 // Load returns the latest Set, or nil before the first resolution.

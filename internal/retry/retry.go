@@ -56,13 +56,14 @@ func New(ctx context.Context) *Schedule {
 }
 
 // Next returns the wait before the next attempt, on the throttling
-// schedule or the other, or Stop.
-func (s *Schedule) Next(throttled bool) time.Duration {
+// schedule or the other, and at least atLeast, as a server's Retry-After
+// asks; or Stop.
+func (s *Schedule) Next(throttled bool, atLeast time.Duration) time.Duration {
 	b := s.normal
 	if throttled {
 		b = s.throttle
 	}
-	d := b.NextBackOff()
+	d := max(b.NextBackOff(), atLeast)
 	if dl, ok := s.ctx.Deadline(); ok && d != Stop && time.Until(dl) < d {
 		return Stop
 	}

@@ -128,3 +128,24 @@ func (r *Recorder) Fetched(ctx context.Context, i int, source, reason string, to
 		r.meter.add(ctx, refreshes, 1, metric.WithAttributes(r.labels[i].attributes(src, why)...))
 	}
 }
+
+// An Evaluate records one evaluation of a flag against a caller's context:
+// the mw.evaluate span. It names the profile and the source, never the
+// flag's key, the context or the answer.
+type Evaluate struct{ span trace.Span }
+
+// StartEvaluate starts the evaluation of a flag of item i by source.
+func (r *Recorder) StartEvaluate(ctx context.Context, i int, source string) (context.Context, Evaluate) {
+	attrs := r.labels[i].attributes(AttrSource.String(source))
+	ctx, span := r.tracer.Start(ctx, SpanEvaluate, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	return ctx, Evaluate{span: span}
+}
+
+// End ends the evaluation, which failed with class, or succeeded ("").
+func (e Evaluate) End(class string) {
+	if class != "" && e.span.IsRecording() {
+		e.span.SetAttributes(AttrErrorType.String(class))
+		e.span.SetStatus(codes.Error, "mw: the flag could not be evaluated")
+	}
+	e.span.End()
+}

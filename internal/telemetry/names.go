@@ -10,10 +10,11 @@ import "go.opentelemetry.io/otel/attribute"
 // The span, event, metric and attribute names. Change none without a major
 // version.
 const (
-	SpanResolve = "mw.resolve"
-	SpanFetch   = "mw.fetch"
-	SpanHandler = "mw.handler"
-	EventRetry  = "mw.fetch.retry"
+	SpanResolve  = "mw.resolve"
+	SpanFetch    = "mw.fetch"
+	SpanHandler  = "mw.handler"
+	SpanEvaluate = "mw.evaluate"
+	EventRetry   = "mw.fetch.retry"
 
 	MetricLookups   = "mw.cache.lookups"
 	MetricRefreshes = "mw.cache.refreshes"
