@@ -28,6 +28,7 @@ type FetchError struct {
 	Err   error // the last cause
 
 	hint string // the likely fix, for the answer received: fixed when the error is made
+	ref  string // what handlers read the item by
 }
 
 // fetchFailure is what is known of a failed fetch when its *FetchError is
@@ -103,16 +104,24 @@ func (e *FetchError) answer() string {
 }
 
 // subject names the item: `secret "db" (prod/db, stage AWSPREVIOUS)`.
-func (e *FetchError) subject() string { return subject(e.Kind, e.Name, e.Alias, e.Version) }
+func (e *FetchError) subject() string {
+	ref := e.ref
+	if ref == "" {
+		ref = e.Alias
+	}
+	if ref == "" {
+		ref = e.Name
+	}
+	return subject(e.Kind, ref, e.Name, e.Version)
+}
 
-// subject names an item of kind k by what handlers read it by, its alias
-// or else its name, and what it fetches: `secret "db" (prod/db, stage
-// AWSPREVIOUS)`.
-func subject(k Kind, name, alias, version string) string {
-	ref := name
+// subject names an item of kind k by what handlers read it by (ref: its
+// alias, or its name; an AppConfig profile's name), then what it fetches
+// when that says more, and its version: `secret "db" (prod/db, stage
+// AWSPREVIOUS)`, `appconfig "flags" (orders/prod/flags)`.
+func subject(k Kind, ref, name, version string) string {
 	var extra []string
-	if alias != "" {
-		ref = alias
+	if name != ref {
 		extra = append(extra, name)
 	}
 	if version != "" {
@@ -263,7 +272,9 @@ type LookupError struct {
 	Err   error       // ErrNoValues, ErrNotDeclared, ErrNotFound, or wraps ErrDecode
 	Fetch *FetchError // with ErrNotFound: why the item has no value
 
-	declaredAs Kind // with ErrNotDeclared: the kind the name is declared as, if any
+	declaredAs Kind   // with ErrNotDeclared: the kind the name is declared as, if any
+	readAs     string // with ErrNotDeclared: how handlers read the item name spells otherwise
+	inTest     bool   // with ErrNotDeclared: the values are a test's (mwtest.NewContext), which lack it
 }
 
 // Errors a LookupError wraps.
@@ -286,6 +297,12 @@ func (e *LookupError) Error() string {
 	}
 	switch e.Err {
 	case ErrNotDeclared:
+		if e.readAs != "" {
+			return fmt.Sprintf("mw: %s %q is declared, and read by %q: pass that to mw.%s", e.Kind, e.Name, e.readAs, e.Kind.facts().accessor)
+		}
+		if e.inTest {
+			return fmt.Sprintf("mw: %s %q is not in this test's values: add it to the mwtest.Values given to mwtest.NewContext", e.Kind, e.Name)
+		}
 		if f := e.declaredAs.facts(); f != nil {
 			return fmt.Sprintf("mw: %s %q was not declared, but %s %q was: read it with mw.%s", e.Kind, e.Name, e.declaredAs, e.Name, f.accessor)
 		}

@@ -163,6 +163,29 @@ func position(ctx context.Context, k Kind, name string) (s *resolved.Set, i int,
 	return s, i, err, found
 }
 
+// notDeclared is the *LookupError for name, which no Wrap in ctx declares
+// as kind k, with what the message needs to point at the fix: another
+// kind it is declared as, another spelling of a declared item, or a
+// test's values (mwtest.NewContext) that lack it.
+func notDeclared(ctx context.Context, k Kind, name string) *LookupError {
+	e := &LookupError{Kind: k, Name: name, Err: ErrNotDeclared, declaredAs: declaredAs(ctx, name)}
+	resolved.Each(ctx, func(h *resolved.Holder) bool {
+		s := h.Load()
+		if s == nil {
+			return true
+		}
+		if ref, ok := s.Index.Spelling(resolved.Kind(k), name); ok {
+			e.readAs = ref
+			return false
+		}
+		if h.Owner == nil && e.declaredAs == 0 {
+			e.inTest = true // the innermost values a test made lack it
+		}
+		return e.inTest == false
+	})
+	return e
+}
+
 // find returns the Set that holds a declared item's value, and its
 // position, or a *LookupError saying why there is none.
 func find(ctx context.Context, k Kind, name string) (*resolved.Set, int, error) {
@@ -171,7 +194,7 @@ func find(ctx context.Context, k Kind, name string) (*resolved.Set, int, error) 
 	case s == nil:
 		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNoValues}
 	case !found:
-		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNotDeclared, declaredAs: declaredAs(ctx, name)}
+		return nil, 0, notDeclared(ctx, k, name)
 	case err != nil:
 		fe, _ := err.(*FetchError)
 		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNotFound, Fetch: fe}
