@@ -264,8 +264,9 @@ func (e *PrefetchError) Unwrap() []error {
 // LookupError is returned by the accessors when they cannot answer: the
 // context holds no values (ErrNoValues), the item was not declared
 // (ErrNotDeclared), an optional item could not be fetched (ErrNotFound,
-// with the *FetchError that says why), or a typed accessor could not decode
-// the value (ErrDecode). Test with errors.Is and errors.As.
+// with the *FetchError that says why), a typed accessor could not decode
+// the value (ErrDecode), or the item is not of the type the accessor reads
+// (ErrWrongType). Test with errors.Is and errors.As.
 type LookupError struct {
 	Kind  Kind
 	Name  string
@@ -286,6 +287,10 @@ var (
 	// ErrNotFound means an optional item, declared without a Default,
 	// could not be fetched.
 	ErrNotFound = errors.New("optional item has no value")
+	// ErrWrongType means the item is not of the type the accessor reads,
+	// as its source said: ParameterList of a String parameter, SecretBinary
+	// of a SecretString.
+	ErrWrongType = errors.New("not of the type this accessor reads")
 	// ErrDecode means a typed accessor could not decode the value; the
 	// error says why and where, never what the value holds.
 	ErrDecode = errors.New("cannot decode the value")

@@ -229,26 +229,43 @@ func ParameterJSON[T any](ctx context.Context, name string) (T, error) {
 	return decodeJSON[T](ctx, KindParameter, name)
 }
 
-// SecretBinary returns a declared secret's value as bytes: those of a
-// binary secret (SecretBinary, base64 on the wire, decoded), or those of a
-// SecretString. Each call returns a new slice, which the caller may keep
-// and change.
+// SecretBinary returns the bytes of a declared binary secret (its
+// SecretBinary, base64 on the wire, decoded). A secret its source says
+// holds a SecretString gives a *LookupError wrapping ErrWrongType: read it
+// with Secret or SecretJSON. Each call returns a new slice, which the
+// caller may keep and change.
 func SecretBinary(ctx context.Context, id string) ([]byte, error) {
 	s, i, err := find(ctx, KindSecret, id)
 	if err != nil {
 		return nil, err
 	}
+	if t := typeOf(s, i); t != "" && t != "SecretBinary" {
+		return nil, &LookupError{Kind: KindSecret, Name: id, Err: fmt.Errorf("%w: it holds a %s, not a SecretBinary: read it with mw.Secret or mw.SecretJSON", ErrWrongType, t)}
+	}
 	return []byte(s.Values[i]), nil
 }
 
-// ParameterList returns a declared parameter's value split at its commas,
-// as a StringList parameter's items. An empty value is an empty list. The
-// split is done once per value; each call returns a new slice, which the
-// caller may keep and change.
+// typeOf is the type of the item at position i of s, as its source said,
+// or "".
+func typeOf(s *resolved.Set, i int) string {
+	if i < len(s.Types) {
+		return s.Types[i]
+	}
+	return ""
+}
+
+// ParameterList returns a declared StringList parameter's items: its value
+// split at its commas. An empty value is an empty list. A parameter its
+// source says is a String or a SecureString gives a *LookupError wrapping
+// ErrWrongType: read it with Parameter. The split is done once per value;
+// each call returns a new slice, which the caller may keep and change.
 func ParameterList(ctx context.Context, name string) ([]string, error) {
 	s, i, err := find(ctx, KindParameter, name)
 	if err != nil {
 		return nil, err
+	}
+	if t := typeOf(s, i); t != "" && t != "StringList" {
+		return nil, &LookupError{Kind: KindParameter, Name: name, Err: fmt.Errorf("%w: it is a %s parameter, not a StringList: read it with mw.Parameter", ErrWrongType, t)}
 	}
 	v, _ := s.Memo(i, listKey{}, func(v string) (any, error) {
 		if v == "" {

@@ -67,7 +67,7 @@ func (s *Source) getParametersCall(ctx context.Context, names []string) map[stri
 	for _, p := range out.Parameters {
 		if n, ok := matchParameter(byKey, p); ok {
 			if _, dup := got[n]; !dup {
-				got[n] = mw.Result{Value: aws.ToString(p.Value)}
+				got[n] = mw.Result{Value: aws.ToString(p.Value), Type: string(p.Type)}
 			}
 		}
 	}

@@ -105,6 +105,10 @@ func (ix *Index) Covers(k Kind, ref string) bool {
 type Set struct {
 	Index  *Index
 	Values []string
+	// Types holds, by position, a declared item's type as AWS names it
+	// (String, StringList, SecretBinary, ...), where its source said; nil
+	// when none did.
+	Types []string
 	// Errs holds, by position, why an optional item has no value; nil
 	// where the value is good. Nil when no item lacks a value.
 	Errs []error
