@@ -196,9 +196,11 @@ func (b *Backend) DenyDecrypt(name string) { b.p.set(func(p *proxy) { p.noDecryp
 
 // Fail injects f into requests for op (such as "GetParameters"; "" for
 // any) that name name ("" for any): the next f.Times of them, or all when
-// Times is 0.
+// Times is 0, once f.After of them have passed.
 func (b *Backend) Fail(op, name string, f Fault) {
-	b.p.set(func(p *proxy) { p.faults = append(p.faults, &rule{op: op, name: name, f: f, left: f.Times}) })
+	b.p.set(func(p *proxy) {
+		p.faults = append(p.faults, &rule{op: op, name: name, f: f, left: f.Times, skip: f.After})
+	})
 }
 
 // SetLatency delays every request by d before it is forwarded (a request
