@@ -1,0 +1,10 @@
+package awssdk
+
+import "time"
+
+// ResumeWithin is how long after its first page a cut listing may be
+// resumed.
+const ResumeWithin = resumeWithin
+
+// SetClock makes s read the time from now.
+func SetClock(s *Source, now func() time.Time) { s.now = now }

@@ -1,0 +1,190 @@
+package awssdk
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/lambda-mw/mw"
+)
+
+// resumeWithin bounds how long after its first page was asked for a cut
+// listing may be resumed. Until a path's refresh lands, mw serves the
+// path's last complete tree, older than every page listed since: a resumed
+// tree never replaces a newer one. The bound keeps its pages close to one
+// another (twice mw.DefaultTTL, well inside mw.DefaultMaxStale) while
+// leaving a large tree many fetches to land in. How long Parameter Store
+// takes a NextToken is not documented: one it refuses costs one call
+// (InvalidNextToken restarts the listing).
+const resumeWithin = 10 * time.Minute
+
+// A listing is one path's listing in progress: the parameters of the pages
+// listed so far, the NextToken of the next page, every NextToken followed
+// (a repeated one is a malformed answer), and when its first page was
+// asked for.
+type listing struct {
+	values map[string]string
+	next   string
+	seen   map[string]bool
+	pages  int
+	began  time.Time
+}
+
+// listings holds the listings cut short, by item, for the next Fetch of
+// the item to resume. A listing is held by one Fetch at a time: take
+// removes it, and only a cut listing is put back.
+type listings struct {
+	mu  sync.Mutex
+	cut map[mw.Item]*listing
+	// listed is when the last complete listing of each item began: a
+	// listing that began before it is never resumed, so that a tree never
+	// goes back to pages older than one already returned.
+	listed map[mw.Item]time.Time
+}
+
+// key is the item whose listing it is: the whole item, RoleARN included,
+// forced or not.
+func key(it mw.Item) mw.Item {
+	it.Refresh = false
+	return it
+}
+
+// take returns the cut listing of it, if one may be resumed at now, and
+// holds it: a concurrent Fetch of it lists from the first page. A forced
+// refresh (it.Refresh) takes none: it never serves a page listed before
+// it was asked for.
+func (l *listings) take(it mw.Item, now time.Time) *listing {
+	if it.Refresh {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.cut[key(it)]
+	delete(l.cut, key(it))
+	if p == nil || now.Sub(p.began) > resumeWithin {
+		return nil
+	}
+	return p
+}
+
+// keep puts back the listing p of it, cut after at least one page, unless
+// a complete listing of it began after p did, or a concurrent Fetch of it
+// has put back one that listed more pages. It drops what is too old to
+// resume.
+func (l *listings) keep(it mw.Item, p *listing, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.prune(now)
+	k := key(it)
+	if p.began.Before(l.listed[k]) || now.Sub(p.began) > resumeWithin {
+		return
+	}
+	if q := l.cut[k]; q == nil || q.pages <= p.pages {
+		if l.cut == nil {
+			l.cut = make(map[mw.Item]*listing)
+		}
+		l.cut[k] = p
+	}
+}
+
+// done records that p, a listing of it, listed the whole tree, and drops
+// the cut listing of it that began before p did: it holds nothing newer.
+func (l *listings) done(it mw.Item, p *listing, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.prune(now)
+	k := key(it)
+	if q := l.cut[k]; q != nil && q.began.Before(p.began) {
+		delete(l.cut, k)
+	}
+	if p.began.After(l.listed[k]) {
+		if l.listed == nil {
+			l.listed = make(map[mw.Item]time.Time)
+		}
+		l.listed[k] = p.began
+	}
+}
+
+// prune drops what no listing can use at now: cut listings too old to
+// resume, and complete listings that began before any listing that may
+// still be resumed. l.mu must be held.
+func (l *listings) prune(now time.Time) {
+	for k, q := range l.cut {
+		if now.Sub(q.began) > resumeWithin {
+			delete(l.cut, k)
+		}
+	}
+	for k, began := range l.listed {
+		if now.Sub(began) > resumeWithin {
+			delete(l.listed, k)
+		}
+	}
+}
+
+// getParametersByPath lists every parameter under the item's path with
+// ssm:GetParametersByPath, recursively and decrypted, page after page until
+// NextToken is empty (a page may be empty and still have one).
+//
+// A listing cut after at least one page, by the end of ctx or by a failure
+// that mw retries (throttling, a server error, a failed connection), is
+// kept, and the next Fetch of the same item resumes it from its NextToken,
+// within resumeWithin of its first page. A NextToken that Parameter Store
+// refuses (InvalidNextToken) restarts the listing from the first page,
+// once a Fetch. Any other failure drops what was listed.
+func (s *Source) getParametersByPath(ctx context.Context, it mw.Item) mw.Result {
+	p := s.listings.take(it, s.now())
+	if p == nil {
+		p = s.newListing()
+	}
+	restarted := false
+	for {
+		out, err := s.ssm.GetParametersByPath(ctx, &ssm.GetParametersByPathInput{
+			Path:           aws.String(it.Name),
+			Recursive:      aws.Bool(true),
+			WithDecryption: aws.Bool(true),
+			MaxResults:     aws.Int32(maxGetParameters),
+			NextToken:      tokenOrNil(p.next),
+		})
+		if err != nil {
+			se := s.callError(ctx, opGetParametersByPath, err)
+			switch {
+			case se.Code == "InvalidNextToken" && p.next != "" && !restarted:
+				restarted, p = true, s.newListing()
+				continue
+			case p.pages > 0 && (se.Retry || ctx.Err() != nil):
+				s.listings.keep(it, p, s.now())
+			}
+			return mw.Result{Err: se}
+		}
+		p.pages++
+		for _, prm := range out.Parameters {
+			p.values[aws.ToString(prm.Name)] = aws.ToString(prm.Value)
+		}
+		next := aws.ToString(out.NextToken)
+		if next == "" {
+			s.listings.done(it, p, s.now())
+			return mw.Result{Values: p.values}
+		}
+		if p.seen[next] {
+			return mw.Result{Err: &mw.SourceError{Class: mw.ClassMalformed,
+				Err: errors.New("GetParametersByPath answered a NextToken it had already sent")}}
+		}
+		p.seen[next] = true
+		p.next = next
+	}
+}
+
+func (s *Source) newListing() *listing {
+	return &listing{values: make(map[string]string), seen: make(map[string]bool), began: s.now()}
+}
+
+func tokenOrNil(t string) *string {
+	if t == "" {
+		return nil
+	}
+	return aws.String(t)
+}
