@@ -3,8 +3,10 @@ package moto
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,6 +106,42 @@ func (b *Backend) PutParameter(name, typ, value string) int64 {
 	})
 	b.check("PutParameter "+name, err)
 	return out.Version
+}
+
+// PutParameters stores values (by name) as parameters of type typ, as
+// PutParameter does, with workers requests at a time: moto takes a few
+// milliseconds of its own per request, and serves concurrent ones.
+func (b *Backend) PutParameters(typ string, values map[string]string, workers int) {
+	b.tb.Helper()
+	if typ == "" {
+		typ = string(ssmtypes.ParameterTypeString)
+	}
+	workers = max(workers, 1)
+	names := make(chan string)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for n := range names {
+				_, err := b.ssm.PutParameter(b.ctx(), &ssm.PutParameterInput{
+					Name: aws.String(n), Type: ssmtypes.ParameterType(typ), Value: aws.String(values[n]), Overwrite: aws.Bool(true),
+				})
+				if err != nil {
+					errs <- fmt.Errorf("PutParameter %s: %w", n, err)
+					for range names { // drain: the others stop too
+					}
+					return
+				}
+			}
+		})
+	}
+	for n := range values {
+		names <- n
+	}
+	close(names)
+	wg.Wait()
+	close(errs)
+	b.check("PutParameters", <-errs)
 }
 
 // LabelParameter attaches labels to a version of parameter name.
