@@ -21,8 +21,9 @@
 // A path's listing cut short after some pages, by the end of the fetch's
 // context (the fetch timeout, the invoke's deadline) or by a failure mw
 // retries (throttling), keeps the pages it listed: the next fetch of the
-// same item goes on from the NextToken it reached, within ten minutes of
-// its first page, so a tree too large to list in one fetch still lands.
+// same item goes on from the NextToken it reached, within
+// mw.DefaultMaxStale of its first page, so a tree too large to list in one
+// fetch still lands.
 // A forced refresh (mw.RefreshParameter) lists from the first page.
 //
 // # IAM

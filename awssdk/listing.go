@@ -13,14 +13,16 @@ import (
 )
 
 // resumeWithin bounds how long after its first page was asked for a cut
-// listing may be resumed. Until a path's refresh lands, mw serves the
-// path's last complete tree, older than every page listed since: a resumed
-// tree never replaces a newer one. The bound keeps its pages close to one
-// another (twice mw.DefaultTTL, well inside mw.DefaultMaxStale) while
-// leaving a large tree many fetches to land in. How long Parameter Store
-// takes a NextToken is not documented: one it refuses costs one call
+// listing may be resumed: mw.DefaultMaxStale. With mw's defaults, a tree
+// assembled from pages listed within it is no staler when served than the
+// last good tree mw serves while a refresh fails, and until a refresh
+// lands, the tree served is older than every page listed since. A shorter
+// bound would restart, before they land, the listings of environments
+// that share the account's GetParametersByPath quota in a storm of cold
+// starts, each progressing slowly. How long Parameter Store takes a
+// NextToken is not documented: one it refuses costs one call
 // (InvalidNextToken restarts the listing).
-const resumeWithin = 10 * time.Minute
+const resumeWithin = mw.DefaultMaxStale
 
 // A listing is one path's listing in progress: the parameters of the pages
 // listed so far, the NextToken of the next page, every NextToken followed
