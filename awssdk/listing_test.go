@@ -431,9 +431,9 @@ func TestWrapTreeLandsAcrossInvokes(t *testing.T) {
 		var err error
 		got, err = mw.ParametersByPath(ctx, "/slow")
 		return err
-	}, mw.WithParametersByPath("/slow"), mw.WithFetchTimeout(200*time.Millisecond))
+	}, mw.WithParametersByPath("/slow"), mw.WithFetchTimeout(400*time.Millisecond))
 	b.Reset()
-	b.SetLatency(80 * time.Millisecond) // 6 pages: about half a second
+	b.SetLatency(150 * time.Millisecond) // 6 pages: about a second
 	const most = 100
 	invokes := 0
 	for err := errors.New("not yet"); err != nil; invokes++ {
