@@ -37,7 +37,7 @@ type listing struct {
 }
 
 // listings holds the listings cut short, by item, for the next Fetch of
-// the item to resume. A listing is held by one Fetch at a time: take
+// the item to resume. A listing is held by one Fetch at a time: start
 // removes it, and only a cut listing is put back.
 type listings struct {
 	mu  sync.Mutex
@@ -46,7 +46,26 @@ type listings struct {
 	// listing that began before it is never resumed, so that a tree never
 	// goes back to pages older than one already returned.
 	listed map[mw.Item]time.Time
+	// running holds the Fetches listing each item now.
+	running map[mw.Item]map[*run]bool
+
+	onHandOver func() // tests: a Fetch waits for one whose context ended
 }
+
+// A run is one Fetch's listing of an item: done is closed once it has
+// returned, its listing kept if it was cut.
+type run struct {
+	ctx  context.Context
+	done chan struct{}
+}
+
+// handOverWithin bounds how long a Fetch waits for the Fetches of the same
+// item whose context has ended to keep their listings. mw leaves a Fetch
+// at the end of its context without waiting for it to return, and may
+// start the next Fetch of the item at once; an SDK call returns as soon as
+// its context ends, so the wait is short, unless a transport ignores its
+// context: then the Fetch lists from the first page.
+const handOverWithin = time.Second
 
 // key is the item whose listing it is: the whole item, RoleARN included,
 // forced or not.
@@ -55,22 +74,76 @@ func key(it mw.Item) mw.Item {
 	return it
 }
 
-// take returns the cut listing of it, if one may be resumed at now, and
-// holds it: a concurrent Fetch of it lists from the first page. A forced
-// refresh (it.Refresh) takes none: it never serves a page listed before
-// it was asked for.
-func (l *listings) take(it mw.Item, now time.Time) *listing {
+// start registers a Fetch listing it within ctx, and returns the cut
+// listing of it that the Fetch may resume at now(), if any, which it then
+// holds: a concurrent Fetch of it lists from the first page. It first
+// waits, up to handOverWithin, for the Fetches of it whose context has
+// ended to keep what they listed. A forced refresh (it.Refresh) resumes
+// nothing: it never serves a page listed before it was asked for. stop
+// ends the run.
+func (l *listings) start(ctx context.Context, it mw.Item, now func() time.Time) (*run, *listing) {
+	k := key(it)
+	r := &run{ctx: ctx, done: make(chan struct{})}
+	l.mu.Lock()
+	var ending []*run
+	for q := range l.running[k] {
+		if q.ctx.Err() != nil {
+			ending = append(ending, q)
+		}
+	}
+	if l.running == nil {
+		l.running = make(map[mw.Item]map[*run]bool)
+	}
+	if l.running[k] == nil {
+		l.running[k] = make(map[*run]bool)
+	}
+	l.running[k][r] = true
+	l.mu.Unlock()
 	if it.Refresh {
-		return nil
+		return r, nil
+	}
+	if len(ending) > 0 {
+		if l.onHandOver != nil {
+			l.onHandOver()
+		}
+		l.await(ctx, ending)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	p := l.cut[key(it)]
-	delete(l.cut, key(it))
-	if p == nil || now.Sub(p.began) > resumeWithin {
-		return nil
+	p := l.cut[k]
+	delete(l.cut, k)
+	if p == nil || now().Sub(p.began) > resumeWithin {
+		return r, nil
 	}
-	return p
+	return r, p
+}
+
+// await waits until the runs have returned, ctx ends, or handOverWithin
+// passes.
+func (l *listings) await(ctx context.Context, runs []*run) {
+	t := time.NewTimer(handOverWithin)
+	defer t.Stop()
+	for _, q := range runs {
+		select {
+		case <-q.done:
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// stop ends the run r of it.
+func (l *listings) stop(it mw.Item, r *run) {
+	l.mu.Lock()
+	k := key(it)
+	delete(l.running[k], r)
+	if len(l.running[k]) == 0 {
+		delete(l.running, k)
+	}
+	l.mu.Unlock()
+	close(r.done)
 }
 
 // keep puts back the listing p of it, cut after at least one page, unless
@@ -134,11 +207,13 @@ func (l *listings) prune(now time.Time) {
 // A listing cut after at least one page, by the end of ctx or by a failure
 // that mw retries (throttling, a server error, a failed connection), is
 // kept, and the next Fetch of the same item resumes it from its NextToken,
-// within resumeWithin of its first page. A NextToken that Parameter Store
+// within resumeWithin of its first page (waiting briefly for a Fetch of
+// the item whose context has ended and that has not returned yet). A NextToken that Parameter Store
 // refuses (InvalidNextToken) restarts the listing from the first page,
 // once a Fetch. Any other failure drops what was listed.
 func (s *Source) getParametersByPath(ctx context.Context, it mw.Item) mw.Result {
-	p := s.listings.take(it, s.now())
+	r, p := s.listings.start(ctx, it, s.now)
+	defer s.listings.stop(it, r)
 	if p == nil {
 		p = s.newListing()
 	}

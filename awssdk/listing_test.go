@@ -477,3 +477,75 @@ func TestWrapTreeThrottledMidListing(t *testing.T) {
 	}
 	wantCallsN(t, "throttled at the fourth page", b.Calls("GetParametersByPath"), treePages+1)
 }
+
+// lingerer is the HTTP client of a Source's Parameter Store client: the
+// listing whose context carries a linger ends its context when it asks for
+// the page after linger.after, and then, as a transport slow to notice,
+// returns only when released.
+type lingerer struct{}
+
+type linger struct {
+	after            int
+	pages            int
+	cancel           context.CancelFunc
+	reached, release chan struct{}
+}
+
+type lingerKey struct{}
+
+func (lingerer) Do(r *http.Request) (*http.Response, error) {
+	if l, ok := r.Context().Value(lingerKey{}).(*linger); ok {
+		if l.pages++; l.pages > l.after {
+			l.cancel()
+			close(l.reached)
+			<-l.release
+			return nil, r.Context().Err()
+		}
+	}
+	return http.DefaultClient.Do(r)
+}
+
+// TestListingHandedOverFromAnEndedFetch: mw leaves a Fetch at the end of
+// its context without waiting for it to return, and the next Fetch of the
+// item may start before the first has kept its pages. The next Fetch waits
+// for them (briefly) rather than list from the first page.
+func TestListingHandedOverFromAnEndedFetch(t *testing.T) {
+	b := newBackend(t)
+	want := seedTree(b, "/handover", 55)
+	src := awssdk.New(b.Config(), awssdk.WithSSMOptions(func(o *ssm.Options) { o.HTTPClient = lingerer{} }))
+	waiting := make(chan struct{})
+	awssdk.OnHandOver(src, func() { close(waiting) })
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	l := &linger{after: 3, cancel: cancel, reached: make(chan struct{}), release: make(chan struct{})}
+	first := make(chan mw.Result, 1)
+	go func() {
+		first <- src.Fetch(context.WithValue(ctx, lingerKey{}, l), "GetParametersByPath", []mw.Item{path("/handover")})[0]
+	}()
+	<-l.reached // its context has ended; it has not returned
+
+	type listed struct {
+		r mw.Result
+		n int64
+	}
+	second := make(chan listed, 1)
+	go func() {
+		r, n := listPath(t.Context(), b, src, path("/handover"))
+		second <- listed{r, n}
+	}()
+	var got listed
+	select {
+	case <-waiting:
+		close(l.release)
+		got = <-second
+	case got = <-second:
+		close(l.release)
+		t.Error("the second Fetch did not wait for the first, whose context had ended, to keep its pages")
+	}
+	if r := <-first; r.Err == nil {
+		t.Error("the first Fetch did not fail")
+	}
+	wantTree(t, "handed over", got.r, want)
+	wantCallsN(t, "handed over", got.n, treePages-3)
+}
