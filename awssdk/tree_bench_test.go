@@ -14,8 +14,9 @@ package awssdk_test
 // succeeds (cold), then, once its TTL has passed and one parameter has a
 // new value, invoked every refreshGap until an invoke serves the new value
 // (refresh). The metrics say how long each took, in how many invokes and
-// calls; refresh-waits counts the invokes that waited for the refresh
-// (longer than waited), the others being served from memory. Trees of 100 and 1,000 parameters run by default (CI runs them
+// fetches (Source.Fetch calls: attempts) and calls; refresh-waits counts
+// the invokes that waited for the refresh (longer than waited), the others
+// being served from memory. Trees of 100 and 1,000 parameters run by default (CI runs them
 // once); MW_BIG_TREE=1 adds 10,000, which takes moto most of a minute to
 // seed. They are not timed assertions, and run only with -bench.
 
@@ -66,6 +67,18 @@ func treeSizes() []int {
 		return []int{100, 1000, 10000}
 	}
 	return []int{100, 1000}
+}
+
+// counted is a Source that counts its Fetch calls: the fetches of the
+// tree mw makes, each one attempt.
+type counted struct {
+	mw.Source
+	fetches atomic.Int64
+}
+
+func (c *counted) Fetch(ctx context.Context, op string, items []mw.Item) []mw.Result {
+	c.fetches.Add(1)
+	return c.Source.Fetch(ctx, op, items)
 }
 
 // treeWorld is where a tree is listed from.
@@ -163,6 +176,7 @@ type treePhase struct {
 	elapsed time.Duration
 	invokes int
 	waits   int // invokes that waited for a fetch
+	fetches int64
 	calls   int64
 }
 
@@ -170,6 +184,7 @@ func (p *treePhase) add(q treePhase) {
 	p.elapsed += q.elapsed
 	p.invokes += q.invokes
 	p.waits += q.waits
+	p.fetches += q.fetches
 	p.calls += q.calls
 }
 
@@ -182,6 +197,7 @@ func benchTree(b *testing.B, w treeWorld, values map[string]string) {
 	for i := range b.N {
 		var got map[string]string
 		var seen string
+		src := &counted{Source: w.source()}
 		h := mw.WrapFunc(func(ctx context.Context) error {
 			var err error
 			if got == nil {
@@ -189,9 +205,9 @@ func benchTree(b *testing.B, w treeWorld, values map[string]string) {
 			}
 			seen, _ = mw.Parameter(ctx, marker)
 			return err
-		}, mw.WithSource(w.source()), mw.WithoutEnvironment(), mw.WithParametersByPath(treeRoot), mw.WithTTL(treeTTL))
+		}, mw.WithSource(src), mw.WithoutEnvironment(), mw.WithParametersByPath(treeRoot), mw.WithTTL(treeTTL))
 
-		c := invokeUntil(b, w, h, 0, func(err error) bool { return err == nil })
+		c := invokeUntil(b, w, src, h, 0, func(err error) bool { return err == nil })
 		loaded := time.Now()
 		if len(got) != len(values) {
 			b.Fatalf("cold: %d parameters, want %d", len(got), len(values))
@@ -201,7 +217,7 @@ func benchTree(b *testing.B, w treeWorld, values map[string]string) {
 		fresh := fmt.Sprintf("refreshed-%d", i)
 		w.set(marker, fresh)
 		time.Sleep(time.Until(loaded.Add(treeTTL))) // the TTL passes
-		refresh.add(invokeUntil(b, w, h, refreshGap, func(err error) bool {
+		refresh.add(invokeUntil(b, w, src, h, refreshGap, func(err error) bool {
 			if err != nil {
 				b.Fatalf("refresh: an invoke failed, with a stale tree to serve: %v", err)
 			}
@@ -215,18 +231,20 @@ func benchTree(b *testing.B, w treeWorld, values map[string]string) {
 	n := float64(b.N)
 	b.ReportMetric(cold.elapsed.Seconds()/n, "cold-s")
 	b.ReportMetric(float64(cold.invokes)/n, "cold-invokes")
+	b.ReportMetric(float64(cold.fetches)/n, "cold-fetches")
 	b.ReportMetric(float64(cold.calls)/n, "cold-calls")
 	b.ReportMetric(refresh.elapsed.Seconds()/n, "refresh-s")
 	b.ReportMetric(float64(refresh.invokes)/n, "refresh-invokes")
 	b.ReportMetric(float64(refresh.waits)/n, "refresh-waits")
+	b.ReportMetric(float64(refresh.fetches)/n, "refresh-fetches")
 	b.ReportMetric(float64(refresh.calls)/n, "refresh-calls")
 }
 
 // invokeUntil invokes h, gap apart, until done says so of an invoke's
 // error, and returns how long that took, in how many invokes (how many of
-// them waited for a fetch) and calls.
-func invokeUntil(b *testing.B, w treeWorld, h func(context.Context) error, gap time.Duration, done func(error) bool) treePhase {
-	start, before := time.Now(), w.calls()
+// them waited for a fetch), fetches of src and calls.
+func invokeUntil(b *testing.B, w treeWorld, src *counted, h func(context.Context) error, gap time.Duration, done func(error) bool) treePhase {
+	start, before, fetched := time.Now(), w.calls(), src.fetches.Load()
 	waits := 0
 	for n := 1; ; n++ {
 		at := time.Now()
@@ -235,7 +253,8 @@ func invokeUntil(b *testing.B, w treeWorld, h func(context.Context) error, gap t
 			waits++
 		}
 		if done(err) {
-			return treePhase{elapsed: time.Since(start), invokes: n, waits: waits, calls: w.calls() - before}
+			return treePhase{elapsed: time.Since(start), invokes: n, waits: waits,
+				fetches: src.fetches.Load() - fetched, calls: w.calls() - before}
 		}
 		if time.Since(start) > treeGiveUp {
 			b.Fatalf("not done after %d invokes in %v (%d calls): %v", n, time.Since(start).Round(time.Second),
