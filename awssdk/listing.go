@@ -53,10 +53,12 @@ type listings struct {
 }
 
 // A run is one Fetch's listing of an item: done is closed once it has
-// returned, its listing kept if it was cut.
+// returned, its listing kept if it was cut. A run whose context ended and
+// that did not return within handOverWithin is waited for no more.
 type run struct {
-	ctx  context.Context
-	done chan struct{}
+	ctx     context.Context
+	done    chan struct{}
+	givenUp bool // no Fetch waits for it: l.mu guards it
 }
 
 // handOverWithin bounds how long a Fetch waits for the Fetches of the same
@@ -64,7 +66,8 @@ type run struct {
 // at the end of its context without waiting for it to return, and may
 // start the next Fetch of the item at once; an SDK call returns as soon as
 // its context ends, so the wait is short, unless a transport ignores its
-// context: then the Fetch lists from the first page.
+// context: then the Fetch lists from the first page, and no later Fetch
+// waits for that one.
 const handOverWithin = time.Second
 
 // key is the item whose listing it is: the whole item, RoleARN included,
@@ -87,7 +90,7 @@ func (l *listings) start(ctx context.Context, it mw.Item, now func() time.Time) 
 	l.mu.Lock()
 	var ending []*run
 	for q := range l.running[k] {
-		if q.ctx.Err() != nil {
+		if q.ctx.Err() != nil && !q.givenUp {
 			ending = append(ending, q)
 		}
 	}
@@ -119,16 +122,21 @@ func (l *listings) start(ctx context.Context, it mw.Item, now func() time.Time) 
 }
 
 // await waits until the runs have returned, ctx ends, or handOverWithin
-// passes.
+// passes: then the runs still going are waited for no more.
 func (l *listings) await(ctx context.Context, runs []*run) {
 	t := time.NewTimer(handOverWithin)
 	defer t.Stop()
-	for _, q := range runs {
+	for i, q := range runs {
 		select {
 		case <-q.done:
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			l.mu.Lock()
+			for _, q := range runs[i:] {
+				q.givenUp = true
+			}
+			l.mu.Unlock()
 			return
 		}
 	}

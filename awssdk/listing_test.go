@@ -549,3 +549,33 @@ func TestListingHandedOverFromAnEndedFetch(t *testing.T) {
 	wantTree(t, "handed over", got.r, want)
 	wantCallsN(t, "handed over", got.n, treePages-3)
 }
+
+// TestListingNotHeldByAStuckFetch: a Fetch whose transport ignores its
+// ended context is waited for once, for a second, and then no more: the
+// item's next Fetches list from the first page at once.
+func TestListingNotHeldByAStuckFetch(t *testing.T) {
+	b := newBackend(t)
+	want := seedTree(b, "/stuck", 55)
+	src := awssdk.New(b.Config(), awssdk.WithSSMOptions(func(o *ssm.Options) { o.HTTPClient = lingerer{} }))
+	var waits atomic.Int32
+	awssdk.OnHandOver(src, func() { waits.Add(1) })
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	l := &linger{after: 3, cancel: cancel, reached: make(chan struct{}), release: make(chan struct{})}
+	stuck := make(chan mw.Result, 1)
+	go func() {
+		stuck <- src.Fetch(context.WithValue(ctx, lingerKey{}, l), "GetParametersByPath", []mw.Item{path("/stuck")})[0]
+	}()
+	<-l.reached
+	for i := range 3 {
+		r, n := listPath(t.Context(), b, src, path("/stuck"))
+		wantTree(t, fmt.Sprintf("Fetch %d beside the stuck one", i+1), r, want)
+		wantCallsN(t, fmt.Sprintf("Fetch %d beside the stuck one", i+1), n, treePages)
+	}
+	if n := waits.Load(); n != 1 {
+		t.Errorf("%d Fetches waited for the stuck one, want the first alone", n)
+	}
+	close(l.release)
+	<-stuck
+}
