@@ -3,6 +3,7 @@ package main
 import (
 	"log"
 
+	"github.com/lambda-mw/mw/cloudext/cloudexttest"
 	"github.com/lambda-mw/mw/cmd/internal/fakeext"
 	"github.com/lambda-mw/mw/mwtest"
 )
@@ -10,11 +11,14 @@ import (
 // The fake: its values, faults and readiness.
 
 // newFake makes the fake extension cfg describes, its values loaded.
-func newFake(cfg config, logger *log.Logger) (*mwtest.Extension, error) {
-	ext := mwtest.New(cfg.dialect)
+func newFake(cfg config, logger *log.Logger) (fakeext.Fake, error) {
+	if cfg.dialect == cloudExt {
+		return newRuntime(cfg, logger)
+	}
+	ext := mwtest.New(cfg.dialect.mwtest())
 	ext.SetToken(cfg.token)
 	switch {
-	case cfg.dialect == mwtest.AppConfig:
+	case cfg.dialect == appConfig:
 		logger.Print("the appconfig dialect checks no token: the AppConfig extension takes none")
 	case cfg.token == "":
 		logger.Printf("no token set ($%s, -token): the token check is off", tokenEnv)
@@ -25,11 +29,32 @@ func newFake(cfg config, logger *log.Logger) (*mwtest.Extension, error) {
 	ext.SetLatency(cfg.latency)
 	ext.SetFaults(cfg.faults)
 	ext.SetHang(cfg.hang)
-	return ext, nil
+	return fakeext.Extension(ext), nil
+}
+
+// newRuntime makes the Cloud Extensions runtime of the cloudext dialect.
+func newRuntime(cfg config, logger *log.Logger) (*fakeext.Runtime, error) {
+	a := cfg.cloudext
+	var auth cloudexttest.Auth
+	switch a.mode {
+	case authRuntime:
+		auth = cloudexttest.Auth{Mode: cloudexttest.AuthRuntimeCredentials, AccessKeyID: a.accessKeyID, SecretKey: a.secretKey, SessionToken: cfg.token}
+	case authKey:
+		auth = cloudexttest.Auth{Mode: cloudexttest.AuthExtensionKey, AccessKeyID: a.keyID, SecretKey: a.keySecret}
+	default:
+		auth = cloudexttest.Auth{Mode: cloudexttest.AuthNone}
+	}
+	rt := fakeext.NewRuntime(auth)
+	logger.Printf("the profile's authentication: %v", auth) // its mode and access key ID, never a secret
+	if err := loadInto(rt, cfg.values, logger); err != nil {
+		return nil, err
+	}
+	rt.SetLatency(cfg.latency)
+	return rt, nil
 }
 
 // loadInto loads the values file path, if any, into ext.
-func loadInto(ext *mwtest.Extension, path string, logger *log.Logger) error {
+func loadInto(ext fakeext.Store, path string, logger *log.Logger) error {
 	if path == "" {
 		logger.Print("no values file (-values): every item is not found")
 		return nil

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-
-	"github.com/lambda-mw/mw/mwtest"
 )
 
 // Lambda mode: an external extension under the Extensions API.
@@ -19,7 +17,7 @@ import (
 // extensions may subscribe to SHUTDOWN only: they never see an invoke.
 // There the emulator is ready once registered, that is from the end of its
 // own init (how the managed layer behaves there is not documented). So is
-// it in the appconfig dialect.
+// it in the appconfig dialect, and with -ready-at register.
 func (em *emulator) lambda(ctx context.Context, client *extClient, lmi bool, lnErr error) int {
 	events := []string{eventInvoke, eventShutdown}
 	if lmi {
@@ -41,7 +39,11 @@ func (em *emulator) lambda(ctx context.Context, client *extClient, lmi bool, lnE
 	switch {
 	case lmi:
 		em.ready("registered under Lambda Managed Instances, which sends extensions no INVOKE")
-	case em.cfg.dialect == mwtest.AppConfig:
+	case em.cfg.readyAt == "register":
+		// The Cloud Extensions runtime's behaviour during the function's
+		// INIT is not documented: -ready-at chooses.
+		em.ready("registered: -ready-at register")
+	case em.cfg.readyAt == "" && em.cfg.dialect == appConfig:
 		// The AppConfig extension fetches its prefetch list "before Lambda
 		// starts to initialize your function" ("Configuring the AWS
 		// AppConfig Agent Lambda extension"), and serves from then on:

@@ -1,8 +1,10 @@
 // Command mw-extension is a local stand-in for the AWS Parameters and
-// Secrets Lambda Extension (and for the aws-secretsmanager-agent, and the
-// AWS AppConfig Agent Lambda extension, with -dialect appconfig). It serves
-// the values of a JSON file over the extension's HTTP protocol, using the
-// same fake as package mwtest, and can inject the extension's faults.
+// Secrets Lambda Extension (and for the aws-secretsmanager-agent, the AWS
+// AppConfig Agent Lambda extension with -dialect appconfig, and the AWS
+// Systems Manager Cloud Extensions runtime with -dialect cloudext). It
+// serves the values of a JSON file over the extension's HTTP protocol,
+// using the same fakes as package mwtest and package cloudexttest, and can
+// inject the extension's faults.
 //
 // Run it alone for local development:
 //
@@ -21,6 +23,12 @@
 //	#!/bin/bash
 //	exec -a mw-appconfig /opt/mw/mw-extension -dialect appconfig
 //
+// The same goes for the Cloud Extensions runtime (-dialect cloudext, port
+// 5333), which checks each request's SigV4 signature against the
+// function's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN), and answers 503 PROFILE_LOADING until its first
+// INVOKE event (-ready-at register: once registered).
+//
 // Run mw-extension -h for the flags and the values-file format.
 package main
 
@@ -38,7 +46,6 @@ import (
 	"syscall"
 
 	"github.com/lambda-mw/mw/cmd/internal/fakeext"
-	"github.com/lambda-mw/mw/mwtest"
 )
 
 const (
@@ -51,6 +58,21 @@ const (
 	// The AppConfig extension's port, in the appconfig dialect.
 	appConfigPortEnv     = "AWS_APPCONFIG_EXTENSION_HTTP_PORT"
 	appConfigDefaultPort = 2772
+
+	// The cloudext dialect's port (AWS documents no variable for the
+	// runtime's: it "owns the port"), and the function's credentials,
+	// which Lambda gives the runtime too.
+	cloudExtPortEnv = "MW_EXT_CLOUDEXT_PORT"
+	accessKeyEnv    = "AWS_ACCESS_KEY_ID"
+	secretKeyEnv    = "AWS_SECRET_ACCESS_KEY"
+)
+
+// The cloudext dialect's authentications, as the Cloud Extensions API
+// names a profile's.
+const (
+	authRuntime = "runtimeCredentials"
+	authKey     = "extensionKey"
+	authNone    = "none"
 )
 
 func main() {
@@ -102,7 +124,7 @@ type emulator struct {
 	name      string
 	cfg       config
 	logger    *log.Logger
-	ext       *mwtest.Extension
+	ext       fakeext.Fake
 	srv       *fakeext.Server // nil until it listens
 	readyOnce sync.Once
 }

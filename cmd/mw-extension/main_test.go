@@ -31,7 +31,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.port != 2773 || cfg.dialect != mwtest.Managed || cfg.host != "127.0.0.1" || cfg.lambda != "auto" || cfg.token != "" {
+	if cfg.port != 2773 || cfg.dialect != managed || cfg.host != "127.0.0.1" || cfg.lambda != "auto" || cfg.token != "" {
 		t.Errorf("defaults = %+v", cfg)
 	}
 }
@@ -50,9 +50,10 @@ func TestParseFlagsEnvThenArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config{
-		values: "/opt/values.json", dialect: mwtest.Agent, host: "127.0.0.1", port: 3000, token: "tok", lambda: "auto",
+		values: "/opt/values.json", dialect: agent, host: "127.0.0.1", port: 3000, token: "tok", lambda: "auto",
 		notReady: 3, notReadyFor: time.Second, latency: 50 * time.Millisecond,
 		faults: mwtest.Faults{ServerError: 0.25, Throttle: 0.5, Reset: 0.1, Seed: 7}, hang: true,
+		cloudext: cloudextAuth{mode: authRuntime},
 	}
 	if cfg != want {
 		t.Errorf("config =\n %+v, want\n %+v", cfg, want)
@@ -93,7 +94,9 @@ func TestHelpDocumentsEveryFlagAndTheFormat(t *testing.T) {
 		}
 	}
 	for _, s := range []string{`"parameters"`, `"secrets"`, "StringList", "SecureString", "AWSCURRENT", "testdata/values.json", "/_mw/stats", "/opt/extensions",
-		`"appconfig"`, "-dialect appconfig", "AWS_APPCONFIG_EXTENSION_HTTP_PORT", "/applications/<application>/environments/<environment>/configurations/<profile>", `"flags"`} {
+		`"appconfig"`, "-dialect appconfig", "AWS_APPCONFIG_EXTENSION_HTTP_PORT", "/applications/<application>/environments/<environment>/configurations/<profile>", `"flags"`,
+		"-dialect cloudext", "MW_EXT_CLOUDEXT_PORT", "(default 5333)", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PROFILE_LOADING", "EXTENSION_LOADING",
+		"POST /parameterstore", "POST /appconfig/", "-ready-at register", "AWS does not document whether"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("-h does not mention %s", s)
 		}

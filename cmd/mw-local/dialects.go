@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log"
 	"maps"
@@ -9,7 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
+	"github.com/lambda-mw/mw/cloudext/cloudexttest"
 	"github.com/lambda-mw/mw/cmd/internal/fakeext"
 	"github.com/lambda-mw/mw/mwtest"
 )
@@ -31,8 +34,9 @@ type dialect struct {
 
 // setup is what a dialect is started with.
 type setup struct {
-	values  string // the values file; "" for none
-	token   string // the function's AWS_SESSION_TOKEN
+	values  string      // the values file; "" for none
+	creds   credentials // the function's
+	port    int         // the cloudext dialect's (-cloudext-port)
 	startup fakeext.Startup
 	logger  *log.Logger // the dialect's own, prefixed with its name
 	verbose bool
@@ -77,6 +81,14 @@ var dialects = []dialect{
 		start: fake(mwtest.AppConfig, false, func(port string) map[string]string {
 			return map[string]string{"AWS_APPCONFIG_EXTENSION_HTTP_PORT": port}
 		}),
+	},
+	{
+		name: "cloudext",
+		about: "the AWS Systems Manager Cloud Extensions runtime (the whole file), on\n" +
+			"http://localhost:5333, cloudext.New's endpoint (-cloudext-port); checks each\n" +
+			"request's SigV4 signature against the function's AWS_ACCESS_KEY_ID,\n" +
+			"AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN; 503 PROFILE_LOADING until the first invoke",
+		start: cloudExtRuntime,
 	},
 }
 
@@ -128,44 +140,71 @@ func fake(d mwtest.Dialect, atInvoke bool, env func(port string) map[string]stri
 	return func(s setup) (*served, error) {
 		ext := mwtest.New(d)
 		if d != mwtest.AppConfig {
-			ext.SetToken(s.token)
+			ext.SetToken(s.creds.token)
 		}
-		if s.values != "" {
-			lines, err := fakeext.LoadValuesFile(s.values, ext)
-			if err != nil {
-				return nil, err
-			}
-			for _, line := range lines {
-				if s.verbose {
-					s.logger.Print("loaded ", line)
-				}
-			}
-		}
-		ext.SetReady(false)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		return serveFake(s, fakeext.Extension(ext), ext, "127.0.0.1:0", d.String(), atInvoke, env,
+			func() string { return summary(ext.Stats()) })
+	}
+}
+
+// cloudExtRuntime serves the Cloud Extensions runtime on -cloudext-port,
+// checking signatures against the function's credentials (its profile's
+// authentication is runtimeCredentials, AWS's default), from the
+// function's first invoke: whether the runtime serves during the
+// function's INIT is not documented.
+func cloudExtRuntime(s setup) (*served, error) {
+	rt := fakeext.NewRuntime(cloudexttest.Auth{Mode: cloudexttest.AuthRuntimeCredentials,
+		AccessKeyID: s.creds.accessKeyID, SecretKey: s.creds.secretKey, SessionToken: s.creds.token})
+	sv, err := serveFake(s, rt, rt, net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)), "cloudext", true,
+		func(string) map[string]string { return nil },
+		func() string { return runtimeSummary(rt.Counters().(fakeext.RuntimeStats)) })
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%w: the function's cloudext source calls http://localhost:%d by default; stop what listens there, or give -cloudext-port and point the function at it (cloudext.WithEndpoint)", err, fakeext.CloudExtPort)
+	}
+	return sv, err
+}
+
+// serveFake serves f (which store fills from the values file) on addr, in
+// dialect name, from the function's first invoke when atInvoke, else at
+// once; env gives the function's variables for its port, summarize the
+// line it says when the run is over.
+func serveFake(s setup, f fakeext.Fake, store fakeext.Store, addr, name string, atInvoke bool,
+	env func(port string) map[string]string, summarize func() string) (*served, error) {
+	if s.values != "" {
+		lines, err := fakeext.LoadValuesFile(s.values, store)
 		if err != nil {
 			return nil, err
 		}
-		srv := fakeext.Serve(ln, ext, s.logger, false, fakeext.DefaultTimeouts)
-		var once sync.Once
-		ready := func(why string) { once.Do(func() { s.startup.Ready(ext, s.logger, why) }) }
-		port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-		sv := &served{env: env(port), stop: func() {
-			srv.Close()
+		for _, line := range lines {
 			if s.verbose {
-				fakeext.LogStats(s.logger, ext, "the run is over")
-				return
+				s.logger.Print("loaded ", line)
 			}
-			s.logger.Print(summary(ext.Stats()))
-		}}
-		s.logger.Printf("serving the %s dialect on http://%s", d, ln.Addr())
-		if atInvoke {
-			sv.invoke = func() { ready("the function's first invoke") }
-		} else {
-			ready("started, before the function's INIT")
 		}
-		return sv, nil
 	}
+	f.SetReady(false)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := fakeext.Serve(ln, f, s.logger, false, fakeext.DefaultTimeouts)
+	var once sync.Once
+	ready := func(why string) { once.Do(func() { s.startup.Ready(f, s.logger, why) }) }
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	sv := &served{env: env(port), stop: func() {
+		srv.Close()
+		if s.verbose {
+			fakeext.LogStats(s.logger, f, "the run is over")
+			return
+		}
+		s.logger.Print(summarize())
+	}}
+	s.logger.Printf("serving the %s dialect on http://%s", name, ln.Addr())
+	if atInvoke {
+		sv.invoke = func() { ready("the function's first invoke") }
+	} else {
+		ready("started, before the function's INIT")
+	}
+	return sv, nil
 }
 
 // summary says in a line what a fake answered: requests, values served by
@@ -190,4 +229,30 @@ func summary(st mwtest.Stats) string {
 		line += "; errors: " + strings.Join(codes, ", ")
 	}
 	return line + " (-v: every counter)"
+}
+
+// runtimeSummary says in a line what the Cloud Extensions runtime
+// answered: requests, operations, answers as not ready by reason, and
+// requests refused for their signature.
+func runtimeSummary(st fakeext.RuntimeStats) string {
+	line := fmt.Sprintf("%d requests", st.Requests)
+	if len(st.Operations) > 0 {
+		line += "; operations: " + counts(st.Operations)
+	}
+	if len(st.Unavailable) > 0 {
+		line += "; answered 503: " + counts(st.Unavailable)
+	}
+	if st.AuthRefused > 0 {
+		line += fmt.Sprintf("; %d refused for their signature", st.AuthRefused)
+	}
+	return line + " (-v: every counter)"
+}
+
+// counts lists a map of counts by name, sorted: "a 1, b 2".
+func counts(m map[string]int64) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }

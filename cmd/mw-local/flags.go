@@ -25,10 +25,13 @@ type config struct {
 	env     []string // -env, as given
 	timeout time.Duration
 	startup fakeext.Startup
-	tags    string // build tags beside lambda.norpc
-	rie     string // an RIE binary to use; "": the pinned one, installed
-	cache   string // where the pinned RIE is installed
-	verbose bool
+	// cloudextPort is the cloudext dialect's port: the one cloudext.New
+	// calls by default, unless -cloudext-port says.
+	cloudextPort int
+	tags         string // build tags beside lambda.norpc
+	rie          string // an RIE binary to use; "": the pinned one, installed
+	cache        string // where the pinned RIE is installed
+	verbose      bool
 }
 
 // listFlag is a repeatable string flag.
@@ -44,7 +47,7 @@ func (l *listFlag) Set(s string) error {
 // parseFlags reads the command line; -h prints the usage to out and
 // returns flag.ErrHelp.
 func parseFlags(args []string, out io.Writer) (config, error) {
-	cfg := config{repeat: 1}
+	cfg := config{repeat: 1, cloudextPort: fakeext.CloudExtPort}
 	var events, env listFlag
 	serve := "extension,appconfig"
 	fs := flag.NewFlagSet("mw-local", flag.ContinueOnError)
@@ -57,6 +60,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "the function's timeout, a `duration` in whole seconds, as AWS_LAMBDA_FUNCTION_TIMEOUT")
 	fs.DurationVar(&cfg.startup.NotReadyFor, "not-ready-for", 0, "each extension stays not ready this `duration` longer after the moment it would serve (the startup race mw retries through)")
 	fs.IntVar(&cfg.startup.NotReady, "not-ready", 0, "then answers its first `n` value requests as not ready still")
+	fs.IntVar(&cfg.cloudextPort, "cloudext-port", cfg.cloudextPort, "the cloudext dialect's `port`: the one the function's cloudext source calls (cloudext.New's default, or cloudext.WithEndpoint's)")
 	fs.StringVar(&cfg.tags, "tags", "", "more build `tags`, comma-separated, beside lambda.norpc")
 	fs.StringVar(&cfg.rie, "rie", "", "the aws-lambda-rie `binary` to run, instead of the pinned version installed in -cache")
 	fs.StringVar(&cfg.cache, "cache", defaultCache(), "the `directory` where the pinned RIE is installed, once")
@@ -93,6 +97,9 @@ func (cfg config) check() error {
 	}
 	if cfg.timeout < time.Second || cfg.timeout%time.Second != 0 {
 		return fmt.Errorf("-timeout %v: want whole seconds, 1s or more, as Lambda takes it", cfg.timeout)
+	}
+	if cfg.cloudextPort < 1 || cfg.cloudextPort > 65535 {
+		return fmt.Errorf("-cloudext-port %d is not a port", cfg.cloudextPort)
 	}
 	if cfg.startup.NotReady < 0 || cfg.startup.NotReadyFor < 0 {
 		return errors.New("-not-ready and -not-ready-for: want 0 or more")
@@ -160,8 +167,10 @@ The function's environment is what Lambda gives (not this shell's):
   AWS_LAMBDA_FUNCTION_NAME      the package's or the bootstrap's directory name
   AWS_LAMBDA_FUNCTION_TIMEOUT   -timeout, in seconds
   AWS_REGION, AWS_DEFAULT_REGION  us-east-1, as RIE's ARNs say
-  AWS_SESSION_TOKEN             a token made for the run, which the extension and
-                                the agent check (or the one -env gives)
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+                                credentials made for the run (or the ones -env
+                                gives): the extension and the agent check the
+                                token, the cloudext dialect each signature
   TZ=:UTC, LANG=en_US.UTF-8, PATH=%s
 the dialects' variables above, and the -env variables, which may replace any of
 these but the dialects' and AWS_LAMBDA_RUNTIME_API. AWS_LAMBDA_MAX_CONCURRENCY
@@ -170,8 +179,10 @@ these but the dialects' and AWS_LAMBDA_RUNTIME_API. AWS_LAMBDA_MAX_CONCURRENCY
 The emulated extensions serve as the real ones do: the Parameters and Secrets
 extension and the agent answer as during INIT (400 with the generic body; 503)
 until the function receives its first invoke, when they receive theirs; the
-AppConfig extension serves from the start. -not-ready-for and -not-ready delay
-that moment.
+AppConfig extension serves from the start. The Cloud Extensions runtime answers
+503 PROFILE_LOADING until the first invoke (AWS does not document whether it
+serves during INIT), and EXTENSION_LOADING for the second half of
+-not-ready-for. -not-ready-for and -not-ready delay that moment.
 
 RIE: %s@%s, installed once with go install
 into -cache (needs the module proxy the first time), or -rie.

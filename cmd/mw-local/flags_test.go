@@ -26,7 +26,8 @@ func TestUsageErrors(t *testing.T) {
 		{nil, "name the function"},
 		{[]string{"./a", "./b"}, `one function at a time: unexpected "./b"`},
 		{[]string{"-serve", "extension,agent", "./f"}, "extension and agent cannot be served together"},
-		{[]string{"-serve", "vault", "./f"}, `unknown dialect "vault" (known: extension, agent, appconfig)`},
+		{[]string{"-serve", "vault", "./f"}, `unknown dialect "vault" (known: extension, agent, appconfig, cloudext)`},
+		{[]string{"-serve", "cloudext", "-cloudext-port", "0", "./f"}, "-cloudext-port 0 is not a port"},
 		{[]string{"-serve", "appconfig,appconfig", "./f"}, "appconfig is listed twice"},
 		{[]string{"-repeat", "0", "./f"}, "-repeat 0"},
 		{[]string{"-timeout", "1500ms", "./f"}, "want whole seconds"},
@@ -62,6 +63,7 @@ func TestHelp(t *testing.T) {
 		"-tags lambda.norpc", "CGO_ENABLED=0",
 		"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "MW_ENDPOINT", "MW_AGENT=true", "AWS_APPCONFIG_EXTENSION_HTTP_PORT",
 		"AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME", rieVersion, `"parameters"`, `"appconfig"`,
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "-cloudext-port", "http://localhost:5333", "PROFILE_LOADING",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("-h does not mention %q", want)
@@ -114,14 +116,16 @@ func TestFunctionEnv(t *testing.T) {
 	cfg := config{timeout: 7e9}
 	servers := []*served{{name: "extension", env: map[string]string{"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "4242"}}}
 	user := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "AWS_REGION": "eu-west-1", "API_KEY": "user-secret"}
-	env, err := functionEnv(cfg, "orders", "tok-canary", user, servers)
+	creds := newCredentials(nil)
+	creds.token = "tok-canary"
+	env, err := functionEnv(cfg, "orders", creds, user, servers)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(env, " ")
 	for _, want := range []string{
 		"AWS_LAMBDA_FUNCTION_NAME=orders", "AWS_LAMBDA_FUNCTION_TIMEOUT=7", "AWS_REGION=eu-west-1", "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_SESSION_TOKEN=tok-canary", "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=4242",
+		"AWS_SESSION_TOKEN=tok-canary", "AWS_ACCESS_KEY_ID=ASIA", "AWS_SECRET_ACCESS_KEY=" + creds.secretKey, "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=4242",
 		"PATH=" + lambdaPath, "TZ=:UTC",
 	} {
 		if !strings.Contains(got, want) {
@@ -131,9 +135,15 @@ func TestFunctionEnv(t *testing.T) {
 	if strings.Contains(got, "HOME=") {
 		t.Error("the function sees this process's environment")
 	}
-	shown := describeEnv(env, user, false)
-	if strings.Contains(shown, "tok-canary") || strings.Contains(shown, "user-secret") {
-		t.Errorf("the environment's log line shows a token or an -env value: %s", shown)
+	shown := describeEnv(env, user, creds.made)
+	if strings.Contains(shown, "tok-canary") || strings.Contains(shown, "user-secret") ||
+		strings.Contains(shown, creds.secretKey) || strings.Contains(shown, creds.accessKeyID) {
+		t.Errorf("the environment's log line shows a credential or an -env value: %s", shown)
+	}
+	for _, want := range []string{"AWS_ACCESS_KEY_ID (made for this run)", "AWS_SECRET_ACCESS_KEY (made for this run)"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("the environment's log line lacks %q: %s", want, shown)
+		}
 	}
 }
 
@@ -232,5 +242,26 @@ func TestNoAnswer(t *testing.T) {
 		if got := noAnswer(tc.status, []byte(tc.body), tc.rie, time.Second); got != tc.want {
 			t.Errorf("noAnswer(%d, %q, %q) = %q, want %q", tc.status, tc.body, tc.rie, got, tc.want)
 		}
+	}
+}
+
+// The function's credentials: those -env gives, the others made for the
+// run, fresh each run, the access key ID of a temporary key's shape.
+func TestCredentials(t *testing.T) {
+	c := newCredentials(map[string]string{"AWS_SECRET_ACCESS_KEY": "given-secret"})
+	if c.secretKey != "given-secret" || c.made["AWS_SECRET_ACCESS_KEY"] {
+		t.Errorf("the given secret key: %+v", c.made)
+	}
+	if !regexp.MustCompile(`^ASIA[0-9A-F]{16}$`).MatchString(c.accessKeyID) || !c.made["AWS_ACCESS_KEY_ID"] {
+		t.Errorf("access key ID %q", c.accessKeyID)
+	}
+	if len(c.token) != 32 || !c.made["AWS_SESSION_TOKEN"] {
+		t.Errorf("token of %d characters", len(c.token))
+	}
+	if d := newCredentials(nil); d.accessKeyID == c.accessKeyID || d.token == c.token || len(d.secretKey) != 40 {
+		t.Error("two runs share their credentials, or the secret key is not 40 characters")
+	}
+	if env := c.env(); len(env) != 3 || env["AWS_SECRET_ACCESS_KEY"] != "given-secret" || env["AWS_ACCESS_KEY_ID"] != c.accessKeyID {
+		t.Errorf("env() = %d variables", len(env))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -87,11 +88,8 @@ func (l *local) run(ctx context.Context, stdin io.Reader) int {
 		l.say.Print(err)
 		return exitUsage
 	}
-	token, tokenGiven := userEnv["AWS_SESSION_TOKEN"]
-	if !tokenGiven {
-		token = randomHex(16)
-	}
-	servers, err := l.serve(token)
+	creds := newCredentials(userEnv)
+	servers, err := l.serve(creds)
 	defer func() {
 		for _, s := range servers {
 			s.stop()
@@ -101,13 +99,13 @@ func (l *local) run(ctx context.Context, stdin io.Reader) int {
 		l.say.Print(err)
 		return exitUsage
 	}
-	env, err := functionEnv(l.cfg, name, token, userEnv, servers)
+	env, err := functionEnv(l.cfg, name, creds, userEnv, servers)
 	if err != nil {
 		l.say.Print(err)
 		return exitUsage
 	}
 	if l.cfg.verbose {
-		l.say.Printf("the function's environment: %s", describeEnv(env, userEnv, tokenGiven))
+		l.say.Printf("the function's environment: %s", describeEnv(env, userEnv, creds.made))
 	}
 	out, err := newOutput(l.logw)
 	if err != nil {
@@ -133,7 +131,7 @@ func (l *local) run(ctx context.Context, stdin io.Reader) int {
 }
 
 // serve starts the dialects -serve names.
-func (l *local) serve(token string) ([]*served, error) {
+func (l *local) serve(creds credentials) ([]*served, error) {
 	ds, err := pickDialects(l.cfg.serve)
 	if err != nil {
 		return nil, err
@@ -142,7 +140,8 @@ func (l *local) serve(token string) ([]*served, error) {
 	for _, d := range ds {
 		s, err := d.start(setup{
 			values:  l.cfg.values,
-			token:   token,
+			creds:   creds,
+			port:    l.cfg.cloudextPort,
 			startup: l.cfg.startup,
 			logger:  log.New(l.logw, "["+d.name+"] ", 0),
 			verbose: l.cfg.verbose,
@@ -391,18 +390,19 @@ func parseEnv(entries []string, lookup func(string) (string, bool)) (map[string]
 }
 
 // functionEnv is the function's environment (and RIE's, which passes its
-// own on): Lambda's variables, then -env's, then the dialects'.
-func functionEnv(cfg config, name, token string, user map[string]string, servers []*served) ([]string, error) {
+// own on): Lambda's variables, its credentials, then -env's, then the
+// dialects'.
+func functionEnv(cfg config, name string, creds credentials, user map[string]string, servers []*served) ([]string, error) {
 	env := map[string]string{
 		"AWS_LAMBDA_FUNCTION_NAME":    name,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT": strconv.Itoa(int(cfg.timeout / time.Second)),
 		"AWS_REGION":                  "us-east-1",
 		"AWS_DEFAULT_REGION":          "us-east-1",
-		"AWS_SESSION_TOKEN":           token,
 		"TZ":                          ":UTC",
 		"LANG":                        "en_US.UTF-8",
 		"PATH":                        lambdaPath,
 	}
+	maps.Copy(env, creds.env())
 	for k, v := range user {
 		env[k] = v
 	}
@@ -423,15 +423,16 @@ func functionEnv(cfg config, name, token string, user map[string]string, servers
 }
 
 // describeEnv lists env for the log: values mw-local chose, but not the
-// token, nor what -env gave (it may hold credentials).
-func describeEnv(env []string, user map[string]string, tokenGiven bool) string {
+// credentials made for the run (made names them), nor what -env gave (it
+// may hold credentials).
+func describeEnv(env []string, user map[string]string, made map[string]bool) string {
 	var parts []string
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
 		switch _, given := user[k]; {
 		case given:
 			parts = append(parts, k+" (from -env)")
-		case k == "AWS_SESSION_TOKEN" && !tokenGiven:
+		case made[k]:
 			parts = append(parts, k+" (made for this run)")
 		default:
 			parts = append(parts, kv)

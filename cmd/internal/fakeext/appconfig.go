@@ -148,7 +148,7 @@ func checkConfigs(entries []configEntry) error {
 
 // apply deploys the profile's versions into e, and returns the lines that
 // say so.
-func (c configEntry) apply(e *mwtest.Extension) []string {
+func (c configEntry) apply(e Store) []string {
 	var lines []string
 	for _, v := range c.versions() {
 		var n int

@@ -1,5 +1,8 @@
-// Package fakeext serves mwtest's fake extension as mw's commands do: the
-// values file that fills it (ValuesFormat, LoadValuesFile), and the HTTP
-// server in front of it, with its request log (never a value or a token),
-// its timeouts and its shutdown (Serve). mw-extension and mw-local share it.
+// Package fakeext serves mw's fakes as mw's commands do: mwtest's fake
+// extension in its dialects, and cloudexttest's fake of the Cloud
+// Extensions runtime (Runtime), both Fakes; the values file that fills
+// them (ValuesFormat, LoadValuesFile, into a Store); their startup
+// (Startup); and the HTTP server in front of them, with its request log
+// (never a value or a token), its timeouts and its shutdown (Serve).
+// mw-extension and mw-local share it.
 package fakeext

@@ -11,11 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/lambda-mw/mw/mwtest"
 )
 
-// The HTTP server: serving a fake, logging requests, shutting down.
+// The HTTP server: serving a Fake, logging requests, shutting down.
 
 // shutdownGrace bounds how long Shutdown waits for requests in flight.
 const shutdownGrace = 2 * time.Second
@@ -26,7 +24,7 @@ const shutdownGrace = 2 * time.Second
 type Timeouts struct {
 	Header time.Duration // to read a request's headers
 	Idle   time.Duration // a keep-alive connection between requests
-	Body   time.Duration // to read a request's body, which no route wants
+	Body   time.Duration // to read a request's body (the Cloud Extensions routes' JSON; the others want none)
 }
 
 // DefaultTimeouts are those the commands serve with.
@@ -34,7 +32,7 @@ var DefaultTimeouts = Timeouts{Header: 10 * time.Second, Idle: time.Minute, Body
 
 // Server serves one fake on one listener.
 type Server struct {
-	ext    *mwtest.Extension
+	ext    Fake
 	logger *log.Logger
 	srv    *http.Server
 	served chan struct{} // closed once srv has stopped serving
@@ -42,7 +40,7 @@ type Server struct {
 
 // Serve serves ext on ln until Shutdown, logging one line per request to
 // logger unless quiet.
-func Serve(ln net.Listener, ext *mwtest.Extension, logger *log.Logger, quiet bool, t Timeouts) *Server {
+func Serve(ln net.Listener, ext Fake, logger *log.Logger, quiet bool, t Timeouts) *Server {
 	var handler http.Handler = ext
 	if !quiet {
 		handler = logRequests(ext, logger)
@@ -84,8 +82,8 @@ func (s *Server) Close() {
 
 // LogStats logs ext's counters as the server logs them when it stops;
 // reason says why it stops.
-func LogStats(logger *log.Logger, ext *mwtest.Extension, reason string) {
-	stats, _ := json.Marshal(ext.Stats())
+func LogStats(logger *log.Logger, ext Fake, reason string) {
+	stats, _ := json.Marshal(ext.Counters())
 	logger.Printf("shutdown (%s): stats %s", reason, stats)
 }
 
@@ -96,9 +94,10 @@ func IsLoopback(host string) bool {
 	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
-// bodyDeadline gives a request that comes with a body d to send it. No
-// route wants a body, but the server reads it (to discard it) before it
-// answers, and would otherwise wait for it without end.
+// bodyDeadline gives a request that comes with a body d to send it: the
+// Cloud Extensions routes read theirs, and the server reads any other (to
+// discard it) before it answers; either would otherwise wait for it
+// without end.
 func bodyDeadline(h http.Handler, d time.Duration) http.Handler {
 	if d <= 0 {
 		return h

@@ -21,7 +21,7 @@ func startServer(t *testing.T, timeouts Timeouts) (addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := Serve(ln, mwtest.New(mwtest.Managed), log.New(io.Discard, "", 0), true, timeouts)
+	s := Serve(ln, Extension(mwtest.New(mwtest.Managed)), log.New(io.Discard, "", 0), true, timeouts)
 	t.Cleanup(func() { s.Shutdown("test") })
 	return ln.Addr().String()
 }

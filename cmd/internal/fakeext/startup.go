@@ -3,8 +3,6 @@ package fakeext
 import (
 	"log"
 	"time"
-
-	"github.com/lambda-mw/mw/mwtest"
 )
 
 // Startup is how a fake extension comes to serve, counted from the moment
@@ -16,21 +14,29 @@ type Startup struct {
 	NotReadyFor time.Duration
 }
 
-// Ready makes ext serve as s says; why names the moment, for the log line
-// it writes when ext serves. Call it once.
-func (s Startup) Ready(ext *mwtest.Extension, logger *log.Logger, why string) {
+// loader is a Fake whose startup has stages, as the Cloud Extensions
+// runtime loads its profile, then its extensions: Loading(d) is told that
+// it stays not ready d longer.
+type loader interface{ Loading(d time.Duration) }
+
+// Ready makes f serve as s says; why names the moment, for the log line
+// it writes when f serves. Call it once.
+func (s Startup) Ready(f Fake, logger *log.Logger, why string) {
 	if s.NotReadyFor > 0 {
-		time.AfterFunc(s.NotReadyFor, func() { s.serve(ext, logger, why) })
+		if l, ok := f.(loader); ok {
+			l.Loading(s.NotReadyFor)
+		}
+		time.AfterFunc(s.NotReadyFor, func() { s.serve(f, logger, why) })
 		return
 	}
-	s.serve(ext, logger, why)
+	s.serve(f, logger, why)
 }
 
-func (s Startup) serve(ext *mwtest.Extension, logger *log.Logger, why string) {
+func (s Startup) serve(f Fake, logger *log.Logger, why string) {
 	if s.NotReady > 0 {
-		ext.NotReadyFor(s.NotReady)
+		f.NotReadyFor(s.NotReady)
 	} else {
-		ext.SetReady(true)
+		f.SetReady(true)
 	}
 	logger.Printf("ready (%s)", why)
 }

@@ -61,8 +61,9 @@ An AppConfig profile serves its last version, numbered from 1 in file order
 the AppConfig extension serves them (a disabled flag is served without its
 attributes), and a profile holds flags in every version or in none. Each
 profile is listed once. The parameters and secrets are served by the managed
-and agent dialects, the appconfig section by the appconfig dialect: one file
-can serve both extensions.
+and agent dialects, the appconfig section by the appconfig dialect, and all
+three by the cloudext dialect (the Cloud Extensions runtime): one file can
+serve every extension.
 Errors are reported as file:line:column, or with the path of
 the bad entry. Unknown fields are errors.
 `
@@ -102,10 +103,27 @@ type secretVersion struct {
 	Stages []string `json:"stages"`
 }
 
+// A Store is what a values file fills: mwtest's fake extension, or the
+// Cloud Extensions runtime's fake (Runtime). Its methods are mwtest's.
+type Store interface {
+	PutParameter(name, typ, value string) int64
+	LabelParameter(name string, version int64, labels ...string)
+	PutSecret(id, value string) string
+	PutSecretBinary(id string, value []byte) string
+	StageSecret(id, versionID string, stages ...string)
+	Deny(name string)
+	DenyDecrypt(name string)
+	PutConfiguration(application, environment, profile, contentType string, content []byte) int
+	PutFeatureFlags(application, environment, profile string, flags map[string]mwtest.Flag) int
+	DenyConfiguration(application, environment, profile string)
+}
+
+var _ Store = (*mwtest.Extension)(nil)
+
 // LoadValuesFile reads the values file at path (ValuesFormat) and stores
 // its values into e. It returns one line per version stored, for a startup
 // log: names, types, versions and labels, never a value.
-func LoadValuesFile(path string, e *mwtest.Extension) ([]string, error) {
+func LoadValuesFile(path string, e Store) ([]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -116,7 +134,7 @@ func LoadValuesFile(path string, e *mwtest.Extension) ([]string, error) {
 // LoadValues parses data (named name in errors), checks all of it, and only
 // then stores it into e, driving the fake's own Put/Label/Stage methods. It
 // returns what LoadValuesFile returns.
-func LoadValues(name string, data []byte, e *mwtest.Extension) ([]string, error) {
+func LoadValues(name string, data []byte, e Store) ([]string, error) {
 	var vf valuesFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -349,7 +367,7 @@ func checkStages(at string, stages []string, owner map[string]int, i int) error 
 }
 
 // apply stores checked values into e, and returns the lines that say so.
-func (vf *valuesFile) apply(e *mwtest.Extension) []string {
+func (vf *valuesFile) apply(e Store) []string {
 	var lines []string
 	for _, name := range sortedKeys(vf.Parameters) {
 		lines = append(lines, vf.Parameters[name].apply(e, name)...)
@@ -365,7 +383,7 @@ func (vf *valuesFile) apply(e *mwtest.Extension) []string {
 
 // apply stores parameter name's versions and labels into e, and returns
 // the lines that say so.
-func (p paramEntry) apply(e *mwtest.Extension, name string) []string {
+func (p paramEntry) apply(e Store, name string) []string {
 	typ := cmp.Or(p.Type, mwtest.TypeString)
 	var lines []string
 	for _, v := range p.versions() {
@@ -380,7 +398,7 @@ func (p paramEntry) apply(e *mwtest.Extension, name string) []string {
 
 // apply stores secret name's versions and stages into e, and returns the
 // lines that say so.
-func (s secretEntry) apply(e *mwtest.Extension, name string) []string {
+func (s secretEntry) apply(e Store, name string) []string {
 	vs := s.versions()
 	ids := make([]string, len(vs))
 	for i, v := range vs {
@@ -398,7 +416,7 @@ func (s secretEntry) apply(e *mwtest.Extension, name string) []string {
 }
 
 // put stores the version as the newest of secret name, and returns its id.
-func (v secretVersion) put(e *mwtest.Extension, name string) string {
+func (v secretVersion) put(e Store, name string) string {
 	if v.Binary != nil {
 		b, _ := base64.StdEncoding.DecodeString(*v.Binary) // checked
 		return e.PutSecretBinary(name, b)
@@ -415,7 +433,7 @@ func (v secretVersion) kind() string {
 
 // stageWhere moves the stages that match onto their versions (ids[i] is
 // the id of vs[i]).
-func stageWhere(e *mwtest.Extension, name string, vs []secretVersion, ids []string, match func(string) bool) {
+func stageWhere(e Store, name string, vs []secretVersion, ids []string, match func(string) bool) {
 	for i, v := range vs {
 		for _, st := range v.Stages {
 			if match(st) {
@@ -427,7 +445,7 @@ func stageWhere(e *mwtest.Extension, name string, vs []secretVersion, ids []stri
 
 // applyDenials applies deny and denyDecrypt to item name (kind "parameter"
 // or "secret"), and returns the lines that say so.
-func applyDenials(e *mwtest.Extension, kind, name string, deny, denyDecrypt bool) []string {
+func applyDenials(e Store, kind, name string, deny, denyDecrypt bool) []string {
 	var lines []string
 	if deny {
 		e.Deny(name)

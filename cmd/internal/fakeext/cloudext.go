@@ -1,0 +1,190 @@
+package fakeext
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/lambda-mw/mw/cloudext/cloudexttest"
+	"github.com/lambda-mw/mw/mwtest"
+)
+
+// The Cloud Extensions runtime, as the commands serve it: cloudexttest's
+// fake, filled from the values file, with the runtime's startup.
+
+// CloudExtPort is the Cloud Extensions runtime's port: every page of
+// AWS's Cloud Extensions User Guide uses it, and cloudext.New calls
+// http://localhost:5333 by default.
+const CloudExtPort = 5333
+
+// Runtime is cloudexttest's fake of the AWS Systems Manager Cloud
+// Extensions runtime as a Fake and a Store. Not ready, it answers every
+// request 503 ServiceUnavailableException, reason PROFILE_LOADING; told
+// it stays not ready a while longer (Startup's NotReadyFor), it answers
+// EXTENSION_LOADING for the second half of that while, as the runtime
+// loads its profile, then its extensions; NotReadyFor(n) answers the next
+// n requests EXTENSION_LOADING. It serves its counters at /_mw/stats.
+type Runtime struct {
+	*cloudexttest.Server
+
+	mu          sync.Mutex
+	serving     bool
+	unavailable map[string]int64 // 503 answers, by reason
+
+	after func(time.Duration, func()) // time.AfterFunc, but in tests
+}
+
+var (
+	_ Fake  = (*Runtime)(nil)
+	_ Store = (*Runtime)(nil)
+)
+
+// NewRuntime returns a Runtime that serves, with no values, checking
+// requests as auth says (cloudexttest's Auth: runtime credentials, an
+// extension key, or none).
+func NewRuntime(auth cloudexttest.Auth) *Runtime {
+	return &Runtime{
+		Server:      cloudexttest.New(cloudexttest.Settings{Auth: auth}),
+		serving:     true,
+		unavailable: map[string]int64{},
+		after:       func(d time.Duration, f func()) { time.AfterFunc(d, f) },
+	}
+}
+
+// SetReady makes the runtime serve, or load its profile (503
+// PROFILE_LOADING).
+func (r *Runtime) SetReady(ready bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.serving = ready
+	if ready {
+		r.SetLoading(cloudexttest.PhaseServing)
+	} else {
+		r.SetLoading(cloudexttest.PhaseProfileLoading)
+	}
+}
+
+// NotReadyFor makes the runtime serve, answering its next n requests
+// that pass its checks 503 EXTENSION_LOADING.
+func (r *Runtime) NotReadyFor(n int) {
+	r.Inject("", cloudexttest.ExtensionLoading, n)
+	r.SetReady(true)
+}
+
+// Loading is told that the runtime stays not ready d longer: it loads its
+// profile for the first half of d, and its extensions for the second
+// (503 EXTENSION_LOADING), unless it serves by then.
+func (r *Runtime) Loading(d time.Duration) {
+	r.after(d/2, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if !r.serving {
+			r.SetLoading(cloudexttest.PhaseExtensionLoading)
+		}
+	})
+}
+
+// PutFeatureFlags deploys a feature flag profile, as cloudexttest's
+// PutFlags does, from mwtest's flags: a list attribute is a list of
+// strings or of numbers.
+func (r *Runtime) PutFeatureFlags(application, environment, profile string, flags map[string]mwtest.Flag) int {
+	out := make(map[string]cloudexttest.Flag, len(flags))
+	for key, f := range flags {
+		attrs := make(map[string]any, len(f.Attributes))
+		for k, v := range f.Attributes {
+			attrs[k] = flagAttribute(v)
+		}
+		out[key] = cloudexttest.Flag{Enabled: f.Enabled, Attributes: attrs}
+	}
+	return r.PutFlags(application, environment, profile, out)
+}
+
+// flagAttribute turns a JSON array of strings or of numbers into the
+// typed list cloudexttest takes; any other value is returned as it is.
+func flagAttribute(v any) any {
+	list, ok := v.([]any)
+	if !ok {
+		return v
+	}
+	if len(list) > 0 {
+		if _, num := list[0].(float64); num {
+			nums := make([]float64, len(list))
+			for i, e := range list {
+				nums[i], _ = e.(float64)
+			}
+			return nums
+		}
+	}
+	strs := make([]string, len(list))
+	for i, e := range list {
+		strs[i], _ = e.(string)
+	}
+	return strs
+}
+
+// RuntimeStats are a Runtime's counters: cloudexttest's, and its 503
+// answers by reason (PROFILE_LOADING, EXTENSION_LOADING, ...).
+type RuntimeStats struct {
+	cloudexttest.Stats
+	Unavailable map[string]int64
+}
+
+// Counters returns the runtime's RuntimeStats.
+func (r *Runtime) Counters() any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return RuntimeStats{Stats: r.Stats(), Unavailable: maps.Clone(r.unavailable)}
+}
+
+// ServeHTTP answers GET /_mw/stats with the counters (not counted), and
+// any other request as the runtime.
+func (r *Runtime) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.URL.Path == mwtest.StatsPath && req.Method == http.MethodGet {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(r.Counters())
+		return
+	}
+	rw := &reasonWriter{ResponseWriter: w}
+	r.Server.ServeHTTP(rw, req)
+	if rw.status != http.StatusServiceUnavailable {
+		return
+	}
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	_ = json.Unmarshal(rw.body.Bytes(), &body) // the fake's own answer: a reason it documents
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unavailable[body.Reason]++
+}
+
+// reasonWriter keeps the status, and the body of a 503 (a runtime
+// answer, which holds no value), for the reason it gives.
+type reasonWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (w *reasonWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *reasonWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.status == http.StatusServiceUnavailable && w.body.Len() < 4096 {
+		w.body.Write(b)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *reasonWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
