@@ -25,13 +25,25 @@
 #     to either extension, and a first fetch the AppConfig extension holds
 #     for a second is waited for, not retried; examples/appconfig-flags gives
 #     its answer.
+#   - Cloud Extensions: mw-extension again, as a third extension in the
+#     cloudext dialect (the Cloud Extensions runtime on 127.0.0.1:5333, a
+#     script in /opt/extensions runs it under the name mw-cloudext):
+#     functions/cloudext reads a secret, a parameter and two AppConfig
+#     profiles through mw's cloudext source, signing with the function's
+#     credentials; its cold invoke meets 503 PROFILE_LOADING, then gets every
+#     value, each fetched once; warm invokes make no request; a runtime that
+#     holds other credentials refuses the signatures, and the function's
+#     error names the failure and its fix, and no value or key;
+#     examples/cloud-extensions gives its answer.
 #
 # Needs root (or an unprivileged user namespace) for unshare/mount. Where
 # that is missing it prints one "e2e: skipped" line; under CI=true that is a
 # failure unless MW_E2E_ALLOW_SKIP=1.
 #
 # Environment: MW_E2E_PORT_BASE (default 27830: RIE on it, the extension on
-# +1, the fake PostgreSQL on +2, the AppConfig extension on +3), MW_E2E_CACHE (where RIE is installed; default ~/.cache/mw-e2e),
+# +1, the fake PostgreSQL on +2, the AppConfig extension on +3; the Cloud
+# Extensions runtime is on 5333, where the cloudext source calls it),
+# MW_E2E_CACHE (where RIE is installed; default ~/.cache/mw-e2e),
 # MW_E2E_KEEP=1 keeps the work directory (logs) for inspection.
 set -euo pipefail
 
@@ -39,6 +51,10 @@ RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator
 RIE_VERSION=v0.0.0-20261030222936-bef5c4ba774d # what @latest resolved to on 2026-11-24
 GENERIC_400='an unexpected error occurred while executing request'
 TOKEN=e2e-session-token
+ACCESS_KEY_ID=ASIAE2EFUNCTION00001 # the function's credentials (with TOKEN), which Lambda gives the runtime too
+SECRET_ACCESS_KEY=e2e-secret-access-key-of-the-function
+WRONG_SECRET_KEY=e2e-secret-access-key-the-runtime-holds
+CLOUDEXT_PORT=5333 # cloudext.New's default endpoint, http://localhost:5333
 SECRET_VALUE=e2e-db-password # e2e/testdata/values.json
 PARAM_VALUE=beta,dark-mode
 EXAMPLE_API_KEY=e2e-api-key-0123456789 # examples/basic's secret
@@ -66,6 +82,7 @@ inner() {
 	mount --bind "$work/task" /var/task
 
 	export AWS_SESSION_TOKEN=$TOKEN
+	export AWS_ACCESS_KEY_ID=$ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$SECRET_ACCESS_KEY
 	export PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=$ext_port
 	export AWS_APPCONFIG_EXTENSION_HTTP_PORT=$appconfig_port # the AppConfig scenarios' extension, and mw, read it
 	export MW_EXT_VALUES=$work/values.json
@@ -85,6 +102,9 @@ inner() {
 	with_appconfig scenario_appconfig
 	with_appconfig scenario_appconfig_first_fetch
 	with_appconfig scenario_example_appconfig
+	with_cloudext mw-cloudext scenario_cloudext
+	with_cloudext mw-cloudext-other-key scenario_cloudext_bad_signature
+	with_cloudext mw-cloudext scenario_example_cloudext
 }
 
 check() { # check <description> <command...>
@@ -124,6 +144,7 @@ invoke() {
 
 stats() { curl -s -m 5 "http://127.0.0.1:$ext_port/_mw/stats" || true; }
 appconfig_stats() { curl -s -m 5 "http://127.0.0.1:$appconfig_port/_mw/stats" || true; }
+cloudext_stats() { curl -s -m 5 "http://127.0.0.1:$CLOUDEXT_PORT/_mw/stats" || true; }
 
 # served <stats JSON> <name>...: how many answers carried each item's value,
 # as a JSON array such as [1,1]. Every fetch count in this suite is one of
@@ -154,7 +175,7 @@ stop_rie() { # stop_rie <scenario>
 		sleep 0.1
 	done
 	local ext
-	for ext in mw-extension ${appconfig_ext:+mw-appconfig}; do
+	for ext in mw-extension ${appconfig_ext:+mw-appconfig} ${cloudext_ext:+mw-cloudext}; do
 		for i in $(seq 50); do
 			grep -q "^\[$ext\] exit " "$log" && break
 			sleep 0.1
@@ -163,7 +184,7 @@ stop_rie() { # stop_rie <scenario>
 		check "$1: $ext exited 0" grep -q "^\[$ext\] exit 0$" "$log"
 	done
 	check "$1: no function or extension process is left" \
-		eq "$(pgrep -f "$work/|/opt/extensions/|mw-appconfig|/var/task/bootstrap|aws-lambda-rie" | wc -l)" 0
+		eq "$(pgrep -f "$work/|/opt/extensions/|mw-appconfig|mw-cloudext|/var/task/bootstrap|aws-lambda-rie" | wc -l)" 0
 	if grep -q "^FAIL $1:" "$results"; then
 		echo "   --- $1: last lines of RIE's log (function and extension included):"
 		tail -n 25 "$log" | sed 's/^/   | /'
@@ -400,6 +421,88 @@ scenario_example_appconfig() {
 	stop_rie example-appconfig
 }
 
+# with_cloudext <script> <scenario>: runs it with the Cloud Extensions runtime
+# as a third extension: $work/bin/<script>, which starts mw-extension in the
+# cloudext dialect under the name mw-cloudext.
+with_cloudext() {
+	cp "$work/bin/$1" "$work/opt/extensions/mw-cloudext"
+	cloudext_ext=1
+	"${@:2}"
+	cloudext_ext=
+	rm -f "$work/opt/extensions/mw-cloudext"
+}
+
+# The runtime answers 503 PROFILE_LOADING until its first INVOKE event, and
+# for 200 ms after it (then EXTENSION_LOADING for 200 ms: -not-ready-for
+# 400ms), so that the cold invoke surely meets it: mw polls the runtime and
+# fetches each item once it serves.
+scenario_cloudext() {
+	local out first ok=0 i
+	echo "== cloudext: a secret, a parameter and two AppConfig profiles through Cloud Extensions"
+	check "cloudext: RIE is up" start_rie cloudext "$work/fn/cloudext/bootstrap"
+	out=$(invoke)
+	echo "   invoke 1: $(jq -c '.secret="<redacted>"' <<<"$out" 2>/dev/null || echo "$out")"
+	check "cloudext: the cold invoke gets the secret" eq "$(jqr .secret <<<"$out")" "$SECRET_VALUE"
+	check "cloudext: and the parameter" eq "$(jqr .parameter <<<"$out")" "$PARAM_VALUE"
+	check "cloudext: and the flag, with its attributes, and the JSON profile" \
+		eq "$(jq -c '[.checkout, .limit, .regions, .batch]' <<<"$out" 2>/dev/null)" '[true,5,["eu-west-1","us-east-1"],25]'
+	first=$(cloudext_stats)
+	echo "   runtime after invoke 1: $(jq -c '{Requests,Operations,Unavailable,AuthRefused}' <<<"$first" 2>/dev/null)"
+	check "cloudext: the cold invoke met 503 PROFILE_LOADING ($(jqr '.Unavailable.PROFILE_LOADING' <<<"$first") times) before the values" \
+		ge "$(jqr '.Unavailable.PROFILE_LOADING' <<<"$first")" 1
+	check "cloudext: each item was fetched once (one request per secret and profile, one for the parameter)" \
+		eq "$(jq -c '.Operations' <<<"$first" 2>/dev/null)" '{"GetConfiguration":2,"GetParameters":1,"GetSecretValue":1}'
+	check "cloudext: every request was signed with the function's credentials" eq "$(jqr .AuthRefused <<<"$first")" 0
+	for i in 2 3 4; do
+		out=$(invoke)
+		[ "$(jqr .secret <<<"$out")" = "$SECRET_VALUE" ] && [ "$(jqr .batch <<<"$out")" = 25 ] && ok=$((ok + 1))
+	done
+	check "cloudext: warm invokes 2-4 get the values" eq "$ok" 3
+	check "cloudext: warm invokes made zero requests to the runtime" \
+		unchanged "$(jqr .Requests <<<"$first")" "$(cloudext_stats | jqr .Requests)"
+	stop_rie cloudext
+}
+
+# The runtime holds another secret key than the function signs with: every
+# request is refused (403 SignatureDoesNotMatch, AccessDeniedException
+# SIGNATURE_MISMATCH), and the invoke fails saying so and what to check,
+# with no value and no key in the error.
+scenario_cloudext_bad_signature() {
+	local out msg st
+	echo "== cloudext-bad-signature: the runtime checks signatures against other credentials"
+	check "cloudext-bad-signature: RIE is up" start_rie cloudext-bad-signature "$work/fn/cloudext/bootstrap"
+	out=$(invoke)
+	msg=$(jqr .errorMessage <<<"$out")
+	echo "   invoke: $(jqr .errorType <<<"$out"): $(head -n 3 <<<"$msg")"
+	check "cloudext-bad-signature: the invoke fails before the handler runs" eq "$(jqr .errorType <<<"$out")" PrefetchError
+	check "cloudext-bad-signature: the error names the refused signature" \
+		grep -q 'secret "prod/db": .*SignatureDoesNotMatch' <<<"$msg"
+	check "cloudext-bad-signature: and the fix" grep -q 'fix: the runtime refused the request.s signature.*check the secret key' <<<"$msg"
+	check "cloudext-bad-signature: the error holds no value, key or token" \
+		test -n "$out" -a "${out/$SECRET_VALUE/}" = "$out" -a "${out/$SECRET_ACCESS_KEY/}" = "$out" \
+		-a "${out/$WRONG_SECRET_KEY/}" = "$out" -a "${out/$TOKEN/}" = "$out"
+	st=$(cloudext_stats)
+	echo "   runtime: $(jq -c '{Requests,Operations,AuthRefused}' <<<"$st" 2>/dev/null)"
+	check "cloudext-bad-signature: the runtime refused every request it checked, and served none" \
+		eq "$(jq -c '[.AuthRefused > 0, .Operations]' <<<"$st" 2>/dev/null)" '[true,{}]'
+	stop_rie cloudext-bad-signature
+}
+
+# examples/cloud-extensions, built as it deploys: a secret, two parameters, a
+# flag profile, and a flag evaluated with the event's context (GetFlag).
+scenario_example_cloudext() {
+	local out
+	echo "== example-cloudext: examples/cloud-extensions"
+	check "example-cloudext: RIE is up" start_rie example-cloudext "$work/fn/example-cloud-extensions/bootstrap"
+	out=$(curl -s -m 15 -XPOST "http://127.0.0.1:$rie_port/2015-03-31/functions/function/invocations" -d '{"country":"UK","tier":"gold"}' || true)
+	echo "   invoke 1: $out"
+	check "example-cloudext: its answer, with no secret" \
+		eq "$out" '{"db_user":"app","api_url":"https://api.example.com","page_size":"25","checkout":true,"variant":""}'
+	check "example-cloudext: one request per item, and the flag's evaluation" \
+		eq "$(cloudext_stats | jq -c '.Operations' 2>/dev/null)" '{"GetConfiguration":1,"GetFlag":1,"GetParameters":1,"GetSecretValue":1}'
+	stop_rie example-cloudext
+}
+
 # ---------------------------------------------------------------- outside
 # install_tools tool:debian-package...: installs the Debian packages of the
 # tools that are missing (as root, with apt-get), or fails saying which.
@@ -441,6 +544,10 @@ outer() {
 			exit 1
 		fi
 	done
+	if (exec 3<>"/dev/tcp/127.0.0.1/$CLOUDEXT_PORT") 2>/dev/null; then
+		echo "e2e: FAIL: port 127.0.0.1:$CLOUDEXT_PORT is in use: the Cloud Extensions scenarios serve the runtime there, where the cloudext source calls it"
+		exit 1
+	fi
 
 	work=$(mktemp -d "${TMPDIR:-/tmp}/mw-e2e.XXXXXX")
 	ns_pid=
@@ -468,10 +575,10 @@ outer() {
 	echo "   RIE $RIE_VERSION"
 	CGO_ENABLED=0 go -C cmd build -o "$work/opt/extensions/mw-extension" ./mw-extension
 	local fn
-	for fn in seed-var seed-config wrapped appconfig; do
+	for fn in seed-var seed-config wrapped appconfig cloudext; do
 		CGO_ENABLED=0 go -C e2e build -tags lambda.norpc -o "$work/fn/$fn/bootstrap" "./functions/$fn"
 	done
-	for fn in basic json-credentials appconfig-flags; do
+	for fn in basic json-credentials appconfig-flags cloud-extensions; do
 		CGO_ENABLED=0 go -C examples build -tags lambda.norpc -trimpath -o "$work/fn/example-$fn/bootstrap" "./$fn"
 	done
 	CGO_ENABLED=0 go -C e2e build -o "$work/bin/fakepg" ./internal/fakepg
@@ -479,7 +586,13 @@ outer() {
 	# under a name of its own (what the AppConfig scenarios put into
 	# /opt/extensions beside it).
 	printf '#!/bin/bash\nexec -a mw-appconfig /opt/extensions/mw-extension -dialect appconfig\n' >"$work/bin/mw-appconfig"
-	chmod +x "$work/bin/mw-appconfig"
+	# The Cloud Extensions runtime: the same emulator, in the cloudext
+	# dialect, checking signatures against the function's credentials (the
+	# environment's, as the runtime's are), or against another secret key.
+	printf '#!/bin/bash\nexec -a mw-cloudext /opt/extensions/mw-extension -dialect cloudext -not-ready-for 400ms\n' >"$work/bin/mw-cloudext"
+	printf '#!/bin/bash\nexec -a mw-cloudext /opt/extensions/mw-extension -dialect cloudext -secret-access-key %s\n' \
+		"$WRONG_SECRET_KEY" >"$work/bin/mw-cloudext-other-key"
+	chmod +x "$work/bin/mw-appconfig" "$work/bin/mw-cloudext" "$work/bin/mw-cloudext-other-key"
 	# The credentials point at the fake PostgreSQL's port; values-stale.json
 	# holds a password it refuses.
 	local db_secret='.secrets["mw-examples/json-credentials/db"].string'
@@ -506,8 +619,8 @@ outer() {
 		if "${@:2}"; then echo "PASS $1" | tee -a "$work/results"; else echo "FAIL $1" | tee -a "$work/results"; fi
 	}
 	check_outer "the namespace ended cleanly (exit $inner_rc)" test "$inner_rc" = 0
-	check_outer "no aws-lambda-rie, mw-extension, mw-appconfig or bootstrap process is left on the host" \
-		test -z "$(pgrep -f "$work/|aws-lambda-rie|/opt/extensions/mw-extension|mw-appconfig|/var/task/bootstrap" || true)"
+	check_outer "no aws-lambda-rie, mw-extension, mw-appconfig, mw-cloudext or bootstrap process is left on the host" \
+		test -z "$(pgrep -f "$work/|aws-lambda-rie|/opt/extensions/mw-extension|mw-appconfig|mw-cloudext|/var/task/bootstrap" || true)"
 
 	local passed failed
 	passed=$(grep -c '^PASS ' "$work/results" || true)
