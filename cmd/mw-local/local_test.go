@@ -257,3 +257,63 @@ func TestAgentAndAppConfig(t *testing.T) {
 		}
 	}
 }
+
+// The cloudext dialect, on the port cloudext.New calls by default: the
+// Cloud Extensions runtime answers 503 PROFILE_LOADING, then
+// EXTENSION_LOADING, for 400 ms after the first invoke; mw waits for it,
+// and the cold invoke gets every value, signed with the function's
+// credentials; the warm one asks nothing. Not parallel: the port is one.
+func TestCloudExtDialect(t *testing.T) {
+	needRIE(t)
+	r := mwLocal(t, "", "-values", e2eValues, "-serve", "cloudext", "-not-ready-for", "400ms", "-repeat", "2",
+		"-env", "AWS_SECRET_ACCESS_KEY="+tokenCanry, "-v", e2eDir+"/functions/cloudext")
+	if r.code != exitOK {
+		t.Fatalf("exit %d, want 0", r.code)
+	}
+	out := lines(r.stdout)
+	if len(out) != 2 {
+		t.Fatalf("%d responses, want 2", len(out))
+	}
+	for i, line := range out {
+		var got struct {
+			Secret, Parameter string
+			Checkout          bool
+			Batch             int
+		}
+		if err := json.Unmarshal([]byte(line), &got); err != nil || got.Secret != e2eSecret || got.Parameter != e2eFlags || !got.Checkout || got.Batch != 25 {
+			t.Errorf("response %d = %s (%v)", i+1, line, err)
+		}
+	}
+	for _, want := range []string{
+		"[cloudext] serving the cloudext dialect on http://127.0.0.1:5333",
+		"[cloudext] ready (the function's first invoke)",
+		`"Operations":{"GetConfiguration":2,"GetParameters":1,"GetSecretValue":1}`, // once each: the warm invoke asked nothing
+		`"AuthRefused":0`,
+		`"PROFILE_LOADING":`,
+		"AWS_ACCESS_KEY_ID (made for this run)", "AWS_SECRET_ACCESS_KEY (from -env)",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("standard error lacks %q", want)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, tokenCanry) {
+		t.Error("the secret access key appears in mw-local's output")
+	}
+}
+
+// examples/cloud-extensions, as it deploys, under the cloudext dialect: a
+// secret, two parameters, a flag profile and a flag evaluated with the
+// event's context. Not parallel: the port is one.
+func TestExampleCloudExtensions(t *testing.T) {
+	needRIE(t)
+	r := mwLocal(t, "", "-values", e2eValues, "-serve", "cloudext", "-event", `{"country":"UK","tier":"gold"}`, "../../examples/cloud-extensions")
+	if r.code != exitOK {
+		t.Fatalf("exit %d, want 0", r.code)
+	}
+	if want := `{"db_user":"app","api_url":"https://api.example.com","page_size":"25","checkout":true,"variant":""}` + "\n"; r.stdout != want {
+		t.Errorf("response %s, want %s", r.stdout, want)
+	}
+	if want := "[cloudext] 4 requests; operations: GetConfiguration 1, GetFlag 1, GetParameters 1, GetSecretValue 1"; !strings.Contains(r.stderr, want) {
+		t.Errorf("standard error lacks %q", want)
+	}
+}
