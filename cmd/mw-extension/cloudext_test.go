@@ -169,7 +169,7 @@ func TestLambdaModeCloudExtDialect(t *testing.T) {
 		"serving the cloudext dialect on http://127.0.0.1:" + strconv.Itoa(port),
 		"the profile's authentication: cloudexttest.Auth(runtimeCredentials, ASIAMWEXTENSIONTEST1)",
 		"ready (first INVOKE req-1)",
-		`"Unavailable":{"PROFILE_LOADING":2}`, `"AuthRefused":2`, `"Operations":{"GetParameters":2,"GetSecretValue":2}`,
+		`"served":{"/p":2,"s":2}`, `"unavailable":{"PROFILE_LOADING":2}`, `"authRefused":2`, `"operations":{"GetParameters":2,"GetSecretValue":2}`,
 		"shutdown (SHUTDOWN event, reason spindown, after 2 invokes): stats {",
 	} {
 		if !strings.Contains(logs.String(), s) {

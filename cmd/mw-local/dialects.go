@@ -232,12 +232,15 @@ func summary(st mwtest.Stats) string {
 }
 
 // runtimeSummary says in a line what the Cloud Extensions runtime
-// answered: requests, operations, answers as not ready by reason, and
-// requests refused for their signature.
+// answered: requests, values served by name, flags evaluated, answers as
+// not ready by reason, and requests refused for their signature.
 func runtimeSummary(st fakeext.RuntimeStats) string {
 	line := fmt.Sprintf("%d requests", st.Requests)
-	if len(st.Operations) > 0 {
-		line += "; operations: " + counts(st.Operations)
+	if len(st.Served) > 0 {
+		line += "; values served: " + counts(st.Served)
+	}
+	if n := st.Operations["GetFlag"]; n > 0 {
+		line += fmt.Sprintf("; flags evaluated: %d", n)
 	}
 	if len(st.Unavailable) > 0 {
 		line += "; answered 503: " + counts(st.Unavailable)

@@ -287,9 +287,9 @@ func TestCloudExtDialect(t *testing.T) {
 	for _, want := range []string{
 		"[cloudext] serving the cloudext dialect on http://127.0.0.1:5333",
 		"[cloudext] ready (the function's first invoke)",
-		`"Operations":{"GetConfiguration":2,"GetParameters":1,"GetSecretValue":1}`, // once each: the warm invoke asked nothing
-		`"AuthRefused":0`,
-		`"PROFILE_LOADING":`,
+		`"served":{"/app/flags":1,"mw-e2e/prod/flags":1,"mw-e2e/prod/settings":1,"prod/db":1}`, // once each: the warm invoke asked nothing
+		`"authRefused":0`,
+		`"PROFILE_LOADING":`, // and EXTENSION_LOADING, unless the machine held mw for its 200 ms
 		"AWS_ACCESS_KEY_ID (made for this run)", "AWS_SECRET_ACCESS_KEY (from -env)",
 	} {
 		if !strings.Contains(r.stderr, want) {
@@ -313,7 +313,8 @@ func TestExampleCloudExtensions(t *testing.T) {
 	if want := `{"db_user":"app","api_url":"https://api.example.com","page_size":"25","checkout":true,"variant":""}` + "\n"; r.stdout != want {
 		t.Errorf("response %s, want %s", r.stdout, want)
 	}
-	if want := "[cloudext] 4 requests; operations: GetConfiguration 1, GetFlag 1, GetParameters 1, GetSecretValue 1"; !strings.Contains(r.stderr, want) {
+	if want := "; values served: /mw-examples/cloud-extensions/api-url 1, /mw-examples/cloud-extensions/page-size 1, " +
+		"mw-example-cloud-extensions/prod/flags 1, mw-examples/cloud-extensions/db 1; flags evaluated: 1 (-v: every counter)"; !strings.Contains(r.stderr, want) {
 		t.Errorf("standard error lacks %q", want)
 	}
 }

@@ -3,8 +3,10 @@ package fakeext
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"maps"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,12 +28,14 @@ const CloudExtPort = 5333
 // it stays not ready a while longer (Startup's NotReadyFor), it answers
 // EXTENSION_LOADING for the second half of that while, as the runtime
 // loads its profile, then its extensions; NotReadyFor(n) answers the next
-// n requests EXTENSION_LOADING. It serves its counters at /_mw/stats.
+// n requests EXTENSION_LOADING. It serves its counters (RuntimeStats) at
+// /_mw/stats.
 type Runtime struct {
 	*cloudexttest.Server
 
 	mu          sync.Mutex
 	serving     bool
+	served      map[string]int64 // answers that carried an item's value, by name
 	unavailable map[string]int64 // 503 answers, by reason
 
 	after func(time.Duration, func()) // time.AfterFunc, but in tests
@@ -49,6 +53,7 @@ func NewRuntime(auth cloudexttest.Auth) *Runtime {
 	return &Runtime{
 		Server:      cloudexttest.New(cloudexttest.Settings{Auth: auth}),
 		serving:     true,
+		served:      map[string]int64{},
 		unavailable: map[string]int64{},
 		after:       func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 	}
@@ -125,66 +130,139 @@ func flagAttribute(v any) any {
 	return strs
 }
 
-// RuntimeStats are a Runtime's counters: cloudexttest's, and its 503
-// answers by reason (PROFILE_LOADING, EXTENSION_LOADING, ...).
+// RuntimeStats are a Runtime's counters: cloudexttest's, the answers
+// that carried an item's value by name, and the 503 answers by reason.
+// Names and counts, never a value.
 type RuntimeStats struct {
-	cloudexttest.Stats
-	Unavailable map[string]int64
+	Requests int64 `json:"requests"` // every request but /_mw/stats
+	// Operations counts the requests past the runtime's checks, by
+	// operation: GetSecretValue, GetParameters, GetConfiguration, GetFlag.
+	Operations map[string]int64 `json:"operations"`
+	// Served counts the answers that carried an item's value, by the
+	// item's name: a secret's or a parameter's, a configuration's
+	// application/environment/profile. A request answered 503 fetched
+	// nothing; one GetParameters may serve several parameters.
+	Served map[string]int64 `json:"served"`
+	// Unavailable counts the 503 ServiceUnavailableException answers, by
+	// reason: PROFILE_LOADING, EXTENSION_LOADING, RUNTIME_SHUTTING_DOWN.
+	Unavailable  map[string]int64 `json:"unavailable"`
+	AuthRefused  int64            `json:"authRefused"` // refused for their signature
+	Unsigned     int64            `json:"unsigned"`
+	SSRFRefused  int64            `json:"ssrfRefused"`
+	ForwardedFor int64            `json:"forwardedFor"`
+	RefreshNow   int64            `json:"refreshNow"`
+	WithRole     int64            `json:"withRole"`
 }
 
 // Counters returns the runtime's RuntimeStats.
 func (r *Runtime) Counters() any {
+	st := r.Stats()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return RuntimeStats{Stats: r.Stats(), Unavailable: maps.Clone(r.unavailable)}
+	return RuntimeStats{
+		Requests: st.Requests, Operations: st.Operations, Served: maps.Clone(r.served), Unavailable: maps.Clone(r.unavailable),
+		AuthRefused: st.AuthRefused, Unsigned: st.Unsigned, SSRFRefused: st.SSRFRefused, ForwardedFor: st.ForwardedFor,
+		RefreshNow: st.RefreshNow, WithRole: st.WithRole,
+	}
 }
 
 // ServeHTTP answers GET /_mw/stats with the counters (not counted), and
-// any other request as the runtime.
+// any other request as the runtime, counting what its answer says: the
+// items it served, or the reason it could not.
 func (r *Runtime) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.URL.Path == mwtest.StatsPath && req.Method == http.MethodGet {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(r.Counters())
 		return
 	}
-	rw := &reasonWriter{ResponseWriter: w}
+	in, _ := io.ReadAll(io.LimitReader(req.Body, maxRequestBody))
+	req.Body = io.NopCloser(bytes.NewReader(in))
+	rw := &answerWriter{ResponseWriter: w}
 	r.Server.ServeHTTP(rw, req)
-	if rw.status != http.StatusServiceUnavailable {
-		return
+	switch rw.status {
+	case http.StatusServiceUnavailable:
+		var body struct {
+			Reason string `json:"reason"`
+		}
+		_ = json.Unmarshal(rw.body.Bytes(), &body) // the fake's own answer: a reason it documents
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.unavailable[body.Reason]++
+	case http.StatusOK:
+		names := servedNames(req, in, rw.body.Bytes())
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, n := range names {
+			r.served[n]++
+		}
 	}
-	var body struct {
-		Reason string `json:"reason"`
-	}
-	_ = json.Unmarshal(rw.body.Bytes(), &body) // the fake's own answer: a reason it documents
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.unavailable[body.Reason]++
 }
 
-// reasonWriter keeps the status, and the body of a 503 (a runtime
-// answer, which holds no value), for the reason it gives.
-type reasonWriter struct {
+// maxRequestBody is as much of a request's body as the fake reads.
+const maxRequestBody = 1 << 20
+
+// servedNames returns the names of the items a successful answer carried:
+// the Name of a secret or of each parameter it holds, or the
+// configuration a GetConfiguration asked for. A GetFlag serves no item.
+// Only names are decoded from the answer.
+func servedNames(req *http.Request, in, out []byte) []string {
+	switch req.URL.Path {
+	case cloudexttest.RouteSecretsManager:
+		var sec struct{ Name string }
+		if json.Unmarshal(out, &sec) == nil && sec.Name != "" {
+			return []string{sec.Name}
+		}
+	case cloudexttest.RouteAppConfig, strings.TrimSuffix(cloudexttest.RouteAppConfig, "/"):
+		var cfg struct{ Application, Environment, Configuration string }
+		if req.Header.Get("X-Amz-Target") == "AppConfig.GetConfiguration" && json.Unmarshal(in, &cfg) == nil {
+			return []string{cfg.Application + "/" + cfg.Environment + "/" + cfg.Configuration}
+		}
+	default:
+		type named struct{ Name string }
+		var params struct {
+			Parameter  *named
+			Parameters []named
+		}
+		if json.Unmarshal(out, &params) != nil {
+			return nil
+		}
+		var names []string
+		if params.Parameter != nil {
+			names = append(names, params.Parameter.Name)
+		}
+		for _, p := range params.Parameters {
+			names = append(names, p.Name)
+		}
+		return names
+	}
+	return nil
+}
+
+// answerWriter keeps the status and the body of an answer: a 503 for the
+// reason it gives, a 200 for the names of the items it carried. The body
+// is read for those, and dropped with the writer.
+type answerWriter struct {
 	http.ResponseWriter
 	status int
 	body   bytes.Buffer
 }
 
-func (w *reasonWriter) WriteHeader(code int) {
+func (w *answerWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *reasonWriter) Write(b []byte) (int, error) {
+func (w *answerWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	if w.status == http.StatusServiceUnavailable && w.body.Len() < 4096 {
+	if w.status == http.StatusOK || w.status == http.StatusServiceUnavailable {
 		w.body.Write(b)
 	}
 	return w.ResponseWriter.Write(b)
 }
 
 // Unwrap lets http.ResponseController reach the connection.
-func (w *reasonWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *answerWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

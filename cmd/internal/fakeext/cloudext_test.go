@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -99,6 +100,19 @@ func TestRuntimeServesTheValuesFile(t *testing.T) {
 	if got, _ := json.Marshal(flags["new-checkout"]); string(got) != `{"enabled":true,"limit":5,"regions":["eu-west-1","us-east-1"]}` {
 		t.Errorf("new-checkout = %s", got)
 	}
+	// A flag evaluated serves no item.
+	if _, err := src.EvaluateFlag(context.Background(), mw.Item{Kind: mw.KindAppConfig, Application: "orders", Environment: "local", Name: "flags"}, "new-checkout", nil); err != nil {
+		t.Errorf("GetFlag: %v", err)
+	}
+	// Every answer that carried a value, by name; one GetParameters, two.
+	if res := src.Fetch(context.Background(), ops[mw.KindParameter], []mw.Item{{Kind: mw.KindParameter, Name: "/app/region"}, {Kind: mw.KindParameter, Name: "/app/flags"}}); res[0].Err != nil || res[1].Err != nil {
+		t.Errorf("two parameters at once: %v, %v", res[0].Err, res[1].Err)
+	}
+	st := rt.Counters().(RuntimeStats)
+	want := map[string]int64{"prod/db": 2, "prod/tls-key": 1, "/app/flags": 3, "/app/db/password": 1, "/app/region": 1, "orders/local/settings": 1, "orders/local/flags": 1}
+	if fmt.Sprint(st.Served) != fmt.Sprint(want) || st.Operations["GetFlag"] != 1 {
+		t.Errorf("served %v, want %v; operations %v", st.Served, want, st.Operations)
+	}
 	for name, class := range map[mw.Item]mw.Class{
 		{Kind: mw.KindParameter, Name: "/app/forbidden"}:   mw.ClassAccessDenied,
 		{Kind: mw.KindSecret, Name: "prod/kms-locked"}:     mw.ClassDecrypt,
@@ -160,7 +174,7 @@ func TestRuntimeStartup(t *testing.T) {
 	}
 
 	st := rt.Counters().(RuntimeStats)
-	if st.Requests != 5 || st.Unavailable["PROFILE_LOADING"] != 2 || st.Unavailable["EXTENSION_LOADING"] != 2 || st.Operations["GetSecretValue"] != 3 {
+	if st.Requests != 5 || st.Unavailable["PROFILE_LOADING"] != 2 || st.Unavailable["EXTENSION_LOADING"] != 2 || st.Operations["GetSecretValue"] != 3 || st.Served["s"] != 1 {
 		t.Errorf("counters = %+v", st)
 	}
 	resp, err := http.Get(srv.URL + "/_mw/stats")
