@@ -32,13 +32,6 @@ func (p *panicOnce) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-// recovered runs f and returns what it panicked with.
-func recovered(f func()) (r any) {
-	defer func() { r = recover() }()
-	f()
-	return nil
-}
-
 // A panic while fetching is raised again in the caller's goroutine once
 // the fetch has ended: the process survives it, and the next fetch of the
 // item is not left waiting for a fetch that never ends.
@@ -78,16 +71,6 @@ func TestAPanicWhileFetchingEndsTheFetch(t *testing.T) {
 	if el := time.Since(start); el > 3*time.Second { // a bound, not a measurement: it did not wait out its deadline
 		t.Errorf("took %v", el)
 	}
-}
-
-func errString(r any) string {
-	if err, ok := r.(error); ok {
-		return err.Error()
-	}
-	if s, ok := r.(string); ok {
-		return s
-	}
-	return ""
 }
 
 // refresher is a wrapped handler that refreshes the secret s, and a way to

@@ -15,23 +15,6 @@ import (
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-// mustPanic runs f and returns the error it panicked with.
-func mustPanic(t *testing.T, f func()) (err error) {
-	t.Helper()
-	defer func() {
-		r := recover()
-		if r == nil {
-			t.Fatal("did not panic")
-		}
-		var ok bool
-		if err, ok = r.(error); !ok {
-			t.Fatalf("panicked with %T %v, want an error", r, r)
-		}
-	}()
-	f()
-	return nil
-}
-
 func TestAliasReadsALongARNByAShortName(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("prod/db", "pw")

@@ -13,8 +13,6 @@ import (
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-const canary = "CANARY-7f3a9c-do-not-print"
-
 // TestValuesNeverLeak sends a canary value down every path, failing and
 // succeeding, and searches every error and printed form for it. (The same
 // paths' spans, events, statuses and metric data points are searched in

@@ -7,20 +7,16 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
-
-var dialects = []mwtest.Dialect{mwtest.Managed, mwtest.Agent}
 
 // 1. No I/O before the first invoke.
 func TestWrapDoesNoIOBeforeFirstInvoke(t *testing.T) {
@@ -175,21 +171,6 @@ func TestDecodesEveryDocumentedShape(t *testing.T) {
 }
 
 // 3. Retries.
-
-// refusingDialer refuses the first n dials, as a port with no listener does.
-func refusingDialer(n int32) (*http.Client, *atomic.Int32) {
-	var dials atomic.Int32
-	d := &net.Dialer{}
-	return &http.Client{Transport: &http.Transport{
-		DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if dials.Add(1) <= n {
-				return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
-			}
-			return d.DialContext(ctx, network, addr)
-		},
-	}}, &dials
-}
 
 func TestRetriesConnectionRefusedAndReset(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
@@ -633,15 +614,6 @@ func TestMwtestContextAnswersTheAccessors(t *testing.T) {
 	if _, err := mw.Secret(ctx, "other"); !errors.Is(err, mw.ErrNotDeclared) {
 		t.Errorf("missing name: %v", err)
 	}
-}
-
-func asFetchError(t *testing.T, err error) *mw.FetchError {
-	t.Helper()
-	var fe *mw.FetchError
-	if !errors.As(err, &fe) {
-		t.Fatalf("error %v (%T) holds no *FetchError", err, err)
-	}
-	return fe
 }
 
 // A handler wrapped twice, as by a shared middleware stack that declares
