@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
@@ -660,5 +663,137 @@ func TestNestedWrapsReadTheItemsOfBoth(t *testing.T) {
 	inner2 := mw.Wrap(func(ctx context.Context, _ int) (string, error) { return mw.Secret(ctx, "outer") }, w.opts(mw.WithSecrets("inner"))...)
 	if v, err := inner2(ctx, 0); err != nil || v != "from-test" {
 		t.Errorf("inside a test's context: %q, %v", v, err)
+	}
+}
+
+// The handler's error is the invoke's, whatever its kind. (What the
+// mw.handler span says of it is tested in ../test.)
+func TestHandlerErrorIsTheInvokes(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", canary)
+	fail := errors.New("db said no to password " + canary)
+	cases := []struct {
+		name string
+		h    func(context.Context, string) (string, error)
+		want func(error) bool
+	}{
+		{"ok", func(context.Context, string) (string, error) { return "ok", nil }, func(err error) bool { return err == nil }},
+		{"wrapped", func(context.Context, string) (string, error) { return "", fmt.Errorf("handler: %w", fail) },
+			func(err error) bool { return errors.Is(err, fail) }},
+		{"mw error", func(ctx context.Context, _ string) (string, error) {
+			return "", &mw.FetchError{Kind: mw.KindSecret, Name: "s", Class: mw.ClassAccessDenied}
+		}, func(err error) bool {
+			fe, ok := errors.AsType[*mw.FetchError](err)
+			return ok && fe.Class == mw.ClassAccessDenied
+		}},
+		{"lookup", func(ctx context.Context, _ string) (string, error) { return mw.Secret(ctx, "undeclared") },
+			func(err error) bool { return errors.Is(err, mw.ErrNotDeclared) }},
+	}
+	for _, c := range cases {
+		_, err := mw.Wrap(c.h, w.opts(mw.WithSecrets("s"))...)(invokeCtx(t, 5*time.Second), "")
+		if !c.want(err) {
+			t.Errorf("%s: err = %v", c.name, err)
+		}
+	}
+}
+
+func TestHandlerPanicPanicsOn(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	h := mw.Wrap(func(context.Context, string) (string, error) { panic("boom " + canary) }, w.opts(mw.WithSecrets("s"))...)
+	defer func() {
+		if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "boom") {
+			t.Errorf("recovered %v; want the handler's panic", r)
+		}
+	}()
+	_, _ = h(invokeCtx(t, 5*time.Second), "")
+}
+
+func TestWrapHandlerBehavesLikeWrap(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	h := mw.WrapHandler(lambda.NewHandler(echo), w.opts(mw.WithSecrets("s"))...)
+	for range 2 {
+		out, err := h.Invoke(invokeCtx(t, 5*time.Second), []byte(`["secret:s"]`))
+		if err != nil || string(out) != `{"secret:s":"v"}` {
+			t.Fatalf("%s, %v", out, err)
+		}
+	}
+	if n := w.ext.Fetches("s"); n != 1 {
+		t.Errorf("%d fetches; want 1", n)
+	}
+	// A failure to fetch is the invoke's error, and the handler does not run.
+	ran := false
+	h = mw.WrapHandler(lambda.NewHandler(func() error { ran = true; return nil }), w.opts(mw.WithSecrets("missing"), mw.WithStartupWindow(0))...)
+	if _, err := h.Invoke(invokeCtx(t, 5*time.Second), []byte(`{}`)); !errors.As(err, new(*mw.PrefetchError)) || ran {
+		t.Errorf("err = %v, ran = %v; want a *PrefetchError and no run", err, ran)
+	}
+	if err := mustPanic(t, func() { mw.WrapHandler(nil) }); !strings.Contains(err.Error(), "nil handler") {
+		t.Errorf("nil handler: %v", err)
+	}
+}
+
+// Every handler shape lambda.Start takes with a context wraps without
+// losing its types, and runs through aws-lambda-go as Lambda runs it.
+func TestEveryHandlerShapeRunsThroughAwsLambdaGo(t *testing.T) {
+	ext, srv := mwtest.Start(t, mwtest.Managed)
+	ext.PutSecret("s", "v")
+	opts := append(ext.Options(srv.URL), mw.WithSecrets("s"))
+	var got []string
+	note := func(ctx context.Context, what string) error {
+		v, err := mw.Secret(ctx, "s")
+		got = append(got, what+"="+v)
+		return err
+	}
+	sqs := mw.WrapEvent(func(ctx context.Context, e events.SQSEvent) error {
+		return note(ctx, "sqs:"+e.Records[0].MessageId)
+	}, opts...)
+	batch := mw.Wrap(func(ctx context.Context, e events.SQSEvent) (events.SQSEventResponse, error) {
+		return events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: e.Records[0].MessageId}}}, note(ctx, "batch")
+	}, opts...)
+	result := mw.WrapResult(func(ctx context.Context) (int, error) { return 7, note(ctx, "result") }, opts...)
+	job := mw.WrapFunc(func(ctx context.Context) error { return note(ctx, "func") }, opts...)
+	for _, c := range []struct {
+		h           any
+		in, wantOut string
+	}{
+		{sqs, `{"Records":[{"messageId":"m1"}]}`, "null"},
+		{batch, `{"Records":[{"messageId":"m2"}]}`, `{"batchItemFailures":[{"itemIdentifier":"m2"}]}`},
+		{result, `{}`, "7"},
+		{job, `{}`, "null"},
+	} {
+		out, err := lambda.NewHandler(c.h).Invoke(invokeCtx(t, 5*time.Second), []byte(c.in))
+		if err != nil || string(out) != c.wantOut {
+			t.Errorf("%T: %s, %v; want %s", c.h, out, err, c.wantOut)
+		}
+	}
+	if want := "sqs:m1=v batch=v result=v func=v"; strings.Join(got, " ") != want {
+		t.Errorf("the handlers saw %v; want %s", got, want)
+	}
+	// A failure to fetch fails the invoke before the handler, in every shape.
+	bad := append(ext.Options(srv.URL), mw.WithSecrets("missing"), mw.WithStartupWindow(0))
+	for _, h := range []any{
+		mw.WrapEvent(func(context.Context, events.S3Event) error { t.Error("ran"); return nil }, bad...),
+		mw.WrapResult(func(context.Context) (int, error) { t.Error("ran"); return 0, nil }, bad...),
+		mw.WrapFunc(func(context.Context) error { t.Error("ran"); return nil }, bad...),
+	} {
+		if _, err := lambda.NewHandler(h).Invoke(invokeCtx(t, 5*time.Second), []byte(`{}`)); err == nil || !strings.Contains(err.Error(), `secret "missing"`) {
+			t.Errorf("%T: %v", h, err)
+		}
+	}
+}
+
+// Tests built on the fake's options run in parallel.
+func TestTheFakesOptionsInParallel(t *testing.T) {
+	for i := range 8 {
+		t.Run(string(rune('a'+i)), func(t *testing.T) {
+			t.Parallel()
+			ext, srv := mwtest.Start(t, mwtest.Managed)
+			ext.PutSecret("s", string(rune('a'+i)))
+			h := mw.Wrap(echo, append(ext.Options(srv.URL), mw.WithSecrets("s"))...)
+			if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != string(rune('a'+i)) {
+				t.Errorf("%v, %v", got, err)
+			}
+		})
 	}
 }

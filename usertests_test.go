@@ -3,66 +3,12 @@ package mw_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
-
-// Every handler shape lambda.Start takes with a context wraps without
-// losing its types, and runs through aws-lambda-go as Lambda runs it.
-func TestEveryHandlerShapeRunsThroughAwsLambdaGo(t *testing.T) {
-	ext, srv := mwtest.Start(t, mwtest.Managed)
-	ext.PutSecret("s", "v")
-	opts := append(ext.Options(srv.URL), mw.WithSecrets("s"))
-	var got []string
-	note := func(ctx context.Context, what string) error {
-		v, err := mw.Secret(ctx, "s")
-		got = append(got, what+"="+v)
-		return err
-	}
-	sqs := mw.WrapEvent(func(ctx context.Context, e events.SQSEvent) error {
-		return note(ctx, "sqs:"+e.Records[0].MessageId)
-	}, opts...)
-	batch := mw.Wrap(func(ctx context.Context, e events.SQSEvent) (events.SQSEventResponse, error) {
-		return events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: e.Records[0].MessageId}}}, note(ctx, "batch")
-	}, opts...)
-	result := mw.WrapResult(func(ctx context.Context) (int, error) { return 7, note(ctx, "result") }, opts...)
-	job := mw.WrapFunc(func(ctx context.Context) error { return note(ctx, "func") }, opts...)
-	for _, c := range []struct {
-		h           any
-		in, wantOut string
-	}{
-		{sqs, `{"Records":[{"messageId":"m1"}]}`, "null"},
-		{batch, `{"Records":[{"messageId":"m2"}]}`, `{"batchItemFailures":[{"itemIdentifier":"m2"}]}`},
-		{result, `{}`, "7"},
-		{job, `{}`, "null"},
-	} {
-		out, err := lambda.NewHandler(c.h).Invoke(invokeCtx(t, 5*time.Second), []byte(c.in))
-		if err != nil || string(out) != c.wantOut {
-			t.Errorf("%T: %s, %v; want %s", c.h, out, err, c.wantOut)
-		}
-	}
-	if want := "sqs:m1=v batch=v result=v func=v"; strings.Join(got, " ") != want {
-		t.Errorf("the handlers saw %v; want %s", got, want)
-	}
-	// A failure to fetch fails the invoke before the handler, in every shape.
-	bad := append(ext.Options(srv.URL), mw.WithSecrets("missing"), mw.WithStartupWindow(0))
-	for _, h := range []any{
-		mw.WrapEvent(func(context.Context, events.S3Event) error { t.Error("ran"); return nil }, bad...),
-		mw.WrapResult(func(context.Context) (int, error) { t.Error("ran"); return 0, nil }, bad...),
-		mw.WrapFunc(func(context.Context) error { t.Error("ran"); return nil }, bad...),
-	} {
-		if _, err := lambda.NewHandler(h).Invoke(invokeCtx(t, 5*time.Second), []byte(`{}`)); err == nil || !strings.Contains(err.Error(), `secret "missing"`) {
-			t.Errorf("%T: %v", h, err)
-		}
-	}
-}
 
 // A handler's unit test is hermetic: with the fake's options, it reads no
 // AWS_SESSION_TOKEN and none of the developer's MW_* variables.
@@ -78,21 +24,6 @@ func TestTheFakesOptionsIgnoreTheShell(t *testing.T) {
 		if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
 			t.Errorf("%s: %v, %v", d, got, err)
 		}
-	}
-}
-
-// Tests built on the fake's options run in parallel.
-func TestTheFakesOptionsInParallel(t *testing.T) {
-	for i := range 8 {
-		t.Run(string(rune('a'+i)), func(t *testing.T) {
-			t.Parallel()
-			ext, srv := mwtest.Start(t, mwtest.Managed)
-			ext.PutSecret("s", string(rune('a'+i)))
-			h := mw.Wrap(echo, append(ext.Options(srv.URL), mw.WithSecrets("s"))...)
-			if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != string(rune('a'+i)) {
-				t.Errorf("%v, %v", got, err)
-			}
-		})
 	}
 }
 
