@@ -35,31 +35,6 @@ func TestInitPhase400BurstIsRiddenOut(t *testing.T) {
 	}
 }
 
-func TestMalformedAndOversizeBodiesFailClearly(t *testing.T) {
-	cases := map[string]string{
-		"malformed JSON": `{"SecretString": "abc`,
-		"wrong shape":    `{"Parameter":{"Name":"x"}}`,
-		"oversize":       `{"SecretString":"` + strings.Repeat("x", mw.MaxBody+10) + `"}`,
-	}
-	for name, body := range cases {
-		t.Run(name, func(t *testing.T) {
-			ext := mwtest.New(mwtest.Managed)
-			w := serveWorld(t, ext, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-				_, _ = rw.Write([]byte(body))
-			}))
-			h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
-			_, err := h(invokeCtx(t, 5*time.Second), nil)
-			fe := asFetchError(t, err)
-			if fe.Class != mw.ClassMalformed || fe.Attempts != 1 || fe.Status != 200 {
-				t.Errorf("class %s, %d attempts, HTTP %d; want malformed at once, 200", fe.Class, fe.Attempts, fe.Status)
-			}
-			if len(err.Error()) > 2000 {
-				t.Errorf("error of %d bytes: the body leaked into it", len(err.Error()))
-			}
-		})
-	}
-}
-
 func Test1000ConcurrentColdInvokesFetchEachItemOnce(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	ids := []string{"a", "b", "c", "d", "e"}

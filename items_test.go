@@ -2,11 +2,8 @@ package mw_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -151,99 +148,6 @@ func TestAMissingVersionNamesTheVersion(t *testing.T) {
 	}
 	if want := `secret "pending" (prod/db, stage AWSPENDING): not found`; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q\nwant it to contain %q", err, want)
-	}
-}
-
-func TestSecretsThroughParameterStore(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("prod/db", "old")
-	w.ext.PutSecret("prod/db", "new")
-	ref := "/aws/reference/secretsmanager/prod/db"
-	h := mw.Wrap(echo, w.opts(
-		mw.WithParameters(ref),
-		mw.WithParameter(ref, mw.Label("AWSPREVIOUS"), mw.Alias("db-previous")), // the label is a version stage
-	)...)
-	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:" + ref, "parameter:db-previous"})
-	if err != nil || got["parameter:"+ref] != "new" || got["parameter:db-previous"] != "old" {
-		t.Fatalf("got %v, %v", got, err)
-	}
-}
-
-// A binary secret read through Parameter Store, as
-// /aws/reference/secretsmanager/<id>: the extension answers "Value": null,
-// and the secret's bytes in SourceResult (mwtest's fake answers as it
-// does). mw serves the bytes, of the version the label (a stage) names.
-func TestABinarySecretThroughParameterStore(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	previous, current := []byte{0, 1, 0x7f, 0x80, 0xff}, []byte("k\xfe\x00y")
-	w.ext.PutSecretBinary("keys/sign", previous)
-	w.ext.PutSecretBinary("keys/sign", current)
-	ref := "/aws/reference/secretsmanager/keys/sign"
-	h := mw.Wrap(echo, w.opts(mw.WithParameters(ref), mw.WithParameter(ref, mw.Label("AWSPREVIOUS"), mw.Alias("previous")))...)
-	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:" + ref, "parameter:previous"})
-	if err != nil || got["parameter:"+ref] != string(current) || got["parameter:previous"] != string(previous) {
-		t.Fatalf("got %q, %v", got, err)
-	}
-}
-
-// referenceAnswer is the managed extension's answer for
-// /aws/reference/secretsmanager/k, a binary secret, whose SourceResult
-// holds secretBinary as buffer, a java.nio.ByteBuffer as the extension
-// serializes it (the shape of the real layer's answers, as captured in
-// public: github.com/fedonev/lambda-params-secrets, data/test-responses.json).
-func referenceAnswer(name, buffer string) string {
-	src, _ := json.Marshal(`{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:` + name + `-AbCdEf","name":"` + name + `",` +
-		`"versionId":"fdfc9fe2-e172-498e-b306-ad660c887b7a","secretBinary":` + buffer + `,"versionStages":["AWSCURRENT"],"createdDate":"Nov 16, 2022, 8:24:07 AM"}`)
-	return `{"Parameter":{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf","DataType":null,` +
-		`"LastModifiedDate":"2022-11-16T08:24:07.032Z","Name":"/aws/reference/secretsmanager/k","Selector":null,` +
-		`"SourceResult":` + string(src) + `,"Type":"SecureString","Value":null,"Version":0},"ResultMetadata":{}}`
-}
-
-// The buffer is read as Java lays it out: the bytes from its offset and
-// position to its limit, each a signed Java byte. One mw cannot read is
-// said to be a binary secret, with how to read it, never "is the endpoint
-// the extension?"; one that names another secret is not served.
-func TestABinarySecretsBufferIsReadAsJavaLaysItOut(t *testing.T) {
-	ref := "/aws/reference/secretsmanager/k"
-	read := func(body string) (string, error) {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) }))
-		defer srv.Close()
-		got, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithParameters(ref))(invokeCtx(t, 5*time.Second), []string{"parameter:" + ref})
-		return got["parameter:"+ref], err
-	}
-	for name, c := range map[string]struct{ buffer, want string }{
-		"the whole array": {`{"hb":[97,-128,-1,0,127],"offset":0,"isReadOnly":false,"bigEndian":true,"nativeByteOrder":false,"mark":-1,"position":0,"limit":5,"capacity":5,"address":16}`, "a\x80\xff\x00\x7f"},
-		"a slice of it":   {`{"hb":[9,9,97,98,99,9],"offset":1,"position":1,"limit":4,"capacity":5}`, "abc"},
-		"nothing":         {`{"hb":[],"offset":0,"position":0,"limit":0,"capacity":0}`, ""},
-		"base64, as the Secrets Manager API writes a blob": {`"YYD/AH8="`, "a\x80\xff\x00\x7f"},
-	} {
-		if got, err := read(referenceAnswer("k", c.buffer)); err != nil || got != c.want {
-			t.Errorf("%s: %q, %v; want %q", name, got, err, c.want)
-		}
-	}
-	for name, buffer := range map[string]string{
-		"a byte Java has not":      `{"hb":[97,200],"offset":0,"position":0,"limit":2,"capacity":2}`,
-		"a limit past the end":     `{"hb":[97,98],"offset":0,"position":0,"limit":3,"capacity":3}`,
-		"an offset past it":        `{"hb":[97,98],"offset":1,"position":0,"limit":2,"capacity":2}`,
-		"a position past it":       `{"hb":[97,98],"offset":0,"position":2,"limit":1,"capacity":2}`,
-		"a negative offset":        `{"hb":[97,98],"offset":-1,"position":0,"limit":1,"capacity":1}`,
-		"no array":                 `{"offset":0,"position":0,"limit":2,"capacity":2}`,
-		"no limit":                 `{"hb":[97,98],"offset":0,"position":0,"capacity":2}`,
-		"not a buffer":             `[97,98]`,
-		"a buffer of another form": `true`,
-		"base64 it is not":         `"a!"`,
-	} {
-		_, err := read(referenceAnswer("k", buffer))
-		fe := asFetchError(t, err)
-		if fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), "binary secret") ||
-			!strings.Contains(fe.Hint(), `WithSecrets("k")`) || !strings.Contains(fe.Hint(), "SecretBinary") ||
-			strings.Contains(err.Error(), "is the endpoint") || strings.Contains(err.Error(), "97") {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-	_, err := read(referenceAnswer("other", `{"hb":[97],"offset":0,"position":0,"limit":1,"capacity":1}`))
-	if fe := asFetchError(t, err); fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), "another secret") {
-		t.Errorf("the SourceResult of another secret: %v", err)
 	}
 }
 

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,99 +74,6 @@ func TestFirstInvokeFetchesEveryItemConcurrently(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestRequestsFollowTheProtocol(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutParameter("/a b+c=d@e/f", "SecureString", "plain")
-	w.ext.PutSecret("s+1=2@3/4", "sv")
-	var mu sync.Mutex
-	var seen []*http.Request
-	spy := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = append(seen, r.Clone(context.Background()))
-		mu.Unlock()
-		w.ext.ServeHTTP(rw, r)
-	})
-	w = serveWorld(t, w.ext, spy)
-	h := mw.Wrap(echo, w.opts(mw.WithParameters("/a b+c=d@e/f"), mw.WithSecrets("s+1=2@3/4"))...)
-	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
-		t.Fatal(err)
-	}
-	if len(seen) != 2 {
-		t.Fatalf("%d requests; want 2", len(seen))
-	}
-	for _, r := range seen {
-		if got := r.Header.Get("X-Aws-Parameters-Secrets-Token"); got != testToken {
-			t.Errorf("token header = %q; want AWS_SESSION_TOKEN", got)
-		}
-		for _, kv := range strings.Split(r.URL.RawQuery, "&") {
-			_, raw, _ := strings.Cut(kv, "=")
-			if strings.ContainsAny(raw, "+=@/ ") {
-				t.Errorf("query value %q is not fully escaped", raw)
-			}
-		}
-		q := r.URL.Query()
-		switch r.URL.Path {
-		case "/systemsmanager/parameters/get":
-			if q.Get("name") != "/a b+c=d@e/f" || q.Get("withDecryption") != "true" {
-				t.Errorf("parameter query = %v", q)
-			}
-		case "/secretsmanager/get":
-			if q.Get("secretId") != "s+1=2@3/4" {
-				t.Errorf("secret query = %v", q)
-			}
-		default:
-			t.Errorf("unexpected path %s", r.URL.Path)
-		}
-	}
-}
-
-func TestPortAndTokenAreReadFromTheEnvironmentWhenFetching(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("s", "v")
-	u, _ := url.Parse(w.srv.URL)
-	_, port, _ := net.SplitHostPort(u.Host)
-	t.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "1") // wrong at Wrap time
-	t.Setenv("AWS_SESSION_TOKEN", "stale")
-	h := mw.Wrap(echo, mw.WithSecrets("s"), mw.WithTTL(0))
-	t.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port)
-	t.Setenv("AWS_SESSION_TOKEN", testToken)
-	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
-		t.Fatal(err)
-	}
-	// Credentials rotate: the next fetch must send the new token.
-	w.ext.SetToken("rotated")
-	t.Setenv("AWS_SESSION_TOKEN", "rotated")
-	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
-		t.Fatal(err)
-	}
-	if n := w.ext.Fetches("s"); n != 2 {
-		t.Fatalf("%d fetches; want 2 (TTL 0)", n)
-	}
-}
-
-func TestDecodesEveryDocumentedShape(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutParameter("/list", "StringList", "a,b,c")
-	w.ext.PutParameter("/plain", "String", "p")
-	w.ext.PutParameter("/secure", "SecureString", "s3cr3t")
-	w.ext.PutSecret("str", `{"user":"u","password":"p"}`)
-	w.ext.PutSecretBinary("bin", []byte{0, 1, 2, 0xff})
-	h := mw.Wrap(echo, w.opts(mw.WithParameters("/list", "/plain", "/secure"), mw.WithSecrets("str", "bin"))...)
-	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:/list", "parameter:/plain", "parameter:/secure", "secret:str", "secret:bin"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{
-		"parameter:/list": "a,b,c", "parameter:/plain": "p", "parameter:/secure": "s3cr3t",
-		"secret:str": `{"user":"u","password":"p"}`, "secret:bin": "\x00\x01\x02\xff",
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %q; want %q", k, got[k], v)
-		}
 	}
 }
 
@@ -302,55 +206,6 @@ func TestBare400IsRetriedOnlyInsideTheStartupWindow(t *testing.T) {
 			t.Errorf("%d attempts, class %s; want 1 attempt, rejected", fe.Attempts, fe.Class)
 		}
 	})
-}
-
-func TestAgentErrorCodesFailAtOnce(t *testing.T) {
-	cases := []struct {
-		setup func(*mwtest.Extension)
-		class mw.Class
-		code  string
-		hint  string
-	}{
-		{func(*mwtest.Extension) {}, mw.ClassNotFound, "ResourceNotFoundException", "check the name"},
-		{func(e *mwtest.Extension) { e.PutSecret("s", "v"); e.Deny("s") }, mw.ClassAccessDenied, "AccessDeniedException", "secretsmanager:GetSecretValue"},
-		{func(e *mwtest.Extension) { e.PutSecret("s", "v"); e.DenyDecrypt("s") }, mw.ClassDecrypt, "DecryptionFailure", "kms:Decrypt"},
-	}
-	for _, c := range cases {
-		t.Run(c.code, func(t *testing.T) {
-			w := newWorld(t, mwtest.Agent)
-			c.setup(w.ext)
-			h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
-			_, err := h(invokeCtx(t, 5*time.Second), nil)
-			fe := asFetchError(t, err)
-			if fe.Class != c.class || fe.Code != c.code || fe.Attempts != 1 || fe.Status != 400 {
-				t.Errorf("got %s %s after %d attempts, HTTP %d; want %s %s at once, HTTP 400", fe.Class, fe.Code, fe.Attempts, fe.Status, c.class, c.code)
-			}
-			if !strings.Contains(err.Error(), c.hint) {
-				t.Errorf("error %q lacks the hint %q", err, c.hint)
-			}
-		})
-	}
-}
-
-func TestBadTokenIsReportedWithItsFix(t *testing.T) {
-	for _, d := range dialects {
-		t.Run(d.String(), func(t *testing.T) {
-			w := newWorld(t, d)
-			w.ext.PutSecret("s", "v")
-			t.Setenv("AWS_SESSION_TOKEN", "wrong")
-			h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithStartupWindow(0))...)
-			_, err := h(invokeCtx(t, 5*time.Second), nil)
-			fe := asFetchError(t, err)
-			// The managed extension answers 401, the agent 403: a token
-			// problem in both, said at once.
-			if fe.Class != mw.ClassBadToken || fe.Attempts != 1 {
-				t.Errorf("class %s after %d attempts; want bad_token at once", fe.Class, fe.Attempts)
-			}
-			if !strings.Contains(err.Error(), "AWS_SESSION_TOKEN") {
-				t.Errorf("error %q does not point at AWS_SESSION_TOKEN", err)
-			}
-		})
-	}
 }
 
 func TestHangingExtensionCannotHoldTheInvokePastItsDeadline(t *testing.T) {

@@ -11,14 +11,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -109,76 +106,6 @@ func TestEndpointsOffLoopbackAreRefused(t *testing.T) {
 	}
 }
 
-// The agent's token file is read a few KiB at most, within the deadline:
-// a device or a pipe cannot hold the invoke, and nothing is sent.
-func TestTheTokenFileIsReadBoundedWithinTheDeadline(t *testing.T) {
-	dir := t.TempDir()
-	big := filepath.Join(dir, "big")
-	if err := os.WriteFile(big, make([]byte, 1<<20), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// A writer that holds the pipe open and never writes: reading blocks.
-	writer, err := os.OpenFile(fifo, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { writer.Close() })
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, []byte(" \n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	w := newWorld(t, mwtest.Agent)
-	w.ext.PutSecret("s", "v")
-	for _, file := range []string{"/dev/zero", big, fifo, empty} {
-		t.Setenv("AWS_TOKEN", "file://"+file)
-		start := time.Now()
-		_, err := mw.Wrap(echo, w.opts(mw.WithSecretsManagerAgent(), mw.WithSecrets("s"))...)(invokeCtx(t, 500*time.Millisecond), nil)
-		fe := asFetchError(t, err)
-		if fe.Class != mw.ClassBadToken || !strings.Contains(err.Error(), "AWS_TOKEN") || !strings.Contains(err.Error(), "nothing was sent") {
-			t.Errorf("%s: %v", file, err)
-		}
-		// Not a speed measurement: a bound that proves the deadline (500 ms)
-		// ended the read of the pipe, which never ends by itself.
-		if el := time.Since(start); el > 3*time.Second {
-			t.Errorf("%s: took %v", file, el)
-		}
-	}
-	if n := w.ext.Requests(); n != 0 {
-		t.Errorf("%d requests sent without a token", n)
-	}
-}
-
-// A token that no header can carry is a token problem, said at once, with
-// the variable that holds it, and never quoted.
-func TestAnUnsendableTokenIsATokenProblem(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("s", "v")
-	t.Setenv("AWS_SESSION_TOKEN", canary+"\r\nX-Injected: 1")
-	_, err := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)(invokeCtx(t, 5*time.Second), nil)
-	fe := asFetchError(t, err)
-	if fe.Class != mw.ClassBadToken || fe.Attempts != 1 || !strings.Contains(err.Error(), "AWS_SESSION_TOKEN") ||
-		strings.Contains(err.Error(), "layer attached") || strings.Contains(err.Error(), canary) || w.ext.Requests() != 0 {
-		t.Errorf("%d requests; %v", w.ext.Requests(), err)
-	}
-}
-
-// A missing token file is said as it is: the file could not be read,
-// nothing was sent, and the variable named is the one in use.
-func TestAMissingTokenFileIsSaidAsItIs(t *testing.T) {
-	w := newWorld(t, mwtest.Agent)
-	t.Setenv("AWS_TOKEN", "file:///nonexistent/token")
-	_, err := mw.Wrap(echo, w.opts(mw.WithSecretsManagerAgent(), mw.WithSecrets("s"))...)(invokeCtx(t, 5*time.Second), nil)
-	msg := err.Error()
-	if !strings.Contains(msg, "reading the token file that AWS_TOKEN names") || !strings.Contains(msg, "nothing was sent") ||
-		strings.Contains(msg, "rejected the session token") || strings.Contains(msg, "AWS_SESSION_TOKEN") {
-		t.Errorf("%v", err)
-	}
-}
-
 // Every Wrap shares one transport, which keeps no connection: many Wraps
 // leave a bounded number of goroutines (two per kept connection, and the
 // server's side), not one pool each.
@@ -198,32 +125,6 @@ func TestWrapsShareOneTransport(t *testing.T) {
 	}
 }
 
-// An error body is free text that may hold anything: only the AWS error
-// code and the texts the extension and the agent are known to send are
-// quoted, in the error and so in the span.
-func TestErrorBodiesAreNotQuoted(t *testing.T) {
-	for _, c := range []struct {
-		status int
-		body   string
-		want   string
-	}{
-		{400, `{"__type":"ResourceNotFoundException","message":"no secret ` + canary + `"}`, "ResourceNotFoundException"},
-		{500, canary + " stack trace", "HTTP 500"},
-		{429, `{"__type":"ThrottlingException","Message":"` + canary + `"}`, "ThrottlingException"},
-		{403, "Bad Token", `"Bad Token"`},
-	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.WriteHeader(c.status)
-			fmt.Fprint(w, c.body)
-		}))
-		_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithSecretsManagerAgent(), mw.WithSecrets("s"))(invokeCtx(t, 300*time.Millisecond), nil)
-		srv.Close()
-		if err == nil || strings.Contains(err.Error(), canary) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("HTTP %d %s: %v", c.status, c.body, err)
-		}
-	}
-}
-
 // No real answer has large headers: a huge one is an unusable answer, not
 // read whole, and not retried.
 func TestResponseHeadersAreCapped(t *testing.T) {
@@ -238,125 +139,6 @@ func TestResponseHeadersAreCapped(t *testing.T) {
 	fe := asFetchError(t, err)
 	if fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), "headers") || n.Load() != 1 {
 		t.Errorf("%d requests: %v", n.Load(), err)
-	}
-}
-
-// An answer is checked against the question: one for another item, one
-// with a key twice, or text that is not UTF-8 is refused, not served.
-func TestAnswersAreCheckedAgainstTheQuestion(t *testing.T) {
-	for _, c := range []struct {
-		name, kind, body, want string
-	}{
-		{"another secret", "secret", `{"Name":"other","ARN":"arn:aws:secretsmanager:us-east-1:1:secret:other-AbCdEf","SecretString":"` + canary + `"}`, "another secret"},
-		{"another parameter", "parameter", `{"Parameter":{"Name":"/other","Type":"String","Value":"` + canary + `"}}`, "another parameter"},
-		{"another version", "parameter", `{"Parameter":{"Name":"/p","Type":"String","Value":"` + canary + `","Version":2}}`, "another version"},
-		{"a key twice", "secret", `{"Name":"s","SecretString":"` + canary + `","SECRETSTRING":"x"}`, "one key twice"},
-		{"not UTF-8", "secret", "{\"Name\":\"s\",\"SecretString\":\"" + canary + "\xff\"}", "not valid UTF-8"},
-		{"a lone surrogate", "secret", `{"Name":"s","SecretString":"` + canary + `\ud800"}`, "surrogate"},
-		// Every field that names the item is checked, whichever are there.
-		{"another secret, by ARN only", "secret", `{"ARN":"arn:aws:secretsmanager:us-east-1:1:secret:other-AbCdEf","SecretString":"` + canary + `"}`, "another secret"},
-		{"the secret's Name, another's ARN", "secret", `{"Name":"s","ARN":"arn:aws:secretsmanager:us-east-1:1:secret:other-AbCdEf","SecretString":"` + canary + `"}`, "another secret"},
-		{"another parameter, by ARN only", "parameter", `{"Parameter":{"ARN":"arn:aws:ssm:us-east-1:1:parameter/other","Type":"String","Value":"` + canary + `","Version":1}}`, "another parameter"},
-		{"the parameter's Name, another's ARN", "parameter", `{"Parameter":{"Name":"/p","ARN":"arn:aws:ssm:us-east-1:1:parameter/other","Type":"String","Value":"` + canary + `","Version":1}}`, "another parameter"},
-		{"a parameter's Name, a secret's ARN", "parameter", `{"Parameter":{"Name":"/p","ARN":"arn:aws:secretsmanager:us-east-1:1:secret:p-AbCdEf","Type":"String","Value":"` + canary + `","Version":1}}`, "another parameter"},
-		// The value itself is checked, whatever the rest of the answer holds.
-		{"a lone surrogate, U+FFFD escaped elsewhere", "secret", `{"Name":"s","Note":"\ufffd","SecretString":"` + canary + `\ud800"}`, "surrogate"},
-		{"a lone surrogate, U+FFFD elsewhere", "secret", "{\"Name\":\"s\",\"Note\":\"\uFFFD\",\"SecretString\":\"" + canary + `\uDBFF"}`, "surrogate"},
-		{"a lone low surrogate", "secret", `{"Name":"s","SecretString":"` + canary + `\udc00\ufffd"}`, "surrogate"},
-		{"a high surrogate and no low one", "secret", `{"Name":"s","SecretString":"` + canary + `\ud800\u0041"}`, "surrogate"},
-		{"a parameter's lone surrogate", "parameter", `{"Parameter":{"Name":"/p","Type":"String","Value":"` + canary + `\ud800","Note":"\ufffd","Version":1}}`, "surrogate"},
-	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, c.body) }))
-		opt := mw.WithSecrets("s")
-		if c.kind == "parameter" {
-			opt = mw.WithParameter("/p", mw.ParameterVersion(1))
-		}
-		_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), opt)(invokeCtx(t, 5*time.Second), nil)
-		srv.Close()
-		fe := asFetchError(t, err)
-		if fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), canary) ||
-			strings.Contains(err.Error(), "check WithEndpoint and the port") {
-			t.Errorf("%s: %v", c.name, err)
-		}
-	}
-}
-
-// An answer that names the item asked for, by Name, by ARN or by both, is
-// served; so is a value that holds U+FFFD of its own, escaped or not, or a
-// surrogate pair.
-func TestAnswersForTheItemAreServed(t *testing.T) {
-	for _, c := range []struct {
-		name, kind, body, want string
-	}{
-		{"a secret by Name and ARN", "secret", `{"Name":"s","ARN":"arn:aws:secretsmanager:us-east-1:1:secret:s-AbCdEf","SecretString":"v"}`, "v"},
-		{"a secret by ARN only", "secret", `{"ARN":"arn:aws:secretsmanager:us-east-1:1:secret:s-AbCdEf","SecretString":"v"}`, "v"},
-		{"a secret by Name only", "secret", `{"Name":"s","SecretString":"v"}`, "v"},
-		{"a parameter by Name and ARN", "parameter", `{"Parameter":{"Name":"/p","ARN":"arn:aws:ssm:us-east-1:1:parameter/p","Type":"String","Value":"v","Version":1}}`, "v"},
-		{"a parameter by ARN only", "parameter", `{"Parameter":{"ARN":"arn:aws:ssm:us-east-1:1:parameter/p","Type":"String","Value":"v","Version":1}}`, "v"},
-		{"U+FFFD escaped", "secret", `{"Name":"s","SecretString":"a\ufffdb\uFFFD"}`, "a\uFFFDb\uFFFD"},
-		{"U+FFFD", "secret", "{\"Name\":\"s\",\"SecretString\":\"a\uFFFDb\"}", "a\uFFFDb"},
-		{"a surrogate pair", "secret", `{"Name":"s","SecretString":"\ud83d\ude00\\ud800"}`, "\U0001F600\\ud800"},
-	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, c.body) }))
-		opt, key := mw.WithSecrets("s"), "secret:s"
-		if c.kind == "parameter" {
-			opt, key = mw.WithParameter("/p", mw.ParameterVersion(1)), "parameter:/p"
-		}
-		got, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), opt)(invokeCtx(t, 5*time.Second), []string{key})
-		srv.Close()
-		if err != nil || got[key] != c.want {
-			t.Errorf("%s: %q, %v; want %q", c.name, got[key], err, c.want)
-		}
-	}
-}
-
-// A parameter pinned by Parameter Store's own selector, name:version, is
-// checked as one pinned with ParameterVersion is: an answer for another
-// version is refused, not served.
-func TestAnAnswerForAnotherVersionThanTheSelectorIsRefused(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `{"Parameter":{"Name":"/p","Type":"String","Value":"`+canary+`","Version":2,"Selector":":1"}}`)
-	}))
-	t.Cleanup(srv.Close)
-	_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithParameters("/p:1"))(invokeCtx(t, 5*time.Second), nil)
-	if err == nil {
-		t.Fatal("version 2 was served for /p:1")
-	}
-	if fe := asFetchError(t, err); fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), "another version") {
-		t.Errorf("%v", err)
-	}
-}
-
-// The managed extension answers a bad or stale token with 401: a token
-// problem, not a wrong name; with AWS_SESSION_TOKEN empty, mw says so.
-func TestThe401OfTheManagedExtensionIsATokenProblem(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Amzn-Errortype", "AccessDeniedException")
-		w.WriteHeader(http.StatusUnauthorized)
-		fmt.Fprint(w, "bad session token or header key")
-	}))
-	t.Cleanup(srv.Close)
-	for _, tok := range []string{"stale", ""} {
-		t.Setenv("AWS_SESSION_TOKEN", tok)
-		_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithSecrets("s"))(invokeCtx(t, 5*time.Second), nil)
-		fe := asFetchError(t, err)
-		empty := strings.Contains(err.Error(), "AWS_SESSION_TOKEN is empty")
-		if fe.Class != mw.ClassBadToken || fe.Attempts != 1 || empty != (tok == "") || strings.Contains(err.Error(), "check the name") {
-			t.Errorf("token %q: %v", tok, err)
-		}
-	}
-}
-
-// The agent's own 429 is its connection limit, not AWS throttling.
-func TestTheAgentsConnectionLimitIsSaidAsItIs(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusTooManyRequests)
-		fmt.Fprint(w, "Connection limit exceeded")
-	}))
-	t.Cleanup(srv.Close)
-	_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithSecretsManagerAgent(), mw.WithSecrets("s"))(invokeCtx(t, 300*time.Millisecond), nil)
-	if err == nil || !strings.Contains(err.Error(), "max_conn") || strings.Contains(err.Error(), "SECRETS_MANAGER_TTL") {
-		t.Errorf("%v", err)
 	}
 }
 
