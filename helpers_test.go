@@ -233,3 +233,15 @@ func errString(r any) string {
 	}
 	return ""
 }
+
+// faultsFor lets the first n requests meet ext's configured faults, then
+// turns the faults off, so a test knows how many attempts to expect.
+func faultsFor(ext *mwtest.Extension, n int64) http.Handler {
+	var count atomic.Int64
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if count.Add(1) > n {
+			ext.SetFaults(mwtest.Faults{})
+		}
+		ext.ServeHTTP(rw, r)
+	})
+}

@@ -142,33 +142,6 @@ func TestResponseHeadersAreCapped(t *testing.T) {
 	}
 }
 
-// A canceled invoke is canceled, not timed out, and nothing tells the user
-// to raise a timeout; with a cause of its own too (context.WithCancelCause,
-// as a server canceling a request for a reason does).
-func TestACanceledInvokeIsNotATimeout(t *testing.T) {
-	for name, cancelable := range map[string]func(context.Context) (context.Context, func()){
-		"WithCancel": func(ctx context.Context) (context.Context, func()) { return context.WithCancel(ctx) },
-		"WithCancelCause": func(ctx context.Context) (context.Context, func()) {
-			ctx, cancel := context.WithCancelCause(ctx)
-			return ctx, func() { cancel(errors.New("the client went away")) }
-		},
-	} {
-		w := newWorld(t, mwtest.Managed)
-		w.ext.PutSecret("s", "v")
-		w.ext.SetHang(true)
-		ctx, cancel := cancelable(invokeCtx(t, 10*time.Second))
-		go func() {
-			w.ext.WaitHanging(ctx.Done(), 1)
-			cancel()
-		}()
-		_, err := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)(ctx, nil)
-		fe := asFetchError(t, err)
-		if fe.Class != mw.ClassCanceled || strings.Contains(err.Error(), "raise the function's timeout") {
-			t.Errorf("%s: class %s: %v", name, fe.Class, err)
-		}
-	}
-}
-
 // What an ARN or a name reveals is a mistake in code: Wrap panics, naming
 // the option that fits.
 func TestNamesThatRevealAMistakePanicAtWrap(t *testing.T) {

@@ -92,22 +92,3 @@ func TestValuesRefuseWhatTheyCannotActOut(t *testing.T) {
 		}
 	}
 }
-
-// A source that has answered nothing since the first invoke, with the
-// startup window past (a missing layer), fails at once on later invokes,
-// instead of retrying to the deadline on every one; once it has answered,
-// a refused connection is retried again.
-func TestNothingEverAnsweringFailsAtOnceAfterTheStartupWindow(t *testing.T) {
-	hc, dials := refusingDialer(1 << 30)
-	c := newClock()
-	h := mw.Wrap(echo, mw.WithSecrets("s"), mw.WithHTTPClient(hc), mw.WithEndpoint("http://127.0.0.1:9"), withClock(c))
-	if _, err := h(invokeCtx(t, 300*time.Millisecond), nil); asFetchError(t, err).Attempts < 2 {
-		t.Fatalf("within the startup window: %v; want retries", err)
-	}
-	c.Advance(time.Minute) // past the startup window (and the item's retry time)
-	before := dials.Load()
-	_, err := h(invokeCtx(t, 5*time.Second), nil)
-	if fe := asFetchError(t, err); fe.Class != mw.ClassUnavailable || fe.Attempts != 1 || dials.Load()-before != 1 {
-		t.Errorf("after the window: %d dials, %v; want unavailable at once", dials.Load()-before, err)
-	}
-}
