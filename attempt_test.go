@@ -39,40 +39,6 @@ func TestInitPhase400BurstIsRiddenOut(t *testing.T) {
 	}
 }
 
-func Test1000ConcurrentColdInvokesFetchEachItemOnce(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	ids := []string{"a", "b", "c", "d", "e"}
-	for _, id := range ids {
-		w.ext.PutSecret(id, "v-"+id)
-	}
-	w.ext.SetLatency(10 * time.Millisecond)
-	h := mw.Wrap(echo, w.opts(mw.WithSecrets(ids...))...)
-	const n = 1000
-	start := make(chan struct{})
-	errs := make(chan error, n)
-	for range n {
-		go func() {
-			<-start
-			got, err := h(invokeCtx(t, 10*time.Second), []string{"secret:e"})
-			if err == nil && got["secret:e"] != "v-e" {
-				err = fmt.Errorf("wrong value")
-			}
-			errs <- err
-		}()
-	}
-	close(start)
-	for range n {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, id := range ids {
-		if got := w.ext.Fetches(id); got != 1 {
-			t.Errorf("%s fetched %d times by %d cold invokes; want 1", id, got, n)
-		}
-	}
-}
-
 // A probe that shows the extension serving may bring an answer to retry,
 // such as a 500 or AWS's throttling: the item is retried, on its backoff,
 // and is never served without a value (the storm simulation, tools/storm,

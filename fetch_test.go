@@ -3,6 +3,7 @@ package mw_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,8 +17,227 @@ import (
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-// Defects found in review, each a test of the right behaviour of
-// the cache's flights: who leads a fetch, who waits for it, and how it ends.
+// The tests of the flights (fetch.go): every item fetched at once, each by
+// one flight however many invokes need it; who leads a fetch, who waits for
+// it, and how it ends; refreshes that share a flight; the invoke's deadline
+// over it all. Many began as defects found in review, each a test of the
+// right behaviour.
+
+// The first invoke fetches every item, concurrently, with the protocol's
+// details right, in both dialects.
+func TestFirstInvokeFetchesEveryItemConcurrently(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			t.Setenv("AWS_SESSION_TOKEN", testToken)
+			ext := mwtest.New(d)
+			ext.SetToken(testToken)
+			// The third is declared by its full ARN.
+			stored := []string{"prod/db", "team+a=b@c/d", "prod/api"}
+			secrets := []string{"prod/db", "team+a=b@c/d", mwtest.SecretARN("prod/api")}
+			var keys []string
+			want := map[string]string{}
+			for i, id := range secrets {
+				ext.PutSecret(stored[i], fmt.Sprintf("value-%d", i))
+				keys = append(keys, "secret:"+id)
+				want["secret:"+id] = fmt.Sprintf("value-%d", i)
+			}
+			var params []string
+			if d == mwtest.Managed { // the agent has no Parameter Store
+				ext.PutParameter("/app/flags", "String", "on")
+				ext.PutParameter("/app/a+b=c@d", "SecureString", "decrypted")
+				params = []string{"/app/flags", "/app/a+b=c@d"}
+				keys = append(keys, "parameter:/app/flags", "parameter:/app/a+b=c@d")
+				want["parameter:/app/flags"] = "on"
+				want["parameter:/app/a+b=c@d"] = "decrypted"
+			}
+			// Every request waits until all are in flight together.
+			w := serveWorld(t, ext, newBarrier(ext, len(keys)))
+			h := mw.Wrap(echo, w.opts(mw.WithSecrets(secrets...), mw.WithParameters(params...))...)
+			got, err := h(invokeCtx(t, 5*time.Second), keys)
+			if err != nil {
+				t.Fatalf("fetches did not run concurrently, or failed: %v", err)
+			}
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("%s = %q; want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestHangingExtensionCannotHoldTheInvokePastItsDeadline(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			w := newWorld(t, d)
+			w.ext.PutSecret("s", "v")
+			w.ext.SetHang(true)
+			ran := false
+			h := mw.Wrap(func(ctx context.Context, _ struct{}) (struct{}, error) { ran = true; return struct{}{}, nil }, w.opts(mw.WithSecrets("s"))...)
+			start := time.Now()
+			_, err := h(invokeCtx(t, 400*time.Millisecond), struct{}{})
+			elapsed := time.Since(start)
+			if ran {
+				t.Error("handler ran without its secret")
+			}
+			if fe := asFetchError(t, err); fe.Class != mw.ClassTimeout {
+				t.Errorf("class %s; want timeout", fe.Class)
+			}
+			// The bound: a 400 ms invoke is not held for more than
+			// about a second. mw returns before the deadline, keeping a
+			// reserve to report the error.
+			if elapsed > time.Second {
+				t.Errorf("invoke held for %v", elapsed)
+			}
+			t.Logf("a 400 ms invoke against a hung extension returned after %v", elapsed.Round(time.Millisecond))
+		})
+	}
+}
+
+// N concurrent cold invokes make one fetch per item.
+func TestConcurrentColdInvokesFetchEachItemOnce(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			w := newWorld(t, d)
+			ids := []string{"a", "b", "c", "d"}
+			for _, id := range ids {
+				w.ext.PutSecret(id, "v-"+id)
+			}
+			w.ext.SetLatency(20 * time.Millisecond)
+			h := mw.Wrap(echo, w.opts(mw.WithSecrets(ids...))...)
+			const n = 64
+			start := make(chan struct{})
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					<-start
+					got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:a", "secret:d"})
+					if err == nil && (got["secret:a"] != "v-a" || got["secret:d"] != "v-d") {
+						err = fmt.Errorf("wrong values %v", got)
+					}
+					errs <- err
+				}()
+			}
+			close(start)
+			for range n {
+				if err := <-errs; err != nil {
+					t.Error(err)
+				}
+			}
+			for _, id := range ids {
+				if got := w.ext.Fetches(id); got != 1 {
+					t.Errorf("%s fetched %d times by %d concurrent invokes; want 1", id, got, n)
+				}
+			}
+		})
+	}
+}
+
+func TestAWaiterOutlivesALeaderThatRanOutOfTime(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	w.ext.SetHang(true)
+	arrived := make(chan struct{}, 1)
+	w = serveWorld(t, w.ext, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		w.ext.ServeHTTP(rw, r)
+	}))
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
+	leaderDone := make(chan error, 1)
+	go func() {
+		_, err := h(invokeCtx(t, 300*time.Millisecond), nil)
+		leaderDone <- err
+	}()
+	<-arrived // the leader's fetch hangs in the extension
+	follower := make(chan error, 1)
+	go func() {
+		got, err := h(invokeCtx(t, 10*time.Second), []string{"secret:s"})
+		if err == nil && got["secret:s"] != "v" {
+			err = fmt.Errorf("got %v", got)
+		}
+		follower <- err
+	}()
+	if err := <-leaderDone; err == nil {
+		t.Fatal("the leader should have timed out")
+	}
+	w.ext.SetHang(false)
+	if err := <-follower; err != nil {
+		t.Fatalf("the follower inherited the leader's timeout: %v", err)
+	}
+}
+
+func Test1000ConcurrentColdInvokesFetchEachItemOnce(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	ids := []string{"a", "b", "c", "d", "e"}
+	for _, id := range ids {
+		w.ext.PutSecret(id, "v-"+id)
+	}
+	w.ext.SetLatency(10 * time.Millisecond)
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets(ids...))...)
+	const n = 1000
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			<-start
+			got, err := h(invokeCtx(t, 10*time.Second), []string{"secret:e"})
+			if err == nil && got["secret:e"] != "v-e" {
+				err = fmt.Errorf("wrong value")
+			}
+			errs <- err
+		}()
+	}
+	close(start)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range ids {
+		if got := w.ext.Fetches(id); got != 1 {
+			t.Errorf("%s fetched %d times by %d cold invokes; want 1", id, got, n)
+		}
+	}
+}
+
+func TestRefreshStampedeCausesOneFetch(t *testing.T) {
+	w := newWorld(t, mwtest.Agent)
+	w.ext.PutSecret("prod/db", "v1")
+	w.ext.SetLatency(20 * time.Millisecond)
+	clk := newClock()
+	h := mw.Wrap(func(ctx context.Context, _ int) (string, error) {
+		return mw.RefreshSecret(ctx, "prod/db")
+	}, w.opts(mw.WithSecrets("prod/db"), mw.WithSecretsManagerAgent(), withClock(clk))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), 0); err != nil { // cold, then one refresh
+		t.Fatal(err)
+	}
+	clk.Advance(5 * time.Second)
+	before := w.ext.Fetches("prod/db")
+	w.ext.PutSecret("prod/db", "v2")
+	const n = 100
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if v, err := h(invokeCtx(t, 5*time.Second), 0); err != nil || v != "v2" {
+				errs <- fmt.Errorf("%q, %v", v, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := w.ext.Fetches("prod/db") - before; got != 1 {
+		t.Errorf("%d concurrent refreshes made %d fetches; want 1", n, got)
+	}
+}
 
 // panicOnce is a transport that panics on its first request, as a user's
 // instrumented transport might, then works.

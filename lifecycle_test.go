@@ -198,42 +198,6 @@ func TestRefreshSecret(t *testing.T) {
 	}
 }
 
-func TestRefreshStampedeCausesOneFetch(t *testing.T) {
-	w := newWorld(t, mwtest.Agent)
-	w.ext.PutSecret("prod/db", "v1")
-	w.ext.SetLatency(20 * time.Millisecond)
-	clk := newClock()
-	h := mw.Wrap(func(ctx context.Context, _ int) (string, error) {
-		return mw.RefreshSecret(ctx, "prod/db")
-	}, w.opts(mw.WithSecrets("prod/db"), mw.WithSecretsManagerAgent(), withClock(clk))...)
-	if _, err := h(invokeCtx(t, 5*time.Second), 0); err != nil { // cold, then one refresh
-		t.Fatal(err)
-	}
-	clk.Advance(5 * time.Second)
-	before := w.ext.Fetches("prod/db")
-	w.ext.PutSecret("prod/db", "v2")
-	const n = 100
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if v, err := h(invokeCtx(t, 5*time.Second), 0); err != nil || v != "v2" {
-				errs <- fmt.Errorf("%q, %v", v, err)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if got := w.ext.Fetches("prod/db") - before; got != 1 {
-		t.Errorf("%d concurrent refreshes made %d fetches; want 1", n, got)
-	}
-}
-
 func TestOptionalItems(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(d.String(), func(t *testing.T) {
