@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel"
-
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
@@ -727,50 +725,5 @@ func TestARefreshLongerThanTheStaleBudgetStillLands(t *testing.T) {
 	}
 	if n := src.calls.Load(); n != 2 {
 		t.Errorf("%d fetches; want 2: the cold one and one refresh", n)
-	}
-}
-
-// panicAfter is a transport that panics on its nth request and after.
-type panicAfter struct {
-	n, seen atomic.Int32
-}
-
-func (p *panicAfter) RoundTrip(r *http.Request) (*http.Response, error) {
-	if p.seen.Add(1) >= p.n.Load() {
-		panic("transport bug")
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-// A panic in a refresh ahead of expiry, beside a handler that succeeded,
-// never fails the invoke afterwards (Lambda would retry a batch whose side
-// effects happened): it is the item's failure, handed to OpenTelemetry's
-// error handler, and the item keeps its fresh value.
-func TestAPanicInARefreshAheadNeverFailsTheInvoke(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("s", "v")
-	var handled atomic.Value
-	prev := otel.GetErrorHandler()
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { handled.Store(err) }))
-	t.Cleanup(func() { otel.SetErrorHandler(prev) })
-	tr := &panicAfter{}
-	tr.n.Store(2) // the cold fetch works; the refresh ahead panics
-	clk := newClock()
-	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithTTL(time.Minute), mw.WithRefreshAhead(10*time.Second),
-		withClock(clk), mw.WithHTTPClient(&http.Client{Transport: tr}))...)
-	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
-		t.Fatal(err)
-	}
-	clk.Advance(55 * time.Second) // within the refresh-ahead window
-	var got map[string]string
-	var err error
-	if r := recovered(func() { got, err = h(invokeCtx(t, 5*time.Second), []string{"secret:s"}) }); r != nil {
-		t.Fatalf("the invoke panicked after its handler returned: %v", r)
-	}
-	if err != nil || got["secret:s"] != "v" {
-		t.Fatalf("got %v, %v; want the fresh value", got, err)
-	}
-	if e, _ := handled.Load().(error); e == nil || !strings.Contains(e.Error(), "transport bug") {
-		t.Errorf("OpenTelemetry's error handler got %v; want the panic", e)
 	}
 }

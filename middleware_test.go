@@ -75,50 +75,6 @@ func TestFailureNamesEveryFailedItemAndSkipsTheHandler(t *testing.T) {
 	}
 }
 
-func TestNothingIsCachedFromAFailure(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	h := mw.Wrap(echo, w.opts(mw.WithSecrets("late"), mw.WithStartupWindow(0))...)
-	if _, err := h(invokeCtx(t, 5*time.Second), nil); err == nil {
-		t.Fatal("want an error while the secret is missing")
-	}
-	w.ext.PutSecret("late", "now-here")
-	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:late"})
-	if err != nil || got["secret:late"] != "now-here" {
-		t.Fatalf("second invoke: %v, %v", got, err)
-	}
-}
-
-// 5. Cache.
-func TestWarmInvokesMakeNoRequestsUntilTheTTLPasses(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("s", "v1")
-	w.ext.PutParameter("/p", "String", "p1")
-	clk := newClock()
-	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithParameters("/p"), mw.WithTTL(time.Minute), withClock(clk))...)
-	keys := []string{"secret:s", "parameter:/p"}
-	for i := range 10 {
-		if _, err := h(invokeCtx(t, 5*time.Second), keys); err != nil {
-			t.Fatalf("invoke %d: %v", i, err)
-		}
-		clk.Advance(5 * time.Second)
-	}
-	if n := w.ext.Requests(); n != 2 {
-		t.Fatalf("10 invokes within the TTL made %d requests; want 2", n)
-	}
-	w.ext.PutSecret("s", "v2")
-	clk.Advance(15 * time.Second) // 65 s after the fetch
-	got, err := h(invokeCtx(t, 5*time.Second), keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got["secret:s"] != "v2" {
-		t.Errorf("after the TTL, secret = %q; want the refreshed v2", got["secret:s"])
-	}
-	if n := w.ext.Requests(); n != 4 {
-		t.Errorf("%d requests after the TTL; want 4", n)
-	}
-}
-
 func TestTwoWrapsShareNothing(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")
