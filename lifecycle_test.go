@@ -36,50 +36,6 @@ func TestPerItemTTLOverridesTheDefault(t *testing.T) {
 	}
 }
 
-func TestRefreshSecret(t *testing.T) {
-	for _, d := range dialects {
-		t.Run(d.String(), func(t *testing.T) {
-			w := newWorld(t, d)
-			w.ext.PutSecret("prod/db", "old")
-			opts := w.opts(mw.WithSecrets("prod/db"))
-			if d == mwtest.Agent {
-				opts = append(opts, mw.WithSecretsManagerAgent())
-			}
-			clk := newClock()
-			opts = append(opts, withClock(clk))
-			resolved, rotated := make(chan struct{}), make(chan struct{})
-			h := mw.Wrap(func(ctx context.Context, _ int) (string, error) {
-				close(resolved)
-				<-rotated
-				if v, _ := mw.Secret(ctx, "prod/db"); v != "old" {
-					return "", fmt.Errorf("before the refresh: %q", v)
-				}
-				if _, err := mw.RefreshSecret(ctx, "prod/db"); err != nil {
-					return "", err
-				}
-				return mw.Secret(ctx, "prod/db") // the same ctx sees the new value
-			}, opts...)
-			// The first invoke resolves, then the secret rotates.
-			go func() {
-				<-resolved
-				w.ext.PutSecret("prod/db", "new")
-				close(rotated)
-			}()
-			got, err := h(invokeCtx(t, 5*time.Second), 0)
-			if err != nil || got != "new" {
-				t.Fatalf("got %q, %v; want new", got, err)
-			}
-			wantRefreshNow := int64(0)
-			if d == mwtest.Agent {
-				wantRefreshNow = 1
-			}
-			if n := w.ext.Stats().RefreshNow; n != wantRefreshNow {
-				t.Errorf("%d refreshNow requests; want %d", n, wantRefreshNow)
-			}
-		})
-	}
-}
-
 func TestOptionalItems(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(d.String(), func(t *testing.T) {
@@ -105,48 +61,5 @@ func TestOptionalItems(t *testing.T) {
 			}
 			// (mw.optional.absent_items on the span: ../test.)
 		})
-	}
-}
-
-// RefreshSecret returns the value it fetched, even while another declared
-// item has just failed for good (its refresh failed, and WithMaxStale(0)
-// serves no stale value), so that no new set of values can be published.
-func TestRefreshSecretReturnsItsNewValueWhileAnotherItemFails(t *testing.T) {
-	w := newWorld(t, mwtest.Agent)
-	w.ext.PutSecret("a", "a1")
-	w.ext.PutSecret("b", "b1")
-	c := newClock()
-	release := make(chan struct{})
-	inHandler := make(chan struct{})
-	h := mw.Wrap(func(ctx context.Context, refresh bool) (string, error) {
-		if !refresh {
-			return "", nil
-		}
-		close(inHandler)
-		<-release
-		return mw.RefreshSecret(ctx, "a")
-	}, w.opts(mw.WithSecretsManagerAgent(), mw.WithSecret("a", mw.TTL(time.Hour)), mw.WithSecret("b", mw.TTL(time.Minute)),
-		mw.WithMaxStale(0), withClock(c))...)
-	if _, err := h(invokeCtx(t, 5*time.Second), false); err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan string, 1)
-	go func() {
-		v, err := h(invokeCtx(t, 5*time.Second), true)
-		if err != nil {
-			t.Error(err)
-		}
-		got <- v
-	}()
-	<-inHandler
-	c.Advance(2 * time.Minute) // b expires
-	w.ext.Deny("b")
-	if _, err := h(invokeCtx(t, 5*time.Second), false); err == nil {
-		t.Fatal("b's refresh failed, with no stale value to serve: want the invoke to fail")
-	}
-	w.ext.PutSecret("a", "a2")
-	close(release)
-	if v := <-got; v != "a2" {
-		t.Errorf("RefreshSecret returned %q with no error; want the value it fetched, a2", v)
 	}
 }

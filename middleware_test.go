@@ -139,20 +139,6 @@ func TestMisuseIsAnErrorNamingTheItem(t *testing.T) {
 	}
 }
 
-// 10. mwtest.NewContext serves handler unit tests with no extension.
-func TestMwtestContextAnswersTheAccessors(t *testing.T) {
-	ctx := mwtest.NewContext(context.Background(), mwtest.Values{
-		Secrets: map[string]string{"prod/db": "pw"}, Parameters: map[string]string{"/app/flags": "on"},
-	})
-	got, err := echo(ctx, []string{"secret:prod/db", "parameter:/app/flags"})
-	if err != nil || got["secret:prod/db"] != "pw" || got["parameter:/app/flags"] != "on" {
-		t.Fatalf("got %v, %v", got, err)
-	}
-	if _, err := mw.Secret(ctx, "other"); !errors.Is(err, mw.ErrNotDeclared) {
-		t.Errorf("missing name: %v", err)
-	}
-}
-
 // A handler wrapped twice, as by a shared middleware stack that declares
 // items of its own, reads the items of both Wraps, and refreshes each
 // through the Wrap that declares it; a name neither declares is still

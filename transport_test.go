@@ -184,37 +184,6 @@ func TestItemOptionsAreTypedByKind(t *testing.T) {
 	}
 }
 
-// A decode error says where, by the names the type declares, and what was
-// expected: never a value, never a key taken from the value (a map key can
-// be a secret), and a byte order mark is named as such.
-func TestDecodeErrorsNameThePathNotTheKeys(t *testing.T) {
-	type creds struct {
-		Credentials struct {
-			Port int `json:"port"`
-		} `json:"credentials"`
-		Hosts map[string]struct {
-			Port int `json:"port"`
-		} `json:"hosts"`
-		Weights map[string]int `json:"weights"`
-	}
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("nested", `{"credentials":{"port":"x"}}`)
-	w.ext.PutSecret("mapped", `{"hosts":{"`+canary+`":{"port":"x"}}}`)
-	w.ext.PutSecret("weights", `{"weights":{"`+canary+`":"heavy"}}`)
-	w.ext.PutSecret("bom", "\ufeff{}")
-	for id, want := range map[string]string{
-		"nested":  "at credentials.port, a JSON string where an int is expected",
-		"mapped":  "at hosts.*.port, a JSON string where an int is expected",
-		"weights": "a JSON string where an int is expected", // at weights (at weights.* with jsonv2)
-		"bom":     "byte order mark",
-	} {
-		_, err := typed(t, w, func(ctx context.Context) (creds, error) { return mw.SecretJSON[creds](ctx, id) }, mw.WithSecrets(id))
-		if !errors.Is(err, mw.ErrDecode) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), canary) {
-			t.Errorf("%s: %v\nwant %q", id, err, want)
-		}
-	}
-}
-
 // Nil inputs give errors or documented zero values, never panics.
 func TestNilInputsDoNotPanic(t *testing.T) {
 	var fe *mw.FetchError
