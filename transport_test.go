@@ -169,21 +169,6 @@ func TestNamesThatRevealAMistakePanicAtWrap(t *testing.T) {
 	}
 }
 
-// Item options of one kind do not fit another: mw.WithSecret(id,
-// mw.ParameterVersion(3)) does not compile.
-func TestItemOptionsAreTypedByKind(t *testing.T) {
-	for name, o := range map[string]any{"ParameterVersion": mw.ParameterVersion(1), "Label": mw.Label("l")} {
-		if _, ok := o.(mw.SecretOption); ok {
-			t.Errorf("%s is a SecretOption", name)
-		}
-	}
-	for name, o := range map[string]any{"VersionID": mw.VersionID("v"), "VersionStage": mw.VersionStage("s")} {
-		if _, ok := o.(mw.ParameterOption); ok {
-			t.Errorf("%s is a ParameterOption", name)
-		}
-	}
-}
-
 // Nil inputs give errors or documented zero values, never panics.
 func TestNilInputsDoNotPanic(t *testing.T) {
 	var fe *mw.FetchError
