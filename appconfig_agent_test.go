@@ -430,33 +430,6 @@ func TestAppConfigAccessors(t *testing.T) {
 	}
 }
 
-// Profiles are read by profile name: the same name in two applications
-// needs an Alias; a profile needs an application and an environment; an
-// endpoint off loopback is refused unless allowed.
-func TestAppConfigDeclarations(t *testing.T) {
-	err := mustPanic(t, func() {
-		mw.Wrap(echo, mw.WithAppConfig("a", "prod", "flags"), mw.WithAppConfig("b", "prod", "flags"))
-	})
-	if !strings.Contains(err.Error(), `appconfig "flags" is declared twice`) || !strings.Contains(err.Error(), "Alias") {
-		t.Errorf("same profile name twice: %v", err)
-	}
-	mw.Wrap(echo, mw.WithAppConfig("a", "prod", "flags", mw.Alias("a-flags")), mw.WithAppConfig("b", "prod", "flags", mw.Alias("b-flags")))
-	for _, decl := range []mw.Option{mw.WithAppConfig("", "prod", "p"), mw.WithAppConfig("a", "", "p"), mw.WithAppConfig("a", "prod", "")} {
-		if err := mustPanic(t, func() { mw.Wrap(echo, decl) }); !strings.Contains(err.Error(), "appconfig") {
-			t.Errorf("%v", err)
-		}
-	}
-	mw.Wrap(echo, mw.WithAppConfigEndpoint("http://localhost:2772"))
-	err = mustPanic(t, func() { mw.Wrap(echo, mw.WithAppConfigEndpoint("http://192.0.2.1:2772")) })
-	if !strings.Contains(err.Error(), "WithAppConfigEndpoint") || !strings.Contains(err.Error(), "not a loopback host") || strings.Contains(err.Error(), "token") {
-		t.Errorf("remote endpoint: %v", err)
-	}
-	mw.Wrap(echo, mw.WithAppConfigEndpoint("http://192.0.2.1:2772"), mw.WithRemoteEndpoint())
-	if err := mustPanic(t, func() { mw.Wrap(echo, mw.WithAppConfigEndpoint("ftp://localhost")) }); !strings.Contains(err.Error(), "http://") {
-		t.Errorf("ftp: %v", err)
-	}
-}
-
 // Concurrent cold invokes, as under Lambda Managed Instances, fetch each
 // profile once.
 func TestAppConfigConcurrentColdInvokesFetchOnce(t *testing.T) {

@@ -142,33 +142,6 @@ func TestResponseHeadersAreCapped(t *testing.T) {
 	}
 }
 
-// What an ARN or a name reveals is a mistake in code: Wrap panics, naming
-// the option that fits.
-func TestNamesThatRevealAMistakePanicAtWrap(t *testing.T) {
-	for _, c := range []struct {
-		opt  mw.Option
-		want string
-	}{
-		{mw.WithSecrets("arn:aws:ssm:us-east-1:123456789012:parameter/x"), "declare it with WithParameters"},
-		{mw.WithParameters("arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf"), "declare it with WithSecrets, or read it through Parameter Store as /aws/reference/secretsmanager/"},
-		{mw.WithSecrets("arn:aws:s3:::bucket"), "an ARN of s3"},
-		{mw.WithParameters("arn:aws:kms:us-east-1:123456789012:key/x"), "an ARN of kms"},
-		{mw.WithSecrets("/aws/reference/secretsmanager/prod/db"), `declare the secret id "prod/db" with WithSecrets`},
-		{mw.WithParameters("/app/prod/"), "WithParametersByPath"},
-		{mw.WithParameter("/app/x:3", mw.ParameterVersion(4)), "already selects a version"},
-		{mw.WithParametersByPath("app/prod"), "a path begins with '/'"},
-	} {
-		if err := mustPanic(t, func() { mw.Wrap(echo, c.opt) }); !strings.Contains(err.Error(), c.want) {
-			t.Errorf("panic %q; want %q", err, c.want)
-		}
-	}
-	// From the environment, the same mistake fails every invoke instead.
-	t.Setenv("MW_SECRETS", "arn:aws:ssm:us-east-1:123456789012:parameter/x")
-	if _, err := mw.Wrap(echo)(invokeCtx(t, time.Second), nil); err == nil || !strings.Contains(err.Error(), "MW_SECRETS entry 1 of 1") {
-		t.Errorf("%v", err)
-	}
-}
-
 // Nil inputs give errors or documented zero values, never panics.
 func TestNilInputsDoNotPanic(t *testing.T) {
 	var fe *mw.FetchError
