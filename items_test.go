@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -53,20 +52,6 @@ func TestParameterVersionsAndLabels(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 	// (mw.item.version on the spans: ../test.)
-}
-
-func TestAMissingVersionNamesTheVersion(t *testing.T) {
-	w := newWorld(t, mwtest.Agent)
-	w.ext.PutSecret("prod/db", "pw")
-	h := mw.Wrap(echo, w.opts(mw.WithSecret("prod/db", mw.VersionStage("AWSPENDING"), mw.Alias("pending")))...)
-	_, err := h(invokeCtx(t, 5*time.Second), nil)
-	var fe *mw.FetchError
-	if !errors.As(err, &fe) || fe.Alias != "pending" || fe.Version != "stage AWSPENDING" || fe.Class != mw.ClassNotFound {
-		t.Fatalf("got %#v", err)
-	}
-	if want := `secret "pending" (prod/db, stage AWSPENDING): not found`; !strings.Contains(err.Error(), want) {
-		t.Errorf("error %q\nwant it to contain %q", err, want)
-	}
 }
 
 // The zero value of a handle declares nothing and reads nothing, as its

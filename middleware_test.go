@@ -34,47 +34,6 @@ func TestWrapDoesNoIOBeforeFirstInvoke(t *testing.T) {
 
 // 3. Retries.
 
-// 4. Failure policy.
-func TestFailureNamesEveryFailedItemAndSkipsTheHandler(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("ok", "v")
-	w.ext.PutParameter("/ok", "String", "p")
-	ran := false
-	h := mw.Wrap(func(ctx context.Context, _ int) (int, error) { ran = true; return 1, nil },
-		w.opts(mw.WithSecrets("ok", "gone"), mw.WithParameters("/ok", "/gone"), mw.WithStartupWindow(0))...)
-	out, err := h(invokeCtx(t, 5*time.Second), 0)
-	if ran || out != 0 {
-		t.Fatal("the handler ran although items failed")
-	}
-	var pe *mw.PrefetchError
-	if !errors.As(err, &pe) {
-		t.Fatalf("error %T is not a *PrefetchError", err)
-	}
-	if pe.Declared != 4 || len(pe.Failed) != 2 {
-		t.Fatalf("%d of %d failed; want 2 of 4", len(pe.Failed), pe.Declared)
-	}
-	if pe.Failed[0].Kind != mw.KindSecret || pe.Failed[0].Name != "gone" || pe.Failed[1].Kind != mw.KindParameter || pe.Failed[1].Name != "/gone" {
-		t.Errorf("failed = %v, %v", pe.Failed[0], pe.Failed[1])
-	}
-	msg := err.Error()
-	// The extension served "ok" and "/ok": its 400s for the others mean
-	// missing or forbidden, not "not ready" (nor a call during INIT).
-	for _, s := range []string{`secret "gone"`, `parameter "/gone"`, "ssm:GetParameter", "secretsmanager:GetSecretValue", "not found or not allowed", "HTTP 400"} {
-		if !strings.Contains(msg, s) {
-			t.Errorf("error lacks %q:\n%s", s, msg)
-		}
-	}
-	for _, s := range []string{`"ok"`, `"/ok"`} {
-		if strings.Contains(msg, s) {
-			t.Errorf("error names %s, which did not fail", s)
-		}
-	}
-	fe := asFetchError(t, err)
-	if fe.Status != 400 || fe.Err == nil || fe.Kind == 0 || fe.Name == "" {
-		t.Errorf("FetchError lacks its fields: %+v", fe)
-	}
-}
-
 func TestTwoWrapsShareNothing(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")

@@ -3,7 +3,6 @@ package mw_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -139,28 +138,6 @@ func TestResponseHeadersAreCapped(t *testing.T) {
 	fe := asFetchError(t, err)
 	if fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), "headers") || n.Load() != 1 {
 		t.Errorf("%d requests: %v", n.Load(), err)
-	}
-}
-
-// Nil inputs give errors or documented zero values, never panics.
-func TestNilInputsDoNotPanic(t *testing.T) {
-	var fe *mw.FetchError
-	var pe *mw.PrefetchError
-	var le *mw.LookupError
-	for _, s := range []string{fe.Error(), pe.Error(), le.Error(), fmt.Sprint(fe)} {
-		if !strings.Contains(s, "nil") {
-			t.Errorf("%q", s)
-		}
-	}
-	if fe.Hint() != "" {
-		t.Errorf("nil hint %q", fe.Hint())
-	}
-	if fe.Unwrap() != nil || pe.Unwrap() != nil || le.Unwrap() != nil {
-		t.Error("a nil error unwraps to something")
-	}
-	var noCtx context.Context // nil, on purpose
-	if _, err := mw.Secret(noCtx, "s"); !errors.Is(err, mw.ErrNoValues) {
-		t.Errorf("Secret(nil): %v", err)
 	}
 }
 
