@@ -2,7 +2,6 @@ package mw_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,45 +17,10 @@ import (
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-// The AppConfig source against mwtest's fake of the AWS AppConfig Agent
-// Lambda extension.
-
-// appWorld is a fake AppConfig extension served over real HTTP, through an
-// optional wrapper that sees every request.
-type appWorld struct {
-	ext  *mwtest.Extension
-	srv  *httptest.Server
-	seen chan *http.Request // every request, when recording
-}
-
-func newAppWorld(t *testing.T, record bool) *appWorld {
-	t.Helper()
-	w := &appWorld{ext: mwtest.New(mwtest.AppConfig)}
-	var h http.Handler = w.ext
-	if record {
-		w.seen = make(chan *http.Request, 100)
-		h = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-			w.seen <- r.Clone(context.Background())
-			w.ext.ServeHTTP(rw, r)
-		})
-	}
-	w.srv = httptest.NewServer(h)
-	t.Cleanup(func() {
-		w.ext.Close()
-		w.srv.Close()
-	})
-	return w
-}
-
-func (w *appWorld) opts(more ...mw.Option) []mw.Option {
-	return append([]mw.Option{mw.WithAppConfigEndpoint(w.srv.URL), mw.WithoutEnvironment()}, more...)
-}
-
-type settings struct {
-	Batch   int    `json:"batch"`
-	Region  string `json:"region"`
-	Enabled bool   `json:"enabled"`
-}
+// The tests of mw's own AppConfig source (appconfig_agent.go) against
+// mwtest's fake of the AWS AppConfig Agent Lambda extension: its requests,
+// its answers and their fixes, the extension's first fetch, and one fetch
+// per profile.
 
 // readAll is a handler that reads a JSON profile "settings" and the flag
 // "new-checkout" of a profile "flags".
@@ -316,117 +280,6 @@ func TestAppConfigWaitsForTheExtensionsFirstFetch(t *testing.T) {
 	_, err := mw.Wrap(echo, w.opts(mw.WithAppConfig("a", "e", "q"))...)(invokeCtx(t, 300*time.Millisecond), nil)
 	if fe := asFetchError(t, err); fe.Class != mw.ClassTimeout || time.Since(start) > 2*time.Second {
 		t.Errorf("after %v: %v", time.Since(start), err)
-	}
-}
-
-func TestFeatureFlags(t *testing.T) {
-	flags := `{"new-checkout":{"enabled":true,"limit":5,"label":"New","beta":true,"regions":["eu","us"],"steps":[1,2.5],"mixed":[1,"a"],"_variant":"Wide"},` +
-		`"dark-mode":{"enabled":false},"odd":{"enabled":true,"obj":{"a":[1]}}}`
-	ctx := mwtest.NewContext(context.Background(), mwtest.Values{AppConfig: map[string]string{"flags": flags, "settings": `{"batch":1}`, "yaml": "a: 1\n"}})
-
-	f, err := mw.FeatureFlag(ctx, "flags", "new-checkout")
-	if err != nil || !f.Enabled || f.Variant != "Wide" {
-		t.Fatalf("new-checkout: %+v, %v", f, err)
-	}
-	want := map[string]any{"limit": 5.0, "label": "New", "beta": true, "regions": []string{"eu", "us"}, "steps": []float64{1, 2.5}, "mixed": []any{1.0, "a"}}
-	if fmt.Sprint(f.Attributes) != fmt.Sprint(want) {
-		t.Errorf("attributes %#v, want %#v", f.Attributes, want)
-	}
-	if _, ok := f.Attributes["regions"].([]string); !ok {
-		t.Errorf("regions is %T, want []string", f.Attributes["regions"])
-	}
-	// Each call gets its own copy.
-	f.Attributes["limit"] = 0
-	f.Attributes["regions"].([]string)[0] = "xx"
-	f.Attributes["mixed"].([]any)[0] = "xx"
-	g, _ := mw.FeatureFlag(ctx, "flags", "new-checkout")
-	if g.Attributes["limit"] != 5.0 || g.Attributes["regions"].([]string)[0] != "eu" || g.Attributes["mixed"].([]any)[0] != 1.0 {
-		t.Errorf("a caller's change reached another caller: %#v", g.Attributes)
-	}
-	o, _ := mw.FeatureFlag(ctx, "flags", "odd")
-	o.Attributes["obj"].(map[string]any)["a"].([]any)[0] = "xx"
-	if o2, _ := mw.FeatureFlag(ctx, "flags", "odd"); fmt.Sprint(o2.Attributes) != "map[obj:map[a:[1]]]" {
-		t.Errorf("nested attribute shared: %v", o2.Attributes)
-	}
-
-	if d, err := mw.FeatureFlag(ctx, "flags", "dark-mode"); err != nil || d.Enabled || d.Attributes != nil || d.Variant != "" {
-		t.Errorf("dark-mode: %+v, %v", d, err)
-	}
-
-	_, err = mw.FeatureFlag(ctx, "flags", "nope")
-	var le *mw.LookupError
-	if !errors.Is(err, mw.ErrUnknownFlag) || !errors.As(err, &le) || le.Kind != mw.KindAppConfig || le.Name != "flags" ||
-		err.Error() != `mw: appconfig "flags": no such feature flag in the profile: "nope"` {
-		t.Errorf("unknown flag: %v", err)
-	}
-	for profile, msg := range map[string]string{
-		"settings": `a flag is not a JSON object`,
-		"yaml":     "invalid JSON at byte",
-	} {
-		_, err := mw.FeatureFlag(ctx, profile, "x")
-		if !errors.Is(err, mw.ErrDecode) || !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), profile) {
-			t.Errorf("%s: %v", profile, err)
-		}
-	}
-	_, err = mw.FeatureFlag(ctx, "undeclared", "x")
-	if !errors.Is(err, mw.ErrNotDeclared) || !strings.Contains(err.Error(), `mw.WithAppConfig(application, environment, "undeclared")`) {
-		t.Errorf("undeclared: %v", err)
-	}
-}
-
-// Malformed feature flags are a decode error that holds nothing of the
-// configuration, not even a flag's key.
-func TestFeatureFlagDecodeErrorsHoldNoCanary(t *testing.T) {
-	for _, raw := range []string{
-		`[` + `"` + canary + `"]`,
-		`{"` + canary + `":{"enabled":"` + canary + `"}}`,
-		`{"` + canary + `":1}`,
-		`{"` + canary + `":{"enabled":true,"_variant":["` + canary + `"]}}`,
-		`{"` + canary,
-		`"` + canary + `"`,
-	} {
-		ctx := mwtest.NewContext(context.Background(), mwtest.Values{AppConfig: map[string]string{"flags": raw}})
-		_, err := mw.FeatureFlag(ctx, "flags", "f")
-		if !errors.Is(err, mw.ErrDecode) || strings.Contains(err.Error(), canary) || strings.Contains(fmt.Sprintf("%+v %#v", err, err), canary) {
-			t.Errorf("%s: %v", raw, err)
-		}
-		_, err = mw.AppConfigJSON[settings](ctx, "flags") // may succeed: unknown keys are ignored
-		if err != nil && strings.Contains(err.Error(), canary) {
-			t.Errorf("AppConfigJSON %s: %v", raw, err)
-		}
-	}
-}
-
-// AppConfig returns a new slice per call; AppConfigJSON decodes as the
-// other typed accessors do; a Default is served and decoded like a fetched
-// value.
-func TestAppConfigAccessors(t *testing.T) {
-	w := newAppWorld(t, false)
-	w.ext.PutConfiguration("a", "e", "settings", "", []byte(`{"batch":7}`))
-	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
-		b1, _ := mw.AppConfig(ctx, "settings")
-		b1[0] = 'X'
-		b2, _ := mw.AppConfig(ctx, "settings")
-		s, err := mw.AppConfigJSON[settings](ctx, "cfg")
-		if err != nil {
-			return "", err
-		}
-		f, err := mw.FeatureFlag(ctx, "flags", "on")
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%s %d %t", b2, s.Batch, f.Enabled), nil
-	}, w.opts(
-		mw.WithAppConfig("a", "e", "settings"),
-		mw.WithAppConfig("a", "e", "settings", mw.Alias("cfg")),
-		mw.WithAppConfig("a", "e", "flags", mw.Default(`{"on":{"enabled":true}}`)),
-	)...)
-	out, err := h(invokeCtx(t, 5*time.Second), struct{}{})
-	if want := `{"batch":7} 7 true`; err != nil || out != want {
-		t.Errorf("got %q, %v; want %q", out, err, want)
-	}
-	if st := w.ext.Stats(); st.Served["a/e/settings"] != 1 {
-		t.Errorf("one profile under two refs was fetched %d times", st.Served["a/e/settings"])
 	}
 }
 

@@ -245,3 +245,44 @@ func faultsFor(ext *mwtest.Extension, n int64) http.Handler {
 		ext.ServeHTTP(rw, r)
 	})
 }
+
+// appWorld is a fake AppConfig extension served over real HTTP, through an
+// optional wrapper that sees every request.
+type appWorld struct {
+	ext  *mwtest.Extension
+	srv  *httptest.Server
+	seen chan *http.Request // every request, when recording
+}
+
+// newAppWorld serves a new fake AppConfig extension; with record, every
+// request it gets is sent on seen too.
+func newAppWorld(t *testing.T, record bool) *appWorld {
+	t.Helper()
+	w := &appWorld{ext: mwtest.New(mwtest.AppConfig)}
+	var h http.Handler = w.ext
+	if record {
+		w.seen = make(chan *http.Request, 100)
+		h = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			w.seen <- r.Clone(context.Background())
+			w.ext.ServeHTTP(rw, r)
+		})
+	}
+	w.srv = httptest.NewServer(h)
+	t.Cleanup(func() {
+		w.ext.Close()
+		w.srv.Close()
+	})
+	return w
+}
+
+// opts returns the options that point a Wrap at this world.
+func (w *appWorld) opts(more ...mw.Option) []mw.Option {
+	return append([]mw.Option{mw.WithAppConfigEndpoint(w.srv.URL), mw.WithoutEnvironment()}, more...)
+}
+
+// settings is the JSON of an AppConfig profile the tests read.
+type settings struct {
+	Batch   int    `json:"batch"`
+	Region  string `json:"region"`
+	Enabled bool   `json:"enabled"`
+}
