@@ -23,47 +23,10 @@ import (
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-// The tests of mw's trust boundary: the token and values go to
-// the endpoint the user chose and nowhere else; every answer is checked
-// against the question; every error points at the cause received.
-
-// elsewhere is a server the token must never reach: it counts requests.
-func elsewhere(t *testing.T) (*httptest.Server, *atomic.Int64) {
-	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		fmt.Fprint(w, `{"SecretString":"from elsewhere","Name":"s"}`)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &n
-}
-
-// A redirect is a failed fetch naming the item: nothing is sent on, with
-// mw's own client or the user's.
-func TestRedirectsAreNeverFollowed(t *testing.T) {
-	other, reached := elsewhere(t)
-	for _, code := range []int{301, 302, 303, 307, 308} {
-		redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, other.URL+r.URL.RequestURI(), code)
-		}))
-		t.Cleanup(redirector.Close)
-		for name, opts := range map[string][]mw.Option{
-			"mw's client":   nil,
-			"user's client": {mw.WithHTTPClient(&http.Client{})},
-		} {
-			t.Setenv("AWS_SESSION_TOKEN", canary)
-			h := mw.Wrap(echo, append(opts, mw.WithEndpoint(redirector.URL), mw.WithSecrets("s"))...)
-			_, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"})
-			fe := asFetchError(t, err)
-			if fe.Status != code || fe.Attempts != 1 || !strings.Contains(err.Error(), "redirect") || !strings.Contains(err.Error(), `secret "s"`) {
-				t.Errorf("%d, %s: %v", code, name, err)
-			}
-		}
-	}
-	if reached.Load() != 0 {
-		t.Fatalf("%d requests reached the redirect's target", reached.Load())
-	}
-}
+// The tests of the HTTP transport that mw's sources share (transport.go,
+// over internal/loopback): the port variables, one transport for every
+// Wrap, capped headers, and nothing from the wire in an error or in the
+// process's log.
 
 // The port variable must be a port: anything else fails every invoke,
 // naming the variable, and nothing is dialled.
@@ -76,32 +39,6 @@ func TestThePortVariableMustBeAPort(t *testing.T) {
 		if fe.Class != mw.ClassConfig || fe.Attempts != 1 || !strings.Contains(err.Error(), "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT") || dials.Load() != 0 {
 			t.Errorf("port %q: %d dials, %v", port, dials.Load(), err)
 		}
-	}
-}
-
-// The token goes with every request: an endpoint off loopback is refused,
-// unless the user allows it in code or in the environment.
-func TestEndpointsOffLoopbackAreRefused(t *testing.T) {
-	for _, ok := range []string{"http://localhost:2773", "http://127.0.0.1:2773", "http://127.9.9.9:1", "http://[::1]:2773", "https://LOCALHOST.:2773"} {
-		mw.Wrap(echo, mw.WithEndpoint(ok)) // no panic
-	}
-	for _, far := range []string{"http://192.0.2.1:2773", "http://example.com", "https://10.0.0.1:2773", "http://[2001:db8::1]:2773"} {
-		err := mustPanic(t, func() { mw.Wrap(echo, mw.WithEndpoint(far)) })
-		if !strings.Contains(err.Error(), "not a loopback host") || !strings.Contains(err.Error(), "WithRemoteEndpoint") {
-			t.Errorf("%s: %v", far, err)
-		}
-		mw.Wrap(echo, mw.WithEndpoint(far), mw.WithRemoteEndpoint()) // allowed in code
-
-		t.Setenv("MW_ENDPOINT", far)
-		_, err = mw.Wrap(echo)(invokeCtx(t, time.Second), nil)
-		if err == nil || !strings.Contains(err.Error(), "MW_ALLOW_REMOTE_ENDPOINT") {
-			t.Errorf("MW_ENDPOINT=%s: %v", far, err)
-		}
-		t.Setenv("MW_ALLOW_REMOTE_ENDPOINT", "true")
-		if _, err = mw.Wrap(echo)(invokeCtx(t, time.Second), nil); err != nil {
-			t.Errorf("MW_ENDPOINT=%s, allowed: %v", far, err)
-		}
-		t.Setenv("MW_ALLOW_REMOTE_ENDPOINT", "")
 	}
 }
 

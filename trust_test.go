@@ -2,6 +2,7 @@ package mw_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,8 +19,13 @@ import (
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-// The tests of the endpoints mw sends to: which hosts count as loopback,
-// how they are spelt on the wire, and which switch allows another host.
+// The tests of mw's trust boundary: the session token goes to the endpoint
+// the user chose and nowhere else. Which hosts count as loopback, how they
+// are spelt on the wire (never through a proxy), which switch allows
+// another host, what an error about an endpoint shows, and no redirect
+// followed. (That no value leaks into an error, a printed form or a log is
+// leak_test.go's suite; that an answer is checked against the question,
+// extension_test.go's.)
 
 // loopbackSpellings are hosts mw takes for loopback, each as a user may
 // write it.
@@ -325,5 +332,84 @@ func TestAllowingARemoteEndpointAppliesToEveryEndpoint(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// The token goes with every request: an endpoint off loopback is refused,
+// unless the user allows it in code or in the environment.
+func TestEndpointsOffLoopbackAreRefused(t *testing.T) {
+	for _, ok := range []string{"http://localhost:2773", "http://127.0.0.1:2773", "http://127.9.9.9:1", "http://[::1]:2773", "https://LOCALHOST.:2773"} {
+		mw.Wrap(echo, mw.WithEndpoint(ok)) // no panic
+	}
+	for _, far := range []string{"http://192.0.2.1:2773", "http://example.com", "https://10.0.0.1:2773", "http://[2001:db8::1]:2773"} {
+		err := mustPanic(t, func() { mw.Wrap(echo, mw.WithEndpoint(far)) })
+		if !strings.Contains(err.Error(), "not a loopback host") || !strings.Contains(err.Error(), "WithRemoteEndpoint") {
+			t.Errorf("%s: %v", far, err)
+		}
+		mw.Wrap(echo, mw.WithEndpoint(far), mw.WithRemoteEndpoint()) // allowed in code
+
+		t.Setenv("MW_ENDPOINT", far)
+		_, err = mw.Wrap(echo)(invokeCtx(t, time.Second), nil)
+		if err == nil || !strings.Contains(err.Error(), "MW_ALLOW_REMOTE_ENDPOINT") {
+			t.Errorf("MW_ENDPOINT=%s: %v", far, err)
+		}
+		t.Setenv("MW_ALLOW_REMOTE_ENDPOINT", "true")
+		if _, err = mw.Wrap(echo)(invokeCtx(t, time.Second), nil); err != nil {
+			t.Errorf("MW_ENDPOINT=%s, allowed: %v", far, err)
+		}
+		t.Setenv("MW_ALLOW_REMOTE_ENDPOINT", "")
+	}
+}
+
+// An endpoint URL may carry credentials: an error about it masks them.
+func TestEndpointErrorsMaskPasswords(t *testing.T) {
+	for _, raw := range []string{"http://user:" + canary + "@localhost:2773/?q=1", "http://user:" + canary + "@local host:x"} {
+		t.Setenv("MW_ENDPOINT", raw)
+		_, err := mw.Wrap(echo)(invokeCtx(t, time.Second), nil)
+		if err == nil || !strings.Contains(err.Error(), "MW_ENDPOINT=") || strings.Contains(err.Error(), canary) {
+			t.Errorf("MW_ENDPOINT=%s: %v", raw, err)
+		}
+		perr := mustPanic(t, func() { mw.Wrap(echo, mw.WithEndpoint(raw)) })
+		if strings.Contains(perr.Error(), canary) {
+			t.Errorf("WithEndpoint(%s): %v", raw, perr)
+		}
+	}
+}
+
+// elsewhere is a server the token must never reach: it counts requests.
+func elsewhere(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		fmt.Fprint(w, `{"SecretString":"from elsewhere","Name":"s"}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// A redirect is a failed fetch naming the item: nothing is sent on, with
+// mw's own client or the user's.
+func TestRedirectsAreNeverFollowed(t *testing.T) {
+	other, reached := elsewhere(t)
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+r.URL.RequestURI(), code)
+		}))
+		t.Cleanup(redirector.Close)
+		for name, opts := range map[string][]mw.Option{
+			"mw's client":   nil,
+			"user's client": {mw.WithHTTPClient(&http.Client{})},
+		} {
+			t.Setenv("AWS_SESSION_TOKEN", canary)
+			h := mw.Wrap(echo, append(opts, mw.WithEndpoint(redirector.URL), mw.WithSecrets("s"))...)
+			_, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"})
+			fe := asFetchError(t, err)
+			if fe.Status != code || fe.Attempts != 1 || !strings.Contains(err.Error(), "redirect") || !strings.Contains(err.Error(), `secret "s"`) {
+				t.Errorf("%d, %s: %v", code, name, err)
+			}
+		}
+	}
+	if reached.Load() != 0 {
+		t.Fatalf("%d requests reached the redirect's target", reached.Load())
 	}
 }
