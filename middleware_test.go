@@ -16,7 +16,11 @@ import (
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-// 1. No I/O before the first invoke.
+// The tests of Wrap and its shapes (middleware.go): no I/O before the
+// first invoke, nothing shared between Wraps, the handler's own error and
+// panic, misuse, and every shape as aws-lambda-go runs it.
+
+// Wrap does no I/O: the first invoke fetches.
 func TestWrapDoesNoIOBeforeFirstInvoke(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("prod/db", "pw")
@@ -32,8 +36,7 @@ func TestWrapDoesNoIOBeforeFirstInvoke(t *testing.T) {
 	}
 }
 
-// 3. Retries.
-
+// Two Wraps of the same declarations share no cache and no values.
 func TestTwoWrapsShareNothing(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")
@@ -56,7 +59,7 @@ func TestTwoWrapsShareNothing(t *testing.T) {
 	}
 }
 
-// 7. Misuse is an error, never a panic.
+// Misuse is an error, never a panic.
 func TestMisuseIsAnErrorNamingTheItem(t *testing.T) {
 	//lint:ignore SA1012 a nil context is the misuse under test
 	if _, err := mw.Secret(nil, "prod/db"); !errors.Is(err, mw.ErrNoValues) || !strings.Contains(err.Error(), `"prod/db"`) { //nolint:staticcheck
@@ -176,6 +179,7 @@ func TestHandlerErrorIsTheInvokes(t *testing.T) {
 	}
 }
 
+// The handler's panic goes on up, as it would without mw.
 func TestHandlerPanicPanicsOn(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")
@@ -188,6 +192,7 @@ func TestHandlerPanicPanicsOn(t *testing.T) {
 	_, _ = h(invokeCtx(t, 5*time.Second), "")
 }
 
+// WrapHandler, for a lambda.Handler, fetches and fails as Wrap does.
 func TestWrapHandlerBehavesLikeWrap(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")
