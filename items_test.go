@@ -11,6 +11,12 @@ import (
 	"github.com/lambda-mw/mw/mwtest"
 )
 
+// The tests of the item options and handles (items.go): Alias, versions
+// and labels, TTL, Optional and Default, options typed by kind, and the
+// zero handle.
+
+// An Alias reads an item declared by a long ARN by a short name, and only
+// by it.
 func TestAliasReadsALongARNByAShortName(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("prod/db", "pw")
