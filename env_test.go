@@ -65,6 +65,7 @@ func TestMalformedEnvironmentFailsInvokesQuotingTheEntry(t *testing.T) {
 		{"MW_SECRETS", "db=prod/db,,x", `MW_SECRETS entry 2 of 3, "", is empty`},
 		{"MW_SECRETS", "a, =prod/db", `MW_SECRETS entry 2 of 2, "=prod/db", has no alias before "="`},
 		{"MW_PARAMETERS", "flags=", `MW_PARAMETERS entry 1 of 1, "flags=", has no name after "="`},
+		{"MW_SECRETS", "db=", `mw: MW_SECRETS entry 1 of 1, "db=", has no name after "=": write alias=name, or the name alone`},
 		{"MW_PARAMETERS", "/app/my flags", `MW_PARAMETERS entry 1 of 1, "/app/my flags", has a space inside`},
 		{"MW_SECRETS", "db=a,db=b", `MW_SECRETS entry 1 of 2, "db=a" and MW_SECRETS entry 2 of 2, "db=b": secret alias "db" is declared twice`},
 		{"MW_SECRETS", "code=other", `MW_SECRETS entry 1 of 1, "code=other": secret alias "code" is declared twice: for "prod/db" and for "other"`},
