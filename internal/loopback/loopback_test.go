@@ -200,7 +200,7 @@ func TestNoRedirects(t *testing.T) {
 	if c == user || user.CheckRedirect != nil || c.CheckRedirect(nil, nil) != http.ErrUseLastResponse {
 		t.Error("NoRedirects changed the user's client, or lets redirects through")
 	}
-	if NoRedirects(nil) != Client() || Client() != Client() {
+	if shared := Client(); NoRedirects(nil) != shared || Client() != shared {
 		t.Error("without a client of the user's, want the one shared client")
 	}
 	tr := Client().Transport.(*http.Transport)
