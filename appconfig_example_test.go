@@ -10,35 +10,29 @@ import (
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-// fakeAppConfig serves mw's fake of the AWS AppConfig Agent Lambda
-// extension with a feature-flag profile and a JSON one, and returns its
-// URL, for these examples. In Lambda the extension layer listens on
-// localhost:2772 and no WithAppConfigEndpoint is needed.
-func fakeAppConfig() (*mwtest.Extension, string, func()) {
+// A feature-flag profile, declared by application, environment and
+// profile, fetched through the AWS AppConfig Agent Lambda extension before
+// the first invoke's handler runs, and read by the profile's name. In
+// Lambda the extension layer listens on localhost:2772; here mwtest's fake
+// of it answers instead.
+func ExampleWithAppConfig() {
 	ext := mwtest.New(mwtest.AppConfig)
 	ext.PutFeatureFlags("orders", "prod", "flags", map[string]mwtest.Flag{
-		"new-checkout": {Enabled: true, Attributes: map[string]any{"limit": 5, "regions": []string{"eu-west-1"}}},
-		"dark-mode":    {Enabled: false},
+		"new-checkout": {Enabled: true, Attributes: map[string]any{"limit": 5}},
 	})
-	ext.PutConfiguration("orders", "prod", "settings", "application/json", []byte(`{"batch":25,"retries":3}`))
 	srv := httptest.NewServer(ext)
-	return ext, srv.URL, func() { ext.Close(); srv.Close() }
-}
+	defer srv.Close()
 
-func ExampleWithAppConfig() {
-	ext, url, stop := fakeAppConfig()
-	defer stop()
-
-	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
-		f, err := mw.FeatureFlag(ctx, "flags", "new-checkout") // fetched before the handler ran
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		f, err := mw.FeatureFlag(ctx, "flags", "new-checkout")
 		if err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("new checkout: %t, limit %v", f.Enabled, f.Attributes["limit"]), nil
-	}, mw.WithAppConfig("orders", "prod", "flags"), mw.WithAppConfigEndpoint(url))
+	}, append(ext.Options(srv.URL), mw.WithAppConfig("orders", "prod", "flags"))...)
 
 	for range 3 {
-		fmt.Println(h(context.Background(), Event{}))
+		fmt.Println(h(context.Background(), struct{}{}))
 	}
 	fmt.Println("requests to the extension:", ext.Requests())
 	// Output:
@@ -48,34 +42,41 @@ func ExampleWithAppConfig() {
 	// requests to the extension: 1
 }
 
-// The configuration as deployed, whatever its content type.
+// The configuration as deployed, whatever its content type: a new slice on
+// each call, the caller's to keep.
 func ExampleAppConfig() {
-	_, url, stop := fakeAppConfig()
-	defer stop()
+	ext := mwtest.New(mwtest.AppConfig)
+	ext.PutConfiguration("orders", "prod", "settings", "application/json", []byte(`{"batch":25,"retries":3}`))
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
 
-	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
 		b, err := mw.AppConfig(ctx, "settings")
 		return string(b), err
-	}, mw.WithAppConfig("orders", "prod", "settings"), mw.WithAppConfigEndpoint(url))
+	}, append(ext.Options(srv.URL), mw.WithAppConfig("orders", "prod", "settings"))...)
 
-	fmt.Println(h(context.Background(), Event{}))
+	fmt.Println(h(context.Background(), struct{}{}))
 	// Output: {"batch":25,"retries":3} <nil>
 }
 
+// A JSON configuration decoded into a struct, as SecretJSON decodes a
+// secret.
 func ExampleAppConfigJSON() {
-	_, url, stop := fakeAppConfig()
-	defer stop()
+	ext := mwtest.New(mwtest.AppConfig)
+	ext.PutConfiguration("orders", "prod", "settings", "application/json", []byte(`{"batch":25,"retries":3}`))
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
 
 	type Settings struct {
 		Batch   int `json:"batch"`
 		Retries int `json:"retries"`
 	}
-	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
 		s, err := mw.AppConfigJSON[Settings](ctx, "settings")
 		return fmt.Sprintf("%+v", s), err
-	}, mw.WithAppConfig("orders", "prod", "settings"), mw.WithAppConfigEndpoint(url))
+	}, append(ext.Options(srv.URL), mw.WithAppConfig("orders", "prod", "settings"))...)
 
-	fmt.Println(h(context.Background(), Event{}))
+	fmt.Println(h(context.Background(), struct{}{}))
 	// Output: {Batch:25 Retries:3} <nil>
 }
 
@@ -120,19 +121,20 @@ func ExampleFlag() {
 
 // In Lambda, the extension listens on localhost at
 // AWS_APPCONFIG_EXTENSION_HTTP_PORT (2772 by default), which mw reads on
-// each fetch; an endpoint is for tests and for the agent run elsewhere.
-// A profile that is not deployed fails the invoke, naming what to check.
+// each fetch; an endpoint is for tests and for the agent run elsewhere. A
+// profile that is not deployed fails the invoke, naming what to check.
 func ExampleWithAppConfigEndpoint() {
-	_, url, stop := fakeAppConfig()
-	defer stop()
+	ext := mwtest.New(mwtest.AppConfig)
+	ext.PutFeatureFlags("orders", "prod", "flags", map[string]mwtest.Flag{"new-checkout": {Enabled: true}})
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
 
-	h := mw.Wrap(func(ctx context.Context, _ Event) (string, error) {
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
 		return "the handler ran", nil
-	}, mw.WithAppConfig("orders", "test", "flags"), mw.WithAppConfigEndpoint(url))
+	}, mw.WithAppConfigEndpoint(srv.URL), mw.WithoutEnvironment(), mw.WithAppConfig("orders", "test", "flags"))
 
-	_, err := h(context.Background(), Event{})
-	var fe *mw.FetchError
-	if errors.As(err, &fe) {
+	_, err := h(context.Background(), struct{}{})
+	if fe, ok := errors.AsType[*mw.FetchError](err); ok {
 		fmt.Println(fe.Source, fe.Class, fe.Status)
 		fmt.Println(fe.Hint())
 	}
