@@ -12,9 +12,10 @@ import (
 
 // A feature-flag profile, declared by application, environment and
 // profile, fetched through the AWS AppConfig Agent Lambda extension before
-// the first invoke's handler runs, and read by the profile's name. In
-// Lambda the extension layer listens on localhost:2772; here mwtest's fake
-// of it answers instead.
+// the first invoke's handler runs, and served from memory after. The
+// handle WithAppConfig returns declares it and reads it; FeatureFlag reads
+// it by the profile's name too. In Lambda the extension layer listens on
+// localhost:2772; here mwtest's fake of it answers instead.
 func ExampleWithAppConfig() {
 	ext := mwtest.New(mwtest.AppConfig)
 	ext.PutFeatureFlags("orders", "prod", "flags", map[string]mwtest.Flag{
@@ -23,13 +24,14 @@ func ExampleWithAppConfig() {
 	srv := httptest.NewServer(ext)
 	defer srv.Close()
 
+	flags := mw.WithAppConfig("orders", "prod", "flags") // var flags = ..., at package level
 	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
-		f, err := mw.FeatureFlag(ctx, "flags", "new-checkout")
+		f, err := flags.Flag(ctx, "new-checkout")
 		if err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("new checkout: %t, limit %v", f.Enabled, f.Attributes["limit"]), nil
-	}, append(ext.Options(srv.URL), mw.WithAppConfig("orders", "prod", "flags"))...)
+	}, append(ext.Options(srv.URL), flags)...)
 
 	for range 3 {
 		fmt.Println(h(context.Background(), struct{}{}))
@@ -141,4 +143,44 @@ func ExampleWithAppConfigEndpoint() {
 	// Output:
 	// appconfig not_found 404
 	// AppConfig has no configuration profile "flags" deployed to environment "test" of application "orders" in this account and region: check the names (or IDs) given to WithAppConfig, that a deployment of the profile to the environment has started, and the region (AWS_APPCONFIG_EXTENSION_SERVICE_REGION, when set; a role in AWS_APPCONFIG_EXTENSION_ROLE_ARN reads its own account)
+}
+
+// A multi-variant flag evaluated against each caller's context: one local
+// request to the AWS AppConfig Agent Lambda extension per call, where
+// FeatureFlag answers from memory with the default variant. Here the
+// extension is mwtest's fake; its variants' When stands in for AppConfig's
+// rules.
+func ExampleEvaluateFlag() {
+	ext := mwtest.New(mwtest.AppConfig)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	ext.PutFeatureFlags("shop", "prod", "flags", map[string]mwtest.Flag{
+		"checkout": {
+			Variants: []mwtest.Variant{
+				{Name: "uk-gold", Enabled: true, Attributes: map[string]any{"limit": 500}, When: map[string]string{"country": "UK", "tier": "gold"}},
+				{Name: "uk", Enabled: true, Attributes: map[string]any{"limit": 100}, When: map[string]string{"country": "UK"}},
+				{Name: "off"},
+			},
+			DefaultVariant: "off",
+		},
+	})
+
+	type customer struct{ Country, Tier string }
+	h := mw.Wrap(func(ctx context.Context, c customer) (string, error) {
+		f, err := mw.EvaluateFlag(ctx, "flags", "checkout", map[string]string{"country": c.Country, "tier": c.Tier})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s: %t, limit %v", f.Variant, f.Enabled, f.Attributes["limit"]), nil
+	}, mw.WithAppConfig("shop", "prod", "flags"), mw.WithAppConfigEndpoint(srv.URL))
+
+	for _, c := range []customer{{"UK", "gold"}, {"UK", "silver"}, {"FR", "gold"}} {
+		fmt.Println(h(context.Background(), c))
+	}
+	fmt.Println("requests to the extension:", ext.Requests())
+	// Output:
+	// uk-gold: true, limit 500 <nil>
+	// uk: true, limit 100 <nil>
+	// off: false, limit <nil> <nil>
+	// requests to the extension: 4
 }

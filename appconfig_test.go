@@ -66,7 +66,7 @@ func TestFeatureFlags(t *testing.T) {
 		}
 	}
 	_, err = mw.FeatureFlag(ctx, "undeclared", "x")
-	if !errors.Is(err, mw.ErrNotDeclared) || !strings.Contains(err.Error(), `mw.WithAppConfig(application, environment, "undeclared")`) {
+	if !errors.Is(err, mw.ErrNotDeclared) || !strings.Contains(err.Error(), `not in this test's values: add it to the mwtest.Values`) {
 		t.Errorf("undeclared: %v", err)
 	}
 }
@@ -124,5 +124,26 @@ func TestAppConfigAccessors(t *testing.T) {
 	}
 	if st := w.ext.Stats(); st.Served["a/e/settings"] != 1 {
 		t.Errorf("one profile under two refs was fetched %d times", st.Served["a/e/settings"])
+	}
+}
+
+// A profile is named as handlers read it, by its profile name, in errors;
+// read by its application/environment/profile, which errors also show, it
+// says to pass the profile's name.
+func TestAProfileIsNamedAsHandlersReadIt(t *testing.T) {
+	w := newAppWorld(t, false)
+	w.ext.PutFeatureFlags("orders", "prod", "flags", map[string]mwtest.Flag{"x": {Enabled: true}})
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		_, err := mw.FeatureFlag(ctx, "orders/prod/flags", "x")
+		return "", err
+	}, w.opts(mw.WithAppConfig("orders", "prod", "flags"))...)
+	_, err := h(invokeCtx(t, 5*time.Second), struct{}{})
+	if !errors.Is(err, mw.ErrNotDeclared) || !strings.Contains(err.Error(), `read by "flags": pass that to mw.AppConfig`) {
+		t.Errorf("read by application/environment/profile: %v", err)
+	}
+
+	_, err = mw.Wrap(echo, w.opts(mw.WithAppConfig("orders", "prod", "missing"))...)(invokeCtx(t, 5*time.Second), nil)
+	if fe := asFetchError(t, err); !strings.Contains(fe.Error(), `appconfig "missing" (orders/prod/missing)`) {
+		t.Errorf("FetchError %q; want it to name the profile as handlers read it", fe)
 	}
 }

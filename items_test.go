@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,6 +142,37 @@ func TestItemOptionsAreTypedByKind(t *testing.T) {
 	for name, o := range map[string]any{"VersionID": mw.VersionID("v"), "VersionStage": mw.VersionStage("s")} {
 		if _, ok := o.(mw.ParameterOption); ok {
 			t.Errorf("%s is a ParameterOption", name)
+		}
+	}
+}
+
+// WithAppConfig's handle reads its profile, its flags and its JSON with no
+// name to repeat, and prints no configuration.
+func TestAnAppConfigHandleReadsItsProfile(t *testing.T) {
+	w := newAppWorld(t, false)
+	w.ext.PutFeatureFlags("orders", "prod", "flags", map[string]mwtest.Flag{"beta": {Enabled: true}})
+	flags := mw.WithAppConfig("orders", "prod", "flags", mw.Default(`{"beta":{"enabled":false}}`))
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		raw, err := flags.Value(ctx)
+		if err != nil {
+			return "", err
+		}
+		f, err := flags.Flag(ctx, "beta")
+		if err != nil {
+			return "", err
+		}
+		m, err := mw.JSON[map[string]map[string]bool](ctx, flags)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%t %t %t", len(raw) > 0, f.Enabled, m["beta"]["enabled"]), nil
+	}, w.opts(flags)...)
+	if got, err := h(invokeCtx(t, 5*time.Second), struct{}{}); err != nil || got != "true true true" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		if s := fmt.Sprintf(verb, flags); strings.Contains(s, "enabled") || !strings.Contains(s, "flags") {
+			t.Errorf("%s prints %q", verb, s)
 		}
 	}
 }

@@ -34,7 +34,7 @@ const referencePrefix = "/aws/reference/secretsmanager/"
 //   - a secret: "BatchGetSecretValue", 20 ids a call (AWSCURRENT); a secret
 //     pinned by VersionID or VersionStage: "GetSecretValue", one a call;
 //   - parameters by path: "GetParametersByPath", one path a call, recursive,
-//     page after page.
+//     page after page; a listing cut short resumes in the next call.
 //
 // Other kinds get an error wrapping mw.ErrNotServed. A name that is a
 // mistake for its kind (a secret's ARN declared as a parameter, an SSM

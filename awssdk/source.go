@@ -3,6 +3,7 @@ package awssdk
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -18,6 +19,9 @@ type Source struct {
 	region string
 	ssm    *ssm.Client
 	sm     *secretsmanager.Client
+
+	listings *listings        // the listings of paths cut short
+	now      func() time.Time // time.Now, but in tests
 }
 
 var _ mw.Source = (*Source)(nil)
@@ -53,7 +57,9 @@ func New(cfg aws.Config, opts ...Option) *Source {
 		opt(&o)
 	}
 	return &Source{
-		region: cfg.Region,
+		region:   cfg.Region,
+		listings: new(listings),
+		now:      time.Now,
 		ssm: ssm.NewFromConfig(cfg, append(o.ssm, func(o *ssm.Options) {
 			o.Retryer, o.RetryMaxAttempts = noRetries()
 			o.ClientLogMode = noBodies(o.ClientLogMode)
