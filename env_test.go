@@ -2,9 +2,6 @@ package mw_test
 
 import (
 	"context"
-	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +65,7 @@ func TestMalformedEnvironmentFailsInvokesQuotingTheEntry(t *testing.T) {
 		{"MW_SECRETS", "db=prod/db,,x", `MW_SECRETS entry 2 of 3, "", is empty`},
 		{"MW_SECRETS", "a, =prod/db", `MW_SECRETS entry 2 of 2, "=prod/db", has no alias before "="`},
 		{"MW_PARAMETERS", "flags=", `MW_PARAMETERS entry 1 of 1, "flags=", has no name after "="`},
+		{"MW_SECRETS", "db=", `mw: MW_SECRETS entry 1 of 1, "db=", has no name after "=": write alias=name, or the name alone`},
 		{"MW_PARAMETERS", "/app/my flags", `MW_PARAMETERS entry 1 of 1, "/app/my flags", has a space inside`},
 		{"MW_SECRETS", "db=a,db=b", `MW_SECRETS entry 1 of 2, "db=a" and MW_SECRETS entry 2 of 2, "db=b": secret alias "db" is declared twice`},
 		{"MW_SECRETS", "code=other", `MW_SECRETS entry 1 of 1, "code=other": secret alias "code" is declared twice: for "prod/db" and for "other"`},
@@ -122,54 +120,6 @@ func TestTheAgentOutsideLambda(t *testing.T) {
 	}
 }
 
-func TestAgentTokenFromAFile(t *testing.T) {
-	for _, env := range []string{"AWS_TOKEN", "AWS_SESSION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"} {
-		t.Run(env, func(t *testing.T) {
-			w := newWorld(t, mwtest.Agent)
-			w.ext.PutSecret("s", "v")
-			t.Setenv("AWS_SESSION_TOKEN", "") // newWorld set it; only env is set here
-			path := filepath.Join(t.TempDir(), "token")
-			t.Setenv(env, "file://"+path)
-			h := mw.Wrap(echo, w.opts(mw.WithSecretsManagerAgent(), mw.WithSecrets("s"), mw.WithStartupWindow(0), mw.WithTTL(0))...)
-
-			// Unreadable: a bad_token failure naming the variable, in one attempt.
-			_, err := h(invokeCtx(t, 5*time.Second), nil)
-			var fe *mw.FetchError
-			if !errors.As(err, &fe) || fe.Class != mw.ClassBadToken || fe.Attempts != 1 || !strings.Contains(err.Error(), "the token file that "+env+" names") {
-				t.Fatalf("unreadable token file: %v", err)
-			}
-			// Written, with the newline editors leave: read on each fetch.
-			w.ext.SetToken("from-file")
-			if err := os.WriteFile(path, []byte("from-file\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
-				t.Fatalf("token file: %v, %v", got, err)
-			}
-			// Rotated, as EKS rotates it: the next fetch sends the new one.
-			w.ext.SetToken("rotated")
-			if err := os.WriteFile(path, []byte("rotated"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil {
-				t.Fatalf("rotated token file: %v", err)
-			}
-		})
-	}
-}
-
-// The managed extension takes AWS_SESSION_TOKEN only, even when AWS_TOKEN
-// is set (it is the agent's variable).
-func TestManagedExtensionIgnoresAgentTokens(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("s", "v")
-	t.Setenv("AWS_TOKEN", "agent-token")
-	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
-	if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
-		t.Fatalf("got %v, %v", got, err)
-	}
-}
-
 func TestCodeEndpointWinsOverTheEnvironment(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")
@@ -180,35 +130,19 @@ func TestCodeEndpointWinsOverTheEnvironment(t *testing.T) {
 	}
 }
 
-// The agent has no Parameter Store route: declaring a parameter with it in
-// code is a code mistake, refused at Wrap, and the message names the
-// source that serves parameters; with MW_AGENT from the environment it is
-// the operator's, and every invoke fails saying so, with no request made.
-func TestTheAgentServesNoParameters(t *testing.T) {
-	w := newWorld(t, mwtest.Agent)
-	w.ext.PutParameter("/app/flags", "String", "on")
-	err := mustPanic(t, func() { mw.Wrap(echo, w.opts(mw.WithSecretsManagerAgent(), mw.WithParameters("/app/flags"))...) })
-	if !strings.Contains(err.Error(), "serves secrets only, not parameters") || !strings.Contains(err.Error(), "awssdk") {
-		t.Fatalf("panic %v", err)
-	}
-	t.Setenv("MW_AGENT", "true")
-	_, err = mw.Wrap(echo, w.opts(mw.WithParameters("/app/flags"))...)(invokeCtx(t, 5*time.Second), nil)
-	if err == nil || !strings.Contains(err.Error(), "serves secrets only, not parameters") || w.ext.Requests() != 0 {
-		t.Fatalf("got %v after %d requests", err, w.ext.Requests())
-	}
-}
-
-// An endpoint URL may carry credentials: an error about it masks them.
-func TestEndpointErrorsMaskPasswords(t *testing.T) {
-	for _, raw := range []string{"http://user:" + canary + "@localhost:2773/?q=1", "http://user:" + canary + "@local host:x"} {
-		t.Setenv("MW_ENDPOINT", raw)
-		_, err := mw.Wrap(echo)(invokeCtx(t, time.Second), nil)
-		if err == nil || !strings.Contains(err.Error(), "MW_ENDPOINT=") || strings.Contains(err.Error(), canary) {
-			t.Errorf("MW_ENDPOINT=%s: %v", raw, err)
-		}
-		perr := mustPanic(t, func() { mw.Wrap(echo, mw.WithEndpoint(raw)) })
-		if strings.Contains(perr.Error(), canary) {
-			t.Errorf("WithEndpoint(%s): %v", raw, perr)
+// A handler's unit test is hermetic: with the fake's options, it reads no
+// AWS_SESSION_TOKEN and none of the developer's MW_* variables.
+func TestTheFakesOptionsIgnoreTheShell(t *testing.T) {
+	t.Setenv("MW_SECRETS", "=bad entry")
+	t.Setenv("MW_ENDPOINT", "http://192.0.2.1:1")
+	t.Setenv("AWS_SESSION_TOKEN", "not the fake's")
+	for _, d := range dialects {
+		ext, srv := mwtest.Start(t, d)
+		ext.SetToken("the fake's own")
+		ext.PutSecret("s", "v")
+		h := mw.Wrap(echo, append(ext.Options(srv.URL), mw.WithSecrets("s"))...)
+		if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
+			t.Errorf("%s: %v, %v", d, got, err)
 		}
 	}
 }

@@ -2,9 +2,14 @@ package mw_test
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,4 +164,125 @@ func busy(t testing.TB, n int) {
 		close(stop)
 		wg.Wait()
 	})
+}
+
+// mustPanic runs f and returns the error it panicked with.
+func mustPanic(t *testing.T, f func()) (err error) {
+	t.Helper()
+	defer func() {
+		r := recover()
+		if r == nil {
+			t.Fatal("did not panic")
+		}
+		var ok bool
+		if err, ok = r.(error); !ok {
+			t.Fatalf("panicked with %T %v, want an error", r, r)
+		}
+	}()
+	f()
+	return nil
+}
+
+// canary is a value that must never show in an error, a printed form or a
+// log: tests search what mw says for it.
+const canary = "CANARY-7f3a9c-do-not-print"
+
+// dialects are those of the extension source: the managed Lambda extension
+// and the Secrets Manager Agent.
+var dialects = []mwtest.Dialect{mwtest.Managed, mwtest.Agent}
+
+// refusingDialer refuses the first n dials, as a port with no listener does.
+func refusingDialer(n int32) (*http.Client, *atomic.Int32) {
+	var dials atomic.Int32
+	d := &net.Dialer{}
+	return &http.Client{Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if dials.Add(1) <= n {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+	}}, &dials
+}
+
+// asFetchError returns the *mw.FetchError err holds, or fails the test.
+func asFetchError(t *testing.T, err error) *mw.FetchError {
+	t.Helper()
+	var fe *mw.FetchError
+	if !errors.As(err, &fe) {
+		t.Fatalf("error %v (%T) holds no *FetchError", err, err)
+	}
+	return fe
+}
+
+// recovered runs f and returns what it panicked with.
+func recovered(f func()) (r any) {
+	defer func() { r = recover() }()
+	f()
+	return nil
+}
+
+// errString is the text of a recovered panic value, an error or a string.
+func errString(r any) string {
+	if err, ok := r.(error); ok {
+		return err.Error()
+	}
+	if s, ok := r.(string); ok {
+		return s
+	}
+	return ""
+}
+
+// faultsFor lets the first n requests meet ext's configured faults, then
+// turns the faults off, so a test knows how many attempts to expect.
+func faultsFor(ext *mwtest.Extension, n int64) http.Handler {
+	var count atomic.Int64
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if count.Add(1) > n {
+			ext.SetFaults(mwtest.Faults{})
+		}
+		ext.ServeHTTP(rw, r)
+	})
+}
+
+// appWorld is a fake AppConfig extension served over real HTTP, through an
+// optional wrapper that sees every request.
+type appWorld struct {
+	ext  *mwtest.Extension
+	srv  *httptest.Server
+	seen chan *http.Request // every request, when recording
+}
+
+// newAppWorld serves a new fake AppConfig extension; with record, every
+// request it gets is sent on seen too.
+func newAppWorld(t *testing.T, record bool) *appWorld {
+	t.Helper()
+	w := &appWorld{ext: mwtest.New(mwtest.AppConfig)}
+	var h http.Handler = w.ext
+	if record {
+		w.seen = make(chan *http.Request, 100)
+		h = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			w.seen <- r.Clone(context.Background())
+			w.ext.ServeHTTP(rw, r)
+		})
+	}
+	w.srv = httptest.NewServer(h)
+	t.Cleanup(func() {
+		w.ext.Close()
+		w.srv.Close()
+	})
+	return w
+}
+
+// opts returns the options that point a Wrap at this world.
+func (w *appWorld) opts(more ...mw.Option) []mw.Option {
+	return append([]mw.Option{mw.WithAppConfigEndpoint(w.srv.URL), mw.WithoutEnvironment()}, more...)
+}
+
+// settings is the JSON of an AppConfig profile the tests read.
+type settings struct {
+	Batch   int    `json:"batch"`
+	Region  string `json:"region"`
+	Enabled bool   `json:"enabled"`
 }

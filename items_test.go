@@ -2,11 +2,8 @@ package mw_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,23 +12,12 @@ import (
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-// mustPanic runs f and returns the error it panicked with.
-func mustPanic(t *testing.T, f func()) (err error) {
-	t.Helper()
-	defer func() {
-		r := recover()
-		if r == nil {
-			t.Fatal("did not panic")
-		}
-		var ok bool
-		if err, ok = r.(error); !ok {
-			t.Fatalf("panicked with %T %v, want an error", r, r)
-		}
-	}()
-	f()
-	return nil
-}
+// The tests of the item options and handles (items.go): Alias, versions
+// and labels, TTL, Optional and Default, options typed by kind, and the
+// zero handle.
 
+// An Alias reads an item declared by a long ARN by a short name, and only
+// by it.
 func TestAliasReadsALongARNByAShortName(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("prod/db", "pw")
@@ -50,88 +36,6 @@ func TestAliasReadsALongARNByAShortName(t *testing.T) {
 		t.Errorf("%d fetches of the ARN, want 1", n)
 	}
 	// (The spans name the ARN and the alias: ../test.)
-}
-
-func TestDeclarationMistakesInCodePanicAtWrap(t *testing.T) {
-	arn := mwtest.SecretARN("prod/db")
-	for _, tc := range []struct {
-		name string
-		opts []mw.Option
-		want string
-	}{
-		{"same alias for two secrets", []mw.Option{mw.WithSecret(arn, mw.Alias("db")), mw.WithSecret("other", mw.Alias("db"))},
-			`secret alias "db" is declared twice: for "` + arn + `" and for "other"`},
-		{"same alias for two versions", []mw.Option{mw.WithSecret("s", mw.Alias("db")), mw.WithSecret("s", mw.Alias("db"), mw.VersionStage("AWSPREVIOUS"))},
-			`secret alias "db" is declared twice`},
-		{"one name at two versions", []mw.Option{mw.WithSecrets("s"), mw.WithSecret("s", mw.VersionStage("AWSPREVIOUS"))},
-			`secret "s" is declared twice, at different versions (AWSCURRENT and stage AWSPREVIOUS): give one of them an Alias`},
-		{"one parameter at two versions", []mw.Option{mw.WithParameter("/p", mw.ParameterVersion(1)), mw.WithParameter("/p", mw.Label("live"))},
-			`(version 1 and label live)`},
-		{"different options", []mw.Option{mw.WithSecrets("s"), mw.WithSecret("s", mw.Optional())}, `secret "s" is declared twice, with different options`},
-		{"same item under two refs, different options", []mw.Option{mw.WithSecret("s", mw.Alias("a")), mw.WithSecret("s", mw.Alias("b"), mw.TTL(time.Second))},
-			`are the same secret, declared with different options`},
-		{"empty name", []mw.Option{mw.WithSecrets("")}, "an empty secret name"},
-		{"empty name with alias", []mw.Option{mw.WithParameter("", mw.Alias("p"))}, `parameter alias "p" is declared with an empty name`},
-		{"version and label", []mw.Option{mw.WithParameter("/p", mw.ParameterVersion(2), mw.Label("x"))}, "ParameterVersion and Label are exclusive"},
-		{"bad endpoint", []mw.Option{mw.WithEndpoint("localhost:2773")}, `WithEndpoint("localhost:2773")`},
-		{"role that is not a role ARN", []mw.Option{mw.WithSecret("s", mw.RoleARN("arn:aws:iam::123456789012:user/bob"))},
-			`RoleARN("arn:aws:iam::123456789012:user/bob") is not the ARN of an IAM role`},
-		{"role through the managed extension", []mw.Option{mw.WithSecret("s", mw.RoleARN("arn:aws:iam::123456789012:role/reader"))},
-			`the Parameters and Secrets extension reads with the function's own role and cannot take on another`},
-		{"role through the AppConfig extension", []mw.Option{mw.WithAppConfig("a", "e", "p", mw.RoleARN("arn:aws:iam::123456789012:role/reader"))},
-			`AWS_APPCONFIG_EXTENSION_ROLE_ARN`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := mustPanic(t, func() { mw.Wrap(echo, tc.opts...) })
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("panic %q\nwant it to contain %q", err, tc.want)
-			}
-		})
-	}
-}
-
-func TestTheSameDeclarationTwiceIsOneItem(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("s", "v")
-	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s", "s"), mw.WithSecret("s"), mw.WithSecret("s", mw.Alias("a")), mw.WithSecret("s", mw.Alias("a")))...)
-	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s", "secret:a"})
-	if err != nil || got["secret:s"] != "v" || got["secret:a"] != "v" {
-		t.Fatalf("got %v, %v", got, err)
-	}
-	if n := w.ext.Fetches("s"); n != 1 {
-		t.Errorf("%d fetches, want 1: one thing under two names is fetched once", n)
-	}
-}
-
-// Every option that changes what is fetched is part of the item's identity:
-// two versions of one secret are two cache entries, never one (the bug
-// Powertools for TypeScript shipped).
-func TestVersionsAreCachedApart(t *testing.T) {
-	for _, d := range []mwtest.Dialect{mwtest.Managed, mwtest.Agent} {
-		t.Run(d.String(), func(t *testing.T) {
-			w := newWorld(t, d)
-			v1 := w.ext.PutSecret("prod/db", "old-pw")
-			w.ext.PutSecret("prod/db", "new-pw") // v2 is AWSCURRENT, v1 AWSPREVIOUS
-			h := mw.Wrap(echo, w.opts(
-				mw.WithSecrets("prod/db"),
-				mw.WithSecret("prod/db", mw.VersionStage("AWSPREVIOUS"), mw.Alias("db-previous")),
-				mw.WithSecret("prod/db", mw.VersionID(v1), mw.Alias("db-v1")),
-			)...)
-			keys := []string{"secret:prod/db", "secret:db-previous", "secret:db-v1"}
-			for i := range 3 { // cold, then warm from the cache
-				got, err := h(invokeCtx(t, 5*time.Second), keys)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got["secret:prod/db"] != "new-pw" || got["secret:db-previous"] != "old-pw" || got["secret:db-v1"] != "old-pw" {
-					t.Fatalf("invoke %d: got %v", i, got)
-				}
-			}
-			if n := w.ext.Fetches("prod/db"); n != 3 {
-				t.Errorf("%d fetches, want 3: one per version, then none", n)
-			}
-		})
-	}
 }
 
 func TestParameterVersionsAndLabels(t *testing.T) {
@@ -157,113 +61,6 @@ func TestParameterVersionsAndLabels(t *testing.T) {
 	// (mw.item.version on the spans: ../test.)
 }
 
-func TestAMissingVersionNamesTheVersion(t *testing.T) {
-	w := newWorld(t, mwtest.Agent)
-	w.ext.PutSecret("prod/db", "pw")
-	h := mw.Wrap(echo, w.opts(mw.WithSecret("prod/db", mw.VersionStage("AWSPENDING"), mw.Alias("pending")))...)
-	_, err := h(invokeCtx(t, 5*time.Second), nil)
-	var fe *mw.FetchError
-	if !errors.As(err, &fe) || fe.Alias != "pending" || fe.Version != "stage AWSPENDING" || fe.Class != mw.ClassNotFound {
-		t.Fatalf("got %#v", err)
-	}
-	if want := `secret "pending" (prod/db, stage AWSPENDING): not found`; !strings.Contains(err.Error(), want) {
-		t.Errorf("error %q\nwant it to contain %q", err, want)
-	}
-}
-
-func TestSecretsThroughParameterStore(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("prod/db", "old")
-	w.ext.PutSecret("prod/db", "new")
-	ref := "/aws/reference/secretsmanager/prod/db"
-	h := mw.Wrap(echo, w.opts(
-		mw.WithParameters(ref),
-		mw.WithParameter(ref, mw.Label("AWSPREVIOUS"), mw.Alias("db-previous")), // the label is a version stage
-	)...)
-	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:" + ref, "parameter:db-previous"})
-	if err != nil || got["parameter:"+ref] != "new" || got["parameter:db-previous"] != "old" {
-		t.Fatalf("got %v, %v", got, err)
-	}
-}
-
-// A binary secret read through Parameter Store, as
-// /aws/reference/secretsmanager/<id>: the extension answers "Value": null,
-// and the secret's bytes in SourceResult (mwtest's fake answers as it
-// does). mw serves the bytes, of the version the label (a stage) names.
-func TestABinarySecretThroughParameterStore(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	previous, current := []byte{0, 1, 0x7f, 0x80, 0xff}, []byte("k\xfe\x00y")
-	w.ext.PutSecretBinary("keys/sign", previous)
-	w.ext.PutSecretBinary("keys/sign", current)
-	ref := "/aws/reference/secretsmanager/keys/sign"
-	h := mw.Wrap(echo, w.opts(mw.WithParameters(ref), mw.WithParameter(ref, mw.Label("AWSPREVIOUS"), mw.Alias("previous")))...)
-	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:" + ref, "parameter:previous"})
-	if err != nil || got["parameter:"+ref] != string(current) || got["parameter:previous"] != string(previous) {
-		t.Fatalf("got %q, %v", got, err)
-	}
-}
-
-// referenceAnswer is the managed extension's answer for
-// /aws/reference/secretsmanager/k, a binary secret, whose SourceResult
-// holds secretBinary as buffer, a java.nio.ByteBuffer as the extension
-// serializes it (the shape of the real layer's answers, as captured in
-// public: github.com/fedonev/lambda-params-secrets, data/test-responses.json).
-func referenceAnswer(name, buffer string) string {
-	src, _ := json.Marshal(`{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:` + name + `-AbCdEf","name":"` + name + `",` +
-		`"versionId":"fdfc9fe2-e172-498e-b306-ad660c887b7a","secretBinary":` + buffer + `,"versionStages":["AWSCURRENT"],"createdDate":"Nov 16, 2022, 8:24:07 AM"}`)
-	return `{"Parameter":{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf","DataType":null,` +
-		`"LastModifiedDate":"2022-11-16T08:24:07.032Z","Name":"/aws/reference/secretsmanager/k","Selector":null,` +
-		`"SourceResult":` + string(src) + `,"Type":"SecureString","Value":null,"Version":0},"ResultMetadata":{}}`
-}
-
-// The buffer is read as Java lays it out: the bytes from its offset and
-// position to its limit, each a signed Java byte. One mw cannot read is
-// said to be a binary secret, with how to read it, never "is the endpoint
-// the extension?"; one that names another secret is not served.
-func TestABinarySecretsBufferIsReadAsJavaLaysItOut(t *testing.T) {
-	ref := "/aws/reference/secretsmanager/k"
-	read := func(body string) (string, error) {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) }))
-		defer srv.Close()
-		got, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithParameters(ref))(invokeCtx(t, 5*time.Second), []string{"parameter:" + ref})
-		return got["parameter:"+ref], err
-	}
-	for name, c := range map[string]struct{ buffer, want string }{
-		"the whole array": {`{"hb":[97,-128,-1,0,127],"offset":0,"isReadOnly":false,"bigEndian":true,"nativeByteOrder":false,"mark":-1,"position":0,"limit":5,"capacity":5,"address":16}`, "a\x80\xff\x00\x7f"},
-		"a slice of it":   {`{"hb":[9,9,97,98,99,9],"offset":1,"position":1,"limit":4,"capacity":5}`, "abc"},
-		"nothing":         {`{"hb":[],"offset":0,"position":0,"limit":0,"capacity":0}`, ""},
-		"base64, as the Secrets Manager API writes a blob": {`"YYD/AH8="`, "a\x80\xff\x00\x7f"},
-	} {
-		if got, err := read(referenceAnswer("k", c.buffer)); err != nil || got != c.want {
-			t.Errorf("%s: %q, %v; want %q", name, got, err, c.want)
-		}
-	}
-	for name, buffer := range map[string]string{
-		"a byte Java has not":      `{"hb":[97,200],"offset":0,"position":0,"limit":2,"capacity":2}`,
-		"a limit past the end":     `{"hb":[97,98],"offset":0,"position":0,"limit":3,"capacity":3}`,
-		"an offset past it":        `{"hb":[97,98],"offset":1,"position":0,"limit":2,"capacity":2}`,
-		"a position past it":       `{"hb":[97,98],"offset":0,"position":2,"limit":1,"capacity":2}`,
-		"a negative offset":        `{"hb":[97,98],"offset":-1,"position":0,"limit":1,"capacity":1}`,
-		"no array":                 `{"offset":0,"position":0,"limit":2,"capacity":2}`,
-		"no limit":                 `{"hb":[97,98],"offset":0,"position":0,"capacity":2}`,
-		"not a buffer":             `[97,98]`,
-		"a buffer of another form": `true`,
-		"base64 it is not":         `"a!"`,
-	} {
-		_, err := read(referenceAnswer("k", buffer))
-		fe := asFetchError(t, err)
-		if fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), "binary secret") ||
-			!strings.Contains(fe.Hint(), `WithSecrets("k")`) || !strings.Contains(fe.Hint(), "SecretBinary") ||
-			strings.Contains(err.Error(), "is the endpoint") || strings.Contains(err.Error(), "97") {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-	_, err := read(referenceAnswer("other", `{"hb":[97],"offset":0,"position":0,"limit":1,"capacity":1}`))
-	if fe := asFetchError(t, err); fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), "another secret") {
-		t.Errorf("the SourceResult of another secret: %v", err)
-	}
-}
-
 // The zero value of a handle declares nothing and reads nothing, as its
 // documentation says: given to Wrap, it is no declaration, not a panic.
 func TestAZeroHandleDeclaresNothing(t *testing.T) {
@@ -278,5 +75,104 @@ func TestAZeroHandleDeclaresNothing(t *testing.T) {
 	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"})
 	if err != nil || got["secret:s"] != "v" {
 		t.Fatalf("%v, %v", got, err)
+	}
+}
+
+func TestPerItemTTLOverridesTheDefault(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("short", "s1")
+	w.ext.PutSecret("long", "l1")
+	clk := newClock()
+	h := mw.Wrap(echo, w.opts(mw.WithSecret("short", mw.TTL(10*time.Second)), mw.WithSecrets("long"), mw.WithTTL(time.Minute), withClock(clk))...)
+	keys := []string{"secret:short", "secret:long"}
+	if _, err := h(invokeCtx(t, 5*time.Second), keys); err != nil {
+		t.Fatal(err)
+	}
+	w.ext.PutSecret("short", "s2")
+	w.ext.PutSecret("long", "l2")
+	clk.Advance(15 * time.Second)
+	got, err := h(invokeCtx(t, 5*time.Second), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["secret:short"] != "s2" || got["secret:long"] != "l1" {
+		t.Errorf("after 15 s: %v; want short refreshed (s2), long cached (l1)", got)
+	}
+	if w.ext.Fetches("short") != 2 || w.ext.Fetches("long") != 1 {
+		t.Errorf("fetches short=%d long=%d; want 2, 1", w.ext.Fetches("short"), w.ext.Fetches("long"))
+	}
+}
+
+func TestOptionalItems(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			w := newWorld(t, d)
+			w.ext.PutSecret("present", "p")
+			h := mw.Wrap(func(ctx context.Context, _ int) ([]string, error) {
+				a, errA := mw.Secret(ctx, "missing")
+				b, errB := mw.Secret(ctx, "defaulted")
+				c, errC := mw.Secret(ctx, "present")
+				var le *mw.LookupError
+				var fe *mw.FetchError
+				if !errors.Is(errA, mw.ErrNotFound) || !errors.As(errA, &le) || !errors.As(errA, &fe) || le.Name != "missing" {
+					return nil, fmt.Errorf("optional without default: %q, %v", a, errA)
+				}
+				return []string{b, c, fe.Name}, errors.Join(errB, errC)
+			}, w.opts(mw.WithSecret("missing", mw.Optional()), mw.WithSecret("defaulted", mw.Default("fallback")), mw.WithSecrets("present"), mw.WithStartupWindow(0))...)
+			got, err := h(invokeCtx(t, 5*time.Second), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != "[fallback p missing]" {
+				t.Errorf("got %v", got)
+			}
+			// (mw.optional.absent_items on the span: ../test.)
+		})
+	}
+}
+
+// Item options of one kind do not fit another: mw.WithSecret(id,
+// mw.ParameterVersion(3)) does not compile.
+func TestItemOptionsAreTypedByKind(t *testing.T) {
+	for name, o := range map[string]any{"ParameterVersion": mw.ParameterVersion(1), "Label": mw.Label("l")} {
+		if _, ok := o.(mw.SecretOption); ok {
+			t.Errorf("%s is a SecretOption", name)
+		}
+	}
+	for name, o := range map[string]any{"VersionID": mw.VersionID("v"), "VersionStage": mw.VersionStage("s")} {
+		if _, ok := o.(mw.ParameterOption); ok {
+			t.Errorf("%s is a ParameterOption", name)
+		}
+	}
+}
+
+// WithAppConfig's handle reads its profile, its flags and its JSON with no
+// name to repeat, and prints no configuration.
+func TestAnAppConfigHandleReadsItsProfile(t *testing.T) {
+	w := newAppWorld(t, false)
+	w.ext.PutFeatureFlags("orders", "prod", "flags", map[string]mwtest.Flag{"beta": {Enabled: true}})
+	flags := mw.WithAppConfig("orders", "prod", "flags", mw.Default(`{"beta":{"enabled":false}}`))
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		raw, err := flags.Value(ctx)
+		if err != nil {
+			return "", err
+		}
+		f, err := flags.Flag(ctx, "beta")
+		if err != nil {
+			return "", err
+		}
+		m, err := mw.JSON[map[string]map[string]bool](ctx, flags)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%t %t %t", len(raw) > 0, f.Enabled, m["beta"]["enabled"]), nil
+	}, w.opts(flags)...)
+	if got, err := h(invokeCtx(t, 5*time.Second), struct{}{}); err != nil || got != "true true true" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		if s := fmt.Sprintf(verb, flags); strings.Contains(s, "enabled") || !strings.Contains(s, "flags") {
+			t.Errorf("%s prints %q", verb, s)
+		}
 	}
 }

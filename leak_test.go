@@ -10,10 +10,9 @@ import (
 	"time"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/resolved"
 	"github.com/lambda-mw/mw/mwtest"
 )
-
-const canary = "CANARY-7f3a9c-do-not-print"
 
 // TestValuesNeverLeak sends a canary value down every path, failing and
 // succeeding, and searches every error and printed form for it. (The same
@@ -92,3 +91,44 @@ func TestValuesNeverLeak(t *testing.T) {
 		t.Fatalf("only %d outputs searched: the test lost its paths", len(seen))
 	}
 }
+
+func TestCanaryNeverLeaksFromLifecyclePaths(t *testing.T) {
+	w := newWorld(t, mwtest.Agent)
+	w.ext.PutSecret("s", canary)
+	clk := newClock()
+	var printed []string
+	h := mw.Wrap(func(ctx context.Context, _ int) (string, error) {
+		v, err := mw.RefreshSecret(ctx, "s")
+		printed = append(printed, fmt.Sprintf("%v %+v %#v", ctx, err, resolvedHolder(ctx)))
+		_, err = mw.Secret(ctx, "optional")
+		printed = append(printed, fmt.Sprintf("%v %+v", err, err))
+		return fmt.Sprint(len(v)), nil
+	}, w.opts(mw.WithSecrets("s"), mw.WithSecret("optional", mw.Optional()), mw.WithSecretsManagerAgent(), withClock(clk), mw.WithTTL(time.Minute))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), 0); err != nil {
+		t.Fatal(err)
+	}
+	// Stale: the refresh fails, the canary is served stale.
+	w.ext.Deny("s")
+	clk.Advance(2 * time.Minute)
+	if _, err := h(invokeCtx(t, 5*time.Second), 0); err != nil {
+		printed = append(printed, err.Error())
+	}
+	// Beyond the bound: an error.
+	clk.Advance(2 * time.Hour)
+	_, err := h(invokeCtx(t, 5*time.Second), 0)
+	if err == nil {
+		t.Fatal("want an error beyond the stale bound")
+	}
+	printed = append(printed, fmt.Sprintf("%v %+v %#v", err, err, err))
+	// (The spans of these paths are searched in ../test.)
+	for _, p := range printed {
+		if strings.Contains(p, canary) {
+			t.Errorf("leaked: %s", p)
+		}
+	}
+	if len(printed) < 5 {
+		t.Fatalf("only %d outputs searched", len(printed))
+	}
+}
+
+func resolvedHolder(ctx context.Context) any { return resolved.FromContext(ctx) }

@@ -4,25 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/url"
-	"os"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-var dialects = []mwtest.Dialect{mwtest.Managed, mwtest.Agent}
+// The tests of Wrap and its shapes (middleware.go): no I/O before the
+// first invoke, nothing shared between Wraps, the handler's own error and
+// panic, misuse, and every shape as aws-lambda-go runs it.
 
-// 1. No I/O before the first invoke.
+// Wrap does no I/O: the first invoke fetches.
 func TestWrapDoesNoIOBeforeFirstInvoke(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("prod/db", "pw")
@@ -38,450 +36,7 @@ func TestWrapDoesNoIOBeforeFirstInvoke(t *testing.T) {
 	}
 }
 
-// 2. The first invoke fetches every item, concurrently, with the protocol's
-// details right, in both dialects.
-func TestFirstInvokeFetchesEveryItemConcurrently(t *testing.T) {
-	for _, d := range dialects {
-		t.Run(d.String(), func(t *testing.T) {
-			t.Setenv("AWS_SESSION_TOKEN", testToken)
-			ext := mwtest.New(d)
-			ext.SetToken(testToken)
-			// The third is declared by its full ARN.
-			stored := []string{"prod/db", "team+a=b@c/d", "prod/api"}
-			secrets := []string{"prod/db", "team+a=b@c/d", mwtest.SecretARN("prod/api")}
-			var keys []string
-			want := map[string]string{}
-			for i, id := range secrets {
-				ext.PutSecret(stored[i], fmt.Sprintf("value-%d", i))
-				keys = append(keys, "secret:"+id)
-				want["secret:"+id] = fmt.Sprintf("value-%d", i)
-			}
-			var params []string
-			if d == mwtest.Managed { // the agent has no Parameter Store
-				ext.PutParameter("/app/flags", "String", "on")
-				ext.PutParameter("/app/a+b=c@d", "SecureString", "decrypted")
-				params = []string{"/app/flags", "/app/a+b=c@d"}
-				keys = append(keys, "parameter:/app/flags", "parameter:/app/a+b=c@d")
-				want["parameter:/app/flags"] = "on"
-				want["parameter:/app/a+b=c@d"] = "decrypted"
-			}
-			// Every request waits until all are in flight together.
-			w := serveWorld(t, ext, newBarrier(ext, len(keys)))
-			h := mw.Wrap(echo, w.opts(mw.WithSecrets(secrets...), mw.WithParameters(params...))...)
-			got, err := h(invokeCtx(t, 5*time.Second), keys)
-			if err != nil {
-				t.Fatalf("fetches did not run concurrently, or failed: %v", err)
-			}
-			for k, v := range want {
-				if got[k] != v {
-					t.Errorf("%s = %q; want %q", k, got[k], v)
-				}
-			}
-		})
-	}
-}
-
-func TestRequestsFollowTheProtocol(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutParameter("/a b+c=d@e/f", "SecureString", "plain")
-	w.ext.PutSecret("s+1=2@3/4", "sv")
-	var mu sync.Mutex
-	var seen []*http.Request
-	spy := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = append(seen, r.Clone(context.Background()))
-		mu.Unlock()
-		w.ext.ServeHTTP(rw, r)
-	})
-	w = serveWorld(t, w.ext, spy)
-	h := mw.Wrap(echo, w.opts(mw.WithParameters("/a b+c=d@e/f"), mw.WithSecrets("s+1=2@3/4"))...)
-	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
-		t.Fatal(err)
-	}
-	if len(seen) != 2 {
-		t.Fatalf("%d requests; want 2", len(seen))
-	}
-	for _, r := range seen {
-		if got := r.Header.Get("X-Aws-Parameters-Secrets-Token"); got != testToken {
-			t.Errorf("token header = %q; want AWS_SESSION_TOKEN", got)
-		}
-		for _, kv := range strings.Split(r.URL.RawQuery, "&") {
-			_, raw, _ := strings.Cut(kv, "=")
-			if strings.ContainsAny(raw, "+=@/ ") {
-				t.Errorf("query value %q is not fully escaped", raw)
-			}
-		}
-		q := r.URL.Query()
-		switch r.URL.Path {
-		case "/systemsmanager/parameters/get":
-			if q.Get("name") != "/a b+c=d@e/f" || q.Get("withDecryption") != "true" {
-				t.Errorf("parameter query = %v", q)
-			}
-		case "/secretsmanager/get":
-			if q.Get("secretId") != "s+1=2@3/4" {
-				t.Errorf("secret query = %v", q)
-			}
-		default:
-			t.Errorf("unexpected path %s", r.URL.Path)
-		}
-	}
-}
-
-func TestPortAndTokenAreReadFromTheEnvironmentWhenFetching(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("s", "v")
-	u, _ := url.Parse(w.srv.URL)
-	_, port, _ := net.SplitHostPort(u.Host)
-	t.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "1") // wrong at Wrap time
-	t.Setenv("AWS_SESSION_TOKEN", "stale")
-	h := mw.Wrap(echo, mw.WithSecrets("s"), mw.WithTTL(0))
-	t.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port)
-	t.Setenv("AWS_SESSION_TOKEN", testToken)
-	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
-		t.Fatal(err)
-	}
-	// Credentials rotate: the next fetch must send the new token.
-	w.ext.SetToken("rotated")
-	t.Setenv("AWS_SESSION_TOKEN", "rotated")
-	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
-		t.Fatal(err)
-	}
-	if n := w.ext.Fetches("s"); n != 2 {
-		t.Fatalf("%d fetches; want 2 (TTL 0)", n)
-	}
-}
-
-func TestDecodesEveryDocumentedShape(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutParameter("/list", "StringList", "a,b,c")
-	w.ext.PutParameter("/plain", "String", "p")
-	w.ext.PutParameter("/secure", "SecureString", "s3cr3t")
-	w.ext.PutSecret("str", `{"user":"u","password":"p"}`)
-	w.ext.PutSecretBinary("bin", []byte{0, 1, 2, 0xff})
-	h := mw.Wrap(echo, w.opts(mw.WithParameters("/list", "/plain", "/secure"), mw.WithSecrets("str", "bin"))...)
-	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:/list", "parameter:/plain", "parameter:/secure", "secret:str", "secret:bin"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{
-		"parameter:/list": "a,b,c", "parameter:/plain": "p", "parameter:/secure": "s3cr3t",
-		"secret:str": `{"user":"u","password":"p"}`, "secret:bin": "\x00\x01\x02\xff",
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %q; want %q", k, got[k], v)
-		}
-	}
-}
-
-// 3. Retries.
-
-// refusingDialer refuses the first n dials, as a port with no listener does.
-func refusingDialer(n int32) (*http.Client, *atomic.Int32) {
-	var dials atomic.Int32
-	d := &net.Dialer{}
-	return &http.Client{Transport: &http.Transport{
-		DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if dials.Add(1) <= n {
-				return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
-			}
-			return d.DialContext(ctx, network, addr)
-		},
-	}}, &dials
-}
-
-func TestRetriesConnectionRefusedAndReset(t *testing.T) {
-	t.Run("refused", func(t *testing.T) {
-		w := newWorld(t, mwtest.Managed)
-		w.ext.PutSecret("s", "v")
-		hc, dials := refusingDialer(3)
-		h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithHTTPClient(hc))...)
-		got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"})
-		if err != nil || got["secret:s"] != "v" {
-			t.Fatalf("got %v, %v", got, err)
-		}
-		if n := dials.Load(); n != 4 {
-			t.Errorf("%d dials; want 3 refused and 1 served", n)
-		}
-	})
-	t.Run("reset", func(t *testing.T) {
-		w := newWorld(t, mwtest.Managed)
-		w.ext.PutSecret("s", "v")
-		w.ext.SetFaults(mwtest.Faults{Reset: 1})
-		w = serveWorld(t, w.ext, faultsFor(w.ext, 3))
-		h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
-		got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"})
-		if err != nil || got["secret:s"] != "v" {
-			t.Fatalf("got %v, %v", got, err)
-		}
-		assertAttempts(t, w, 4)
-	})
-	t.Run("never answers", func(t *testing.T) {
-		hc, dials := refusingDialer(1 << 30)
-		h := mw.Wrap(echo, mw.WithSecrets("s"), mw.WithHTTPClient(hc), mw.WithEndpoint("http://127.0.0.1:9"))
-		_, err := h(invokeCtx(t, 300*time.Millisecond), nil)
-		fe := asFetchError(t, err)
-		if fe.Class != mw.ClassUnavailable || !strings.Contains(err.Error(), "layer attached") {
-			t.Errorf("class %s, error %q; want unavailable with a hint about the layer", fe.Class, err)
-		}
-		if dials.Load() < 3 {
-			t.Errorf("%d dials; want retries until the deadline", dials.Load())
-		}
-	})
-}
-
-// faultsFor lets the first n requests meet ext's configured faults, then
-// turns the faults off, so a test knows how many attempts to expect.
-func faultsFor(ext *mwtest.Extension, n int64) http.Handler {
-	var count atomic.Int64
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if count.Add(1) > n {
-			ext.SetFaults(mwtest.Faults{})
-		}
-		ext.ServeHTTP(rw, r)
-	})
-}
-
-// assertAttempts checks that the one item of w's Wrap took want requests
-// to fetch. (The mw.fetch span's attempts, retries and retry events are
-// checked in ../test.)
-func assertAttempts(t *testing.T, w *world, want int) {
-	t.Helper()
-	if got := w.ext.Requests(); got != int64(want) {
-		t.Errorf("%d requests; want %d attempts", got, want)
-	}
-}
-
-func TestRetries5xxAnd429(t *testing.T) {
-	for _, d := range dialects {
-		for _, f := range []mwtest.Faults{{ServerError: 1}, {Throttle: 1}} {
-			t.Run(fmt.Sprintf("%s/%+v", d, f), func(t *testing.T) {
-				w := newWorld(t, d)
-				w.ext.PutSecret("s", "v")
-				w.ext.SetFaults(f)
-				w = serveWorld(t, w.ext, faultsFor(w.ext, 2))
-				h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
-				if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
-					t.Fatalf("got %v, %v", got, err)
-				}
-				assertAttempts(t, w, 3)
-			})
-		}
-	}
-}
-
-func TestBare400IsRetriedOnlyInsideTheStartupWindow(t *testing.T) {
-	t.Run("not ready during startup", func(t *testing.T) {
-		for _, d := range dialects {
-			t.Run(d.String(), func(t *testing.T) {
-				w := newWorld(t, d)
-				w.ext.PutSecret("s", "v")
-				w.ext.NotReadyFor(4)
-				h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
-				if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
-					t.Fatalf("got %v, %v", got, err)
-				}
-				assertAttempts(t, w, 5)
-			})
-		}
-	})
-	t.Run("not found is bounded by the window", func(t *testing.T) {
-		w := newWorld(t, mwtest.Managed)
-		h := mw.Wrap(echo, w.opts(mw.WithSecrets("missing"), mw.WithStartupWindow(150*time.Millisecond))...)
-		start := time.Now()
-		_, err := h(invokeCtx(t, 10*time.Second), nil)
-		fe := asFetchError(t, err)
-		if fe.Class != mw.ClassRejected || fe.Status != 400 || fe.Attempts < 2 {
-			t.Errorf("got %s/%d after %d attempts; want rejected/400, retried", fe.Class, fe.Status, fe.Attempts)
-		}
-		// Not a speed measurement: a bound that proves the window, not the
-		// 10 s deadline, ended the retries.
-		if el := time.Since(start); el > 3*time.Second {
-			t.Errorf("took %v; the 150 ms window should end the retries", el)
-		}
-	})
-	t.Run("after the window a bare 400 fails at once", func(t *testing.T) {
-		w := newWorld(t, mwtest.Managed)
-		w.ext.PutSecret("s", "v")
-		clk := newClock()
-		// The fake answers locally, however loaded the machine: its 400 is
-		// never taken for one that asked AWS (and may be throttling).
-		h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), withClock(clk), mw.WithMaxStale(0), mw.WithLocalAnswer(time.Hour))...)
-		if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
-			t.Fatal(err)
-		}
-		clk.Advance(mw.DefaultTTL + time.Second) // past the TTL and the window
-		w.ext.Deny("s")
-		_, err := h(invokeCtx(t, 5*time.Second), nil)
-		if fe := asFetchError(t, err); fe.Attempts != 1 || fe.Class != mw.ClassRejected {
-			t.Errorf("%d attempts, class %s; want 1 attempt, rejected", fe.Attempts, fe.Class)
-		}
-	})
-}
-
-func TestAgentErrorCodesFailAtOnce(t *testing.T) {
-	cases := []struct {
-		setup func(*mwtest.Extension)
-		class mw.Class
-		code  string
-		hint  string
-	}{
-		{func(*mwtest.Extension) {}, mw.ClassNotFound, "ResourceNotFoundException", "check the name"},
-		{func(e *mwtest.Extension) { e.PutSecret("s", "v"); e.Deny("s") }, mw.ClassAccessDenied, "AccessDeniedException", "secretsmanager:GetSecretValue"},
-		{func(e *mwtest.Extension) { e.PutSecret("s", "v"); e.DenyDecrypt("s") }, mw.ClassDecrypt, "DecryptionFailure", "kms:Decrypt"},
-	}
-	for _, c := range cases {
-		t.Run(c.code, func(t *testing.T) {
-			w := newWorld(t, mwtest.Agent)
-			c.setup(w.ext)
-			h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
-			_, err := h(invokeCtx(t, 5*time.Second), nil)
-			fe := asFetchError(t, err)
-			if fe.Class != c.class || fe.Code != c.code || fe.Attempts != 1 || fe.Status != 400 {
-				t.Errorf("got %s %s after %d attempts, HTTP %d; want %s %s at once, HTTP 400", fe.Class, fe.Code, fe.Attempts, fe.Status, c.class, c.code)
-			}
-			if !strings.Contains(err.Error(), c.hint) {
-				t.Errorf("error %q lacks the hint %q", err, c.hint)
-			}
-		})
-	}
-}
-
-func TestBadTokenIsReportedWithItsFix(t *testing.T) {
-	for _, d := range dialects {
-		t.Run(d.String(), func(t *testing.T) {
-			w := newWorld(t, d)
-			w.ext.PutSecret("s", "v")
-			t.Setenv("AWS_SESSION_TOKEN", "wrong")
-			h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithStartupWindow(0))...)
-			_, err := h(invokeCtx(t, 5*time.Second), nil)
-			fe := asFetchError(t, err)
-			// The managed extension answers 401, the agent 403: a token
-			// problem in both, said at once.
-			if fe.Class != mw.ClassBadToken || fe.Attempts != 1 {
-				t.Errorf("class %s after %d attempts; want bad_token at once", fe.Class, fe.Attempts)
-			}
-			if !strings.Contains(err.Error(), "AWS_SESSION_TOKEN") {
-				t.Errorf("error %q does not point at AWS_SESSION_TOKEN", err)
-			}
-		})
-	}
-}
-
-func TestHangingExtensionCannotHoldTheInvokePastItsDeadline(t *testing.T) {
-	for _, d := range dialects {
-		t.Run(d.String(), func(t *testing.T) {
-			w := newWorld(t, d)
-			w.ext.PutSecret("s", "v")
-			w.ext.SetHang(true)
-			ran := false
-			h := mw.Wrap(func(ctx context.Context, _ struct{}) (struct{}, error) { ran = true; return struct{}{}, nil }, w.opts(mw.WithSecrets("s"))...)
-			start := time.Now()
-			_, err := h(invokeCtx(t, 400*time.Millisecond), struct{}{})
-			elapsed := time.Since(start)
-			if ran {
-				t.Error("handler ran without its secret")
-			}
-			if fe := asFetchError(t, err); fe.Class != mw.ClassTimeout {
-				t.Errorf("class %s; want timeout", fe.Class)
-			}
-			// The issue's bound: a 400 ms invoke is not held for more than
-			// about a second. mw returns before the deadline, keeping a
-			// reserve to report the error.
-			if elapsed > time.Second {
-				t.Errorf("invoke held for %v", elapsed)
-			}
-			t.Logf("a 400 ms invoke against a hung extension returned after %v", elapsed.Round(time.Millisecond))
-		})
-	}
-}
-
-// 4. Failure policy.
-func TestFailureNamesEveryFailedItemAndSkipsTheHandler(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("ok", "v")
-	w.ext.PutParameter("/ok", "String", "p")
-	ran := false
-	h := mw.Wrap(func(ctx context.Context, _ int) (int, error) { ran = true; return 1, nil },
-		w.opts(mw.WithSecrets("ok", "gone"), mw.WithParameters("/ok", "/gone"), mw.WithStartupWindow(0))...)
-	out, err := h(invokeCtx(t, 5*time.Second), 0)
-	if ran || out != 0 {
-		t.Fatal("the handler ran although items failed")
-	}
-	var pe *mw.PrefetchError
-	if !errors.As(err, &pe) {
-		t.Fatalf("error %T is not a *PrefetchError", err)
-	}
-	if pe.Declared != 4 || len(pe.Failed) != 2 {
-		t.Fatalf("%d of %d failed; want 2 of 4", len(pe.Failed), pe.Declared)
-	}
-	if pe.Failed[0].Kind != mw.KindSecret || pe.Failed[0].Name != "gone" || pe.Failed[1].Kind != mw.KindParameter || pe.Failed[1].Name != "/gone" {
-		t.Errorf("failed = %v, %v", pe.Failed[0], pe.Failed[1])
-	}
-	msg := err.Error()
-	// The extension served "ok" and "/ok": its 400s for the others mean
-	// missing or forbidden, not "not ready" (nor a call during INIT).
-	for _, s := range []string{`secret "gone"`, `parameter "/gone"`, "ssm:GetParameter", "secretsmanager:GetSecretValue", "not found or not allowed", "HTTP 400"} {
-		if !strings.Contains(msg, s) {
-			t.Errorf("error lacks %q:\n%s", s, msg)
-		}
-	}
-	for _, s := range []string{`"ok"`, `"/ok"`} {
-		if strings.Contains(msg, s) {
-			t.Errorf("error names %s, which did not fail", s)
-		}
-	}
-	fe := asFetchError(t, err)
-	if fe.Status != 400 || fe.Err == nil || fe.Kind == 0 || fe.Name == "" {
-		t.Errorf("FetchError lacks its fields: %+v", fe)
-	}
-}
-
-func TestNothingIsCachedFromAFailure(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	h := mw.Wrap(echo, w.opts(mw.WithSecrets("late"), mw.WithStartupWindow(0))...)
-	if _, err := h(invokeCtx(t, 5*time.Second), nil); err == nil {
-		t.Fatal("want an error while the secret is missing")
-	}
-	w.ext.PutSecret("late", "now-here")
-	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:late"})
-	if err != nil || got["secret:late"] != "now-here" {
-		t.Fatalf("second invoke: %v, %v", got, err)
-	}
-}
-
-// 5. Cache.
-func TestWarmInvokesMakeNoRequestsUntilTheTTLPasses(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("s", "v1")
-	w.ext.PutParameter("/p", "String", "p1")
-	clk := newClock()
-	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithParameters("/p"), mw.WithTTL(time.Minute), withClock(clk))...)
-	keys := []string{"secret:s", "parameter:/p"}
-	for i := range 10 {
-		if _, err := h(invokeCtx(t, 5*time.Second), keys); err != nil {
-			t.Fatalf("invoke %d: %v", i, err)
-		}
-		clk.Advance(5 * time.Second)
-	}
-	if n := w.ext.Requests(); n != 2 {
-		t.Fatalf("10 invokes within the TTL made %d requests; want 2", n)
-	}
-	w.ext.PutSecret("s", "v2")
-	clk.Advance(15 * time.Second) // 65 s after the fetch
-	got, err := h(invokeCtx(t, 5*time.Second), keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got["secret:s"] != "v2" {
-		t.Errorf("after the TTL, secret = %q; want the refreshed v2", got["secret:s"])
-	}
-	if n := w.ext.Requests(); n != 4 {
-		t.Errorf("%d requests after the TTL; want 4", n)
-	}
-}
-
+// Two Wraps of the same declarations share no cache and no values.
 func TestTwoWrapsShareNothing(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("s", "v")
@@ -504,82 +59,7 @@ func TestTwoWrapsShareNothing(t *testing.T) {
 	}
 }
 
-// 6. Concurrency: N concurrent cold invokes, one fetch per item.
-func TestConcurrentColdInvokesFetchEachItemOnce(t *testing.T) {
-	for _, d := range dialects {
-		t.Run(d.String(), func(t *testing.T) {
-			w := newWorld(t, d)
-			ids := []string{"a", "b", "c", "d"}
-			for _, id := range ids {
-				w.ext.PutSecret(id, "v-"+id)
-			}
-			w.ext.SetLatency(20 * time.Millisecond)
-			h := mw.Wrap(echo, w.opts(mw.WithSecrets(ids...))...)
-			const n = 64
-			start := make(chan struct{})
-			errs := make(chan error, n)
-			for range n {
-				go func() {
-					<-start
-					got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:a", "secret:d"})
-					if err == nil && (got["secret:a"] != "v-a" || got["secret:d"] != "v-d") {
-						err = fmt.Errorf("wrong values %v", got)
-					}
-					errs <- err
-				}()
-			}
-			close(start)
-			for range n {
-				if err := <-errs; err != nil {
-					t.Error(err)
-				}
-			}
-			for _, id := range ids {
-				if got := w.ext.Fetches(id); got != 1 {
-					t.Errorf("%s fetched %d times by %d concurrent invokes; want 1", id, got, n)
-				}
-			}
-		})
-	}
-}
-
-func TestAWaiterOutlivesALeaderThatRanOutOfTime(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("s", "v")
-	w.ext.SetHang(true)
-	arrived := make(chan struct{}, 1)
-	w = serveWorld(t, w.ext, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		select {
-		case arrived <- struct{}{}:
-		default:
-		}
-		w.ext.ServeHTTP(rw, r)
-	}))
-	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
-	leaderDone := make(chan error, 1)
-	go func() {
-		_, err := h(invokeCtx(t, 300*time.Millisecond), nil)
-		leaderDone <- err
-	}()
-	<-arrived // the leader's fetch hangs in the extension
-	follower := make(chan error, 1)
-	go func() {
-		got, err := h(invokeCtx(t, 10*time.Second), []string{"secret:s"})
-		if err == nil && got["secret:s"] != "v" {
-			err = fmt.Errorf("got %v", got)
-		}
-		follower <- err
-	}()
-	if err := <-leaderDone; err == nil {
-		t.Fatal("the leader should have timed out")
-	}
-	w.ext.SetHang(false)
-	if err := <-follower; err != nil {
-		t.Fatalf("the follower inherited the leader's timeout: %v", err)
-	}
-}
-
-// 7. Misuse is an error, never a panic.
+// Misuse is an error, never a panic.
 func TestMisuseIsAnErrorNamingTheItem(t *testing.T) {
 	//lint:ignore SA1012 a nil context is the misuse under test
 	if _, err := mw.Secret(nil, "prod/db"); !errors.Is(err, mw.ErrNoValues) || !strings.Contains(err.Error(), `"prod/db"`) { //nolint:staticcheck
@@ -619,29 +99,6 @@ func TestMisuseIsAnErrorNamingTheItem(t *testing.T) {
 	if _, err := h(noCtx, []string{"secret:s"}); err == nil || !strings.Contains(err.Error(), "nil context") {
 		t.Errorf("nil context: %v", err)
 	}
-}
-
-// 10. mwtest.NewContext serves handler unit tests with no extension.
-func TestMwtestContextAnswersTheAccessors(t *testing.T) {
-	ctx := mwtest.NewContext(context.Background(), mwtest.Values{
-		Secrets: map[string]string{"prod/db": "pw"}, Parameters: map[string]string{"/app/flags": "on"},
-	})
-	got, err := echo(ctx, []string{"secret:prod/db", "parameter:/app/flags"})
-	if err != nil || got["secret:prod/db"] != "pw" || got["parameter:/app/flags"] != "on" {
-		t.Fatalf("got %v, %v", got, err)
-	}
-	if _, err := mw.Secret(ctx, "other"); !errors.Is(err, mw.ErrNotDeclared) {
-		t.Errorf("missing name: %v", err)
-	}
-}
-
-func asFetchError(t *testing.T, err error) *mw.FetchError {
-	t.Helper()
-	var fe *mw.FetchError
-	if !errors.As(err, &fe) {
-		t.Fatalf("error %v (%T) holds no *FetchError", err, err)
-	}
-	return fe
 }
 
 // A handler wrapped twice, as by a shared middleware stack that declares
@@ -688,5 +145,139 @@ func TestNestedWrapsReadTheItemsOfBoth(t *testing.T) {
 	inner2 := mw.Wrap(func(ctx context.Context, _ int) (string, error) { return mw.Secret(ctx, "outer") }, w.opts(mw.WithSecrets("inner"))...)
 	if v, err := inner2(ctx, 0); err != nil || v != "from-test" {
 		t.Errorf("inside a test's context: %q, %v", v, err)
+	}
+}
+
+// The handler's error is the invoke's, whatever its kind. (What the
+// mw.handler span says of it is tested in ../test.)
+func TestHandlerErrorIsTheInvokes(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", canary)
+	fail := errors.New("db said no to password " + canary)
+	cases := []struct {
+		name string
+		h    func(context.Context, string) (string, error)
+		want func(error) bool
+	}{
+		{"ok", func(context.Context, string) (string, error) { return "ok", nil }, func(err error) bool { return err == nil }},
+		{"wrapped", func(context.Context, string) (string, error) { return "", fmt.Errorf("handler: %w", fail) },
+			func(err error) bool { return errors.Is(err, fail) }},
+		{"mw error", func(ctx context.Context, _ string) (string, error) {
+			return "", &mw.FetchError{Kind: mw.KindSecret, Name: "s", Class: mw.ClassAccessDenied}
+		}, func(err error) bool {
+			fe, ok := errors.AsType[*mw.FetchError](err)
+			return ok && fe.Class == mw.ClassAccessDenied
+		}},
+		{"lookup", func(ctx context.Context, _ string) (string, error) { return mw.Secret(ctx, "undeclared") },
+			func(err error) bool { return errors.Is(err, mw.ErrNotDeclared) }},
+	}
+	for _, c := range cases {
+		_, err := mw.Wrap(c.h, w.opts(mw.WithSecrets("s"))...)(invokeCtx(t, 5*time.Second), "")
+		if !c.want(err) {
+			t.Errorf("%s: err = %v", c.name, err)
+		}
+	}
+}
+
+// The handler's panic goes on up, as it would without mw.
+func TestHandlerPanicPanicsOn(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	h := mw.Wrap(func(context.Context, string) (string, error) { panic("boom " + canary) }, w.opts(mw.WithSecrets("s"))...)
+	defer func() {
+		if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "boom") {
+			t.Errorf("recovered %v; want the handler's panic", r)
+		}
+	}()
+	_, _ = h(invokeCtx(t, 5*time.Second), "")
+}
+
+// WrapHandler, for a lambda.Handler, fetches and fails as Wrap does.
+func TestWrapHandlerBehavesLikeWrap(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	h := mw.WrapHandler(lambda.NewHandler(echo), w.opts(mw.WithSecrets("s"))...)
+	for range 2 {
+		out, err := h.Invoke(invokeCtx(t, 5*time.Second), []byte(`["secret:s"]`))
+		if err != nil || string(out) != `{"secret:s":"v"}` {
+			t.Fatalf("%s, %v", out, err)
+		}
+	}
+	if n := w.ext.Fetches("s"); n != 1 {
+		t.Errorf("%d fetches; want 1", n)
+	}
+	// A failure to fetch is the invoke's error, and the handler does not run.
+	ran := false
+	h = mw.WrapHandler(lambda.NewHandler(func() error { ran = true; return nil }), w.opts(mw.WithSecrets("missing"), mw.WithStartupWindow(0))...)
+	if _, err := h.Invoke(invokeCtx(t, 5*time.Second), []byte(`{}`)); !errors.As(err, new(*mw.PrefetchError)) || ran {
+		t.Errorf("err = %v, ran = %v; want a *PrefetchError and no run", err, ran)
+	}
+	if err := mustPanic(t, func() { mw.WrapHandler(nil) }); !strings.Contains(err.Error(), "nil handler") {
+		t.Errorf("nil handler: %v", err)
+	}
+}
+
+// Every handler shape lambda.Start takes with a context wraps without
+// losing its types, and runs through aws-lambda-go as Lambda runs it.
+func TestEveryHandlerShapeRunsThroughAwsLambdaGo(t *testing.T) {
+	ext, srv := mwtest.Start(t, mwtest.Managed)
+	ext.PutSecret("s", "v")
+	opts := append(ext.Options(srv.URL), mw.WithSecrets("s"))
+	var got []string
+	note := func(ctx context.Context, what string) error {
+		v, err := mw.Secret(ctx, "s")
+		got = append(got, what+"="+v)
+		return err
+	}
+	sqs := mw.WrapEvent(func(ctx context.Context, e events.SQSEvent) error {
+		return note(ctx, "sqs:"+e.Records[0].MessageId)
+	}, opts...)
+	batch := mw.Wrap(func(ctx context.Context, e events.SQSEvent) (events.SQSEventResponse, error) {
+		return events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: e.Records[0].MessageId}}}, note(ctx, "batch")
+	}, opts...)
+	result := mw.WrapResult(func(ctx context.Context) (int, error) { return 7, note(ctx, "result") }, opts...)
+	job := mw.WrapFunc(func(ctx context.Context) error { return note(ctx, "func") }, opts...)
+	for _, c := range []struct {
+		h           any
+		in, wantOut string
+	}{
+		{sqs, `{"Records":[{"messageId":"m1"}]}`, "null"},
+		{batch, `{"Records":[{"messageId":"m2"}]}`, `{"batchItemFailures":[{"itemIdentifier":"m2"}]}`},
+		{result, `{}`, "7"},
+		{job, `{}`, "null"},
+	} {
+		out, err := lambda.NewHandler(c.h).Invoke(invokeCtx(t, 5*time.Second), []byte(c.in))
+		if err != nil || string(out) != c.wantOut {
+			t.Errorf("%T: %s, %v; want %s", c.h, out, err, c.wantOut)
+		}
+	}
+	if want := "sqs:m1=v batch=v result=v func=v"; strings.Join(got, " ") != want {
+		t.Errorf("the handlers saw %v; want %s", got, want)
+	}
+	// A failure to fetch fails the invoke before the handler, in every shape.
+	bad := append(ext.Options(srv.URL), mw.WithSecrets("missing"), mw.WithStartupWindow(0))
+	for _, h := range []any{
+		mw.WrapEvent(func(context.Context, events.S3Event) error { t.Error("ran"); return nil }, bad...),
+		mw.WrapResult(func(context.Context) (int, error) { t.Error("ran"); return 0, nil }, bad...),
+		mw.WrapFunc(func(context.Context) error { t.Error("ran"); return nil }, bad...),
+	} {
+		if _, err := lambda.NewHandler(h).Invoke(invokeCtx(t, 5*time.Second), []byte(`{}`)); err == nil || !strings.Contains(err.Error(), `secret "missing"`) {
+			t.Errorf("%T: %v", h, err)
+		}
+	}
+}
+
+// Tests built on the fake's options run in parallel.
+func TestTheFakesOptionsInParallel(t *testing.T) {
+	for i := range 8 {
+		t.Run(string(rune('a'+i)), func(t *testing.T) {
+			t.Parallel()
+			ext, srv := mwtest.Start(t, mwtest.Managed)
+			ext.PutSecret("s", string(rune('a'+i)))
+			h := mw.Wrap(echo, append(ext.Options(srv.URL), mw.WithSecrets("s"))...)
+			if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != string(rune('a'+i)) {
+				t.Errorf("%v, %v", got, err)
+			}
+		})
 	}
 }

@@ -1,35 +1,380 @@
 package mw_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
-	"path/filepath"
-	"runtime"
-	"strconv"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-// The tests of mw's trust boundary: the token and values go to
-// the endpoint the user chose and nowhere else; every answer is checked
-// against the question; every error points at the cause received.
+// The tests of mw's trust boundary: the session token goes to the endpoint
+// the user chose and nowhere else. Which hosts count as loopback, how they
+// are spelt on the wire (never through a proxy), which switch allows
+// another host, what an error about an endpoint shows, and no redirect
+// followed. (That no value leaks into an error, a printed form or a log is
+// leak_test.go's suite; that an answer is checked against the question,
+// extension_test.go's.)
+
+// loopbackSpellings are hosts mw takes for loopback, each as a user may
+// write it.
+var loopbackSpellings = []string{"localhost", "LocalHost", "LOCALHOST", "localhost.", "LocalHost.", "127.0.0.1"}
+
+// childEnv marks the child process of TestTheTokenNeverReachesAProxy.
+const childEnv = "MW_TEST_PROXY_CHILD"
+
+// A user's client whose transport honours HTTP_PROXY, as
+// http.ProxyFromEnvironment does, never sends a request for a loopback
+// endpoint to the proxy, however the endpoint spells loopback: Go's proxy
+// rules exempt "localhost" exactly and loopback addresses, and mw sends
+// every loopback spelling as one of them. Each endpoint option is tried:
+// WithEndpoint, MW_ENDPOINT, WithAppConfigEndpoint and the localhost
+// defaults. http.ProxyFromEnvironment reads the environment once per
+// process, so the requests are made in a child process whose HTTP_PROXY
+// names a proxy this process runs and records.
+func TestTheTokenNeverReachesAProxy(t *testing.T) {
+	if os.Getenv(childEnv) != "" {
+		proxyChild(t)
+		return
+	}
+	var mu sync.Mutex
+	proxied := map[string]int{} // by host, requests that carried the token
+	var requests int
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		if r.Header.Get(mwtest.TokenHeader) == canary {
+			proxied[r.URL.Host]++
+		}
+		mu.Unlock()
+		http.Error(w, "a proxy", http.StatusBadGateway)
+	}))
+	defer proxy.Close()
+	ext, extSrv := mwtest.Start(t, mwtest.Managed)
+	ext.SetToken(canary)
+	ext.PutSecret("s", "v")
+	ac, acSrv := mwtest.Start(t, mwtest.AppConfig)
+	ac.PutConfiguration("a", "e", "p", "text/plain", []byte("c"))
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestTheTokenNeverReachesAProxy$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(),
+		childEnv+"=1",
+		"HTTP_PROXY="+proxy.URL, "HTTPS_PROXY="+proxy.URL, "http_proxy="+proxy.URL, "https_proxy="+proxy.URL,
+		"NO_PROXY=", "no_proxy=", "REQUEST_METHOD=",
+		"MW_TEST_EXTENSION_PORT="+port(t, extSrv.URL), "MW_TEST_APPCONFIG_PORT="+port(t, acSrv.URL))
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestTheTokenNeverReachesAProxy/defaults") {
+		t.Errorf("the child process failed: %v\n%s", err, out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if requests > 0 {
+		t.Errorf("the proxy received %d requests; these carried the token, by host: %v", requests, proxied)
+	}
+}
+
+// proxyChild is the child process of TestTheTokenNeverReachesAProxy.
+func proxyChild(t *testing.T) {
+	extPort, acPort := os.Getenv("MW_TEST_EXTENSION_PORT"), os.Getenv("MW_TEST_APPCONFIG_PORT")
+	hc := &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment}}
+	// The test can fail: the proxy rules are live here, and would proxy a
+	// request written with another spelling of localhost.
+	for _, u := range []string{"http://LocalHost:" + extPort + "/", "http://localhost.:" + extPort + "/"} {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if p, err := http.ProxyFromEnvironment(req); err != nil || p == nil {
+			t.Fatalf("ProxyFromEnvironment(%s) = %v, %v: want the proxy, or this test proves nothing", u, p, err)
+		}
+	}
+	secret := func(ctx context.Context, _ struct{}) (string, error) { return mw.Secret(ctx, "s") }
+	profile := func(ctx context.Context, _ struct{}) (string, error) {
+		b, err := mw.AppConfig(ctx, "p")
+		return string(b), err
+	}
+	try := func(t *testing.T, h func(context.Context, struct{}) (string, error), want string) {
+		t.Helper()
+		if got, err := h(invokeCtx(t, 5*time.Second), struct{}{}); err != nil || got != want {
+			t.Errorf("got %q, %v; want %q", got, err, want)
+		}
+	}
+	base := func(host, port string) string { return "http://" + host + ":" + port }
+	for _, host := range loopbackSpellings {
+		t.Run("WithEndpoint/"+host, func(t *testing.T) {
+			try(t, mw.Wrap(secret, mw.WithEndpoint(base(host, extPort)), mw.WithToken(canary), mw.WithHTTPClient(hc),
+				mw.WithoutEnvironment(), mw.WithSecrets("s")), "v")
+		})
+		t.Run("MW_ENDPOINT/"+host, func(t *testing.T) {
+			t.Setenv("MW_ENDPOINT", base(host, extPort))
+			try(t, mw.Wrap(secret, mw.WithToken(canary), mw.WithHTTPClient(hc), mw.WithSecrets("s")), "v")
+		})
+		t.Run("WithAppConfigEndpoint/"+host, func(t *testing.T) {
+			try(t, mw.Wrap(profile, mw.WithAppConfigEndpoint(base(host, acPort)), mw.WithHTTPClient(hc),
+				mw.WithoutEnvironment(), mw.WithAppConfig("a", "e", "p")), "c")
+		})
+	}
+	t.Run("defaults", func(t *testing.T) {
+		t.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", extPort)
+		t.Setenv("AWS_APPCONFIG_EXTENSION_HTTP_PORT", acPort)
+		t.Setenv("AWS_SESSION_TOKEN", canary)
+		try(t, mw.Wrap(secret, mw.WithHTTPClient(hc), mw.WithoutEnvironment(), mw.WithSecrets("s")), "v")
+		try(t, mw.Wrap(profile, mw.WithHTTPClient(hc), mw.WithoutEnvironment(), mw.WithAppConfig("a", "e", "p")), "c")
+	})
+}
+
+func port(t *testing.T, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Port()
+}
+
+// goProxyExempts is Go's rule for the hosts a proxy never serves
+// (golang.org/x/net/http/httpproxy, which net/http's ProxyFromEnvironment
+// uses): "localhost" exactly, and loopback IP addresses.
+func goProxyExempts(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// hostRecorder is a transport that serves requests with a fake, in
+// process, and records the host each was sent to: the wire's spelling.
+type hostRecorder struct {
+	ext, appConfig http.Handler
+	mu             sync.Mutex
+	hosts          []string
+}
+
+func (r *hostRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.hosts = append(r.hosts, req.URL.Host)
+	r.mu.Unlock()
+	h := r.ext
+	if strings.HasPrefix(req.URL.Path, "/applications/") {
+		h = r.appConfig
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result(), nil
+}
+
+func (r *hostRecorder) sent() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.hosts...)
+}
+
+func newHostRecorder(t *testing.T) *hostRecorder {
+	ext := mwtest.New(mwtest.Managed)
+	ext.SetToken(canary)
+	ext.PutSecret("s", "v")
+	ac := mwtest.New(mwtest.AppConfig)
+	ac.PutConfiguration("a", "e", "p", "text/plain", []byte("c"))
+	t.Cleanup(func() { ext.Close(); ac.Close() })
+	return &hostRecorder{ext: ext, appConfig: ac}
+}
+
+// Every spelling of loopback that mw accepts goes on the wire as one that
+// Go's proxy rules exempt, through every endpoint option; a host that only
+// looks like localhost under Unicode case folding is not loopback.
+func TestLoopbackEndpointsAreSentAsGoExemptsThem(t *testing.T) {
+	spellings := append([]string{"127.9.9.9", "[::1]", "[::ffff:127.0.0.1]"}, loopbackSpellings...)
+	read := func(ctx context.Context, _ struct{}) (string, error) {
+		s, err := mw.Secret(ctx, "s")
+		if err != nil {
+			return "", err
+		}
+		b, err := mw.AppConfig(ctx, "p")
+		return s + string(b), err
+	}
+	for _, host := range spellings {
+		t.Run(host, func(t *testing.T) {
+			rec := newHostRecorder(t)
+			opts := []mw.Option{mw.WithToken(canary), mw.WithHTTPClient(&http.Client{Transport: rec}),
+				mw.WithSecrets("s"), mw.WithAppConfig("a", "e", "p")}
+			h := mw.Wrap(read, append(opts, mw.WithoutEnvironment(),
+				mw.WithEndpoint("http://"+host+":2773/"), mw.WithAppConfigEndpoint("http://"+host+":2772"))...)
+			if got, err := h(invokeCtx(t, 5*time.Second), struct{}{}); err != nil || got != "vc" {
+				t.Fatalf("code endpoints: %q, %v", got, err)
+			}
+			t.Setenv("MW_ENDPOINT", "http://"+host+":2773")
+			h = mw.Wrap(read, opts...)
+			if got, err := h(invokeCtx(t, 5*time.Second), struct{}{}); err != nil || got != "vc" {
+				t.Fatalf("MW_ENDPOINT: %q, %v", got, err)
+			}
+			sent := rec.sent()
+			if len(sent) != 4 {
+				t.Fatalf("sent %v, want 4 requests", sent)
+			}
+			for _, hostport := range sent {
+				if h, _, err := net.SplitHostPort(hostport); err != nil || !goProxyExempts(h) {
+					t.Errorf("%s was sent to %q, which Go's proxy rules would send through HTTP_PROXY", host, hostport)
+				}
+			}
+		})
+	}
+	// ſ (U+017F) folds to s: "localhoſt" is EqualFold to "localhost", but
+	// neither a name Go's proxy rules exempt nor loopback.
+	for _, far := range []string{"localhoſt", "localhost.localdomain", "127.0.0.1.", "localhost..", "xn--localhost"} {
+		err := mustPanic(t, func() { mw.Wrap(echo, mw.WithEndpoint("http://"+far+":2773")) })
+		if !strings.Contains(err.Error(), "not a loopback host") {
+			t.Errorf("%s: %v", far, err)
+		}
+	}
+}
+
+// The switch that allows an endpoint off loopback, WithRemoteEndpoint in
+// code or MW_ALLOW_REMOTE_ENDPOINT=true in the environment, applies to
+// every endpoint it names: WithEndpoint, MW_ENDPOINT and
+// WithAppConfigEndpoint. WithoutEnvironment reads neither variable. A
+// refusal says which switch would allow it, and nothing is sent.
+func TestAllowingARemoteEndpointAppliesToEveryEndpoint(t *testing.T) {
+	const far = "192.0.2.1" // TEST-NET-1: never dialled, the transport is in process
+	type endpoint struct {
+		name string
+		opts []mw.Option
+		env  string // MW_ENDPOINT
+		want string // what a successful read returns
+	}
+	endpoints := []endpoint{
+		{name: "WithEndpoint", opts: []mw.Option{mw.WithEndpoint("http://" + far + ":2773"), mw.WithSecrets("s")}, want: "v"},
+		{name: "MW_ENDPOINT", opts: []mw.Option{mw.WithSecrets("s")}, env: "http://" + far + ":2773", want: "v"},
+		{name: "WithAppConfigEndpoint", opts: []mw.Option{mw.WithAppConfigEndpoint("http://" + far + ":2772"), mw.WithAppConfig("a", "e", "p")}, want: "c"},
+	}
+	type allow struct {
+		name  string
+		opts  []mw.Option
+		env   string // MW_ALLOW_REMOTE_ENDPOINT
+		noEnv bool
+		ok    bool
+	}
+	allows := []allow{
+		{name: "nothing"},
+		{name: "WithRemoteEndpoint", opts: []mw.Option{mw.WithRemoteEndpoint()}, ok: true},
+		{name: "MW_ALLOW_REMOTE_ENDPOINT=true", env: "true", ok: true},
+		{name: "MW_ALLOW_REMOTE_ENDPOINT=1", env: "1", ok: true},
+		{name: "MW_ALLOW_REMOTE_ENDPOINT=false", env: "false"},
+		{name: "MW_ALLOW_REMOTE_ENDPOINT=yes", env: "yes"},
+		{name: "MW_ALLOW_REMOTE_ENDPOINT=false,WithRemoteEndpoint", opts: []mw.Option{mw.WithRemoteEndpoint()}, env: "false", ok: true},
+		{name: "MW_ALLOW_REMOTE_ENDPOINT=true,WithoutEnvironment", opts: []mw.Option{mw.WithoutEnvironment()}, env: "true", noEnv: true},
+		{name: "WithRemoteEndpoint,WithoutEnvironment", opts: []mw.Option{mw.WithRemoteEndpoint(), mw.WithoutEnvironment()}, noEnv: true, ok: true},
+	}
+	read := func(ctx context.Context, _ struct{}) (string, error) {
+		if s, err := mw.Secret(ctx, "s"); err == nil {
+			return s, nil
+		}
+		b, err := mw.AppConfig(ctx, "p")
+		return string(b), err
+	}
+	for _, e := range endpoints {
+		for _, a := range allows {
+			t.Run(e.name+"/"+a.name, func(t *testing.T) {
+				t.Setenv("MW_ENDPOINT", e.env)
+				t.Setenv("MW_ALLOW_REMOTE_ENDPOINT", a.env)
+				t.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773")
+				rec := newHostRecorder(t)
+				opts := append([]mw.Option{mw.WithToken(canary), mw.WithHTTPClient(&http.Client{Transport: rec})}, e.opts...)
+				opts = append(opts, a.opts...)
+				fromCode := e.env == ""
+				var h func(context.Context, struct{}) (string, error)
+				panicked := recovered(func() { h = mw.Wrap(read, opts...) })
+				switch {
+				case e.env != "" && a.noEnv:
+					// MW_ENDPOINT is not read: the default endpoint serves.
+					if panicked != nil {
+						t.Fatalf("Wrap panicked: %v", panicked)
+					}
+					got, err := h(invokeCtx(t, 5*time.Second), struct{}{})
+					if sent := rec.sent(); err != nil || got != e.want || len(sent) != 1 || sent[0] != "localhost:2773" {
+						t.Errorf("got %q, %v, sent to %v; want the default endpoint, localhost:2773", got, err, sent)
+					}
+				case a.ok:
+					if panicked != nil {
+						t.Fatalf("Wrap panicked: %v", panicked)
+					}
+					got, err := h(invokeCtx(t, 5*time.Second), struct{}{})
+					if sent := rec.sent(); err != nil || got != e.want || len(sent) != 1 || !strings.HasPrefix(sent[0], far+":") {
+						t.Errorf("got %q, %v, sent to %v; want %s to serve", got, err, sent, far)
+					}
+				case fromCode:
+					msg := errString(panicked)
+					if panicked == nil || !strings.Contains(msg, "not a loopback host") || !strings.Contains(msg, "WithRemoteEndpoint") {
+						t.Fatalf("Wrap: %v; want a panic refusing %s", panicked, far)
+					}
+					if a.noEnv == strings.Contains(msg, "MW_ALLOW_REMOTE_ENDPOINT=true") {
+						t.Errorf("with WithoutEnvironment %v, the refusal says: %s", a.noEnv, msg)
+					}
+				default:
+					if panicked != nil {
+						t.Fatalf("Wrap panicked on the environment's endpoint: %v", panicked)
+					}
+					_, err := h(invokeCtx(t, 5*time.Second), struct{}{})
+					if err == nil || !strings.Contains(err.Error(), "MW_ALLOW_REMOTE_ENDPOINT") {
+						t.Errorf("invoke: %v; want MW_ENDPOINT refused, naming MW_ALLOW_REMOTE_ENDPOINT", err)
+					}
+				}
+				if !a.ok && !(e.env != "" && a.noEnv) && len(rec.sent()) != 0 {
+					t.Errorf("sent %v to a refused endpoint", rec.sent())
+				}
+			})
+		}
+	}
+}
+
+// The token goes with every request: an endpoint off loopback is refused,
+// unless the user allows it in code or in the environment.
+func TestEndpointsOffLoopbackAreRefused(t *testing.T) {
+	for _, ok := range []string{"http://localhost:2773", "http://127.0.0.1:2773", "http://127.9.9.9:1", "http://[::1]:2773", "https://LOCALHOST.:2773"} {
+		mw.Wrap(echo, mw.WithEndpoint(ok)) // no panic
+	}
+	for _, far := range []string{"http://192.0.2.1:2773", "http://example.com", "https://10.0.0.1:2773", "http://[2001:db8::1]:2773"} {
+		err := mustPanic(t, func() { mw.Wrap(echo, mw.WithEndpoint(far)) })
+		if !strings.Contains(err.Error(), "not a loopback host") || !strings.Contains(err.Error(), "WithRemoteEndpoint") {
+			t.Errorf("%s: %v", far, err)
+		}
+		mw.Wrap(echo, mw.WithEndpoint(far), mw.WithRemoteEndpoint()) // allowed in code
+
+		t.Setenv("MW_ENDPOINT", far)
+		_, err = mw.Wrap(echo)(invokeCtx(t, time.Second), nil)
+		if err == nil || !strings.Contains(err.Error(), "MW_ALLOW_REMOTE_ENDPOINT") {
+			t.Errorf("MW_ENDPOINT=%s: %v", far, err)
+		}
+		t.Setenv("MW_ALLOW_REMOTE_ENDPOINT", "true")
+		if _, err = mw.Wrap(echo)(invokeCtx(t, time.Second), nil); err != nil {
+			t.Errorf("MW_ENDPOINT=%s, allowed: %v", far, err)
+		}
+		t.Setenv("MW_ALLOW_REMOTE_ENDPOINT", "")
+	}
+}
+
+// An endpoint URL may carry credentials: an error about it masks them.
+func TestEndpointErrorsMaskPasswords(t *testing.T) {
+	for _, raw := range []string{"http://user:" + canary + "@localhost:2773/?q=1", "http://user:" + canary + "@local host:x"} {
+		t.Setenv("MW_ENDPOINT", raw)
+		_, err := mw.Wrap(echo)(invokeCtx(t, time.Second), nil)
+		if err == nil || !strings.Contains(err.Error(), "MW_ENDPOINT=") || strings.Contains(err.Error(), canary) {
+			t.Errorf("MW_ENDPOINT=%s: %v", raw, err)
+		}
+		perr := mustPanic(t, func() { mw.Wrap(echo, mw.WithEndpoint(raw)) })
+		if strings.Contains(perr.Error(), canary) {
+			t.Errorf("WithEndpoint(%s): %v", raw, perr)
+		}
+	}
+}
 
 // elsewhere is a server the token must never reach: it counts requests.
 func elsewhere(t *testing.T) (*httptest.Server, *atomic.Int64) {
@@ -66,640 +411,5 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 	}
 	if reached.Load() != 0 {
 		t.Fatalf("%d requests reached the redirect's target", reached.Load())
-	}
-}
-
-// The port variable must be a port: anything else fails every invoke,
-// naming the variable, and nothing is dialled.
-func TestThePortVariableMustBeAPort(t *testing.T) {
-	for _, port := range []string{"2773@192.0.2.2:80", "0", "65536", "x", " 2773", "+2773", "2773/", "02773"} {
-		t.Setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", port)
-		hc, dials := refusingDialer(1 << 30)
-		_, err := mw.Wrap(echo, mw.WithSecrets("s"), mw.WithHTTPClient(hc))(invokeCtx(t, 5*time.Second), nil)
-		fe := asFetchError(t, err)
-		if fe.Class != mw.ClassConfig || fe.Attempts != 1 || !strings.Contains(err.Error(), "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT") || dials.Load() != 0 {
-			t.Errorf("port %q: %d dials, %v", port, dials.Load(), err)
-		}
-	}
-}
-
-// The token goes with every request: an endpoint off loopback is refused,
-// unless the user allows it in code or in the environment.
-func TestEndpointsOffLoopbackAreRefused(t *testing.T) {
-	for _, ok := range []string{"http://localhost:2773", "http://127.0.0.1:2773", "http://127.9.9.9:1", "http://[::1]:2773", "https://LOCALHOST.:2773"} {
-		mw.Wrap(echo, mw.WithEndpoint(ok)) // no panic
-	}
-	for _, far := range []string{"http://192.0.2.1:2773", "http://example.com", "https://10.0.0.1:2773", "http://[2001:db8::1]:2773"} {
-		err := mustPanic(t, func() { mw.Wrap(echo, mw.WithEndpoint(far)) })
-		if !strings.Contains(err.Error(), "not a loopback host") || !strings.Contains(err.Error(), "WithRemoteEndpoint") {
-			t.Errorf("%s: %v", far, err)
-		}
-		mw.Wrap(echo, mw.WithEndpoint(far), mw.WithRemoteEndpoint()) // allowed in code
-
-		t.Setenv("MW_ENDPOINT", far)
-		_, err = mw.Wrap(echo)(invokeCtx(t, time.Second), nil)
-		if err == nil || !strings.Contains(err.Error(), "MW_ALLOW_REMOTE_ENDPOINT") {
-			t.Errorf("MW_ENDPOINT=%s: %v", far, err)
-		}
-		t.Setenv("MW_ALLOW_REMOTE_ENDPOINT", "true")
-		if _, err = mw.Wrap(echo)(invokeCtx(t, time.Second), nil); err != nil {
-			t.Errorf("MW_ENDPOINT=%s, allowed: %v", far, err)
-		}
-		t.Setenv("MW_ALLOW_REMOTE_ENDPOINT", "")
-	}
-}
-
-// The agent's token file is read a few KiB at most, within the deadline:
-// a device or a pipe cannot hold the invoke, and nothing is sent.
-func TestTheTokenFileIsReadBoundedWithinTheDeadline(t *testing.T) {
-	dir := t.TempDir()
-	big := filepath.Join(dir, "big")
-	if err := os.WriteFile(big, make([]byte, 1<<20), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// A writer that holds the pipe open and never writes: reading blocks.
-	writer, err := os.OpenFile(fifo, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { writer.Close() })
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, []byte(" \n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	w := newWorld(t, mwtest.Agent)
-	w.ext.PutSecret("s", "v")
-	for _, file := range []string{"/dev/zero", big, fifo, empty} {
-		t.Setenv("AWS_TOKEN", "file://"+file)
-		start := time.Now()
-		_, err := mw.Wrap(echo, w.opts(mw.WithSecretsManagerAgent(), mw.WithSecrets("s"))...)(invokeCtx(t, 500*time.Millisecond), nil)
-		fe := asFetchError(t, err)
-		if fe.Class != mw.ClassBadToken || !strings.Contains(err.Error(), "AWS_TOKEN") || !strings.Contains(err.Error(), "nothing was sent") {
-			t.Errorf("%s: %v", file, err)
-		}
-		// Not a speed measurement: a bound that proves the deadline (500 ms)
-		// ended the read of the pipe, which never ends by itself.
-		if el := time.Since(start); el > 3*time.Second {
-			t.Errorf("%s: took %v", file, el)
-		}
-	}
-	if n := w.ext.Requests(); n != 0 {
-		t.Errorf("%d requests sent without a token", n)
-	}
-}
-
-// A token that no header can carry is a token problem, said at once, with
-// the variable that holds it, and never quoted.
-func TestAnUnsendableTokenIsATokenProblem(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("s", "v")
-	t.Setenv("AWS_SESSION_TOKEN", canary+"\r\nX-Injected: 1")
-	_, err := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)(invokeCtx(t, 5*time.Second), nil)
-	fe := asFetchError(t, err)
-	if fe.Class != mw.ClassBadToken || fe.Attempts != 1 || !strings.Contains(err.Error(), "AWS_SESSION_TOKEN") ||
-		strings.Contains(err.Error(), "layer attached") || strings.Contains(err.Error(), canary) || w.ext.Requests() != 0 {
-		t.Errorf("%d requests; %v", w.ext.Requests(), err)
-	}
-}
-
-// A missing token file is said as it is: the file could not be read,
-// nothing was sent, and the variable named is the one in use.
-func TestAMissingTokenFileIsSaidAsItIs(t *testing.T) {
-	w := newWorld(t, mwtest.Agent)
-	t.Setenv("AWS_TOKEN", "file:///nonexistent/token")
-	_, err := mw.Wrap(echo, w.opts(mw.WithSecretsManagerAgent(), mw.WithSecrets("s"))...)(invokeCtx(t, 5*time.Second), nil)
-	msg := err.Error()
-	if !strings.Contains(msg, "reading the token file that AWS_TOKEN names") || !strings.Contains(msg, "nothing was sent") ||
-		strings.Contains(msg, "rejected the session token") || strings.Contains(msg, "AWS_SESSION_TOKEN") {
-		t.Errorf("%v", err)
-	}
-}
-
-// Every Wrap shares one transport, which keeps no connection: many Wraps
-// leave a bounded number of goroutines (two per kept connection, and the
-// server's side), not one pool each.
-func TestWrapsShareOneTransport(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("s", "v")
-	before := runtime.NumGoroutine()
-	for range 300 {
-		if _, err := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)(invokeCtx(t, 5*time.Second), nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// No connection is kept; a pool each would keep 300 connections, two
-	// goroutines each (read and write loops), plus the server's side.
-	if grew := runtime.NumGoroutine() - before; grew > 4*64 {
-		t.Errorf("300 Wraps left %d more goroutines", grew)
-	}
-}
-
-// An error body is free text that may hold anything: only the AWS error
-// code and the texts the extension and the agent are known to send are
-// quoted, in the error and so in the span.
-func TestErrorBodiesAreNotQuoted(t *testing.T) {
-	for _, c := range []struct {
-		status int
-		body   string
-		want   string
-	}{
-		{400, `{"__type":"ResourceNotFoundException","message":"no secret ` + canary + `"}`, "ResourceNotFoundException"},
-		{500, canary + " stack trace", "HTTP 500"},
-		{429, `{"__type":"ThrottlingException","Message":"` + canary + `"}`, "ThrottlingException"},
-		{403, "Bad Token", `"Bad Token"`},
-	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.WriteHeader(c.status)
-			fmt.Fprint(w, c.body)
-		}))
-		_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithSecretsManagerAgent(), mw.WithSecrets("s"))(invokeCtx(t, 300*time.Millisecond), nil)
-		srv.Close()
-		if err == nil || strings.Contains(err.Error(), canary) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("HTTP %d %s: %v", c.status, c.body, err)
-		}
-	}
-}
-
-// No real answer has large headers: a huge one is an unusable answer, not
-// read whole, and not retried.
-func TestResponseHeadersAreCapped(t *testing.T) {
-	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		w.Header().Set("X-Big", strings.Repeat("x", 1<<20))
-		fmt.Fprint(w, `{"SecretString":"v"}`)
-	}))
-	t.Cleanup(srv.Close)
-	_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithSecrets("s"))(invokeCtx(t, 5*time.Second), nil)
-	fe := asFetchError(t, err)
-	if fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), "headers") || n.Load() != 1 {
-		t.Errorf("%d requests: %v", n.Load(), err)
-	}
-}
-
-// An answer is checked against the question: one for another item, one
-// with a key twice, or text that is not UTF-8 is refused, not served.
-func TestAnswersAreCheckedAgainstTheQuestion(t *testing.T) {
-	for _, c := range []struct {
-		name, kind, body, want string
-	}{
-		{"another secret", "secret", `{"Name":"other","ARN":"arn:aws:secretsmanager:us-east-1:1:secret:other-AbCdEf","SecretString":"` + canary + `"}`, "another secret"},
-		{"another parameter", "parameter", `{"Parameter":{"Name":"/other","Type":"String","Value":"` + canary + `"}}`, "another parameter"},
-		{"another version", "parameter", `{"Parameter":{"Name":"/p","Type":"String","Value":"` + canary + `","Version":2}}`, "another version"},
-		{"a key twice", "secret", `{"Name":"s","SecretString":"` + canary + `","SECRETSTRING":"x"}`, "one key twice"},
-		{"not UTF-8", "secret", "{\"Name\":\"s\",\"SecretString\":\"" + canary + "\xff\"}", "not valid UTF-8"},
-		{"a lone surrogate", "secret", `{"Name":"s","SecretString":"` + canary + `\ud800"}`, "surrogate"},
-		// Every field that names the item is checked, whichever are there.
-		{"another secret, by ARN only", "secret", `{"ARN":"arn:aws:secretsmanager:us-east-1:1:secret:other-AbCdEf","SecretString":"` + canary + `"}`, "another secret"},
-		{"the secret's Name, another's ARN", "secret", `{"Name":"s","ARN":"arn:aws:secretsmanager:us-east-1:1:secret:other-AbCdEf","SecretString":"` + canary + `"}`, "another secret"},
-		{"another parameter, by ARN only", "parameter", `{"Parameter":{"ARN":"arn:aws:ssm:us-east-1:1:parameter/other","Type":"String","Value":"` + canary + `","Version":1}}`, "another parameter"},
-		{"the parameter's Name, another's ARN", "parameter", `{"Parameter":{"Name":"/p","ARN":"arn:aws:ssm:us-east-1:1:parameter/other","Type":"String","Value":"` + canary + `","Version":1}}`, "another parameter"},
-		{"a parameter's Name, a secret's ARN", "parameter", `{"Parameter":{"Name":"/p","ARN":"arn:aws:secretsmanager:us-east-1:1:secret:p-AbCdEf","Type":"String","Value":"` + canary + `","Version":1}}`, "another parameter"},
-		// The value itself is checked, whatever the rest of the answer holds.
-		{"a lone surrogate, U+FFFD escaped elsewhere", "secret", `{"Name":"s","Note":"\ufffd","SecretString":"` + canary + `\ud800"}`, "surrogate"},
-		{"a lone surrogate, U+FFFD elsewhere", "secret", "{\"Name\":\"s\",\"Note\":\"\uFFFD\",\"SecretString\":\"" + canary + `\uDBFF"}`, "surrogate"},
-		{"a lone low surrogate", "secret", `{"Name":"s","SecretString":"` + canary + `\udc00\ufffd"}`, "surrogate"},
-		{"a high surrogate and no low one", "secret", `{"Name":"s","SecretString":"` + canary + `\ud800\u0041"}`, "surrogate"},
-		{"a parameter's lone surrogate", "parameter", `{"Parameter":{"Name":"/p","Type":"String","Value":"` + canary + `\ud800","Note":"\ufffd","Version":1}}`, "surrogate"},
-	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, c.body) }))
-		opt := mw.WithSecrets("s")
-		if c.kind == "parameter" {
-			opt = mw.WithParameter("/p", mw.ParameterVersion(1))
-		}
-		_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), opt)(invokeCtx(t, 5*time.Second), nil)
-		srv.Close()
-		fe := asFetchError(t, err)
-		if fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), canary) ||
-			strings.Contains(err.Error(), "check WithEndpoint and the port") {
-			t.Errorf("%s: %v", c.name, err)
-		}
-	}
-}
-
-// An answer that names the item asked for, by Name, by ARN or by both, is
-// served; so is a value that holds U+FFFD of its own, escaped or not, or a
-// surrogate pair.
-func TestAnswersForTheItemAreServed(t *testing.T) {
-	for _, c := range []struct {
-		name, kind, body, want string
-	}{
-		{"a secret by Name and ARN", "secret", `{"Name":"s","ARN":"arn:aws:secretsmanager:us-east-1:1:secret:s-AbCdEf","SecretString":"v"}`, "v"},
-		{"a secret by ARN only", "secret", `{"ARN":"arn:aws:secretsmanager:us-east-1:1:secret:s-AbCdEf","SecretString":"v"}`, "v"},
-		{"a secret by Name only", "secret", `{"Name":"s","SecretString":"v"}`, "v"},
-		{"a parameter by Name and ARN", "parameter", `{"Parameter":{"Name":"/p","ARN":"arn:aws:ssm:us-east-1:1:parameter/p","Type":"String","Value":"v","Version":1}}`, "v"},
-		{"a parameter by ARN only", "parameter", `{"Parameter":{"ARN":"arn:aws:ssm:us-east-1:1:parameter/p","Type":"String","Value":"v","Version":1}}`, "v"},
-		{"U+FFFD escaped", "secret", `{"Name":"s","SecretString":"a\ufffdb\uFFFD"}`, "a\uFFFDb\uFFFD"},
-		{"U+FFFD", "secret", "{\"Name\":\"s\",\"SecretString\":\"a\uFFFDb\"}", "a\uFFFDb"},
-		{"a surrogate pair", "secret", `{"Name":"s","SecretString":"\ud83d\ude00\\ud800"}`, "\U0001F600\\ud800"},
-	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, c.body) }))
-		opt, key := mw.WithSecrets("s"), "secret:s"
-		if c.kind == "parameter" {
-			opt, key = mw.WithParameter("/p", mw.ParameterVersion(1)), "parameter:/p"
-		}
-		got, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), opt)(invokeCtx(t, 5*time.Second), []string{key})
-		srv.Close()
-		if err != nil || got[key] != c.want {
-			t.Errorf("%s: %q, %v; want %q", c.name, got[key], err, c.want)
-		}
-	}
-}
-
-// A parameter pinned by Parameter Store's own selector, name:version, is
-// checked as one pinned with ParameterVersion is: an answer for another
-// version is refused, not served.
-func TestAnAnswerForAnotherVersionThanTheSelectorIsRefused(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `{"Parameter":{"Name":"/p","Type":"String","Value":"`+canary+`","Version":2,"Selector":":1"}}`)
-	}))
-	t.Cleanup(srv.Close)
-	_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithParameters("/p:1"))(invokeCtx(t, 5*time.Second), nil)
-	if err == nil {
-		t.Fatal("version 2 was served for /p:1")
-	}
-	if fe := asFetchError(t, err); fe.Class != mw.ClassMalformed || !strings.Contains(err.Error(), "another version") {
-		t.Errorf("%v", err)
-	}
-}
-
-// The managed extension answers a bad or stale token with 401: a token
-// problem, not a wrong name; with AWS_SESSION_TOKEN empty, mw says so.
-func TestThe401OfTheManagedExtensionIsATokenProblem(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Amzn-Errortype", "AccessDeniedException")
-		w.WriteHeader(http.StatusUnauthorized)
-		fmt.Fprint(w, "bad session token or header key")
-	}))
-	t.Cleanup(srv.Close)
-	for _, tok := range []string{"stale", ""} {
-		t.Setenv("AWS_SESSION_TOKEN", tok)
-		_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithSecrets("s"))(invokeCtx(t, 5*time.Second), nil)
-		fe := asFetchError(t, err)
-		empty := strings.Contains(err.Error(), "AWS_SESSION_TOKEN is empty")
-		if fe.Class != mw.ClassBadToken || fe.Attempts != 1 || empty != (tok == "") || strings.Contains(err.Error(), "check the name") {
-			t.Errorf("token %q: %v", tok, err)
-		}
-	}
-}
-
-// The agent's own 429 is its connection limit, not AWS throttling.
-func TestTheAgentsConnectionLimitIsSaidAsItIs(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusTooManyRequests)
-		fmt.Fprint(w, "Connection limit exceeded")
-	}))
-	t.Cleanup(srv.Close)
-	_, err := mw.Wrap(echo, mw.WithEndpoint(srv.URL), mw.WithSecretsManagerAgent(), mw.WithSecrets("s"))(invokeCtx(t, 300*time.Millisecond), nil)
-	if err == nil || !strings.Contains(err.Error(), "max_conn") || strings.Contains(err.Error(), "SECRETS_MANAGER_TTL") {
-		t.Errorf("%v", err)
-	}
-}
-
-// A canceled invoke is canceled, not timed out, and nothing tells the user
-// to raise a timeout; with a cause of its own too (context.WithCancelCause,
-// as a server canceling a request for a reason does).
-func TestACanceledInvokeIsNotATimeout(t *testing.T) {
-	for name, cancelable := range map[string]func(context.Context) (context.Context, func()){
-		"WithCancel": func(ctx context.Context) (context.Context, func()) { return context.WithCancel(ctx) },
-		"WithCancelCause": func(ctx context.Context) (context.Context, func()) {
-			ctx, cancel := context.WithCancelCause(ctx)
-			return ctx, func() { cancel(errors.New("the client went away")) }
-		},
-	} {
-		w := newWorld(t, mwtest.Managed)
-		w.ext.PutSecret("s", "v")
-		w.ext.SetHang(true)
-		ctx, cancel := cancelable(invokeCtx(t, 10*time.Second))
-		go func() {
-			w.ext.WaitHanging(ctx.Done(), 1)
-			cancel()
-		}()
-		_, err := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)(ctx, nil)
-		fe := asFetchError(t, err)
-		if fe.Class != mw.ClassCanceled || strings.Contains(err.Error(), "raise the function's timeout") {
-			t.Errorf("%s: class %s: %v", name, fe.Class, err)
-		}
-	}
-}
-
-// What an ARN or a name reveals is a mistake in code: Wrap panics, naming
-// the option that fits.
-func TestNamesThatRevealAMistakePanicAtWrap(t *testing.T) {
-	for _, c := range []struct {
-		opt  mw.Option
-		want string
-	}{
-		{mw.WithSecrets("arn:aws:ssm:us-east-1:123456789012:parameter/x"), "declare it with WithParameters"},
-		{mw.WithParameters("arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf"), "declare it with WithSecrets, or read it through Parameter Store as /aws/reference/secretsmanager/"},
-		{mw.WithSecrets("arn:aws:s3:::bucket"), "an ARN of s3"},
-		{mw.WithParameters("arn:aws:kms:us-east-1:123456789012:key/x"), "an ARN of kms"},
-		{mw.WithSecrets("/aws/reference/secretsmanager/prod/db"), `declare the secret id "prod/db" with WithSecrets`},
-		{mw.WithParameters("/app/prod/"), "WithParametersByPath"},
-		{mw.WithParameter("/app/x:3", mw.ParameterVersion(4)), "already selects a version"},
-		{mw.WithParametersByPath("app/prod"), "a path begins with '/'"},
-	} {
-		if err := mustPanic(t, func() { mw.Wrap(echo, c.opt) }); !strings.Contains(err.Error(), c.want) {
-			t.Errorf("panic %q; want %q", err, c.want)
-		}
-	}
-	// From the environment, the same mistake fails every invoke instead.
-	t.Setenv("MW_SECRETS", "arn:aws:ssm:us-east-1:123456789012:parameter/x")
-	if _, err := mw.Wrap(echo)(invokeCtx(t, time.Second), nil); err == nil || !strings.Contains(err.Error(), "MW_SECRETS entry 1 of 1") {
-		t.Errorf("%v", err)
-	}
-}
-
-// Item options of one kind do not fit another: mw.WithSecret(id,
-// mw.ParameterVersion(3)) does not compile.
-func TestItemOptionsAreTypedByKind(t *testing.T) {
-	for name, o := range map[string]any{"ParameterVersion": mw.ParameterVersion(1), "Label": mw.Label("l")} {
-		if _, ok := o.(mw.SecretOption); ok {
-			t.Errorf("%s is a SecretOption", name)
-		}
-	}
-	for name, o := range map[string]any{"VersionID": mw.VersionID("v"), "VersionStage": mw.VersionStage("s")} {
-		if _, ok := o.(mw.ParameterOption); ok {
-			t.Errorf("%s is a ParameterOption", name)
-		}
-	}
-}
-
-// A decode error says where, by the names the type declares, and what was
-// expected: never a value, never a key taken from the value (a map key can
-// be a secret), and a byte order mark is named as such.
-func TestDecodeErrorsNameThePathNotTheKeys(t *testing.T) {
-	type creds struct {
-		Credentials struct {
-			Port int `json:"port"`
-		} `json:"credentials"`
-		Hosts map[string]struct {
-			Port int `json:"port"`
-		} `json:"hosts"`
-		Weights map[string]int `json:"weights"`
-	}
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("nested", `{"credentials":{"port":"x"}}`)
-	w.ext.PutSecret("mapped", `{"hosts":{"`+canary+`":{"port":"x"}}}`)
-	w.ext.PutSecret("weights", `{"weights":{"`+canary+`":"heavy"}}`)
-	w.ext.PutSecret("bom", "\ufeff{}")
-	for id, want := range map[string]string{
-		"nested":  "at credentials.port, a JSON string where an int is expected",
-		"mapped":  "at hosts.*.port, a JSON string where an int is expected",
-		"weights": "a JSON string where an int is expected", // at weights (at weights.* with jsonv2)
-		"bom":     "byte order mark",
-	} {
-		_, err := typed(t, w, func(ctx context.Context) (creds, error) { return mw.SecretJSON[creds](ctx, id) }, mw.WithSecrets(id))
-		if !errors.Is(err, mw.ErrDecode) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), canary) {
-			t.Errorf("%s: %v\nwant %q", id, err, want)
-		}
-	}
-}
-
-// Nil inputs give errors or documented zero values, never panics.
-func TestNilInputsDoNotPanic(t *testing.T) {
-	var fe *mw.FetchError
-	var pe *mw.PrefetchError
-	var le *mw.LookupError
-	for _, s := range []string{fe.Error(), pe.Error(), le.Error(), fmt.Sprint(fe)} {
-		if !strings.Contains(s, "nil") {
-			t.Errorf("%q", s)
-		}
-	}
-	if fe.Hint() != "" {
-		t.Errorf("nil hint %q", fe.Hint())
-	}
-	if fe.Unwrap() != nil || pe.Unwrap() != nil || le.Unwrap() != nil {
-		t.Error("a nil error unwraps to something")
-	}
-	var noCtx context.Context // nil, on purpose
-	if _, err := mw.Secret(noCtx, "s"); !errors.Is(err, mw.ErrNoValues) {
-		t.Errorf("Secret(nil): %v", err)
-	}
-}
-
-// rawServer is an endpoint that is no well-behaved HTTP server: to each
-// connection it sends answer as it is, once the request's headers have
-// come, then closes it; or, with hold, keeps it open until the client
-// closes it, and says so on closed.
-func rawServer(t *testing.T, answer string, hold bool) (url string, closed <-chan struct{}) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{}, 64)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if line == "\r\n" {
-						break
-					}
-				}
-				if _, err := io.WriteString(c, answer); err != nil || !hold {
-					return
-				}
-				_, _ = io.Copy(io.Discard, br) // until the client closes it
-				select {
-				case done <- struct{}{}:
-				default:
-				}
-			})
-		}
-	})
-	return "http://" + ln.Addr().String(), done
-}
-
-// Nothing from the wire goes into an error. net/http's own errors quote
-// what the server sent (`malformed HTTP response "{\"ARN\":…`), so an
-// endpoint that answers a bare body (a wrong port, a raw proxy, a desynced
-// connection) or garbage would put the value into the invoke's error, which
-// Lambda logs. A failed request is said in a fixed text, by the extension's
-// source and the AppConfig one alike, and with the cause it names.
-func TestTransportFailuresQuoteNothingFromTheWire(t *testing.T) {
-	body := `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf","Name":"s","SecretString":"` + canary + `"}`
-	for _, c := range []struct {
-		name, answer string
-		class        mw.Class
-		says         string
-	}{
-		{"a bare body", body, mw.ClassMalformed, "not HTTP"},
-		{"a bare body and a blank line", body + "\r\n\r\n", mw.ClassMalformed, "not HTTP"},
-		{"a garbage status line", "HTTP/1.1 " + canary + "\r\n\r\n", mw.ClassMalformed, "not HTTP"},
-		{"a garbage version", canary + " 200 OK\r\n\r\n", mw.ClassMalformed, "not HTTP"},
-		{"a garbage header line", "HTTP/1.1 200 OK\r\n" + canary + "\r\n\r\n", mw.ClassMalformed, "not HTTP"},
-		{"a garbage Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: " + canary + "\r\n\r\n", mw.ClassMalformed, "not HTTP"},
-		{"a garbage Transfer-Encoding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: " + canary + "\r\n\r\n" + body, mw.ClassMalformed, "not HTTP"},
-		{"a garbage chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + canary + "\r\n", mw.ClassMalformed, "not HTTP"},
-		{"a truncated answer", "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" + body, mw.ClassUnavailable, "closed"},
-		{"nothing", "", mw.ClassUnavailable, "closed"},
-	} {
-		url, _ := rawServer(t, c.answer, false)
-		for source, opts := range map[string][]mw.Option{
-			"extension": {mw.WithEndpoint(url), mw.WithSecrets("s")},
-			"appconfig": {mw.WithAppConfigEndpoint(url), mw.WithAppConfig("a", "e", "p")},
-		} {
-			// With no startup window, a source that never answered fails
-			// at once: one attempt, whose own failure the error says.
-			_, err := mw.Wrap(echo, append(opts, mw.WithoutEnvironment(), mw.WithStartupWindow(0))...)(invokeCtx(t, 5*time.Second), nil)
-			fe := asFetchError(t, err)
-			if fe.Attempts != 1 {
-				t.Errorf("%s, %s: %d attempts", c.name, source, fe.Attempts)
-			}
-			if fe.Class == mw.ClassUnavailable && !errors.Is(err, io.ErrUnexpectedEOF) {
-				t.Errorf("%s, %s: %v is not io.ErrUnexpectedEOF", c.name, source, err)
-			}
-			var texts []string
-			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
-				texts = append(texts, fmt.Sprintf(verb, err), fmt.Sprintf(verb, fe), fmt.Sprintf(verb, fe.Err))
-			}
-			for e := error(fe); e != nil; e = errors.Unwrap(e) {
-				texts = append(texts, e.Error())
-			}
-			if all := strings.Join(texts, "\n"); strings.Contains(all, "CANARY") {
-				t.Errorf("%s, %s: the error quotes the answer: %v", c.name, source, err)
-			}
-			if fe.Class != c.class || !strings.Contains(err.Error(), c.says) {
-				t.Errorf("%s, %s: class %s; want %s, saying %q: %v", c.name, source, fe.Class, c.class, c.says, err)
-			}
-		}
-	}
-}
-
-// lockedBuffer is a bytes.Buffer that the standard logger may write while
-// a test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// Nothing from the wire goes into the process's log. An endpoint whose
-// Content-Length is short (counted in characters, not bytes), or that
-// answers twice, leaves bytes on the connection after its answer; net/http,
-// reading a kept connection while it is idle, logs what it finds there
-// ("Unsolicited response received on idle HTTP channel starting with …"):
-// the tail of the value, on the standard logger, which Lambda sends to
-// CloudWatch. No connection that carried such an answer may be kept.
-func TestNothingFromTheWireReachesTheProcessLog(t *testing.T) {
-	logged := &lockedBuffer{}
-	prev := log.Writer()
-	log.SetOutput(logged)
-	t.Cleanup(func() { log.SetOutput(prev) })
-
-	value := strings.Repeat("é", 40) + canary
-	secret := `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf","Name":"s","SecretString":"` + value + `"}`
-	answer := func(status, body string, length int) string {
-		return "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(length) + "\r\n\r\n" + body
-	}
-	inChars := func(status, body string) string { return answer(status, body, utf8.RuneCountInString(body)) }
-	whole := func(status, body string) string { return answer(status, body, len(body)) }
-	for _, c := range []struct {
-		name, answer string
-		appConfig    bool
-	}{
-		{"a secret, its length in characters", inChars("200 OK", secret), false},
-		{"a 400, its length in characters", inChars("400 Bad Request", `{"__type":"ResourceNotFoundException","message":"`+value+`"}`), false},
-		{"a 500, its length in characters", inChars("500 Internal Server Error", value), false},
-		{"an answer, then another", whole("200 OK", `{"Name":"s","SecretString":"v"}`) + whole("200 OK", secret), false},
-		{"a configuration, its length in characters", inChars("200 OK", value), true},
-		{"a configuration, then another", whole("200 OK", "{}") + whole("200 OK", value), true},
-	} {
-		// mw's own client, and a user's that keeps connections.
-		for client, hc := range map[string]*http.Client{"mw's client": nil, "a user's client": {Transport: &http.Transport{}}} {
-			url, closed := rawServer(t, c.answer, true)
-			opts := []mw.Option{mw.WithoutEnvironment(), mw.WithEndpoint(url), mw.WithSecrets("s")}
-			if c.appConfig {
-				opts = []mw.Option{mw.WithoutEnvironment(), mw.WithAppConfigEndpoint(url), mw.WithAppConfig("a", "e", "p")}
-			}
-			if hc != nil {
-				opts = append(opts, mw.WithHTTPClient(hc))
-			}
-			_, _ = mw.Wrap(echo, opts...)(invokeCtx(t, 300*time.Millisecond), nil)
-			// Not a speed measurement: a bound on a wait for the client to
-			// close the connection, which it does at once, or after logging.
-			select {
-			case <-closed:
-			case <-time.After(10 * time.Second):
-				t.Fatalf("%s, %s: the connection is kept", c.name, client)
-			}
-			if l := logged.String(); strings.Contains(l, "CANARY") || strings.Contains(l, "Unsolicited") {
-				t.Errorf("%s, %s: the log shows what the endpoint sent:\n%s", c.name, client, l)
-			}
-		}
-	}
-}
-
-// Every type of the Source seam prints no value, under any verb, alone or
-// in a slice: a source's author who logs what Fetch returns logs no secret.
-func TestSourceTypesPrintNoValue(t *testing.T) {
-	err := &mw.SourceError{Class: mw.ClassMalformed, Status: 200, Err: errors.New("the answer is not valid UTF-8")}
-	for name, v := range map[string]any{
-		"a Result":              mw.Result{Value: canary},
-		"a *Result":             &mw.Result{Value: canary},
-		"a Result of a path":    mw.Result{Values: map[string]string{"/app/db": canary, "/app/key": canary}},
-		"a Result and an error": mw.Result{Value: canary, Err: err},
-		"[]Result":              []mw.Result{{Value: canary}, {Values: map[string]string{"/a": canary}}},
-		"an Item":               mw.Item{Kind: mw.KindSecret, Name: "s"},
-		"a Plan":                mw.Plan{Op: "GET /secretsmanager/get", Batch: 1},
-		"a SourceError":         err,
-	} {
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
-			s := fmt.Sprintf(verb, v)
-			if strings.Contains(s, canary) || strings.Contains(s, fmt.Sprintf("%x", canary[:8])) || strings.Contains(s, fmt.Sprintf("%X", canary[:8])) {
-				t.Errorf("%s under %s prints its value: %s", name, verb, s)
-			}
-		}
-	}
-	// What it does print says what it is.
-	for v, want := range map[string]string{
-		fmt.Sprint(mw.Result{Value: canary}):                                     "mw.Result{Value: (not shown)}",
-		fmt.Sprint(mw.Result{Values: map[string]string{"/b": canary, "/a": ""}}): `mw.Result{Values: ["/a" "/b"] (not shown)}`,
-		fmt.Sprintf("%#v", mw.Result{Err: err}):                                  "mw.Result{Err: HTTP 200: the answer is not valid UTF-8}",
-	} {
-		if v != want {
-			t.Errorf("printed %s; want %s", v, want)
-		}
 	}
 }

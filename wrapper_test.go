@@ -2,14 +2,323 @@ package mw_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
+
+// A failed fetch leaves nothing in the cache: the next invoke fetches again.
+func TestNothingIsCachedFromAFailure(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("late"), mw.WithStartupWindow(0))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), nil); err == nil {
+		t.Fatal("want an error while the secret is missing")
+	}
+	w.ext.PutSecret("late", "now-here")
+	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:late"})
+	if err != nil || got["secret:late"] != "now-here" {
+		t.Fatalf("second invoke: %v, %v", got, err)
+	}
+}
+
+// Warm invokes are served from memory, with no request, until the TTL
+// passes; then the item is fetched again.
+func TestWarmInvokesMakeNoRequestsUntilTheTTLPasses(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v1")
+	w.ext.PutParameter("/p", "String", "p1")
+	clk := newClock()
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithParameters("/p"), mw.WithTTL(time.Minute), withClock(clk))...)
+	keys := []string{"secret:s", "parameter:/p"}
+	for i := range 10 {
+		if _, err := h(invokeCtx(t, 5*time.Second), keys); err != nil {
+			t.Fatalf("invoke %d: %v", i, err)
+		}
+		clk.Advance(5 * time.Second)
+	}
+	if n := w.ext.Requests(); n != 2 {
+		t.Fatalf("10 invokes within the TTL made %d requests; want 2", n)
+	}
+	w.ext.PutSecret("s", "v2")
+	clk.Advance(15 * time.Second) // 65 s after the fetch
+	got, err := h(invokeCtx(t, 5*time.Second), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["secret:s"] != "v2" {
+		t.Errorf("after the TTL, secret = %q; want the refreshed v2", got["secret:s"])
+	}
+	if n := w.ext.Requests(); n != 4 {
+		t.Errorf("%d requests after the TTL; want 4", n)
+	}
+}
+
+func TestRefreshAheadRunsBesideTheHandlerAndEndsWithTheInvoke(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v1")
+	handlerRan := make(chan struct{})
+	var once sync.Once
+	gate := false
+	var mu sync.Mutex
+	gated := func() (bool, error) { mu.Lock(); defer mu.Unlock(); return gate, nil }
+	// Once gated, the extension answers only after the handler has run: if
+	// mw waited for the refresh before the handler, the invoke would hang.
+	w = serveWorld(t, w.ext, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		g := gate
+		mu.Unlock()
+		if g {
+			select {
+			case <-handlerRan:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.ext.ServeHTTP(rw, r)
+	}))
+	clk := newClock()
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		v, err := mw.Secret(ctx, "s")
+		if g, _ := gated(); g {
+			once.Do(func() { close(handlerRan) }) // the refresh may answer now
+		}
+		return v, err
+	}, w.opts(mw.WithSecrets("s"), mw.WithTTL(time.Minute), mw.WithRefreshAhead(10*time.Second), withClock(clk))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), struct{}{}); err != nil {
+		t.Fatal(err)
+	}
+	w.ext.PutSecret("s", "v2")
+	clk.Advance(55 * time.Second) // within 10 s of expiry
+	mu.Lock()
+	gate = true
+	mu.Unlock()
+	got, err := h(invokeCtx(t, 5*time.Second), struct{}{})
+	if err != nil || got != "v1" {
+		t.Fatalf("invoke in the ahead window: %q, %v; want v1 at once", got, err)
+	}
+	// The invoke returned only after its background refresh ended.
+	if n := w.ext.Fetches("s"); n != 2 {
+		t.Fatalf("%d fetches when the invoke returned; want the refresh done (2)", n)
+	}
+	clk.Advance(time.Second)
+	if got, _ := h(invokeCtx(t, 5*time.Second), struct{}{}); got != "v2" {
+		t.Errorf("next invoke: %q; want the refreshed v2", got)
+	}
+	if n := w.ext.Fetches("s"); n != 2 {
+		t.Errorf("%d fetches; the next invoke should hit", n)
+	}
+}
+
+func TestStaleIfError(t *testing.T) {
+	setup := func(t *testing.T, opts ...mw.Option) (*world, *clock, func(context.Context, []string) (map[string]string, error)) {
+		w := newWorld(t, mwtest.Managed)
+		w.ext.PutSecret("s", "good")
+		clk := newClock()
+		h := mw.Wrap(echo, w.opts(append([]mw.Option{mw.WithSecrets("s"), mw.WithTTL(time.Minute), withClock(clk)}, opts...)...)...)
+		if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
+			t.Fatal(err)
+		}
+		return w, clk, h
+	}
+	t.Run("served within the bound, and said so", func(t *testing.T) {
+		w, clk, h := setup(t, mw.WithMaxStale(10*time.Minute))
+		w.ext.SetFaults(mwtest.Faults{ServerError: 1})
+		clk.Advance(2 * time.Minute)
+		got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"})
+		if err != nil || got["secret:s"] != "good" {
+			t.Fatalf("got %v, %v; want the last good value", got, err)
+		}
+		// (The span says a stale value was served: ../test.)
+		// The last good value survives repeated failures (Middy #660).
+		for range 2 {
+			clk.Advance(mw.RetryFailedAfter)
+			if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "good" {
+				t.Fatalf("after more failures: %v, %v", got, err)
+			}
+		}
+		w.ext.SetFaults(mwtest.Faults{})
+		w.ext.PutSecret("s", "new")
+		clk.Advance(mw.RetryFailedAfter)
+		if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "new" {
+			t.Fatalf("after recovery: %v, %v; want the new value", got, err)
+		}
+	})
+	t.Run("fails beyond the bound", func(t *testing.T) {
+		w, clk, h := setup(t, mw.WithMaxStale(10*time.Minute))
+		w.ext.SetFaults(mwtest.Faults{ServerError: 1})
+		clk.Advance(time.Minute + 11*time.Minute)
+		_, err := h(invokeCtx(t, time.Second), nil)
+		fe := asFetchError(t, err)
+		if fe.Stale != 11*time.Minute || !strings.Contains(err.Error(), "past its TTL") {
+			t.Errorf("Stale = %v, error %q; want 11m past its TTL", fe.Stale, err)
+		}
+	})
+	t.Run("a hung refresh costs at most the stale budget", func(t *testing.T) {
+		w, clk, h := setup(t)
+		w.ext.SetHang(true)
+		clk.Advance(2 * time.Minute)
+		start := time.Now()
+		got, err := h(invokeCtx(t, 10*time.Second), []string{"secret:s"})
+		if err != nil || got["secret:s"] != "good" {
+			t.Fatalf("got %v, %v", got, err)
+		}
+		if el := time.Since(start); el > mw.StaleBudget+2*time.Second {
+			t.Errorf("held %v for a refresh with a stale value in hand", el)
+		}
+	})
+}
+
+// panicAfter is a transport that panics on its nth request and after.
+type panicAfter struct {
+	n, seen atomic.Int32
+}
+
+func (p *panicAfter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if p.seen.Add(1) >= p.n.Load() {
+		panic("transport bug")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// A panic in a refresh ahead of expiry, beside a handler that succeeded,
+// never fails the invoke afterwards (Lambda would retry a batch whose side
+// effects happened): it is the item's failure, handed to OpenTelemetry's
+// error handler, and the item keeps its fresh value.
+func TestAPanicInARefreshAheadNeverFailsTheInvoke(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	var handled atomic.Value
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { handled.Store(err) }))
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+	tr := &panicAfter{}
+	tr.n.Store(2) // the cold fetch works; the refresh ahead panics
+	clk := newClock()
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithTTL(time.Minute), mw.WithRefreshAhead(10*time.Second),
+		withClock(clk), mw.WithHTTPClient(&http.Client{Transport: tr}))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(55 * time.Second) // within the refresh-ahead window
+	var got map[string]string
+	var err error
+	if r := recovered(func() { got, err = h(invokeCtx(t, 5*time.Second), []string{"secret:s"}) }); r != nil {
+		t.Fatalf("the invoke panicked after its handler returned: %v", r)
+	}
+	if err != nil || got["secret:s"] != "v" {
+		t.Fatalf("got %v, %v; want the fresh value", got, err)
+	}
+	if e, _ := handled.Load().(error); e == nil || !strings.Contains(e.Error(), "transport bug") {
+		t.Errorf("OpenTelemetry's error handler got %v; want the panic", e)
+	}
+}
+
+// treeSource serves parameters under paths from a map that tests change.
+type treeSource struct {
+	mu     sync.Mutex
+	values map[string]string
+}
+
+func (s *treeSource) Name() string { return "tree" }
+
+func (s *treeSource) Plan(it mw.Item) (mw.Plan, error) {
+	if it.Kind != mw.KindParametersByPath {
+		return mw.Plan{}, mw.ErrNotServed
+	}
+	return mw.Plan{Op: "GetParametersByPath", Batch: 1}, nil
+}
+
+func (s *treeSource) Fetch(_ context.Context, _ string, items []mw.Item) []mw.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]mw.Result, len(items))
+	for i, it := range items {
+		out[i].Values = map[string]string{}
+		for name, v := range s.values {
+			if strings.HasPrefix(name, it.Name+"/") {
+				out[i].Values[name] = v
+			}
+		}
+	}
+	return out
+}
+
+func (s *treeSource) set(name, v string) {
+	s.mu.Lock()
+	s.values[name] = v
+	s.mu.Unlock()
+}
+
+// RefreshParameter of a parameter found under two declared paths (/app and
+// /app/prod) refreshes the path whose value Parameter serves (the one
+// declared first), and returns the new value: not the old one, as it did
+// whenever it picked the other path (map order, so about half the time).
+func TestRefreshParameterUnderTwoPathsReturnsTheNewValue(t *testing.T) {
+	src := &treeSource{values: map[string]string{"/app/prod/x": "v0"}}
+	c := newClock()
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		return mw.RefreshParameter(ctx, "/app/prod/x")
+	}, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithParametersByPath("/app"), mw.WithParametersByPath("/app/prod"), withClock(c))
+	for round := 1; round <= 20; round++ {
+		want := "v" + string(rune('a'+round))
+		src.set("/app/prod/x", want)
+		c.Advance(2 * time.Second) // past the coalescing of refreshes (1 s)
+		got, err := h(invokeCtx(t, 5*time.Second), struct{}{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("round %d: RefreshParameter returned %q; want the new value %q", round, got, want)
+		}
+	}
+}
+
+// A source of the user's that serves AppConfig comes first; the default
+// still serves what it does not.
+func TestAUserSourceServesAppConfigFirst(t *testing.T) {
+	var asked atomic.Int64
+	src := &mapSource{kind: mw.KindAppConfig, values: map[string]string{"p": "mine"}, asked: &asked}
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		b, err := mw.AppConfig(ctx, "p")
+		return string(b), err
+	}, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithAppConfig("a", "e", "p"))
+	if out, err := h(invokeCtx(t, 5*time.Second), struct{}{}); err != nil || out != "mine" || asked.Load() != 1 {
+		t.Errorf("got %q, %v, %d asks", out, err, asked.Load())
+	}
+}
+
+// mapSource serves one kind from a map.
+type mapSource struct {
+	kind   mw.Kind
+	values map[string]string
+	asked  *atomic.Int64
+}
+
+func (s *mapSource) Name() string { return "map" }
+
+func (s *mapSource) Plan(it mw.Item) (mw.Plan, error) {
+	if it.Kind != s.kind {
+		return mw.Plan{}, mw.ErrNotServed
+	}
+	return mw.Plan{Op: "get"}, nil
+}
+
+func (s *mapSource) Fetch(_ context.Context, _ string, items []mw.Item) []mw.Result {
+	out := make([]mw.Result, len(items))
+	for i, it := range items {
+		s.asked.Add(1)
+		out[i].Value = s.values[it.Name]
+	}
+	return out
+}
 
 // kindSource serves every kind it is told to from a map, and counts what
 // it was asked for, by name.

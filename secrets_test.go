@@ -12,6 +12,10 @@ import (
 	"github.com/lambda-mw/mw/mwtest"
 )
 
+// The tests of the accessors (secrets.go): the typed ones and their
+// decoding, RefreshSecret, Stale, and the values of a test's context
+// (mwtest.NewContext) that they answer from as from an invoke's.
+
 type dbCreds struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
@@ -262,6 +266,204 @@ func TestTypedAccessorsUnderConcurrentInvokes(t *testing.T) {
 	for range n {
 		if err := <-errs; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// mwtest.NewContext serves handler unit tests with no extension.
+func TestMwtestContextAnswersTheAccessors(t *testing.T) {
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{
+		Secrets: map[string]string{"prod/db": "pw"}, Parameters: map[string]string{"/app/flags": "on"},
+	})
+	got, err := echo(ctx, []string{"secret:prod/db", "parameter:/app/flags"})
+	if err != nil || got["secret:prod/db"] != "pw" || got["parameter:/app/flags"] != "on" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if _, err := mw.Secret(ctx, "other"); !errors.Is(err, mw.ErrNotDeclared) {
+		t.Errorf("missing name: %v", err)
+	}
+}
+
+// mwtest.Values acts out what a handler meets besides values: an optional
+// item that could not be fetched, a value served stale, a path's
+// parameters; and mw.Stale tells a stale value from a fresh one in a real
+// invoke too.
+func TestValuesActOutMissingAndStaleItems(t *testing.T) {
+	fe := &mw.FetchError{Kind: mw.KindSecret, Name: "arn:aws:secretsmanager:us-east-1:1:secret:beta-AbCdEf", Alias: "beta", Class: mw.ClassNotFound}
+	var noCtx context.Context // nil: NewContext takes it as Background
+	ctx := mwtest.NewContext(noCtx, mwtest.Values{
+		Secrets:          map[string]string{"prod/db": "pw"},
+		ParametersByPath: map[string]map[string]string{"/app": {"/app/a": "1", "/app/b/c": "2"}},
+		Missing:          []*mw.FetchError{fe},
+		Stale:            map[string]time.Duration{"secret:prod/db": time.Minute},
+	})
+	_, err := mw.Secret(ctx, "beta")
+	var got *mw.FetchError
+	if !errors.Is(err, mw.ErrNotFound) || !errors.As(err, &got) || got != fe {
+		t.Errorf("missing: %v", err)
+	}
+	if d, stale := mw.Stale(ctx, mw.KindSecret, "prod/db"); !stale || d != time.Minute {
+		t.Errorf("stale: %v %v", d, stale)
+	}
+	if v, err := mw.Parameter(ctx, "/app/b/c"); err != nil || v != "2" {
+		t.Errorf("found under the path: %q, %v", v, err)
+	}
+	if m, err := mw.ParametersByPath(ctx, "/app"); err != nil || len(m) != 2 {
+		t.Errorf("ParametersByPath: %v, %v", m, err)
+	}
+
+	// The same states in a real invoke: fresh, then served stale.
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	c := newClock()
+	var stale []bool
+	h := mw.Wrap(func(ctx context.Context, _ int) (string, error) {
+		_, s := mw.Stale(ctx, mw.KindSecret, "s")
+		stale = append(stale, s)
+		return mw.Secret(ctx, "s")
+	}, w.opts(mw.WithSecrets("s"), mw.WithTTL(time.Minute), withClock(c))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), 0); err != nil {
+		t.Fatal(err)
+	}
+	w.ext.Deny("s")
+	c.Advance(2 * time.Minute)
+	if v, err := h(invokeCtx(t, 5*time.Second), 0); err != nil || v != "v" {
+		t.Fatalf("stale serve: %q, %v", v, err)
+	}
+	if len(stale) != 2 || stale[0] || !stale[1] {
+		t.Errorf("stale: %v; want fresh, then stale", stale)
+	}
+}
+
+// A mistake in mwtest.Values that would make a test test another path is
+// said at once: a Stale key that names no item, a Missing entry with no
+// Kind.
+func TestValuesRefuseWhatTheyCannotActOut(t *testing.T) {
+	for name, v := range map[string]mwtest.Values{
+		"stale key without its kind": {Secrets: map[string]string{"prod/db": "pw"}, Stale: map[string]time.Duration{"prod/db": time.Minute}},
+		"stale key of no item":       {Secrets: map[string]string{"prod/db": "pw"}, Stale: map[string]time.Duration{"secret:prod/dbb": time.Minute}},
+		"missing with no kind":       {Missing: []*mw.FetchError{{Name: "/app/beta"}}},
+	} {
+		if r := recovered(func() { mwtest.NewContext(context.Background(), v) }); r == nil {
+			t.Errorf("%s: no panic", name)
+		}
+	}
+}
+
+func TestRefreshSecret(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			w := newWorld(t, d)
+			w.ext.PutSecret("prod/db", "old")
+			opts := w.opts(mw.WithSecrets("prod/db"))
+			if d == mwtest.Agent {
+				opts = append(opts, mw.WithSecretsManagerAgent())
+			}
+			clk := newClock()
+			opts = append(opts, withClock(clk))
+			resolved, rotated := make(chan struct{}), make(chan struct{})
+			h := mw.Wrap(func(ctx context.Context, _ int) (string, error) {
+				close(resolved)
+				<-rotated
+				if v, _ := mw.Secret(ctx, "prod/db"); v != "old" {
+					return "", fmt.Errorf("before the refresh: %q", v)
+				}
+				if _, err := mw.RefreshSecret(ctx, "prod/db"); err != nil {
+					return "", err
+				}
+				return mw.Secret(ctx, "prod/db") // the same ctx sees the new value
+			}, opts...)
+			// The first invoke resolves, then the secret rotates.
+			go func() {
+				<-resolved
+				w.ext.PutSecret("prod/db", "new")
+				close(rotated)
+			}()
+			got, err := h(invokeCtx(t, 5*time.Second), 0)
+			if err != nil || got != "new" {
+				t.Fatalf("got %q, %v; want new", got, err)
+			}
+			wantRefreshNow := int64(0)
+			if d == mwtest.Agent {
+				wantRefreshNow = 1
+			}
+			if n := w.ext.Stats().RefreshNow; n != wantRefreshNow {
+				t.Errorf("%d refreshNow requests; want %d", n, wantRefreshNow)
+			}
+		})
+	}
+}
+
+// RefreshSecret returns the value it fetched, even while another declared
+// item has just failed for good (its refresh failed, and WithMaxStale(0)
+// serves no stale value), so that no new set of values can be published.
+func TestRefreshSecretReturnsItsNewValueWhileAnotherItemFails(t *testing.T) {
+	w := newWorld(t, mwtest.Agent)
+	w.ext.PutSecret("a", "a1")
+	w.ext.PutSecret("b", "b1")
+	c := newClock()
+	release := make(chan struct{})
+	inHandler := make(chan struct{})
+	h := mw.Wrap(func(ctx context.Context, refresh bool) (string, error) {
+		if !refresh {
+			return "", nil
+		}
+		close(inHandler)
+		<-release
+		return mw.RefreshSecret(ctx, "a")
+	}, w.opts(mw.WithSecretsManagerAgent(), mw.WithSecret("a", mw.TTL(time.Hour)), mw.WithSecret("b", mw.TTL(time.Minute)),
+		mw.WithMaxStale(0), withClock(c))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), false); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		v, err := h(invokeCtx(t, 5*time.Second), true)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- v
+	}()
+	<-inHandler
+	c.Advance(2 * time.Minute) // b expires
+	w.ext.Deny("b")
+	if _, err := h(invokeCtx(t, 5*time.Second), false); err == nil {
+		t.Fatal("b's refresh failed, with no stale value to serve: want the invoke to fail")
+	}
+	w.ext.PutSecret("a", "a2")
+	close(release)
+	if v := <-got; v != "a2" {
+		t.Errorf("RefreshSecret returned %q with no error; want the value it fetched, a2", v)
+	}
+}
+
+// A decode error says where, by the names the type declares, and what was
+// expected: never a value, never a key taken from the value (a map key can
+// be a secret), and a byte order mark is named as such.
+func TestDecodeErrorsNameThePathNotTheKeys(t *testing.T) {
+	type creds struct {
+		Credentials struct {
+			Port int `json:"port"`
+		} `json:"credentials"`
+		Hosts map[string]struct {
+			Port int `json:"port"`
+		} `json:"hosts"`
+		Weights map[string]int `json:"weights"`
+	}
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("nested", `{"credentials":{"port":"x"}}`)
+	w.ext.PutSecret("mapped", `{"hosts":{"`+canary+`":{"port":"x"}}}`)
+	w.ext.PutSecret("weights", `{"weights":{"`+canary+`":"heavy"}}`)
+	w.ext.PutSecret("bom", "\ufeff{}")
+	for id, want := range map[string]string{
+		"nested":  "at credentials.port, a JSON string where an int is expected",
+		"mapped":  "at hosts.*.port, a JSON string where an int is expected",
+		"weights": "a JSON string where an int is expected", // at weights (at weights.* with jsonv2)
+		"bom":     "byte order mark",
+	} {
+		_, err := typed(t, w, func(ctx context.Context) (creds, error) { return mw.SecretJSON[creds](ctx, id) }, mw.WithSecrets(id))
+		if !errors.Is(err, mw.ErrDecode) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), canary) {
+			t.Errorf("%s: %v\nwant %q", id, err, want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package mw_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -10,14 +11,231 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel"
-
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
-// Defects found in review, each a test of the right behaviour of
-// the cache's flights: who leads a fetch, who waits for it, and how it ends.
+// The tests of the flights (fetch.go): every item fetched at once, each by
+// one flight however many invokes need it; who leads a fetch, who waits for
+// it, and how it ends; refreshes that share a flight; the invoke's deadline
+// over it all. Many began as defects found in review, each a test of the
+// right behaviour.
+
+// The first invoke fetches every item, concurrently, with the protocol's
+// details right, in both dialects.
+func TestFirstInvokeFetchesEveryItemConcurrently(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			t.Setenv("AWS_SESSION_TOKEN", testToken)
+			ext := mwtest.New(d)
+			ext.SetToken(testToken)
+			// The third is declared by its full ARN.
+			stored := []string{"prod/db", "team+a=b@c/d", "prod/api"}
+			secrets := []string{"prod/db", "team+a=b@c/d", mwtest.SecretARN("prod/api")}
+			var keys []string
+			want := map[string]string{}
+			for i, id := range secrets {
+				ext.PutSecret(stored[i], fmt.Sprintf("value-%d", i))
+				keys = append(keys, "secret:"+id)
+				want["secret:"+id] = fmt.Sprintf("value-%d", i)
+			}
+			var params []string
+			if d == mwtest.Managed { // the agent has no Parameter Store
+				ext.PutParameter("/app/flags", "String", "on")
+				ext.PutParameter("/app/a+b=c@d", "SecureString", "decrypted")
+				params = []string{"/app/flags", "/app/a+b=c@d"}
+				keys = append(keys, "parameter:/app/flags", "parameter:/app/a+b=c@d")
+				want["parameter:/app/flags"] = "on"
+				want["parameter:/app/a+b=c@d"] = "decrypted"
+			}
+			// Every request waits until all are in flight together.
+			w := serveWorld(t, ext, newBarrier(ext, len(keys)))
+			h := mw.Wrap(echo, w.opts(mw.WithSecrets(secrets...), mw.WithParameters(params...))...)
+			got, err := h(invokeCtx(t, 5*time.Second), keys)
+			if err != nil {
+				t.Fatalf("fetches did not run concurrently, or failed: %v", err)
+			}
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("%s = %q; want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestHangingExtensionCannotHoldTheInvokePastItsDeadline(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			w := newWorld(t, d)
+			w.ext.PutSecret("s", "v")
+			w.ext.SetHang(true)
+			ran := false
+			h := mw.Wrap(func(ctx context.Context, _ struct{}) (struct{}, error) { ran = true; return struct{}{}, nil }, w.opts(mw.WithSecrets("s"))...)
+			start := time.Now()
+			_, err := h(invokeCtx(t, 400*time.Millisecond), struct{}{})
+			elapsed := time.Since(start)
+			if ran {
+				t.Error("handler ran without its secret")
+			}
+			if fe := asFetchError(t, err); fe.Class != mw.ClassTimeout {
+				t.Errorf("class %s; want timeout", fe.Class)
+			}
+			// The bound: a 400 ms invoke is not held for more than
+			// about a second. mw returns before the deadline, keeping a
+			// reserve to report the error.
+			if elapsed > time.Second {
+				t.Errorf("invoke held for %v", elapsed)
+			}
+			t.Logf("a 400 ms invoke against a hung extension returned after %v", elapsed.Round(time.Millisecond))
+		})
+	}
+}
+
+// N concurrent cold invokes make one fetch per item.
+func TestConcurrentColdInvokesFetchEachItemOnce(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			w := newWorld(t, d)
+			ids := []string{"a", "b", "c", "d"}
+			for _, id := range ids {
+				w.ext.PutSecret(id, "v-"+id)
+			}
+			w.ext.SetLatency(20 * time.Millisecond)
+			h := mw.Wrap(echo, w.opts(mw.WithSecrets(ids...))...)
+			const n = 64
+			start := make(chan struct{})
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					<-start
+					got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:a", "secret:d"})
+					if err == nil && (got["secret:a"] != "v-a" || got["secret:d"] != "v-d") {
+						err = fmt.Errorf("wrong values %v", got)
+					}
+					errs <- err
+				}()
+			}
+			close(start)
+			for range n {
+				if err := <-errs; err != nil {
+					t.Error(err)
+				}
+			}
+			for _, id := range ids {
+				if got := w.ext.Fetches(id); got != 1 {
+					t.Errorf("%s fetched %d times by %d concurrent invokes; want 1", id, got, n)
+				}
+			}
+		})
+	}
+}
+
+func TestAWaiterOutlivesALeaderThatRanOutOfTime(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("s", "v")
+	w.ext.SetHang(true)
+	arrived := make(chan struct{}, 1)
+	w = serveWorld(t, w.ext, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		w.ext.ServeHTTP(rw, r)
+	}))
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"))...)
+	leaderDone := make(chan error, 1)
+	go func() {
+		_, err := h(invokeCtx(t, 300*time.Millisecond), nil)
+		leaderDone <- err
+	}()
+	<-arrived // the leader's fetch hangs in the extension
+	follower := make(chan error, 1)
+	go func() {
+		got, err := h(invokeCtx(t, 10*time.Second), []string{"secret:s"})
+		if err == nil && got["secret:s"] != "v" {
+			err = fmt.Errorf("got %v", got)
+		}
+		follower <- err
+	}()
+	if err := <-leaderDone; err == nil {
+		t.Fatal("the leader should have timed out")
+	}
+	w.ext.SetHang(false)
+	if err := <-follower; err != nil {
+		t.Fatalf("the follower inherited the leader's timeout: %v", err)
+	}
+}
+
+func Test1000ConcurrentColdInvokesFetchEachItemOnce(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	ids := []string{"a", "b", "c", "d", "e"}
+	for _, id := range ids {
+		w.ext.PutSecret(id, "v-"+id)
+	}
+	w.ext.SetLatency(10 * time.Millisecond)
+	h := mw.Wrap(echo, w.opts(mw.WithSecrets(ids...))...)
+	const n = 1000
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			<-start
+			got, err := h(invokeCtx(t, 10*time.Second), []string{"secret:e"})
+			if err == nil && got["secret:e"] != "v-e" {
+				err = fmt.Errorf("wrong value")
+			}
+			errs <- err
+		}()
+	}
+	close(start)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range ids {
+		if got := w.ext.Fetches(id); got != 1 {
+			t.Errorf("%s fetched %d times by %d cold invokes; want 1", id, got, n)
+		}
+	}
+}
+
+func TestRefreshStampedeCausesOneFetch(t *testing.T) {
+	w := newWorld(t, mwtest.Agent)
+	w.ext.PutSecret("prod/db", "v1")
+	w.ext.SetLatency(20 * time.Millisecond)
+	clk := newClock()
+	h := mw.Wrap(func(ctx context.Context, _ int) (string, error) {
+		return mw.RefreshSecret(ctx, "prod/db")
+	}, w.opts(mw.WithSecrets("prod/db"), mw.WithSecretsManagerAgent(), withClock(clk))...)
+	if _, err := h(invokeCtx(t, 5*time.Second), 0); err != nil { // cold, then one refresh
+		t.Fatal(err)
+	}
+	clk.Advance(5 * time.Second)
+	before := w.ext.Fetches("prod/db")
+	w.ext.PutSecret("prod/db", "v2")
+	const n = 100
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if v, err := h(invokeCtx(t, 5*time.Second), 0); err != nil || v != "v2" {
+				errs <- fmt.Errorf("%q, %v", v, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := w.ext.Fetches("prod/db") - before; got != 1 {
+		t.Errorf("%d concurrent refreshes made %d fetches; want 1", n, got)
+	}
+}
 
 // panicOnce is a transport that panics on its first request, as a user's
 // instrumented transport might, then works.
@@ -30,13 +248,6 @@ func (p *panicOnce) RoundTrip(r *http.Request) (*http.Response, error) {
 		panic("transport bug")
 	}
 	return http.DefaultTransport.RoundTrip(r)
-}
-
-// recovered runs f and returns what it panicked with.
-func recovered(f func()) (r any) {
-	defer func() { r = recover() }()
-	f()
-	return nil
 }
 
 // A panic while fetching is raised again in the caller's goroutine once
@@ -78,16 +289,6 @@ func TestAPanicWhileFetchingEndsTheFetch(t *testing.T) {
 	if el := time.Since(start); el > 3*time.Second { // a bound, not a measurement: it did not wait out its deadline
 		t.Errorf("took %v", el)
 	}
-}
-
-func errString(r any) string {
-	if err, ok := r.(error); ok {
-		return err.Error()
-	}
-	if s, ok := r.(string); ok {
-		return s
-	}
-	return ""
 }
 
 // refresher is a wrapped handler that refreshes the secret s, and a way to
@@ -524,180 +725,5 @@ func TestARefreshLongerThanTheStaleBudgetStillLands(t *testing.T) {
 	}
 	if n := src.calls.Load(); n != 2 {
 		t.Errorf("%d fetches; want 2: the cold one and one refresh", n)
-	}
-}
-
-// stuckSource ignores its context: a Fetch it is told to hang never
-// returns until the test ends.
-type stuckSource struct {
-	calls atomic.Int32
-	stuck atomic.Bool
-	end   chan struct{}
-}
-
-func (s *stuckSource) Name() string { return "stuck" }
-
-func (s *stuckSource) Plan(it mw.Item) (mw.Plan, error) { return mw.Plan{Op: "Get", Batch: 1}, nil }
-
-func (s *stuckSource) Fetch(_ context.Context, _ string, items []mw.Item) []mw.Result {
-	s.calls.Add(1)
-	if s.stuck.Load() {
-		<-s.end // ignores the context
-	}
-	out := make([]mw.Result, len(items))
-	for i := range out {
-		out[i].Value = "v"
-	}
-	return out
-}
-
-// However a source behaves, the invoke leading its fetch returns by its
-// deadline, and the item is not wedged: the next invoke fetches it again.
-// The same for a user's HTTP transport that ignores the request's context.
-func TestTheDeadlineHoldsWhateverTheSourceDoes(t *testing.T) {
-	t.Run("a source", func(t *testing.T) {
-		src := &stuckSource{end: make(chan struct{})}
-		t.Cleanup(func() { close(src.end) })
-		src.stuck.Store(true)
-		h := mw.Wrap(echo, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithSecrets("s"))
-		start := time.Now()
-		_, err := h(invokeCtx(t, 500*time.Millisecond), nil)
-		if fe := asFetchError(t, err); fe.Class != mw.ClassTimeout {
-			t.Errorf("class %s; want timeout", fe.Class)
-		}
-		if el := time.Since(start); el > 3*time.Second { // a bound, not a measurement: the deadline is 500 ms
-			t.Errorf("the invoke returned after %v", el)
-		}
-		src.stuck.Store(false)
-		if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
-			t.Fatalf("next invoke: %v, %v; want the value: the item was wedged", got, err)
-		}
-		if n := src.calls.Load(); n != 2 {
-			t.Errorf("%d fetches; want 2", n)
-		}
-	})
-	t.Run("a transport", func(t *testing.T) {
-		w := newWorld(t, mwtest.Managed)
-		w.ext.PutSecret("s", "v")
-		end := make(chan struct{})
-		t.Cleanup(func() { close(end) })
-		var stuck atomic.Bool
-		stuck.Store(true)
-		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			if stuck.Load() {
-				<-end // ignores the request's context
-			}
-			return http.DefaultTransport.RoundTrip(r)
-		})
-		h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithHTTPClient(&http.Client{Transport: rt}))...)
-		start := time.Now()
-		if _, err := h(invokeCtx(t, 500*time.Millisecond), nil); err == nil {
-			t.Fatal("no error from a hung transport")
-		}
-		if el := time.Since(start); el > 3*time.Second {
-			t.Errorf("the invoke returned after %v", el)
-		}
-		stuck.Store(false)
-		if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
-			t.Fatalf("next invoke: %v, %v", got, err)
-		}
-	})
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// panicAfter is a transport that panics on its nth request and after.
-type panicAfter struct {
-	n, seen atomic.Int32
-}
-
-func (p *panicAfter) RoundTrip(r *http.Request) (*http.Response, error) {
-	if p.seen.Add(1) >= p.n.Load() {
-		panic("transport bug")
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-// A panic in a refresh ahead of expiry, beside a handler that succeeded,
-// never fails the invoke afterwards (Lambda would retry a batch whose side
-// effects happened): it is the item's failure, handed to OpenTelemetry's
-// error handler, and the item keeps its fresh value.
-func TestAPanicInARefreshAheadNeverFailsTheInvoke(t *testing.T) {
-	w := newWorld(t, mwtest.Managed)
-	w.ext.PutSecret("s", "v")
-	var handled atomic.Value
-	prev := otel.GetErrorHandler()
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { handled.Store(err) }))
-	t.Cleanup(func() { otel.SetErrorHandler(prev) })
-	tr := &panicAfter{}
-	tr.n.Store(2) // the cold fetch works; the refresh ahead panics
-	clk := newClock()
-	h := mw.Wrap(echo, w.opts(mw.WithSecrets("s"), mw.WithTTL(time.Minute), mw.WithRefreshAhead(10*time.Second),
-		withClock(clk), mw.WithHTTPClient(&http.Client{Transport: tr}))...)
-	if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
-		t.Fatal(err)
-	}
-	clk.Advance(55 * time.Second) // within the refresh-ahead window
-	var got map[string]string
-	var err error
-	if r := recovered(func() { got, err = h(invokeCtx(t, 5*time.Second), []string{"secret:s"}) }); r != nil {
-		t.Fatalf("the invoke panicked after its handler returned: %v", r)
-	}
-	if err != nil || got["secret:s"] != "v" {
-		t.Fatalf("got %v, %v; want the fresh value", got, err)
-	}
-	if e, _ := handled.Load().(error); e == nil || !strings.Contains(e.Error(), "transport bug") {
-		t.Errorf("OpenTelemetry's error handler got %v; want the panic", e)
-	}
-}
-
-// retryAfterSource answers its first Fetch with a throttling that asks to
-// be retried after its retryAfter, then serves; it records when each Fetch
-// came.
-type retryAfterSource struct {
-	retryAfter time.Duration
-	mu         sync.Mutex
-	at         []time.Time
-}
-
-func (s *retryAfterSource) Name() string { return "retryafter" }
-
-func (s *retryAfterSource) Plan(mw.Item) (mw.Plan, error) { return mw.Plan{Op: "Get", Batch: 1}, nil }
-
-func (s *retryAfterSource) Fetch(_ context.Context, _ string, items []mw.Item) []mw.Result {
-	s.mu.Lock()
-	s.at = append(s.at, time.Now())
-	n := len(s.at)
-	s.mu.Unlock()
-	if n == 1 {
-		return []mw.Result{{Err: &mw.SourceError{Class: mw.ClassThrottled, Retry: true, Status: 429, RetryAfter: s.retryAfter}}}
-	}
-	return []mw.Result{{Value: "v"}}
-}
-
-// An answer's Retry-After is a floor on the wait before the next attempt,
-// within the deadline; one the deadline has no room for ends the retries
-// at once, with the answer's error, rather than wait the deadline out.
-func TestRetryAfterIsHonouredWithinTheDeadline(t *testing.T) {
-	src := &retryAfterSource{retryAfter: 300 * time.Millisecond}
-	h := mw.Wrap(echo, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithSecrets("s"))
-	if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "v" {
-		t.Fatalf("got %v, %v", got, err)
-	}
-	if gap := src.at[1].Sub(src.at[0]); gap < src.retryAfter {
-		t.Errorf("retried %v after the answer; it asked for %v", gap, src.retryAfter)
-	}
-
-	src = &retryAfterSource{retryAfter: time.Minute}
-	h = mw.Wrap(echo, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithSecrets("s"))
-	start := time.Now()
-	_, err := h(invokeCtx(t, 3*time.Second), nil)
-	if fe := asFetchError(t, err); fe.Class != mw.ClassThrottled || fe.Attempts != 1 {
-		t.Errorf("class %s after %d attempts; want throttled, after 1", fe.Class, fe.Attempts)
-	}
-	if el := time.Since(start); el > 2*time.Second { // a bound, not a measurement: the deadline is 3 s
-		t.Errorf("waited %v for a retry the deadline has no room for", el)
 	}
 }
