@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end suite: mw and cmd/mw-extension under AWS's Lambda Runtime
-# Interface Emulator (RIE). See README "Run it locally like Lambda".
+# Interface Emulator (RIE). See docs/contributing.md, "The end-to-end suites".
 #
 # Builds the e2e functions as bootstrap binaries, installs the pinned RIE,
 # puts mw-extension into /opt/extensions inside a private mount and pid
