@@ -436,7 +436,7 @@ func TestARefreshNeverTakesAnOrdinaryFetch(t *testing.T) {
 }
 
 // An invoke that needs an expired item with a stale value to serve waits
-// for its refresh no longer than a stale item's budget (LIFECYCLE.md: "With
+// for its refresh no longer than a stale item's budget (docs/operations.md: "With
 // a stale value to serve, it waits 1 s at most"), even when the flight it
 // joins is another caller's RefreshSecret against a hung extension: it
 // serves the stale value and leaves its handler the invoke's time.
@@ -497,7 +497,7 @@ func (c *pausingCtx) Deadline() (time.Time, bool) {
 
 // An invoke that found an item missing, but whose fetch of it starts only
 // after a concurrent invoke's fetch of it has landed, serves that value: it
-// does not fetch the item again (LIFECYCLE.md: N concurrent cold invokes
+// does not fetch the item again (docs/operations.md: N concurrent cold invokes
 // make one fetch per item). Test1000ConcurrentColdInvokesFetchEachItemOnce
 // meets this by chance under load; this test meets it every time.
 func TestAnInvokeDoesNotRefetchWhatLandedWhileItPlanned(t *testing.T) {
