@@ -20,10 +20,10 @@ import (
 // or by name and by ARN) in one call could not be told apart. So no two
 // requests with the same parameterKey share a call, and each answer is
 // matched to its request by key.
-func (s *Source) getParameters(ctx context.Context, items []mw.Item, res []mw.Result) {
+func (c *clients) getParameters(ctx context.Context, items []mw.Item, res []mw.Result) {
 	names, byName := requests(items, parameterRequest)
 	fanOut(parameterCalls(names), byName, res, func(call []string) map[string]mw.Result {
-		return s.getParametersCall(ctx, call)
+		return c.getParametersCall(ctx, call)
 	})
 }
 
@@ -50,11 +50,11 @@ func parameterCalls(names []string) [][]string {
 
 // getParametersCall makes one GetParameters call for names, whose keys are
 // distinct, and returns a Result for each name.
-func (s *Source) getParametersCall(ctx context.Context, names []string) map[string]mw.Result {
+func (c *clients) getParametersCall(ctx context.Context, names []string) map[string]mw.Result {
 	got := make(map[string]mw.Result, len(names))
-	out, err := s.ssm.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(true)})
+	out, err := c.ssm.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(true)})
 	if err != nil {
-		e := s.callError(ctx, opGetParameters, err)
+		e := c.callError(ctx, opGetParameters, err)
 		for _, n := range names {
 			got[n] = mw.Result{Err: e}
 		}
@@ -73,7 +73,7 @@ func (s *Source) getParametersCall(ctx context.Context, names []string) map[stri
 	}
 	for _, n := range out.InvalidParameters {
 		if _, ours := byName(names, n); ours {
-			got[n] = mw.Result{Err: s.notFoundParameter()}
+			got[n] = mw.Result{Err: c.notFoundParameter()}
 		}
 	}
 	for _, n := range names {
@@ -111,7 +111,7 @@ func matchParameter(byKey map[string]string, p types.Parameter) (string, bool) {
 // ssm:GetParametersByPath, recursively and decrypted, page after page until
 // NextToken is empty (a page may be empty and still have one). A failed
 // page fails the item: mw retries the whole path.
-func (s *Source) getParametersByPath(ctx context.Context, it mw.Item) mw.Result {
+func (c *clients) getParametersByPath(ctx context.Context, it mw.Item) mw.Result {
 	values := make(map[string]string)
 	seen := make(map[string]bool)
 	in := &ssm.GetParametersByPathInput{
@@ -121,9 +121,9 @@ func (s *Source) getParametersByPath(ctx context.Context, it mw.Item) mw.Result 
 		MaxResults:     aws.Int32(maxGetParameters),
 	}
 	for {
-		out, err := s.ssm.GetParametersByPath(ctx, in)
+		out, err := c.ssm.GetParametersByPath(ctx, in)
 		if err != nil {
-			return mw.Result{Err: s.callError(ctx, opGetParametersByPath, err)}
+			return mw.Result{Err: c.callError(ctx, opGetParametersByPath, err)}
 		}
 		for _, p := range out.Parameters {
 			values[aws.ToString(p.Name)] = aws.ToString(p.Value)
