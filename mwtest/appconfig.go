@@ -90,7 +90,7 @@ func (e *Extension) serveAppConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	k, ok := parseConfigPath(r.URL.EscapedPath())
 	if !ok {
-		e.appConfigFail(w, &failure{codeResourceNotFound, msgConfigurationNotFound})
+		e.appConfigFail(w, &failure{code: codeResourceNotFound, msg: msgConfigurationNotFound})
 		return
 	}
 	if !e.admit(w, r, k.name(), false) {
@@ -98,7 +98,7 @@ func (e *Extension) serveAppConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		e.appConfigFail(w, &failure{codeBadRequest, "malformed query"})
+		e.appConfigFail(w, &failure{code: codeBadRequest, msg: "malformed query"})
 		return
 	}
 	e.mu.Lock()
@@ -126,7 +126,7 @@ func (e *Extension) serveAppConfig(w http.ResponseWriter, r *http.Request) {
 // that exist, and 400 BadRequestException for a freeform profile.
 func (e *Extension) serveFlags(w http.ResponseWriter, k configKey, version int, v configVersion, keys []string) {
 	if v.flags == nil {
-		e.appConfigFail(w, &failure{codeBadRequest, "the flag query needs a profile of type " + TypeFeatureFlags})
+		e.appConfigFail(w, &failure{code: codeBadRequest, msg: "the flag query needs a profile of type " + TypeFeatureFlags})
 		return
 	}
 	var b strings.Builder

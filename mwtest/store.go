@@ -276,7 +276,7 @@ func (p *parameter) pick(version int64, label string) (int64, *string, *failure)
 	switch {
 	case version != 0:
 		if version < 1 || version > int64(len(p.versions)) {
-			return 0, nil, &failure{codeParameterVersion, "Systems Manager could not find version " + strconv.FormatInt(version, 10) + " of " + p.name + "."}
+			return 0, nil, &failure{code: codeParameterVersion, msg: "Systems Manager could not find version " + strconv.FormatInt(version, 10) + " of " + p.name + "."}
 		}
 		return version, ptr(":" + strconv.FormatInt(version, 10)), nil
 	case label != "":
@@ -297,7 +297,7 @@ func (s *store) decrypted(r *paramResult, ref string, decrypt bool) (*paramResul
 	case !decrypt:
 		r.value = ciphertext(r.name, r.version)
 	case s.noDecrypt[r.name] || s.noDecrypt[ref]:
-		return nil, &failure{codeDecryptionFailure, msgParameterDecrypt}
+		return nil, &failure{code: codeDecryptionFailure, msg: msgParameterDecrypt}
 	}
 	return r, nil
 }
@@ -409,7 +409,7 @@ func (s *store) getSecret(ref, versionID, stage string) (*secret, *secretVersion
 		return nil, nil, f
 	}
 	if slices.ContainsFunc(cands, func(c string) bool { return s.noDecrypt[c] }) {
-		return nil, nil, &failure{codeDecryptionFailure, msgSecretDecrypt}
+		return nil, nil, &failure{code: codeDecryptionFailure, msg: msgSecretDecrypt}
 	}
 	return sec, v, nil
 }
@@ -427,7 +427,7 @@ func (s *store) findSecret(cands []string) (*secret, *failure) {
 			return sec, nil
 		}
 	}
-	return nil, &failure{codeResourceNotFound, msgSecretNotFound}
+	return nil, &failure{code: codeResourceNotFound, msg: msgSecretNotFound}
 }
 
 // pick returns the version asked for by id, by stage, or both (which must
@@ -438,10 +438,10 @@ func (sec *secret) pick(versionID, stage string) (*secretVersion, *failure) {
 	}
 	v := sec.version(versionID)
 	if v == nil {
-		return nil, &failure{codeResourceNotFound, "Secrets Manager can't find the specified secret value for VersionId: " + versionID}
+		return nil, &failure{code: codeResourceNotFound, msg: "Secrets Manager can't find the specified secret value for VersionId: " + versionID}
 	}
 	if stage != "" && sec.stages[stage] != versionID {
-		return nil, &failure{codeResourceNotFound, "Secrets Manager can't find the specified secret value for VersionId: " + versionID + " and staging label: " + stage}
+		return nil, &failure{code: codeResourceNotFound, msg: "Secrets Manager can't find the specified secret value for VersionId: " + versionID + " and staging label: " + stage}
 	}
 	return v, nil
 }
@@ -449,7 +449,7 @@ func (sec *secret) pick(versionID, stage string) (*secretVersion, *failure) {
 func (sec *secret) atStage(stage string) (*secretVersion, *failure) {
 	id, ok := sec.stages[stage]
 	if !ok {
-		return nil, &failure{codeResourceNotFound, "Secrets Manager can't find the specified secret value for staging label: " + stage}
+		return nil, &failure{code: codeResourceNotFound, msg: "Secrets Manager can't find the specified secret value for staging label: " + stage}
 	}
 	return sec.version(id), nil
 }
