@@ -201,7 +201,8 @@ type paramResult struct {
 	version      int64
 	selector     *string
 	sourceResult *string
-	binary       bool // a binary secret read through Parameter Store: no Value
+	binary       bool   // a binary secret read through Parameter Store: no Value
+	bin          []byte // its bytes; never mutated
 	modified     time.Time
 }
 
@@ -327,6 +328,7 @@ func (s *store) getReference(ref string, version int64, label string, decrypt bo
 		typ:      TypeSecureString,
 		value:    v.str,
 		binary:   v.bin != nil,
+		bin:      v.bin,
 		modified: v.created,
 	}
 	if label != "" {
@@ -392,6 +394,33 @@ func newByteBuffer(b []byte) *byteBuffer {
 		hb[i] = int8(c)
 	}
 	return &byteBuffer{HB: hb, BigEndian: true, Mark: -1, Limit: len(b), Capacity: len(b), Address: 16}
+}
+
+// listPath answers GetParametersByPath for path, recursively and
+// decrypted: the latest version of every parameter whose name is under
+// path, by name. Deny(path) denies the whole path; DenyDecrypt of a
+// SecureString under it fails the whole call, as one key the caller may
+// not use fails GetParametersByPath with WithDecryption.
+func (s *store) listPath(path string) (map[string]string, *failure) {
+	switch {
+	case !strings.HasPrefix(path, "/"):
+		return nil, invalid("a path must begin with '/'")
+	case s.denied[path]:
+		return nil, accessDenied("ssm:GetParametersByPath", ParameterARN(path))
+	}
+	prefix := strings.TrimSuffix(path, "/") + "/"
+	out := make(map[string]string)
+	for name, p := range s.params {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		pv := p.versions[len(p.versions)-1]
+		if pv.typ == TypeSecureString && s.noDecrypt[name] {
+			return nil, &failure{code: codeDecryptionFailure, msg: msgParameterDecrypt}
+		}
+		out[name] = pv.value
+	}
+	return out, nil
 }
 
 // getSecret answers GetSecretValue for ref (a name, a full or partial ARN).
