@@ -227,3 +227,40 @@ func busy(t *testing.T) {
 	}
 	t.Cleanup(func() { close(stop); wg.Wait() })
 }
+
+// The same secret read as two roles and as the function's own, through a
+// wrapped handler: three fetches, each signed as its identity, three
+// values, each cached apart (a second invoke calls nothing).
+func TestWrapReadsAsEachRole(t *testing.T) {
+	b := newBackend(t)
+	b.PutSecret("shared/db", "own")
+	b.PutRoleSecret(roleA, "shared/db", "as-a")
+	b.PutRoleSecret(roleB, "shared/db", "as-b")
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		var out []string
+		for _, ref := range []string{"shared/db", "a", "b"} {
+			v, err := mw.Secret(ctx, ref)
+			if err != nil {
+				return "", err
+			}
+			out = append(out, v)
+		}
+		return strings.Join(out, " "), nil
+	}, mw.WithoutEnvironment(), mw.WithSource(awssdk.New(b.Config())),
+		mw.WithSecrets("shared/db"),
+		mw.WithSecret("shared/db", mw.RoleARN(roleA), mw.Alias("a")),
+		mw.WithSecret("shared/db", mw.RoleARN(roleB), mw.Alias("b")))
+	for range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		got, err := h(ctx, struct{}{})
+		cancel()
+		if err != nil || got != "own as-a as-b" {
+			t.Fatalf("got %q, %v", got, err)
+		}
+	}
+	for _, r := range []string{"", roleA, roleB} {
+		if got := b.CallsAs("BatchGetSecretValue", r); got != 1 {
+			t.Errorf("%d BatchGetSecretValue calls as %q, want 1", got, r)
+		}
+	}
+}
