@@ -5,11 +5,13 @@ go 1.26.0
 replace (
 	github.com/lambda-mw/mw => ../../
 	github.com/lambda-mw/mw/awssdk => ../
+	github.com/lambda-mw/mw/cloudext => ../../cloudext
 )
 
 require (
 	github.com/lambda-mw/mw v0.0.0-00010101000000-000000000000
 	github.com/lambda-mw/mw/awssdk v0.0.0-00010101000000-000000000000
+	github.com/lambda-mw/mw/cloudext v0.0.0-00010101000000-000000000000
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/lambda-mw/mw/mwtest"
 )
 
 // The region and account of every ARN moto makes up.
@@ -297,4 +299,24 @@ func (b *Backend) SecretARN(id string) string {
 	desc, err := b.sm.DescribeSecret(b.ctx(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
 	b.check("DescribeSecret "+id, err)
 	return aws.ToString(desc.ARN)
+}
+
+// FailNext makes the next n requests that name name meet f, as AWS
+// answers it: throttling (400 ThrottlingException), a server error (500
+// InternalServerError), a body that is not JSON, or a reset connection.
+// With it, a Backend is an mwtest.RoleBackend, for mwtest.TestSource.
+func (b *Backend) FailNext(name string, f mwtest.Fault, n int) {
+	var mf Fault
+	switch f {
+	case mwtest.FaultThrottle:
+		mf = Throttling()
+	case mwtest.FaultServerError:
+		mf = ServerError("InternalServerError")
+	case mwtest.FaultMalformed:
+		mf = Malformed(`{"unexpected":`)
+	case mwtest.FaultReset:
+		mf = Fault{Reset: true}
+	}
+	mf.Times = n
+	b.Fail("", name, mf)
 }
