@@ -102,3 +102,22 @@ func TestAgentRoleThatMayNotRead(t *testing.T) {
 		t.Errorf("hint %q\ndoes not say %q", se.Hint, want)
 	}
 }
+
+// The Parameters and Secrets extension takes on no role: a parameter or a
+// secret read as one is refused at Wrap, with the sources that can. (A
+// profile read as a role through the AppConfig Agent is refused too; see
+// TestDeclarationMistakesInCodePanicAtWrap.)
+func TestManagedExtensionRefusesRoles(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	for _, opt := range []mw.Option{
+		mw.WithParameter("/app/url", mw.RoleARN(roleA)),
+		mw.WithSecret("shared/db", mw.RoleARN(roleA)),
+	} {
+		err := mustPanic(t, func() { mw.Wrap(echo, w.opts(opt)...) })
+		for _, want := range []string{"as role " + roleA, "cannot take on another", "AWS SDK source", "Secrets Manager Agent", "Cloud Extensions"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("panic %q\ndoes not say %q", err, want)
+			}
+		}
+	}
+}
