@@ -21,8 +21,9 @@ type Flag struct {
 	Enabled bool
 
 	// Variant is the name of the variant the extension chose for a
-	// multi-variant flag ("_variant"), "" for a basic flag. mw asks with no
-	// Context header, so a multi-variant flag is its default variant.
+	// multi-variant flag ("_variant"), "" for a basic flag. FeatureFlag
+	// reads the profile as fetched with no context: its default variant;
+	// EvaluateFlag, the variant a caller's context chose.
 	Variant string
 
 	// Attributes are the flag's attributes, by key, typed as AppConfig
@@ -42,10 +43,12 @@ type Flag struct {
 // Unlike FeatureFlag it does I/O: one request to the profile's source per
 // call, within ctx's deadline, which mw does not cache or retry: the AWS
 // AppConfig Agent Lambda extension (version 2.0.45 or later: its Context
-// header) or Cloud Extensions (GetFlag), both local. Where a flag has no
-// variants, or the caller has no context, FeatureFlag answers the same
-// from memory. Neither the context nor the flag goes into an error, a
-// span or a metric.
+// header) or Cloud Extensions (GetFlag), both local, answering from their
+// own cache. Where a flag has no variants, or the caller has no context,
+// FeatureFlag answers the same from memory. Each request is an
+// mw.evaluate span; neither the context nor the flag's value goes into an
+// error, a span or a metric. The module github.com/lambda-mw/mw/openfeature reads flags so
+// through OpenFeature's client.
 //
 // It returns a *LookupError wrapping ErrUnknownFlag for a flag the profile
 // does not hold, ErrNotDeclared for a profile not declared, or

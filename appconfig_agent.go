@@ -1,6 +1,7 @@
 package mw
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -103,8 +104,15 @@ func (a *appConfig) fetch(ctx context.Context, it Item) Result {
 // each of evalCtx, as the AWS AppConfig Agent takes them from version
 // 2.0.45 ("Retrieving basic and multi-variant feature flags"). A key or a
 // value that no header can carry, or that holds the '=' or ',' the header
-// separates them with, is refused before anything is sent. A flag the
-// profile does not hold is a *SourceError wrapping ErrUnknownFlag.
+// separates them with, is refused before anything is sent.
+//
+// AWS's pages show no answer to ?flag=. Two open-source clients whose
+// tests run against AWS's agent container image read the flag's object
+// alone, {"enabled":true,...}, and get an error status for a key the
+// profile lacks; an agent before 2.0.45 answers the whole profile, an
+// object of each flag's key to its object. Both shapes are read. A 404,
+// and a whole profile without the flag, are a *SourceError wrapping
+// ErrUnknownFlag.
 func (a *appConfig) EvaluateFlag(ctx context.Context, it Item, flag string, evalCtx map[string]string) (Flag, error) {
 	base, err := a.base()
 	if err != nil {
@@ -128,19 +136,55 @@ func (a *appConfig) EvaluateFlag(ctx context.Context, it Item, flag string, eval
 		return Flag{}, a.transportError(ctx, err)
 	case len(body) > maxConfiguration:
 		return Flag{}, appConfigMalformed(resp.StatusCode, fmt.Sprintf("the answer is larger than %d bytes, the most AppConfig stores", maxConfiguration))
+	case resp.StatusCode == http.StatusNotFound:
+		return Flag{}, &SourceError{Class: ClassNotFound, Status: resp.StatusCode, Code: safejson.CleanCode(resp.Header.Get("X-Amzn-Errortype")), Err: ErrUnknownFlag,
+			Hint: fmt.Sprintf("check the flag's key (keys are case-sensitive), and that profile %q is still deployed to environment %q of application %q", it.Name, it.Environment, it.Application)}
 	case resp.StatusCode != http.StatusOK:
 		return Flag{}, a.statusError(it, resp, body)
 	}
-	flags, err := decodeFlags(string(body))
-	if err != nil {
+	f, found, err := decodeEvaluated(body, flag)
+	switch {
+	case err != nil:
 		return Flag{}, appConfigMalformed(resp.StatusCode, err.Error())
-	}
-	f, ok := flags.(map[string]Flag)[flag]
-	if !ok {
+	case !found:
 		return Flag{}, &SourceError{Class: ClassNotFound, Status: resp.StatusCode, Err: ErrUnknownFlag,
 			Hint: "check the flag's key (keys are case-sensitive), and that the AWS AppConfig Agent is version 2.0.45 or later, which answers ?flag="}
 	}
 	return f, nil
+}
+
+// decodeEvaluated reads the answer to ?flag=<flag>: the flag's object
+// alone, or an object of flags by key that may hold it (the whole profile,
+// from an agent that ignores ?flag=). The two differ where a flag's object
+// is: a flag's attribute is never an object, so an object under the key
+// asked for is the flag's. found is false when the answer is an object of
+// flags without it.
+func decodeEvaluated(body []byte, flag string) (f Flag, found bool, err error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		if _, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			return Flag{}, false, errors.New("the answer is not a JSON object: is the profile of type AWS.AppConfig.FeatureFlags?")
+		}
+		return Flag{}, false, errors.New(safejson.Problem(nil, string(body), err))
+	}
+	if obj, ok := top[flag]; ok && isObject(obj) {
+		f, err := decodeFlag(obj)
+		return f, err == nil, err
+	}
+	if enabled, ok := top["enabled"]; ok && !isObject(enabled) {
+		f, err := decodeFlag(body)
+		return f, err == nil, err
+	}
+	if _, err := decodeFlags(string(body)); err != nil {
+		return Flag{}, false, err
+	}
+	return Flag{}, false, nil // an object of flags, without the one asked for
+}
+
+// isObject reports whether raw, a JSON value, is an object.
+func isObject(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == '{'
 }
 
 // contextText reports whether s can be sent as a key or value of a Context

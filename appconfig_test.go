@@ -369,7 +369,7 @@ func TestFeatureFlags(t *testing.T) {
 		}
 	}
 	_, err = mw.FeatureFlag(ctx, "undeclared", "x")
-	if !errors.Is(err, mw.ErrNotDeclared) || !strings.Contains(err.Error(), `mw.WithAppConfig(application, environment, "undeclared")`) {
+	if !errors.Is(err, mw.ErrNotDeclared) || !strings.Contains(err.Error(), `not in this test's values: add it to the mwtest.Values`) {
 		t.Errorf("undeclared: %v", err)
 	}
 }
@@ -517,5 +517,57 @@ func TestAppConfigConcurrentColdInvokesFetchOnce(t *testing.T) {
 	wg.Wait()
 	if st := w.ext.Stats(); st.Total != 1 {
 		t.Errorf("%d requests for 50 concurrent cold invokes; want 1", st.Total)
+	}
+}
+
+// A profile is named as handlers read it, by its profile name, in errors;
+// read by its application/environment/profile, which errors also show, it
+// says to pass the profile's name.
+func TestAProfileIsNamedAsHandlersReadIt(t *testing.T) {
+	w := newAppWorld(t, false)
+	w.ext.PutFeatureFlags("orders", "prod", "flags", map[string]mwtest.Flag{"x": {Enabled: true}})
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		_, err := mw.FeatureFlag(ctx, "orders/prod/flags", "x")
+		return "", err
+	}, w.opts(mw.WithAppConfig("orders", "prod", "flags"))...)
+	_, err := h(invokeCtx(t, 5*time.Second), struct{}{})
+	if !errors.Is(err, mw.ErrNotDeclared) || !strings.Contains(err.Error(), `read by "flags": pass that to mw.AppConfig`) {
+		t.Errorf("read by application/environment/profile: %v", err)
+	}
+
+	_, err = mw.Wrap(echo, w.opts(mw.WithAppConfig("orders", "prod", "missing"))...)(invokeCtx(t, 5*time.Second), nil)
+	if fe := asFetchError(t, err); !strings.Contains(fe.Error(), `appconfig "missing" (orders/prod/missing)`) {
+		t.Errorf("FetchError %q; want it to name the profile as handlers read it", fe)
+	}
+}
+
+// WithAppConfig's handle reads its profile, its flags and its JSON with no
+// name to repeat, and prints no configuration.
+func TestAnAppConfigHandleReadsItsProfile(t *testing.T) {
+	w := newAppWorld(t, false)
+	w.ext.PutFeatureFlags("orders", "prod", "flags", map[string]mwtest.Flag{"beta": {Enabled: true}})
+	flags := mw.WithAppConfig("orders", "prod", "flags", mw.Default(`{"beta":{"enabled":false}}`))
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		raw, err := flags.Value(ctx)
+		if err != nil {
+			return "", err
+		}
+		f, err := flags.Flag(ctx, "beta")
+		if err != nil {
+			return "", err
+		}
+		m, err := mw.JSON[map[string]map[string]bool](ctx, flags)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%t %t %t", len(raw) > 0, f.Enabled, m["beta"]["enabled"]), nil
+	}, w.opts(flags)...)
+	if got, err := h(invokeCtx(t, 5*time.Second), struct{}{}); err != nil || got != "true true true" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		if s := fmt.Sprintf(verb, flags); strings.Contains(s, "enabled") || !strings.Contains(s, "flags") {
+			t.Errorf("%s prints %q", verb, s)
+		}
 	}
 }

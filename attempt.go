@@ -83,7 +83,7 @@ func (r *attempts) take(ctx context.Context, k int, res Result, wasReady, remote
 	if res.Err == nil {
 		r.c.route.gate.SetReady()
 		r.status = http.StatusOK
-		r.done(ctx, k, cache.Result{Value: res.Value, Values: res.Values})
+		r.done(ctx, k, cache.Result{Value: res.Value, Values: res.Values, Type: res.Type})
 		return takeDone
 	}
 	f := judge(ctx, res.Err)

@@ -62,7 +62,7 @@ func (it item) name() string { return it.qualifiedName() }
 
 // describe names the item in messages: `secret "db" (prod/db, stage
 // AWSPREVIOUS)`.
-func (it item) describe() string { return subject(it.Kind, it.name(), it.alias, it.version()) }
+func (it item) describe() string { return subject(it.Kind, it.ref(), it.name(), it.version()) }
 
 // label names the item on spans and metrics, as describe and fetchError do
 // in messages.
@@ -86,7 +86,8 @@ func (it item) fetchError(f fetchFailure) *FetchError {
 		hint += "; or it was not ready: nothing the " + f.source + " answered within the startup window (WithStartupWindow) showed it serving"
 	}
 	return &FetchError{Kind: it.Kind, Name: it.name(), Alias: it.alias, Version: it.version(), Source: f.source,
-		Class: f.class, Status: f.status, Code: f.code, Attempts: f.attempts, Elapsed: f.elapsed, Stale: f.stale, Err: f.err, hint: hint}
+		Class: f.class, Status: f.status, Code: f.code, Attempts: f.attempts, Elapsed: f.elapsed, Stale: f.stale, Err: f.err, hint: hint,
+		ref: it.ref()}
 }
 
 // sameCaching reports whether a and b, which fetch the same thing, are cached
@@ -304,6 +305,9 @@ func (c *collector) add(it item) {
 	}
 	c.byWhat[it.Item] = len(c.d.items)
 	c.index(r, len(c.d.items))
+	if q := it.qualifiedName(); q != it.Name {
+		c.d.index.AddSpelling(resolved.Kind(it.Kind), q, it.ref())
+	}
 	if it.Kind.facts().lists != 0 {
 		c.d.index.AddPath(it.Name, len(c.d.items))
 	}

@@ -28,6 +28,7 @@ type FetchError struct {
 	Err   error // the last cause
 
 	hint string // the likely fix, for the answer received: fixed when the error is made
+	ref  string // what handlers read the item by
 }
 
 // fetchFailure is what is known of a failed fetch when its *FetchError is
@@ -103,16 +104,24 @@ func (e *FetchError) answer() string {
 }
 
 // subject names the item: `secret "db" (prod/db, stage AWSPREVIOUS)`.
-func (e *FetchError) subject() string { return subject(e.Kind, e.Name, e.Alias, e.Version) }
+func (e *FetchError) subject() string {
+	ref := e.ref
+	if ref == "" {
+		ref = e.Alias
+	}
+	if ref == "" {
+		ref = e.Name
+	}
+	return subject(e.Kind, ref, e.Name, e.Version)
+}
 
-// subject names an item of kind k by what handlers read it by, its alias
-// or else its name, and what it fetches: `secret "db" (prod/db, stage
-// AWSPREVIOUS)`.
-func subject(k Kind, name, alias, version string) string {
-	ref := name
+// subject names an item of kind k by what handlers read it by (ref: its
+// alias, or its name; an AppConfig profile's name), then what it fetches
+// when that says more, and its version: `secret "db" (prod/db, stage
+// AWSPREVIOUS)`, `appconfig "flags" (orders/prod/flags)`.
+func subject(k Kind, ref, name, version string) string {
 	var extra []string
-	if alias != "" {
-		ref = alias
+	if name != ref {
 		extra = append(extra, name)
 	}
 	if version != "" {
@@ -255,15 +264,18 @@ func (e *PrefetchError) Unwrap() []error {
 // LookupError is returned by the accessors when they cannot answer: the
 // context holds no values (ErrNoValues), the item was not declared
 // (ErrNotDeclared), an optional item could not be fetched (ErrNotFound,
-// with the *FetchError that says why), or a typed accessor could not decode
-// the value (ErrDecode). Test with errors.Is and errors.As.
+// with the *FetchError that says why), a typed accessor could not decode
+// the value (ErrDecode), or the item is not of the type the accessor reads
+// (ErrWrongType). Test with errors.Is and errors.As.
 type LookupError struct {
 	Kind  Kind
 	Name  string
 	Err   error       // ErrNoValues, ErrNotDeclared, ErrNotFound, or wraps ErrDecode
 	Fetch *FetchError // with ErrNotFound: why the item has no value
 
-	declaredAs Kind // with ErrNotDeclared: the kind the name is declared as, if any
+	declaredAs Kind   // with ErrNotDeclared: the kind the name is declared as, if any
+	readAs     string // with ErrNotDeclared: how handlers read the item name spells otherwise
+	inTest     bool   // with ErrNotDeclared: the values are a test's (mwtest.NewContext), which lack it
 }
 
 // Errors a LookupError wraps.
@@ -275,6 +287,10 @@ var (
 	// ErrNotFound means an optional item, declared without a Default,
 	// could not be fetched.
 	ErrNotFound = errors.New("optional item has no value")
+	// ErrWrongType means the item is not of the type the accessor reads,
+	// as its source said: ParameterList of a String parameter, SecretBinary
+	// of a SecretString.
+	ErrWrongType = errors.New("not of the type this accessor reads")
 	// ErrDecode means a typed accessor could not decode the value; the
 	// error says why and where, never what the value holds.
 	ErrDecode = errors.New("cannot decode the value")
@@ -286,6 +302,12 @@ func (e *LookupError) Error() string {
 	}
 	switch e.Err {
 	case ErrNotDeclared:
+		if e.readAs != "" {
+			return fmt.Sprintf("mw: %s %q is declared, and read by %q: pass that to mw.%s", e.Kind, e.Name, e.readAs, e.Kind.facts().accessor)
+		}
+		if e.inTest {
+			return fmt.Sprintf("mw: %s %q is not in this test's values: add it to the mwtest.Values given to mwtest.NewContext", e.Kind, e.Name)
+		}
 		if f := e.declaredAs.facts(); f != nil {
 			return fmt.Sprintf("mw: %s %q was not declared, but %s %q was: read it with mw.%s", e.Kind, e.Name, e.declaredAs, e.Name, f.accessor)
 		}

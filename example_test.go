@@ -464,6 +464,6 @@ func ExampleLookupError() {
 	fmt.Println(errors.Is(err, mw.ErrNoValues))
 	// Output:
 	// true
-	// mw: secret "prod/api-key" was not declared: add mw.WithSecrets("prod/api-key") to mw.Wrap
+	// mw: secret "prod/api-key" is not in this test's values: add it to the mwtest.Values given to mwtest.NewContext
 	// true
 }

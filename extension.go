@@ -142,11 +142,7 @@ func (x *extension) fetch(ctx context.Context, it Item) Result {
 		d.tokenHint = x.tokenHint(token == "")
 		return Result{Err: statusError(it, resp, body, d)}
 	}
-	v, err := readAnswer(it, body)
-	if err != nil {
-		return Result{Err: err}
-	}
-	return Result{Value: v}
+	return readAnswer(it, body)
 }
 
 // base is the endpoint's base URL: the fixed one, or localhost at the port

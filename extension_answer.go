@@ -40,15 +40,23 @@ type secretBody struct {
 	VersionStages []string        `json:"VersionStages"`
 }
 
-// readAnswer reads a 200 answer for it: the value, once the answer proves
-// to be for it. A binary secret is returned as its raw bytes. Errors say
-// what is wrong with the answer, never what it holds.
-func readAnswer(it Item, body []byte) (string, error) {
+// readAnswer reads a 200 answer for it: the value and its type, once the
+// answer proves to be for it. A binary secret is returned as its raw
+// bytes. Errors say what is wrong with the answer, never what it holds.
+func readAnswer(it Item, body []byte) Result {
+	v, typ, err := readBody(it, body)
+	if err != nil {
+		return Result{Err: err}
+	}
+	return Result{Value: v, Type: typ}
+}
+
+func readBody(it Item, body []byte) (value, typ string, err error) {
 	if !utf8.Valid(body) {
-		return "", malformed(http.StatusOK, "the answer is not valid UTF-8 (a SecretString must be text: store bytes as SecretBinary)")
+		return "", "", malformed(http.StatusOK, "the answer is not valid UTF-8 (a SecretString must be text: store bytes as SecretBinary)")
 	}
 	if problem := safejson.Check(body); problem != "" {
-		return "", malformed(http.StatusOK, problem)
+		return "", "", malformed(http.StatusOK, problem)
 	}
 	switch it.Kind {
 	case KindParameter:
@@ -56,33 +64,34 @@ func readAnswer(it Item, body []byte) (string, error) {
 	case KindSecret:
 		return readSecret(it, body)
 	}
-	return "", malformed(http.StatusOK, "an answer for an unknown kind of item")
+	return "", "", malformed(http.StatusOK, "an answer for an unknown kind of item")
 }
 
-func readParameter(it Item, body []byte) (string, error) {
+func readParameter(it Item, body []byte) (value, typ string, err error) {
 	var p parameterBody
 	if err := json.Unmarshal(body, &p); err != nil {
-		return "", malformed(http.StatusOK, safejson.Describe(err))
+		return "", "", malformed(http.StatusOK, safejson.Describe(err))
 	}
 	if p.Parameter == nil {
-		return "", malformed(http.StatusOK, "the answer has no Parameter.Value")
+		return "", "", malformed(http.StatusOK, "the answer has no Parameter.Value")
 	}
 	if !answersParameter(it.Name, p.Parameter.Name, p.Parameter.ARN) {
-		return "", mismatch(it, "parameter")
+		return "", "", mismatch(it, "parameter")
 	}
 	if want := pinnedVersion(it); want != 0 && p.Parameter.Version != nil && *p.Parameter.Version != want {
-		return "", mismatch(it, "version of the parameter")
+		return "", "", mismatch(it, "version of the parameter")
 	}
 	v, problem := safejson.Text(p.Parameter.Value)
 	switch {
 	case problem != "":
-		return "", malformed(http.StatusOK, problem)
+		return "", "", malformed(http.StatusOK, problem)
 	case v == nil && p.Parameter.SourceResult != nil && strings.HasPrefix(it.Name, referencePrefix):
-		return referencedBinary(it, *p.Parameter.SourceResult)
+		v, err := referencedBinary(it, *p.Parameter.SourceResult)
+		return v, "SecretBinary", err
 	case v == nil:
-		return "", malformed(http.StatusOK, "the answer has no Parameter.Value")
+		return "", "", malformed(http.StatusOK, "the answer has no Parameter.Value")
 	}
-	return *v, nil
+	return *v, p.Parameter.Type, nil
 }
 
 // pinnedVersion is the version number a parameter is pinned to: by
@@ -99,32 +108,32 @@ func pinnedVersion(it Item) int64 {
 	return n
 }
 
-func readSecret(it Item, body []byte) (string, error) {
+func readSecret(it Item, body []byte) (value, typ string, err error) {
 	var s secretBody
 	if err := json.Unmarshal(body, &s); err != nil {
-		return "", malformed(http.StatusOK, safejson.Describe(err))
+		return "", "", malformed(http.StatusOK, safejson.Describe(err))
 	}
 	if !answersSecret(it.Name, s.Name, s.ARN) {
-		return "", mismatch(it, "secret")
+		return "", "", mismatch(it, "secret")
 	}
 	if it.VersionID != "" && s.VersionID != nil && *s.VersionID != it.VersionID ||
 		it.VersionStage != "" && s.VersionStages != nil && !slices.Contains(s.VersionStages, it.VersionStage) {
-		return "", mismatch(it, "version of the secret")
+		return "", "", mismatch(it, "version of the secret")
 	}
 	str, problem := safejson.Text(s.SecretString)
 	switch {
 	case problem != "":
-		return "", malformed(http.StatusOK, problem)
+		return "", "", malformed(http.StatusOK, problem)
 	case str != nil:
-		return *str, nil
+		return *str, "SecretString", nil
 	case s.SecretBinary != nil:
 		b, err := base64.StdEncoding.DecodeString(*s.SecretBinary)
 		if err != nil {
-			return "", malformed(http.StatusOK, "SecretBinary is not base64")
+			return "", "", malformed(http.StatusOK, "SecretBinary is not base64")
 		}
-		return string(b), nil
+		return string(b), "SecretBinary", nil
 	}
-	return "", malformed(http.StatusOK, "the answer has neither SecretString nor SecretBinary")
+	return "", "", malformed(http.StatusOK, "the answer has neither SecretString nor SecretBinary")
 }
 
 // answersParameter reports whether an answer's Name and ARN, each when

@@ -112,7 +112,7 @@ func FuzzDecodeValue(f *testing.F) {
 		// the check that an answer is for the item asked for.
 		it := Item{Kind: k, Name: fuzzAnsweredName(k, body)}
 		in := bytes.Clone(body)
-		v, err := readAnswer(it, body)
+		v, _, err := readBody(it, body)
 		if !bytes.Equal(in, body) {
 			t.Fatal("readAnswer modified its input")
 		}
@@ -263,7 +263,7 @@ func fuzzAllowlist() string {
 	}
 	for _, s := range shapes {
 		for _, k := range []Kind{KindParameter, KindSecret, 0} {
-			if _, err := readAnswer(Item{Kind: k, Name: "x"}, []byte(s)); err != nil {
+			if _, _, err := readBody(Item{Kind: k, Name: "x"}, []byte(s)); err != nil {
 				b.WriteString(err.Error() + "\n")
 				fmt.Fprintf(&b, "%+v\n%#v\n", err, err)
 			}
@@ -648,7 +648,7 @@ func FuzzAnswerIntegrity(f *testing.F) {
 		arned := flags&8 == 0
 		mayServe := (!named || same(nameOf)) && (!arned || same(arnOf)) && flags&64 == 0
 		mustServe := (!named || nameOf == asked) && (!arned || arnOf == asked) && flags&64 == 0
-		v, err := readAnswer(Item{Kind: k, Name: ask}, []byte(body))
+		v, _, err := readBody(Item{Kind: k, Name: ask}, []byte(body))
 		switch {
 		case err == nil && !mayServe:
 			t.Fatalf("asked for %s %q, served %s", k, ask, body)

@@ -94,7 +94,9 @@ func WithParameter(name string, opts ...ParameterOption) ParameterHandle {
 // (AWS.AppConfig.FeatureFlags), FeatureFlag, by the profile's name, or by
 // its Alias. Two profiles of the same name, in two applications or
 // environments, need an Alias each. The item options apply as for
-// parameters: TTL, Optional, Default, Alias.
+// parameters: TTL, Optional, Default, Alias, From. It returns a handle: an
+// Option to give Wrap, and the way to read the profile, with no name to
+// repeat (see WithSecret).
 //
 // The extension (a layer, listening on localhost at
 // AWS_APPCONFIG_EXTENSION_HTTP_PORT, 2772 by default) polls AppConfig on
@@ -103,14 +105,14 @@ func WithParameter(name string, opts ...ParameterOption) ParameterHandle {
 // item's TTL has passed. The extension takes no token, and the function's
 // role needs appconfig:StartConfigurationSession and
 // appconfig:GetLatestConfiguration on the configuration.
-func WithAppConfig(application, environment, profile string, opts ...AppConfigOption) Option {
+func WithAppConfig(application, environment, profile string, opts ...AppConfigOption) AppConfigHandle {
 	it := item{Item: Item{Kind: KindAppConfig, Application: application, Environment: environment, Name: profile}}
 	for _, o := range opts {
 		if o != nil {
 			o.applyAppConfig(&it)
 		}
 	}
-	return optionFunc(func(c *config) { c.items = append(c.items, it) })
+	return AppConfigHandle{it}
 }
 
 // Item options. Each kind of item takes its own: Version is a
@@ -313,18 +315,58 @@ func (h ParameterHandle) GoString() string { return h.String() }
 // prints a Default.
 func (h ParameterHandle) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, h.String()) }
 
-// JSON decodes the JSON value of an item held as a handle, as SecretJSON
-// and ParameterJSON do for a name:
+// An AppConfigHandle is a profile declared with WithAppConfig, held as a
+// value: an Option to give Wrap, and the way handlers read the profile
+// (see SecretHandle). It is read by its Alias when it has one, else by the
+// profile's name. Its zero value declares nothing and reads nothing.
+type AppConfigHandle struct{ it item }
+
+func (h AppConfigHandle) apply(c *config) {
+	if h.it.Kind != 0 { // the zero handle declares nothing
+		c.items = append(c.items, h.it)
+	}
+}
+
+// Value returns the profile's configuration, as AppConfig does.
+func (h AppConfigHandle) Value(ctx context.Context) ([]byte, error) {
+	return AppConfig(ctx, h.it.ref())
+}
+
+// Flag returns a feature flag of the profile, as FeatureFlag does.
+func (h AppConfigHandle) Flag(ctx context.Context, flag string) (Flag, error) {
+	return FeatureFlag(ctx, h.it.ref(), flag)
+}
+
+// EvaluateFlag evaluates a feature flag of the profile against a caller's
+// context, as EvaluateFlag does: one request to its source.
+func (h AppConfigHandle) EvaluateFlag(ctx context.Context, flag string, evalCtx map[string]string) (Flag, error) {
+	return EvaluateFlag(ctx, h.it.ref(), flag, evalCtx)
+}
+
+// String names the profile, never its configuration: `appconfig "flags"
+// (orders/prod/flags)`.
+func (h AppConfigHandle) String() string { return h.it.describe() }
+
+// GoString is String, so that %#v reveals no Default either.
+func (h AppConfigHandle) GoString() string { return h.String() }
+
+// Format writes String under every verb, so that no verb prints a Default.
+func (h AppConfigHandle) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, h.String()) }
+
+// JSON decodes the JSON value of an item held as a handle, as SecretJSON,
+// ParameterJSON and AppConfigJSON do for a name:
 //
 //	var db = mw.WithSecret("prod/db")
 //	...
 //	creds, err := mw.JSON[DB](ctx, db)
-func JSON[T any, H SecretHandle | ParameterHandle](ctx context.Context, h H) (T, error) {
+func JSON[T any, H SecretHandle | ParameterHandle | AppConfigHandle](ctx context.Context, h H) (T, error) {
 	switch h := any(h).(type) {
 	case SecretHandle:
 		return decodeJSON[T](ctx, KindSecret, h.it.ref())
 	case ParameterHandle:
 		return decodeJSON[T](ctx, KindParameter, h.it.ref())
+	case AppConfigHandle:
+		return decodeJSON[T](ctx, KindAppConfig, h.it.ref())
 	}
 	panic("unreachable")
 }

@@ -163,6 +163,29 @@ func position(ctx context.Context, k Kind, name string) (s *resolved.Set, i int,
 	return s, i, err, found
 }
 
+// notDeclared is the *LookupError for name, which no Wrap in ctx declares
+// as kind k, with what the message needs to point at the fix: another
+// kind it is declared as, another spelling of a declared item, or a
+// test's values (mwtest.NewContext) that lack it.
+func notDeclared(ctx context.Context, k Kind, name string) *LookupError {
+	e := &LookupError{Kind: k, Name: name, Err: ErrNotDeclared, declaredAs: declaredAs(ctx, name)}
+	resolved.Each(ctx, func(h *resolved.Holder) bool {
+		s := h.Load()
+		if s == nil {
+			return true
+		}
+		if ref, ok := s.Index.Spelling(resolved.Kind(k), name); ok {
+			e.readAs = ref
+			return false
+		}
+		if h.Owner == nil && e.declaredAs == 0 {
+			e.inTest = true // the innermost values a test made lack it
+		}
+		return e.inTest == false
+	})
+	return e
+}
+
 // find returns the Set that holds a declared item's value, and its
 // position, or a *LookupError saying why there is none.
 func find(ctx context.Context, k Kind, name string) (*resolved.Set, int, error) {
@@ -171,7 +194,7 @@ func find(ctx context.Context, k Kind, name string) (*resolved.Set, int, error) 
 	case s == nil:
 		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNoValues}
 	case !found:
-		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNotDeclared, declaredAs: declaredAs(ctx, name)}
+		return nil, 0, notDeclared(ctx, k, name)
 	case err != nil:
 		fe, _ := err.(*FetchError)
 		return nil, 0, &LookupError{Kind: k, Name: name, Err: ErrNotFound, Fetch: fe}
@@ -206,26 +229,43 @@ func ParameterJSON[T any](ctx context.Context, name string) (T, error) {
 	return decodeJSON[T](ctx, KindParameter, name)
 }
 
-// SecretBinary returns a declared secret's value as bytes: those of a
-// binary secret (SecretBinary, base64 on the wire, decoded), or those of a
-// SecretString. Each call returns a new slice, which the caller may keep
-// and change.
+// SecretBinary returns the bytes of a declared binary secret (its
+// SecretBinary, base64 on the wire, decoded). A secret its source says
+// holds a SecretString gives a *LookupError wrapping ErrWrongType: read it
+// with Secret or SecretJSON. Each call returns a new slice, which the
+// caller may keep and change.
 func SecretBinary(ctx context.Context, id string) ([]byte, error) {
 	s, i, err := find(ctx, KindSecret, id)
 	if err != nil {
 		return nil, err
 	}
+	if t := typeOf(s, i); t != "" && t != "SecretBinary" {
+		return nil, &LookupError{Kind: KindSecret, Name: id, Err: fmt.Errorf("%w: it holds a %s, not a SecretBinary: read it with mw.Secret or mw.SecretJSON", ErrWrongType, t)}
+	}
 	return []byte(s.Values[i]), nil
 }
 
-// ParameterList returns a declared parameter's value split at its commas,
-// as a StringList parameter's items. An empty value is an empty list. The
-// split is done once per value; each call returns a new slice, which the
-// caller may keep and change.
+// typeOf is the type of the item at position i of s, as its source said,
+// or "".
+func typeOf(s *resolved.Set, i int) string {
+	if i < len(s.Types) {
+		return s.Types[i]
+	}
+	return ""
+}
+
+// ParameterList returns a declared StringList parameter's items: its value
+// split at its commas. An empty value is an empty list. A parameter its
+// source says is a String or a SecureString gives a *LookupError wrapping
+// ErrWrongType: read it with Parameter. The split is done once per value;
+// each call returns a new slice, which the caller may keep and change.
 func ParameterList(ctx context.Context, name string) ([]string, error) {
 	s, i, err := find(ctx, KindParameter, name)
 	if err != nil {
 		return nil, err
+	}
+	if t := typeOf(s, i); t != "" && t != "StringList" {
+		return nil, &LookupError{Kind: KindParameter, Name: name, Err: fmt.Errorf("%w: it is a %s parameter, not a StringList: read it with mw.Parameter", ErrWrongType, t)}
 	}
 	v, _ := s.Memo(i, listKey{}, func(v string) (any, error) {
 		if v == "" {

@@ -224,6 +224,12 @@ type Result struct {
 	// under the path, by full name, valued as Value is.
 	Values map[string]string
 
+	// Type is the item's type as AWS names it, when the source knows it: a
+	// parameter's String, StringList or SecureString; SecretString or
+	// SecretBinary for a secret. ParameterList and SecretBinary refuse to
+	// read an item of another type; "" lets them read any.
+	Type string
+
 	// Err says why the item has no value; a *SourceError says how mw
 	// should treat it. Any other error is final, of class ClassOther.
 	Err error

@@ -17,5 +17,6 @@ package mw
 // import path.
 const ScopeName = "github.com/lambda-mw/mw"
 
-// Version is the version of mw, reported with its instrumentation scope.
-const Version = "0.1.0"
+// Version is the version of mw, reported with its instrumentation scope:
+// a pre-release of the first release, v0.1.0, until that is tagged.
+const Version = "0.1.0-dev"

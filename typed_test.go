@@ -159,16 +159,18 @@ func TestSecretBinaryReturnsACopy(t *testing.T) {
 	if err != nil || string(got) != string(raw) {
 		t.Fatalf("got %v, %v", got, err)
 	}
-	text, err := typed(t, w, func(ctx context.Context) ([]byte, error) { return mw.SecretBinary(ctx, "text") }, mw.WithSecrets("text"))
-	if err != nil || string(text) != "abc" {
-		t.Fatalf("a SecretString's bytes: %q, %v", text, err)
+	// A SecretString is not read as bytes: the source said which it is.
+	_, err = typed(t, w, func(ctx context.Context) ([]byte, error) { return mw.SecretBinary(ctx, "text") }, mw.WithSecrets("text"))
+	if !errors.Is(err, mw.ErrWrongType) || !strings.Contains(err.Error(), "holds a SecretString, not a SecretBinary: read it with mw.Secret") {
+		t.Fatalf("a SecretString read as bytes: %v", err)
 	}
 }
 
 func TestParameterListSplitsAStringList(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutParameter("/hosts", "StringList", "a.example,b.example,c.example")
-	w.ext.PutParameter("/empty", "String", "")
+	w.ext.PutParameter("/empty", "StringList", "")
+	w.ext.PutParameter("/one", "String", "a,b")
 	got, err := typed(t, w, func(ctx context.Context) ([][]string, error) {
 		a, err := mw.ParameterList(ctx, "/hosts")
 		if err != nil {
@@ -184,6 +186,11 @@ func TestParameterListSplitsAStringList(t *testing.T) {
 	}, mw.WithParameters("/hosts", "/empty"))
 	if err != nil || fmt.Sprintf("%q", got) != `[["a.example" "b.example" "c.example"] []]` || got[1] == nil {
 		t.Fatalf("got %q, %v", got, err)
+	}
+	// A String parameter is not split, though it holds a comma.
+	_, err = typed(t, w, func(ctx context.Context) ([]string, error) { return mw.ParameterList(ctx, "/one") }, mw.WithParameters("/one"))
+	if !errors.Is(err, mw.ErrWrongType) || !strings.Contains(err.Error(), "is a String parameter, not a StringList: read it with mw.Parameter") {
+		t.Fatalf("a String parameter read as a list: %v", err)
 	}
 }
 

@@ -180,3 +180,24 @@ func TestNothingEverAnsweringFailsAtOnceAfterTheStartupWindow(t *testing.T) {
 		t.Errorf("after the window: %d dials, %v; want unavailable at once", dials.Load()-before, err)
 	}
 }
+
+// A unit test of a missing item, with the fake's options and nothing else,
+// fails at once, leading with the likely fix: the fake serves from the
+// start, as an extension does by a function's first invoke, so its 400 is
+// taken at its word, not polled through mw's startup window.
+func TestAMissingItemFailsAtOnceWithTheFakesOptions(t *testing.T) {
+	ext, srv := mwtest.Start(t, mwtest.Managed)
+	ext.PutSecret("prod/db", "pw")
+	h := mw.Wrap(echo, append(ext.Options(srv.URL), mw.WithSecrets("prod/dbb"))...)
+	_, err := h(invokeCtx(t, 5*time.Second), nil)
+	fe := asFetchError(t, err)
+	if fe.Attempts != 1 || fe.Class != mw.ClassRejected || !strings.HasPrefix(fe.Hint(), "not found or not allowed") {
+		t.Errorf("%d attempts, class %s, hint %q; want one attempt, rejected, leading with not found", fe.Attempts, fe.Class, fe.Hint())
+	}
+	// A test that acts out the extension's start keeps mw's window.
+	ext.NotReadyFor(2)
+	h = mw.Wrap(echo, append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:prod/db"}); err != nil || got["secret:prod/db"] != "pw" {
+		t.Errorf("through the start: %v, %v", got, err)
+	}
+}

@@ -18,6 +18,14 @@
 // secret and one per page of each path. Every call decrypts
 // (WithDecryption).
 //
+// A path's listing cut short after some pages, by the end of the fetch's
+// context (the fetch timeout, the invoke's deadline) or by a failure mw
+// retries (throttling), keeps the pages it listed: the next fetch of the
+// same item goes on from the NextToken it reached, within
+// mw.DefaultMaxStale of its first page, so a tree too large to list in one
+// fetch still lands.
+// A forced refresh (mw.RefreshParameter) lists from the first page.
+//
 // # IAM
 //
 // The execution role needs ssm:GetParameters on the parameters,

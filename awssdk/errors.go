@@ -285,6 +285,9 @@ func (c *clients) hint(op string, class mw.Class, code, message string) string {
 	case mw.ClassServerError:
 		return "AWS failed inside while answering " + op + " (mw retries it within the invoke's deadline); if it persists, see the AWS Health Dashboard for " + c.where()
 	case mw.ClassOther:
+		if code == "InvalidNextToken" {
+			return "Parameter Store refused the listing's NextToken (a token may expire): the next fetch lists the path from its first page"
+		}
 		if code == "ValidationException" || code == "InvalidParameterException" || strings.HasPrefix(code, "InvalidFilter") {
 			if secret {
 				return "AWS refused the request: check the secret's id, version id and version stage"

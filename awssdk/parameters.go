@@ -2,7 +2,6 @@ package awssdk
 
 import (
 	"context"
-	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -67,7 +66,7 @@ func (c *clients) getParametersCall(ctx context.Context, names []string) map[str
 	for _, p := range out.Parameters {
 		if n, ok := matchParameter(byKey, p); ok {
 			if _, dup := got[n]; !dup {
-				got[n] = mw.Result{Value: aws.ToString(p.Value)}
+				got[n] = mw.Result{Value: aws.ToString(p.Value), Type: string(p.Type)}
 			}
 		}
 	}
@@ -105,38 +104,4 @@ func matchParameter(byKey map[string]string, p types.Parameter) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// getParametersByPath lists every parameter under the item's path with
-// ssm:GetParametersByPath, recursively and decrypted, page after page until
-// NextToken is empty (a page may be empty and still have one). A failed
-// page fails the item: mw retries the whole path.
-func (c *clients) getParametersByPath(ctx context.Context, it mw.Item) mw.Result {
-	values := make(map[string]string)
-	seen := make(map[string]bool)
-	in := &ssm.GetParametersByPathInput{
-		Path:           aws.String(it.Name),
-		Recursive:      aws.Bool(true),
-		WithDecryption: aws.Bool(true),
-		MaxResults:     aws.Int32(maxGetParameters),
-	}
-	for {
-		out, err := c.ssm.GetParametersByPath(ctx, in)
-		if err != nil {
-			return mw.Result{Err: c.callError(ctx, opGetParametersByPath, err)}
-		}
-		for _, p := range out.Parameters {
-			values[aws.ToString(p.Name)] = aws.ToString(p.Value)
-		}
-		next := aws.ToString(out.NextToken)
-		if next == "" {
-			return mw.Result{Values: values}
-		}
-		if seen[next] {
-			return mw.Result{Err: &mw.SourceError{Class: mw.ClassMalformed,
-				Err: errors.New("GetParametersByPath answered a NextToken it had already sent")}}
-		}
-		seen[next] = true
-		in.NextToken = aws.String(next)
-	}
 }

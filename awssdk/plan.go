@@ -34,7 +34,7 @@ const referencePrefix = "/aws/reference/secretsmanager/"
 //   - a secret: "BatchGetSecretValue", 20 ids a call (AWSCURRENT); a secret
 //     pinned by VersionID or VersionStage: "GetSecretValue", one a call;
 //   - parameters by path: "GetParametersByPath", one path a call, recursive,
-//     page after page.
+//     page after page; a listing cut short resumes in the next call.
 //
 // An item read as a role (Item.RoleARN) is planned as any other: Fetch
 // reads it with the role's credentials. Other kinds get an error wrapping

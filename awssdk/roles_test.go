@@ -182,7 +182,7 @@ func TestAssumeRoleFaults(t *testing.T) {
 // Concurrent fetches as several roles, beside busy goroutines, each get
 // their role's value, and each role is assumed once (run with -race).
 func TestRolesConcurrently(t *testing.T) {
-	busy(t)
+	busy(t, runtime.GOMAXPROCS(0))
 	b := newBackend(t)
 	roles := []string{roleA, roleB, "arn:aws:iam::333333333333:role/reader-c"}
 	for _, r := range roles {
@@ -205,62 +205,5 @@ func TestRolesConcurrently(t *testing.T) {
 	wg.Wait()
 	if got := b.Calls("AssumeRole"); got != int64(len(roles)) {
 		t.Errorf("AssumeRole: %d calls, want %d", got, len(roles))
-	}
-}
-
-// busy keeps every CPU busy until the test ends: concurrency tests run
-// under contention.
-func busy(t *testing.T) {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-					runtime.Gosched()
-				}
-			}
-		})
-	}
-	t.Cleanup(func() { close(stop); wg.Wait() })
-}
-
-// The same secret read as two roles and as the function's own, through a
-// wrapped handler: three fetches, each signed as its identity, three
-// values, each cached apart (a second invoke calls nothing).
-func TestWrapReadsAsEachRole(t *testing.T) {
-	b := newBackend(t)
-	b.PutSecret("shared/db", "own")
-	b.PutRoleSecret(roleA, "shared/db", "as-a")
-	b.PutRoleSecret(roleB, "shared/db", "as-b")
-	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
-		var out []string
-		for _, ref := range []string{"shared/db", "a", "b"} {
-			v, err := mw.Secret(ctx, ref)
-			if err != nil {
-				return "", err
-			}
-			out = append(out, v)
-		}
-		return strings.Join(out, " "), nil
-	}, mw.WithoutEnvironment(), mw.WithSource(awssdk.New(b.Config())),
-		mw.WithSecrets("shared/db"),
-		mw.WithSecret("shared/db", mw.RoleARN(roleA), mw.Alias("a")),
-		mw.WithSecret("shared/db", mw.RoleARN(roleB), mw.Alias("b")))
-	for range 2 {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		got, err := h(ctx, struct{}{})
-		cancel()
-		if err != nil || got != "own as-a as-b" {
-			t.Fatalf("got %q, %v", got, err)
-		}
-	}
-	for _, r := range []string{"", roleA, roleB} {
-		if got := b.CallsAs("BatchGetSecretValue", r); got != 1 {
-			t.Errorf("%d BatchGetSecretValue calls as %q, want 1", got, r)
-		}
 	}
 }

@@ -62,7 +62,7 @@ func (c *clients) batchGetSecretValueCall(ctx context.Context, ids []string) map
 	for _, v := range values {
 		for _, id := range ids {
 			if _, done := got[id]; !done && secretMatches(id, aws.ToString(v.Name), aws.ToString(v.ARN)) {
-				got[id] = mw.Result{Value: secretValue(v.SecretString, v.SecretBinary)}
+				got[id] = mw.Result{Value: secretValue(v.SecretString, v.SecretBinary), Type: secretType(v.SecretString)}
 			}
 		}
 	}
@@ -106,6 +106,14 @@ func secretValue(str *string, bin []byte) string {
 	return string(bin)
 }
 
+// secretType is the type of a secret's value, as mw.Result names it.
+func secretType(str *string) string {
+	if str != nil {
+		return "SecretString"
+	}
+	return "SecretBinary"
+}
+
 // getSecretValue fetches a pinned secret version with
 // secretsmanager:GetSecretValue.
 func (c *clients) getSecretValue(ctx context.Context, it mw.Item) mw.Result {
@@ -120,5 +128,5 @@ func (c *clients) getSecretValue(ctx context.Context, it mw.Item) mw.Result {
 	if err != nil {
 		return mw.Result{Err: c.callError(ctx, opGetSecretValue, err)}
 	}
-	return mw.Result{Value: secretValue(out.SecretString, out.SecretBinary)}
+	return mw.Result{Value: secretValue(out.SecretString, out.SecretBinary), Type: secretType(out.SecretString)}
 }

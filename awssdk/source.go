@@ -27,6 +27,9 @@ type Source struct {
 
 	mu    sync.Mutex
 	roles map[string]*clients // by role ARN, made on first use, kept for the Source's life
+
+	listings *listings        // the listings of paths cut short, of every role
+	now      func() time.Time // time.Now, but in tests
 }
 
 var _ mw.Source = (*Source)(nil)
@@ -34,6 +37,7 @@ var _ mw.Source = (*Source)(nil)
 // clients are the Source's SDK clients for one identity: the aws.Config's
 // credentials (role ""), or a role's.
 type clients struct {
+	src    *Source
 	role   string
 	region string
 	ssm    *ssm.Client
@@ -84,7 +88,7 @@ func WithAssumeRoleOptions(fns ...func(*stscreds.AssumeRoleOptions)) Option {
 // credentials, endpoint and HTTP client, as config.LoadDefaultConfig
 // resolves them. It does no I/O: credentials are resolved by the first call.
 func New(cfg aws.Config, opts ...Option) *Source {
-	s := &Source{cfg: cfg, roles: make(map[string]*clients)}
+	s := &Source{cfg: cfg, roles: make(map[string]*clients), listings: new(listings), now: time.Now}
 	for _, opt := range opts {
 		opt(&s.opts)
 	}
@@ -96,6 +100,7 @@ func New(cfg aws.Config, opts ...Option) *Source {
 // role.
 func (s *Source) newClients(role string, cfg aws.Config) *clients {
 	return &clients{
+		src:    s,
 		role:   role,
 		region: cfg.Region,
 		ssm: ssm.NewFromConfig(cfg, append(slices.Clip(s.opts.ssm), func(o *ssm.Options) {

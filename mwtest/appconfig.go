@@ -1,8 +1,10 @@
 package mwtest
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -35,15 +37,18 @@ func (e *Extension) PutConfiguration(application, environment, profile, contentT
 // profile, and returns its version number. The fake serves it as the
 // extension does: a JSON object of each flag's key to {"enabled": ...},
 // with the flag's attributes beside "enabled" while it is enabled, such as
-// {"new-checkout":{"enabled":true,"limit":5}}. Multi-variant flags and the
-// Context header are not imitated. It panics on a flag or attribute key
-// that AppConfig would refuse, or on a freeform profile.
+// {"new-checkout":{"enabled":true,"limit":5}}; for a multi-variant flag,
+// the variant the request's Context headers choose (Variant.When), else
+// its default variant, with the variant's name in "_variant". It panics on
+// a flag AppConfig would refuse (a key off its pattern, a multi-variant
+// flag without a default variant), or on a freeform profile; flags is
+// copied.
 func (e *Extension) PutFeatureFlags(application, environment, profile string, flags map[string]Flag) int {
 	k := configKey{application, environment, profile}
-	body, each := flagsBody(k.name(), flags)
+	body, kept := flagsBody(k.name(), flags)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.store.putConfiguration(k, TypeFeatureFlags, appJSON, body, each)
+	return e.store.putConfiguration(k, TypeFeatureFlags, appJSON, body, kept)
 }
 
 // DenyConfiguration makes requests for a profile in an environment fail as
@@ -108,44 +113,98 @@ func (e *Extension) serveAppConfig(w http.ResponseWriter, r *http.Request) {
 		v = p.versions[version-1]
 	}
 	e.mu.Unlock()
-	switch {
-	case f != nil:
+	if f != nil {
 		e.appConfigFail(w, f)
+		return
+	}
+	var evalCtx map[string]string
+	if v.flags != nil {
+		if evalCtx, ok = parseContext(r.Header.Values(contextHeader)); !ok {
+			e.appConfigFail(w, &failure{code: codeBadRequest, msg: msgMalformedContext})
+			return
+		}
+	}
+	switch {
 	case q.Has("flag"):
-		e.serveFlags(w, k, version, v, q["flag"])
+		e.serveFlags(w, k, version, v, q["flag"], evalCtx)
+	case len(evalCtx) > 0:
+		w.Header().Set(configurationVersionHeader, strconv.Itoa(version))
+		e.serve(w, k.name(), v.contentType, renderFlags(v.flags, slices.Sorted(maps.Keys(v.flags)), evalCtx))
 	default:
 		w.Header().Set(configurationVersionHeader, strconv.Itoa(version))
 		e.serve(w, k.name(), v.contentType, string(v.content))
 	}
 }
 
+// contextHeader carries a caller's context, key=value, for a multi-variant
+// flag's rules: "Multiple context values may be passed either across
+// multiple headers or as comma-separated values in a single header"
+// ("Using AWS AppConfig Agent to retrieve a feature flag with variants").
+const contextHeader = "Context"
+
+// msgMalformedContext is the fake's 400 for a Context entry without '='
+// or with an empty key. UNVERIFIED: what the extension answers then.
+const msgMalformedContext = "malformed Context header: want key=value"
+
+// parseContext reads the Context headers: key=value entries, one a header
+// or several, comma-separated, in one, spaces around them and around '='
+// trimmed. A later entry of a key overrides an earlier one (UNVERIFIED). It
+// reports false for an entry without '=' or with an empty key.
+func parseContext(headers []string) (map[string]string, bool) {
+	var evalCtx map[string]string
+	for _, h := range headers {
+		for entry := range strings.SplitSeq(h, ",") {
+			if strings.TrimSpace(entry) == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(entry, "=")
+			k = strings.TrimSpace(k)
+			if !ok || k == "" {
+				return nil, false
+			}
+			if evalCtx == nil {
+				evalCtx = map[string]string{}
+			}
+			evalCtx[k] = strings.TrimSpace(v)
+		}
+	}
+	return evalCtx, true
+}
+
+// msgFlagNotFound is the fake's 404 for a flag key the profile lacks.
+const msgFlagNotFound = "Unrecognized flag key"
+
 // serveFlags answers the flag query, ?flag=a&flag=b, which the extension
-// serves from version 2.0.45 on. UNVERIFIED: the shape of the answer, and
-// what a key the profile lacks or a freeform profile gets. The fake answers
-// the same object as for the whole profile, with only the flags asked for
-// that exist, and 400 BadRequestException for a freeform profile.
-func (e *Extension) serveFlags(w http.ResponseWriter, k configKey, version int, v configVersion, keys []string) {
+// serves from version 2.0.45 on ("Retrieving basic and multi-variant
+// feature flags"), each flag as served for evalCtx. AWS's pages show no
+// answer to it; what the fake answers follows two open-source clients
+// whose tests run against AWS's agent container image: for one flag, its
+// object alone, {"enabled":true,"limit":5}; for several, an object of each
+// key asked for to its object, in the order asked; and an error when a key
+// is not in the profile. UNVERIFIED: that error's status and body (the
+// fake answers 404 {"Message":"Unrecognized flag key"}), and what a
+// freeform profile gets (the fake answers 400 BadRequestException).
+func (e *Extension) serveFlags(w http.ResponseWriter, k configKey, version int, v configVersion, asked []string, evalCtx map[string]string) {
 	if v.flags == nil {
 		e.appConfigFail(w, &failure{code: codeBadRequest, msg: "the flag query needs a profile of type " + TypeFeatureFlags})
 		return
 	}
-	var b strings.Builder
-	b.WriteByte('{')
-	seen := map[string]bool{}
-	for _, key := range keys {
-		obj, ok := v.flags[key]
-		if !ok || seen[key] {
-			continue
+	var keys []string
+	for _, key := range asked {
+		if _, ok := v.flags[key]; !ok {
+			e.appConfigFail(w, &failure{code: codeResourceNotFound, msg: msgFlagNotFound})
+			return
 		}
-		if len(seen) > 0 {
-			b.WriteByte(',')
+		if !slices.Contains(keys, key) {
+			keys = append(keys, key)
 		}
-		seen[key] = true
-		b.WriteString(mustJSON(key) + ":" + string(obj))
 	}
-	b.WriteByte('}')
+	body := renderFlags(v.flags, keys, evalCtx)
+	if len(keys) == 1 {
+		body = v.flags[keys[0]].served(evalCtx)
+	}
 	w.Header().Set(configurationVersionHeader, strconv.Itoa(version))
-	e.serve(w, k.name(), appJSON, b.String())
+	e.serve(w, k.name(), appJSON, body)
 }
 
 // parseConfigPath reads
@@ -196,10 +255,10 @@ func appConfigStatus(code string) int {
 }
 
 // appConfigError is the JSON body of an error answer in the AppConfig
-// dialect: {"Message": ..., "ResourceType": "Configuration"} for a 404, as
-// Powertools mocks it; {"Message": ...} otherwise.
+// dialect: {"Message": ..., "ResourceType": "Configuration"} for a missing
+// configuration, as Powertools mocks it; {"Message": ...} otherwise.
 func appConfigError(code, msg string) string {
-	if code == codeResourceNotFound {
+	if code == codeResourceNotFound && msg == msgConfigurationNotFound {
 		return mustJSON(struct {
 			Message      string `json:"Message"`
 			ResourceType string `json:"ResourceType"`

@@ -85,14 +85,18 @@ func TestAppConfigFeatureFlags(t *testing.T) {
 	if r.status != http.StatusOK || r.body != want || r.header.Get("Content-Type") != "application/json" || r.header.Get("Configuration-Version") != fmt.Sprint(v) {
 		t.Errorf("got %d %s %v, want %s", r.status, r.body, r.header, want)
 	}
+	// The flag query: one flag's object alone, several by key in the
+	// order asked, a key the profile lacks refused.
 	for query, want := range map[string]string{
-		"flag=dark-mode":                     `{"dark-mode":{"enabled":false}}`,
-		"flag=new-checkout&flag=dark-mode":   `{"new-checkout":{"enabled":true,"limit":5,"regions":["eu","us"]},"dark-mode":{"enabled":false}}`,
-		"flag=nope":                          `{}`,
-		"flag=dark-mode&flag=dark-mode":      `{"dark-mode":{"enabled":false}}`,
-		"flag=dark-mode&flag=nope&other=yes": `{"dark-mode":{"enabled":false}}`,
+		"flag=dark-mode":                   `{"enabled":false}`,
+		"flag=new-checkout&flag=dark-mode": `{"new-checkout":{"enabled":true,"limit":5,"regions":["eu","us"]},"dark-mode":{"enabled":false}}`,
+		"flag=dark-mode&flag=dark-mode":    `{"enabled":false}`,
+		"flag=dark-mode&other=yes":         `{"enabled":false}`,
 	} {
 		wantStatusBody(t, get(t, srv, configPath("app", "prod", "flags", query), nil), http.StatusOK, want)
+	}
+	for _, query := range []string{"flag=nope", "flag=dark-mode&flag=nope"} {
+		wantStatusBody(t, get(t, srv, configPath("app", "prod", "flags", query), nil), http.StatusNotFound, `{"Message":"Unrecognized flag key"}`)
 	}
 	e.PutConfiguration("app", "prod", "settings", "", []byte(`{}`))
 	wantStatusBody(t, get(t, srv, configPath("app", "prod", "settings", "flag=x"), nil), http.StatusBadRequest,

@@ -114,16 +114,26 @@ func Start(tb testing.TB, d Dialect) (*Extension, *httptest.Server) {
 //	ext, srv := mwtest.Start(t, mwtest.Managed)
 //	ext.PutSecret("prod/db", "pw")
 //	h := mw.Wrap(handler, append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+//
+// The fake serves from the start, as an extension does by the time a
+// function's first invoke comes: unless the test is acting out its start
+// (SetReady(false), NotReadyFor) when it takes them, the options say so
+// (mw.WithStartupWindow(0)), and the managed dialect's 400 for an item
+// that does not exist fails the invoke at once, as it does once the real
+// extension has served anything, rather than after mw's startup window.
 func (e *Extension) Options(baseURL string) []mw.Option {
 	if e.dialect == AppConfig {
 		return []mw.Option{mw.WithAppConfigEndpoint(baseURL), mw.WithoutEnvironment()}
 	}
 	e.mu.Lock()
-	tok := e.token
+	tok, serving := e.token, e.ready && e.notReadyLeft == 0
 	e.mu.Unlock()
 	opts := []mw.Option{mw.WithEndpoint(baseURL), mw.WithToken(tok), mw.WithoutEnvironment()}
 	if e.dialect == Agent {
 		opts = append(opts, mw.WithSecretsManagerAgent())
+	}
+	if serving {
+		opts = append(opts, mw.WithStartupWindow(0))
 	}
 	return opts
 }

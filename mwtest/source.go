@@ -37,9 +37,14 @@ import (
 // does for the extension), Faults and FailNext, Close. They count in Stats
 // as value requests do (Fetches, ByName, Served, ByError, RefreshNow,
 // WithRole, NotReady, Faults, Hung, Abandoned), not in Total, ByPath or
-// ByStatus, which count HTTP requests. A failure is an *mw.SourceError
-// with the class, the AWS error code and the HTTP status the agent dialect
-// would answer, and a hint that names the method of the fake that made it.
+// ByStatus, which count HTTP requests.
+//
+// A result carries the item's type as the extension's answer names it
+// (String, StringList, SecureString; SecretString, SecretBinary), so that
+// mw.ParameterList and mw.SecretBinary refuse another, as they do over
+// HTTP. A failure is an *mw.SourceError with the class, the AWS error code
+// and the HTTP status the agent dialect would answer, and a hint that
+// names the method of the fake that made it.
 //
 // Source returns an equal value on every call, so that mw.From(ext.Source())
 // in two declarations is one source. Its Name is "mwtest".
@@ -150,18 +155,18 @@ func (e *Extension) read(it mw.Item) (mw.Result, *failure) {
 			return mw.Result{}, f
 		}
 		if p.binary {
-			return mw.Result{Value: string(p.bin)}, nil
+			return mw.Result{Value: string(p.bin), Type: "SecretBinary"}, nil
 		}
-		return mw.Result{Value: p.value}, nil
+		return mw.Result{Value: p.value, Type: p.typ}, nil
 	case mw.KindSecret:
 		_, v, f := st.getSecret(it.Name, it.VersionID, it.VersionStage)
 		if f != nil {
 			return mw.Result{}, f
 		}
 		if v.bin != nil {
-			return mw.Result{Value: string(v.bin)}, nil
+			return mw.Result{Value: string(v.bin), Type: "SecretBinary"}, nil
 		}
-		return mw.Result{Value: v.str}, nil
+		return mw.Result{Value: v.str, Type: "SecretString"}, nil
 	case mw.KindParametersByPath:
 		values, f := st.listPath(it.Name)
 		if f != nil {

@@ -191,3 +191,38 @@ func TestSourceHangAndClose(t *testing.T) {
 		t.Errorf("after Close: %q, %v; want a server error", r.Value, r.Err)
 	}
 }
+
+// Results carry the item's type, as the extension's answers do: the typed
+// accessors refuse an item of another type read through the Source.
+func TestSourceTypes(t *testing.T) {
+	ext := mwtest.New(mwtest.Managed)
+	t.Cleanup(ext.Close)
+	ext.PutParameter("/s", mwtest.TypeString, "a,b")
+	ext.PutParameter("/l", mwtest.TypeStringList, "a,b")
+	ext.PutParameter("/x", mwtest.TypeSecureString, "x")
+	ext.PutSecret("str", "v")
+	ext.PutSecretBinary("bin", []byte{0, 1})
+	src := ext.Source()
+	for _, tc := range []struct {
+		it   mw.Item
+		want string
+	}{
+		{mw.Item{Kind: mw.KindParameter, Name: "/s"}, "String"},
+		{mw.Item{Kind: mw.KindParameter, Name: "/l"}, "StringList"},
+		{mw.Item{Kind: mw.KindParameter, Name: "/x"}, "SecureString"},
+		{mw.Item{Kind: mw.KindParameter, Name: "/aws/reference/secretsmanager/str"}, "SecureString"},
+		{mw.Item{Kind: mw.KindParameter, Name: "/aws/reference/secretsmanager/bin"}, "SecretBinary"},
+		{mw.Item{Kind: mw.KindSecret, Name: "str"}, "SecretString"},
+		{mw.Item{Kind: mw.KindSecret, Name: "bin"}, "SecretBinary"},
+	} {
+		if r := src.Fetch(invoke(t), "", []mw.Item{tc.it})[0]; r.Err != nil || r.Type != tc.want {
+			t.Errorf("%v: type %q, %v; want %q", tc.it, r.Type, r.Err, tc.want)
+		}
+	}
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) ([]string, error) {
+		return mw.ParameterList(ctx, "/s")
+	}, mw.WithoutEnvironment(), mw.WithParameter("/s", mw.From(src)))
+	if _, err := h(invoke(t), struct{}{}); !errors.Is(err, mw.ErrWrongType) {
+		t.Errorf("ParameterList of a String parameter: %v; want ErrWrongType", err)
+	}
+}

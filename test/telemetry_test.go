@@ -194,13 +194,24 @@ func recordEveryPath(t *testing.T) *world {
 	}
 
 	// An AppConfig profile, through mw's AppConfig source, read as a
-	// feature flag: its span names the configuration version served.
+	// feature flag: its span names the configuration version served. The
+	// flag evaluated against a caller's context, and a flag the profile
+	// lacks: an mw.evaluate span each.
 	ac, acSrv := mwtest.Start(t, mwtest.AppConfig)
 	ac.PutFeatureFlags("orders", "prod", "flags", map[string]mwtest.Flag{"new-checkout": {Enabled: true}})
 	flag := mw.Wrap(func(ctx context.Context, _ struct{}) (bool, error) {
-		f, err := mw.FeatureFlag(ctx, "flags", "new-checkout")
-		return f.Enabled, err
-	}, w.opts(mw.WithAppConfigEndpoint(acSrv.URL), mw.WithAppConfig("orders", "prod", "flags"))...)
+		f, err := mw.FeatureFlag(ctx, "checkout-flags", "new-checkout")
+		if err != nil {
+			return false, err
+		}
+		if f, err = mw.EvaluateFlag(ctx, "checkout-flags", "new-checkout", map[string]string{"country": "UK"}); err != nil {
+			return false, err
+		}
+		if _, err := mw.EvaluateFlag(ctx, "checkout-flags", "nope", nil); !errors.Is(err, mw.ErrUnknownFlag) {
+			return false, fmt.Errorf("an unknown flag: %v", err)
+		}
+		return f.Enabled, nil
+	}, w.opts(mw.WithAppConfigEndpoint(acSrv.URL), mw.WithAppConfig("orders", "prod", "flags", mw.Alias("checkout-flags")))...)
 	if on, err := flag(ctx(), struct{}{}); err != nil || !on {
 		t.Fatalf("feature flag: %t, %v", on, err)
 	}

@@ -76,23 +76,29 @@ func waterfall(out io.Writer, spans []sdktrace.ReadOnlySpan) {
 		return min(max(c, 0), waterfallWidth-1)
 	}
 
-	// The scale: a tick every quarter, labelled.
+	// The scale: a tick every quarter, labelled where the label fits with a
+	// space on each side; the last, the whole trace's time, always.
 	ticks := []byte(strings.Repeat(" ", waterfallWidth+8))
 	ruler := []byte(strings.Repeat("-", waterfallWidth))
-	for q := range 5 {
+	free := len(ticks) // the first column taken by a label to the right
+	for q := 4; q >= 0; q-- {
 		c := q * (waterfallWidth - 1) / 4
 		ruler[c] = '+'
 		l := "0"
 		if q > 0 {
 			l = formatDuration(total * time.Duration(q) / 4)
 		}
-		at := c
-		if q == 4 {
+		at := c - len(l)/2
+		switch q {
+		case 4:
 			at = c - len(l) + 1
-		} else if q > 0 {
-			at = c - len(l)/2
+		case 0:
+			at = c
 		}
-		copy(ticks[max(at, 0):], l)
+		if at = max(at, 0); at+len(l) < free {
+			copy(ticks[at:], l)
+			free = at
+		}
 	}
 	fmt.Fprintf(out, "   %-*s  %s\n", lw, "", strings.TrimRight(string(ticks), " "))
 	fmt.Fprintf(out, "   %-*s  %s\n", lw, "", ruler)
@@ -178,10 +184,13 @@ func notes(s sdktrace.ReadOnlySpan) string {
 
 // formatDuration prints d in ms, or in us below a millisecond: ASCII only.
 func formatDuration(d time.Duration) string {
-	if d < time.Millisecond {
+	switch {
+	case d < time.Millisecond:
 		return fmt.Sprintf("%d us", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 	}
-	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+	return fmt.Sprintf("%.2f s", d.Seconds())
 }
 
 func attrs(kvs []attribute.KeyValue) map[string]attribute.Value {

@@ -95,6 +95,7 @@ func (c *Cache) Holder() *resolved.Holder { return &c.holder }
 type entry struct {
 	value   string
 	values  map[string]string // a path's parameters
+	typ     string            // the item's type as AWS names it, or ""
 	fetched time.Time         // zero until the first success
 	expires time.Time         // fetched + TTL
 	seq     uint64            // the flight that fetched value

@@ -72,6 +72,7 @@ func (t Ticket) Landed() Result { return t.f.out }
 type Result struct {
 	Value  string
 	Values map[string]string // a path's parameters
+	Type   string            // the item's type as AWS names it, if the source said
 	Err    error             // why there is no value
 	// Abandoned says that the fetch ended because its leader's caller gave
 	// up (canceled, or out of time), which says nothing about the item: it
@@ -148,7 +149,7 @@ func (c *Cache) Land(t Ticket, r Result, now time.Time) {
 		if f.force {
 			forced = now
 		}
-		*e = entry{value: r.Value, values: r.Values, fetched: now, expires: now.Add(c.cfg.Items[i].TTL), seq: f.seq, forced: forced}
+		*e = entry{value: r.Value, values: r.Values, typ: r.Type, fetched: now, expires: now.Add(c.cfg.Items[i].TTL), seq: f.seq, forced: forced}
 		if f.force {
 			// Published before any caller can find the refresh recent
 			// (RecentlyForced) and take it for its own: none may read the

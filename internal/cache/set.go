@@ -115,6 +115,9 @@ func (c *Cache) patch(i int) {
 		b.set.Errs = slices.Clone(old.Errs[:n])
 		b.set.Errs[i] = nil
 	}
+	if len(old.Types) >= n {
+		b.set.Types = slices.Clone(old.Types[:n])
+	}
 	if len(old.Stale) >= n {
 		b.set.Stale = slices.Clone(old.Stale[:n])
 		b.set.Stale[i] = 0
@@ -132,6 +135,12 @@ type setBuilder struct {
 
 func (b *setBuilder) value(i int, e *entry) {
 	b.set.Values[i] = e.value
+	if e.typ != "" {
+		if b.set.Types == nil {
+			b.set.Types = make([]string, len(b.set.Values))
+		}
+		b.set.Types[i] = e.typ
+	}
 	if e.values != nil {
 		if b.set.Trees == nil {
 			b.set.Trees = map[int]map[string]string{}

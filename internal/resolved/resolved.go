@@ -19,9 +19,32 @@ type Kind uint8
 // values. It is built once per Wrap and shared, read-only, by every Set made
 // from it.
 type Index struct {
-	refs   []map[string]int // by kind: ref -> position
-	paths  map[string]int   // declared paths, by path (not alias)
-	listed Kind             // the kind of the items a declared path lists
+	refs      []map[string]int // by kind: ref -> position
+	paths     map[string]int   // declared paths, by path (not alias)
+	listed    Kind             // the kind of the items a declared path lists
+	spellings map[ref]string   // another spelling of a declared item -> its ref
+}
+
+// ref is a name of an item of a kind.
+type ref struct {
+	kind Kind
+	name string
+}
+
+// AddSpelling records that spelling, which is not how handlers read an
+// item of kind k, names the item they read as ref: an AppConfig profile's
+// application/environment/profile, whose accessors take the profile.
+func (ix *Index) AddSpelling(k Kind, spelling, asRef string) {
+	if ix.spellings == nil {
+		ix.spellings = map[ref]string{}
+	}
+	ix.spellings[ref{k, spelling}] = asRef
+}
+
+// Spelling returns the ref of the item name spells otherwise, if any.
+func (ix *Index) Spelling(k Kind, name string) (string, bool) {
+	r, ok := ix.spellings[ref{k, name}]
+	return r, ok
 }
 
 // NewIndex returns an empty index, whose declared paths list items of kind
@@ -82,6 +105,10 @@ func (ix *Index) Covers(k Kind, ref string) bool {
 type Set struct {
 	Index  *Index
 	Values []string
+	// Types holds, by position, a declared item's type as AWS names it
+	// (String, StringList, SecretBinary, ...), where its source said; nil
+	// when none did.
+	Types []string
 	// Errs holds, by position, why an optional item has no value; nil
 	// where the value is good. Nil when no item lacks a value.
 	Errs []error

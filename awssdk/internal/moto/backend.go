@@ -3,8 +3,10 @@ package moto
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,6 +114,42 @@ func (b *Backend) PutParameter(name, typ, value string) int64 {
 	return out.Version
 }
 
+// PutParameters stores values (by name) as parameters of type typ, as
+// PutParameter does, with workers requests at a time: moto takes a few
+// milliseconds of its own per request, and serves concurrent ones.
+func (b *Backend) PutParameters(typ string, values map[string]string, workers int) {
+	b.tb.Helper()
+	if typ == "" {
+		typ = string(ssmtypes.ParameterTypeString)
+	}
+	workers = max(workers, 1)
+	names := make(chan string)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for n := range names {
+				_, err := b.ssm.PutParameter(b.ctx(), &ssm.PutParameterInput{
+					Name: aws.String(n), Type: ssmtypes.ParameterType(typ), Value: aws.String(values[n]), Overwrite: aws.Bool(true),
+				})
+				if err != nil {
+					errs <- fmt.Errorf("PutParameter %s: %w", n, err)
+					for range names { // drain: the others stop too
+					}
+					return
+				}
+			}
+		})
+	}
+	for n := range values {
+		names <- n
+	}
+	close(names)
+	wg.Wait()
+	close(errs)
+	b.check("PutParameters", <-errs)
+}
+
 // LabelParameter attaches labels to a version of parameter name.
 func (b *Backend) LabelParameter(name string, version int64, labels ...string) {
 	b.tb.Helper()
@@ -198,6 +236,11 @@ func (b *Backend) PutRoleParameter(role, name, typ, value string) int64 {
 	return b.inAccountOf(role).PutParameter(name, typ, value)
 }
 
+// AllowAssume makes role one the proxy lets AssumeRole assume, with
+// nothing stored for it: a role of the default account reads the
+// Backend's own values.
+func (b *Backend) AllowAssume(role string) { b.assumable(role) }
+
 func (b *Backend) assumable(role string) { b.p.set(func(p *proxy) { p.assumable[role] = true }) }
 
 // inAccountOf returns a Backend whose seeding clients act in the account of
@@ -242,9 +285,11 @@ func (b *Backend) DenyDecrypt(name string) { b.p.set(func(p *proxy) { p.noDecryp
 
 // Fail injects f into requests for op (such as "GetParameters"; "" for
 // any) that name name ("" for any): the next f.Times of them, or all when
-// Times is 0.
+// Times is 0, once f.After of them have passed.
 func (b *Backend) Fail(op, name string, f Fault) {
-	b.p.set(func(p *proxy) { p.faults = append(p.faults, &rule{op: op, name: name, f: f, left: f.Times}) })
+	b.p.set(func(p *proxy) {
+		p.faults = append(p.faults, &rule{op: op, name: name, f: f, left: f.Times, skip: f.After})
+	})
 }
 
 // SetLatency delays every request by d before it is forwarded (a request

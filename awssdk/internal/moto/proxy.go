@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -28,6 +29,9 @@ type Fault struct {
 	Reset bool
 	// Times is how many requests the fault answers; 0 means all.
 	Times int
+	// After is how many of the requests it applies to pass before it
+	// answers one: After 3 answers the fourth.
+	After int
 }
 
 // Throttling is AWS's answer to a call over its rate quota.
@@ -60,6 +64,7 @@ type rule struct {
 	op, name string
 	f        Fault
 	left     int // answers left when f.Times > 0
+	skip     int // requests to let pass first
 }
 
 // proxy forwards AWS JSON-protocol requests, and STS's query-protocol ones,
@@ -95,8 +100,15 @@ func newProxy(target string) *proxy {
 	if err != nil {
 		panic(err)
 	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		if r.Context().Err() == nil { // a client that went away is no error of moto's
+			log.Printf("moto: proxy: %v", err)
+		}
+		w.WriteHeader(http.StatusBadGateway)
+	}
 	return &proxy{
-		rp:        httputil.NewSingleHostReverseProxy(u),
+		rp:        rp,
 		calls:     make(map[string]int64),
 		byName:    make(map[string]int64),
 		denied:    make(map[string]bool),
@@ -244,6 +256,10 @@ const (
 func (p *proxy) draw(op string, names []string) *Fault {
 	for i, r := range p.faults {
 		if r.op != "" && r.op != op || r.name != "" && !contains(names, r.name) {
+			continue
+		}
+		if r.skip > 0 {
+			r.skip--
 			continue
 		}
 		f := r.f
