@@ -181,7 +181,7 @@ func notDeclared(ctx context.Context, k Kind, name string) *LookupError {
 		if h.Owner == nil && e.declaredAs == 0 {
 			e.inTest = true // the innermost values a test made lack it
 		}
-		return e.inTest == false
+		return !e.inTest
 	})
 	return e
 }
