@@ -395,15 +395,20 @@ func origin(items ...item) string {
 	return strings.Join(froms, " and ") + ": "
 }
 
-// versionOf names the version an item asks for, or where it comes from.
+// versionOf names the version an item asks for, or where it comes from,
+// and the role that reads it, if not the function's own.
 func versionOf(it item) string {
+	v := it.Kind.facts().current
 	switch {
 	case it.Application != "" || it.Environment != "":
-		return it.qualifiedName()
+		v = it.qualifiedName()
 	case it.version() != "":
-		return it.version()
+		v = it.version()
 	}
-	return it.Kind.facts().current
+	if it.RoleARN != "" {
+		v += " as role " + it.RoleARN
+	}
+	return v
 }
 
 // What the duration options (WithTTL, TTL, WithStartupWindow,

@@ -113,13 +113,29 @@ func throttleHint(it Item) string {
 		"with a longer TTL (the extension's SECRETS_MANAGER_TTL, mw's WithTTL); WithMaxStale serves the last value meanwhile"
 }
 
+// deniedHint is the fix of an access denied answer for it. Read as a role
+// (roleArn), the agent answers 403 when it could not take the role on
+// (it assumes the role to make a client for it: aws_secretsmanager_provider's
+// CacheManager), and passes Secrets Manager's own refusal of the role on
+// with its status, 400.
+func deniedHint(it Item, status int, x dialect) string {
+	switch {
+	case it.RoleARN == "":
+		return "allow " + readAction(it) + " on its ARN in the role the " + x.product() + " uses"
+	case status == http.StatusForbidden:
+		return "the " + x.product() + " could not take on the role " + it.RoleARN + ": allow sts:AssumeRole on it in the role the agent uses, " +
+			"and trust that role in " + it.RoleARN + "'s trust policy"
+	}
+	return "allow " + readAction(it) + " on its ARN in " + it.RoleARN + "'s policy: the " + x.product() + " reads it as that role"
+}
+
 // classifyCode reads the AWS error codes the agent passes through.
 func classifyCode(e *SourceError, x dialect, it Item) {
 	switch e.Code {
 	case "ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound", "ParameterVersionLabelNotFound":
 		e.Class, e.Hint = ClassNotFound, "check the name: no such item (or version) exists in this account and region (wrong name or region?)"
 	case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation":
-		e.Class, e.Hint = ClassAccessDenied, "allow "+readAction(it)+" on its ARN in the role the "+x.product()+" uses"
+		e.Class, e.Hint = ClassAccessDenied, deniedHint(it, e.Status, x)
 	case "DecryptionFailure", "KMSAccessDeniedException", "KMSDisabledException", "KMSInvalidStateException",
 		"KMSNotFoundException", "InvalidCiphertextException", "IncorrectKeyException", "InvalidKeyId":
 		e.Class, e.Hint = ClassDecrypt, "allow kms:Decrypt on the KMS key that encrypts it, in the role and in the key policy"

@@ -35,7 +35,22 @@
 // parameter or a secret. Failures say which of these the answer points to
 // (mw.SourceError.Hint). Parameters and secrets of other accounts and
 // Regions are named by their ARNs, as the APIs allow; the Region and
-// credentials of the calls are those of the aws.Config.
+// credentials of the calls are those of the aws.Config (a role's, for an
+// item read as a role: see Roles).
+//
+// # Roles
+//
+// An item declared with mw.RoleARN is read as that role, such as a role of
+// another account that may read a shared secret: the Source calls
+// sts:AssumeRole with the aws.Config's credentials (session name "mw"),
+// and signs the item's calls with the role's credentials, which the SDK's
+// credentials cache keeps and renews a minute before they expire. Each
+// role has its own clients, made on first use and kept for the Source's
+// life; items of different roles never share a call. The execution role
+// needs sts:AssumeRole on each role, and each role's trust policy must
+// trust the execution role; the role itself needs the actions above on
+// what it reads. WithAssumeRoleOptions sets an external ID, a session name
+// or a duration; WithSTSOptions an STS endpoint.
 //
 // # Retries
 //
@@ -43,7 +58,8 @@
 // invoke's deadline, the items whose failure allows it (throttling, HTTP
 // 5xx and AWS internal errors, a connection that failed). So that retries
 // do not multiply, the Source's SDK clients make one attempt per call: they
-// use aws.NopRetryer, whatever the aws.Config says. A user's own retry
+// (and the STS client that assumes roles) use aws.NopRetryer, whatever the
+// aws.Config says. A user's own retry
 // settings (AWS_MAX_ATTEMPTS, AWS_RETRY_MODE, aws.Config.RetryMaxAttempts,
 // RetryMode or Retryer, or a Retryer set with WithSSMOptions) therefore
 // change nothing for mw's calls; they still apply to the user's own clients

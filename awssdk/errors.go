@@ -3,6 +3,7 @@ package awssdk
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -58,7 +59,10 @@ var (
 // message but no other part of the SDK's error, and no cause where the
 // cause could quote a value (a body that did not decode) or a credential
 // (a credential provider's failure).
-func (s *Source) callError(ctx context.Context, op string, err error) *mw.SourceError {
+func (c *clients) callError(ctx context.Context, op string, err error) *mw.SourceError {
+	if ae, ok := errors.AsType[*assumeRoleError](err); ok {
+		return c.assumeError(ctx, op, ae)
+	}
 	var status int
 	if re, ok := errors.AsType[*smithyhttp.ResponseError](err); ok {
 		status = re.HTTPStatusCode()
@@ -68,10 +72,10 @@ func (s *Source) callError(ctx context.Context, op string, err error) *mw.Source
 		if code == "UnknownError" { // the SDK's name for an answer with no code
 			code = ""
 		}
-		return s.answerError(op, status, code, ae.ErrorMessage(), ae.ErrorFault())
+		return c.answerError(op, status, code, ae.ErrorMessage(), ae.ErrorFault())
 	}
 	if status == 429 || status >= 500 { // an error answer whose body did not decode, such as a proxy's
-		return s.answerError(op, status, "", "", smithy.FaultServer)
+		return c.answerError(op, status, "", "", smithy.FaultServer)
 	}
 	if ctx.Err() != nil {
 		return &mw.SourceError{Class: mw.ClassTimeout, Status: status, Err: ctx.Err(),
@@ -83,16 +87,77 @@ func (s *Source) callError(ctx context.Context, op string, err error) *mw.Source
 	}
 	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 		return &mw.SourceError{Class: mw.ClassTimeout, Retry: true, Status: status, Err: transportCause(err),
-			Hint: s.unreachableHint(op)}
+			Hint: c.unreachableHint(op)}
 	}
 	if _, ok := errors.AsType[*smithyhttp.RequestSendError](err); ok || isTransport(err) {
 		return &mw.SourceError{Class: mw.ClassUnavailable, Retry: true, Status: status, Err: transportCause(err),
-			Hint: s.unreachableHint(op)}
+			Hint: c.unreachableHint(op)}
 	}
 	if _, ok := errors.AsType[*smithy.DeserializationError](err); ok {
 		return &mw.SourceError{Class: mw.ClassMalformed, Status: status, Err: errMalformed, Hint: malformedHint(op)}
 	}
 	return &mw.SourceError{Class: mw.ClassOther, Status: status, Err: err, Hint: "the SDK could not make the " + op + " call: see the cause"}
+}
+
+// assumeRoleError is the failure of sts:AssumeRole for a role, which
+// leaves the calls to make as the role without credentials.
+type assumeRoleError struct {
+	role string
+	err  error
+}
+
+func (e *assumeRoleError) Error() string { return "assume role " + e.role + ": " + e.err.Error() }
+func (e *assumeRoleError) Unwrap() error { return e.err }
+
+// assumeError describes a call of op that failed because its role could
+// not be assumed: STS's answer, classified as any AWS answer, with the fix
+// of a role that cannot be assumed; or, when STS did not answer, why. It
+// keeps STS's message (which names the caller and the role) and nothing
+// else of the SDK's error: the credentials of the caller appear in none.
+func (c *clients) assumeError(ctx context.Context, op string, ae *assumeRoleError) *mw.SourceError {
+	const assumeOp = "sts:AssumeRole"
+	var status int
+	if re, ok := errors.AsType[*smithyhttp.ResponseError](ae.err); ok {
+		status = re.HTTPStatusCode()
+	}
+	if api, ok := errors.AsType[smithy.APIError](ae.err); ok {
+		class, retry := classify(status, api.ErrorCode(), api.ErrorMessage())
+		hint := c.assumeHint(class, api.ErrorCode())
+		return &mw.SourceError{Class: class, Retry: retry, Status: status, Code: api.ErrorCode(), Hint: hint,
+			Err: fmt.Errorf("%s %s, for %s: %w", assumeOp, c.role, op, newAPIError(api.ErrorCode(), api.ErrorMessage(), api.ErrorFault()))}
+	}
+	if ctx.Err() != nil {
+		return &mw.SourceError{Class: mw.ClassTimeout, Err: ctx.Err(),
+			Hint: "the invoke's deadline came before STS answered AssumeRole of " + c.role + ": raise the function's timeout"}
+	}
+	if isTransport(ae.err) || errors.As(ae.err, new(*smithyhttp.RequestSendError)) {
+		return &mw.SourceError{Class: mw.ClassUnavailable, Retry: true, Err: transportCause(ae.err),
+			Hint: "nothing answered the sts endpoint in " + c.where() + " to assume " + c.role +
+				": a function in a VPC needs a NAT gateway or an interface VPC endpoint for sts"}
+	}
+	return &mw.SourceError{Class: mw.ClassAccessDenied, Err: errors.New("the AWS SDK could not assume the role " + c.role),
+		Hint: "check where the aws.Config finds the credentials that call sts:AssumeRole (environment, shared config, the execution role)"}
+}
+
+// assumeHint is the likely fix of an answer of class to sts:AssumeRole of
+// c's role.
+func (c *clients) assumeHint(class mw.Class, code string) string {
+	switch class {
+	case mw.ClassAccessDenied:
+		if credentialCodes[code] && code != "ExpiredToken" && code != "ExpiredTokenException" {
+			return "STS refused the credentials that call sts:AssumeRole (wrong, or for another partition): check where the aws.Config finds them"
+		}
+		return "allow sts:AssumeRole on " + c.role + " in the execution role's policy, and trust the execution role in " +
+			c.role + "'s trust policy (with the sts:ExternalId it requires, set with awssdk.WithAssumeRoleOptions)"
+	case mw.ClassThrottled:
+		return "STS throttled AssumeRole: the Source assumes each role once and renews its credentials a minute before they expire; mw retries within the invoke's deadline"
+	case mw.ClassServerError:
+		return "STS failed inside while answering AssumeRole (mw retries it within the invoke's deadline)"
+	}
+	if code == "RegionDisabledException" {
+		return "STS is not activated in " + c.where() + ": activate it in IAM's account settings, or point the STS client at another Region (awssdk.WithSTSOptions)"
+	}
+	return "STS refused AssumeRole of " + c.role + " (" + code + "): check the role's ARN and the options awssdk.WithAssumeRoleOptions sets"
 }
 
 // isTransport reports whether err is a connection's failure while an
@@ -118,14 +183,14 @@ func transportCause(err error) error {
 // inside a successful answer (status 200): an entry of BatchGetSecretValue's
 // Errors. Status is always the HTTP status of the answer, as
 // mw.SourceError.Status says: 0 would tell mw that no answer came.
-func (s *Source) answerError(op string, status int, code, message string, fault smithy.ErrorFault) *mw.SourceError {
+func (c *clients) answerError(op string, status int, code, message string, fault smithy.ErrorFault) *mw.SourceError {
 	class, retry := classify(status, code, message)
 	return &mw.SourceError{
 		Class:  class,
 		Retry:  retry,
 		Status: status,
 		Code:   code,
-		Hint:   s.hint(op, class, code, message),
+		Hint:   c.hint(op, class, code, message),
 		Err:    newAPIError(code, message, fault),
 	}
 }
@@ -193,7 +258,7 @@ func isDeleted(message string) bool {
 }
 
 // hint names the likely fix for an error answer to op.
-func (s *Source) hint(op string, class mw.Class, code, message string) string {
+func (c *clients) hint(op string, class mw.Class, code, message string) string {
 	secret := op == opBatchGetSecretValue || op == opGetSecretValue
 	switch class {
 	case mw.ClassThrottled:
@@ -203,34 +268,22 @@ func (s *Source) hint(op string, class mw.Class, code, message string) string {
 		if secret {
 			what = "secret"
 		}
-		return "allow kms:Decrypt on the KMS key that encrypts the " + what + ", in the execution role's policy and in the key's policy"
+		return "allow kms:Decrypt on the KMS key that encrypts the " + what + ", in " + c.reader() + "'s policy and in the key's policy"
 	case mw.ClassNotFound:
 		switch {
 		case code == "InvalidRequestException":
 			return "the secret is scheduled for deletion: restore it (secretsmanager:RestoreSecret) or stop declaring it"
 		case secret:
-			return "no such secret or version in " + s.where() + ": check the name or ARN (a partial ARN has no 6-character suffix), the version id or stage, and the region"
+			return "no such secret or version in " + c.where() + ": check the name or ARN (a partial ARN has no 6-character suffix), the version id or stage, and the region"
 		}
-		return "no such parameter, version or label in " + s.where() + ": check the name or ARN, the selector and the region"
+		return "no such parameter, version or label in " + c.where() + ": check the name or ARN, the selector and the region"
 	case mw.ClassAccessDenied:
 		if credentialCodes[code] {
 			return "AWS refused the credentials (wrong, expired, or for another partition): check where the aws.Config finds them"
 		}
-		switch op {
-		case opGetParameters:
-			return "allow ssm:GetParameters on each parameter of the call (one denied name fails the whole call); a SecureString with a customer managed key also needs kms:Decrypt"
-		case opGetParametersByPath:
-			return "allow ssm:GetParametersByPath on the path (arn:aws:ssm:<region>:<account>:parameter/<path>)"
-		case opBatchGetSecretValue:
-			if strings.Contains(message, "BatchGetSecretValue") || code == "AccessDenied" {
-				return "allow secretsmanager:BatchGetSecretValue (on resource \"*\") and secretsmanager:GetSecretValue on each secret"
-			}
-			return "allow secretsmanager:GetSecretValue on the secret: BatchGetSecretValue needs it on each secret, besides secretsmanager:BatchGetSecretValue"
-		case opGetSecretValue:
-			return "allow secretsmanager:GetSecretValue on the secret"
-		}
+		return c.deniedHint(op, code, message)
 	case mw.ClassServerError:
-		return "AWS failed inside while answering " + op + " (mw retries it within the invoke's deadline); if it persists, see the AWS Health Dashboard for " + s.where()
+		return "AWS failed inside while answering " + op + " (mw retries it within the invoke's deadline); if it persists, see the AWS Health Dashboard for " + c.where()
 	case mw.ClassOther:
 		if code == "InvalidNextToken" {
 			return "Parameter Store refused the listing's NextToken (a token may expire): the next fetch lists the path from its first page"
@@ -243,6 +296,40 @@ func (s *Source) hint(op string, class mw.Class, code, message string) string {
 		}
 	}
 	return "AWS refused " + op + " (" + code + "): check the item's name or ARN"
+}
+
+// deniedHint is the likely fix when the identity that calls op may not:
+// the action to allow, in the policy of the role that reads (the execution
+// role, or the role the item names).
+func (c *clients) deniedHint(op, code, message string) string {
+	var fix string
+	switch op {
+	case opGetParameters:
+		fix = "allow ssm:GetParameters on each parameter of the call (one denied name fails the whole call); a SecureString with a customer managed key also needs kms:Decrypt"
+	case opGetParametersByPath:
+		fix = "allow ssm:GetParametersByPath on the path (arn:aws:ssm:<region>:<account>:parameter/<path>)"
+	case opBatchGetSecretValue:
+		fix = "allow secretsmanager:GetSecretValue on the secret: BatchGetSecretValue needs it on each secret, besides secretsmanager:BatchGetSecretValue"
+		if strings.Contains(message, "BatchGetSecretValue") || code == "AccessDenied" {
+			fix = "allow secretsmanager:BatchGetSecretValue (on resource \"*\") and secretsmanager:GetSecretValue on each secret"
+		}
+	case opGetSecretValue:
+		fix = "allow secretsmanager:GetSecretValue on the secret"
+	default:
+		return "AWS refused " + op + " (" + code + "): check the item's name or ARN"
+	}
+	if c.role != "" {
+		fix += ", in the policy of " + c.role + ", which reads it"
+	}
+	return fix
+}
+
+// reader names the role that reads, in hints.
+func (c *clients) reader() string {
+	if c.role != "" {
+		return c.role
+	}
+	return "the execution role"
 }
 
 // malformedHint is the likely fix for an answer to op that could not be
@@ -278,30 +365,30 @@ func throttleHint(op, code string) string {
 }
 
 // unreachableHint is the likely fix when nothing answered.
-func (s *Source) unreachableHint(op string) string {
+func (c *clients) unreachableHint(op string) string {
 	service := "ssm"
 	if op == opBatchGetSecretValue || op == opGetSecretValue {
 		service = "secretsmanager"
 	}
-	return "nothing answered the " + service + " endpoint in " + s.where() + ": a function in a VPC needs a NAT gateway or an interface VPC endpoint for " + service
+	return "nothing answered the " + service + " endpoint in " + c.where() + ": a function in a VPC needs a NAT gateway or an interface VPC endpoint for " + service
 }
 
-func (s *Source) where() string {
-	if s.region == "" {
+func (c *clients) where() string {
+	if c.region == "" {
 		return "the aws.Config's region (none set)"
 	}
-	return "region " + s.region
+	return "region " + c.region
 }
 
 // notFoundParameter is the error of a name GetParameters listed in
 // InvalidParameters: no such parameter, version or label. The answer had no
 // error code; the code is the one GetParameter answers the same name with.
-func (s *Source) notFoundParameter() *mw.SourceError {
+func (c *clients) notFoundParameter() *mw.SourceError {
 	return &mw.SourceError{
 		Class:  mw.ClassNotFound,
 		Status: http.StatusOK,
 		Code:   "ParameterNotFound",
-		Hint:   s.hint(opGetParameters, mw.ClassNotFound, "ParameterNotFound", ""),
+		Hint:   c.hint(opGetParameters, mw.ClassNotFound, "ParameterNotFound", ""),
 		Err:    errors.New("ssm:GetParameters listed it in InvalidParameters"),
 	}
 }

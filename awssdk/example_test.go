@@ -8,8 +8,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/awssdk"
@@ -109,6 +111,42 @@ func ExampleWithSecretsManagerOptions() {
 	// Secrets Manager through FIPS endpoints.
 	src := awssdk.New(aws.Config{Region: "us-east-1"}, awssdk.WithSecretsManagerOptions(func(o *secretsmanager.Options) {
 		o.EndpointOptions.UseFIPSEndpoint = aws.FIPSEndpointStateEnabled
+	}))
+	fmt.Println(src.Name())
+	// Output: awssdk
+}
+
+// A secret shared by another account, read as a role of that account that
+// may read it; the rest with the function's own credentials. The role's
+// trust policy requires an external ID.
+func ExampleWithAssumeRoleOptions() {
+	const reader = "arn:aws:iam::111122223333:role/shared-secret-reader"
+	src := awssdk.New(aws.Config{Region: "eu-west-1"}, awssdk.WithAssumeRoleOptions(func(o *stscreds.AssumeRoleOptions) {
+		if o.RoleARN == reader {
+			o.ExternalID = aws.String("orders-service")
+		}
+	}))
+	handler := func(ctx context.Context, event map[string]any) (string, error) {
+		key, err := mw.Secret(ctx, "partner-key")
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprint(len(key)), nil
+	}
+	_ = mw.Wrap(handler,
+		mw.WithSource(src),
+		mw.WithSecrets("prod/db"),
+		mw.WithSecret("arn:aws:secretsmanager:eu-west-1:111122223333:secret:partner-key-AbCdEf",
+			mw.RoleARN(reader), mw.Alias("partner-key")),
+	)
+	fmt.Println(src.Name())
+	// Output: awssdk
+}
+
+func ExampleWithSTSOptions() {
+	// STS through a VPC endpoint, to assume the roles items name.
+	src := awssdk.New(aws.Config{Region: "eu-west-1"}, awssdk.WithSTSOptions(func(o *sts.Options) {
+		o.BaseEndpoint = aws.String("https://vpce-0123456789abcdef0-abcdefgh.sts.eu-west-1.vpce.amazonaws.com")
 	}))
 	fmt.Println(src.Name())
 	// Output: awssdk

@@ -219,7 +219,8 @@ func (l *listings) prune(now time.Time) {
 // the item whose context has ended and that has not returned yet). A NextToken that Parameter Store
 // refuses (InvalidNextToken) restarts the listing from the first page,
 // once a Fetch. Any other failure drops what was listed.
-func (s *Source) getParametersByPath(ctx context.Context, it mw.Item) mw.Result {
+func (c *clients) getParametersByPath(ctx context.Context, it mw.Item) mw.Result {
+	s := c.src
 	r, p := s.listings.start(ctx, it, s.now)
 	defer s.listings.stop(it, r)
 	if p == nil {
@@ -227,7 +228,7 @@ func (s *Source) getParametersByPath(ctx context.Context, it mw.Item) mw.Result 
 	}
 	restarted := false
 	for {
-		out, err := s.ssm.GetParametersByPath(ctx, &ssm.GetParametersByPathInput{
+		out, err := c.ssm.GetParametersByPath(ctx, &ssm.GetParametersByPathInput{
 			Path:           aws.String(it.Name),
 			Recursive:      aws.Bool(true),
 			WithDecryption: aws.Bool(true),
@@ -235,7 +236,7 @@ func (s *Source) getParametersByPath(ctx context.Context, it mw.Item) mw.Result 
 			NextToken:      tokenOrNil(p.next),
 		})
 		if err != nil {
-			se := s.callError(ctx, opGetParametersByPath, err)
+			se := c.callError(ctx, opGetParametersByPath, err)
 			switch {
 			case se.Code == "InvalidNextToken" && p.next != "" && !restarted:
 				restarted, p = true, s.newListing()

@@ -19,10 +19,10 @@ import (
 // or by name and by ARN) in one call could not be told apart. So no two
 // requests with the same parameterKey share a call, and each answer is
 // matched to its request by key.
-func (s *Source) getParameters(ctx context.Context, items []mw.Item, res []mw.Result) {
+func (c *clients) getParameters(ctx context.Context, items []mw.Item, res []mw.Result) {
 	names, byName := requests(items, parameterRequest)
 	fanOut(parameterCalls(names), byName, res, func(call []string) map[string]mw.Result {
-		return s.getParametersCall(ctx, call)
+		return c.getParametersCall(ctx, call)
 	})
 }
 
@@ -49,11 +49,11 @@ func parameterCalls(names []string) [][]string {
 
 // getParametersCall makes one GetParameters call for names, whose keys are
 // distinct, and returns a Result for each name.
-func (s *Source) getParametersCall(ctx context.Context, names []string) map[string]mw.Result {
+func (c *clients) getParametersCall(ctx context.Context, names []string) map[string]mw.Result {
 	got := make(map[string]mw.Result, len(names))
-	out, err := s.ssm.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(true)})
+	out, err := c.ssm.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(true)})
 	if err != nil {
-		e := s.callError(ctx, opGetParameters, err)
+		e := c.callError(ctx, opGetParameters, err)
 		for _, n := range names {
 			got[n] = mw.Result{Err: e}
 		}
@@ -72,7 +72,7 @@ func (s *Source) getParametersCall(ctx context.Context, names []string) map[stri
 	}
 	for _, n := range out.InvalidParameters {
 		if _, ours := byName(names, n); ours {
-			got[n] = mw.Result{Err: s.notFoundParameter()}
+			got[n] = mw.Result{Err: c.notFoundParameter()}
 		}
 	}
 	for _, n := range names {

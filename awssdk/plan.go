@@ -36,7 +36,9 @@ const referencePrefix = "/aws/reference/secretsmanager/"
 //   - parameters by path: "GetParametersByPath", one path a call, recursive,
 //     page after page; a listing cut short resumes in the next call.
 //
-// Other kinds get an error wrapping mw.ErrNotServed. A name that is a
+// An item read as a role (Item.RoleARN) is planned as any other: Fetch
+// reads it with the role's credentials. Other kinds get an error wrapping
+// mw.ErrNotServed. A name that is a
 // mistake for its kind (a secret's ARN declared as a parameter, an SSM
 // parameter's ARN declared as a secret, a path that is not one, two
 // selectors) gets an error that names the fix.

@@ -19,17 +19,17 @@ import (
 // secretsmanager:BatchGetSecretValue and its SecretIdList (never Filters,
 // which need secretsmanager:ListSecrets and fail whole on one deleted
 // secret): each distinct id once, up to 20 a call, the calls concurrently.
-func (s *Source) batchGetSecretValue(ctx context.Context, items []mw.Item, res []mw.Result) {
+func (c *clients) batchGetSecretValue(ctx context.Context, items []mw.Item, res []mw.Result) {
 	ids, byID := requests(items, func(it mw.Item) string { return it.Name })
 	fanOut(slices.Collect(slices.Chunk(ids, maxBatchGetSecretValue)), byID, res, func(call []string) map[string]mw.Result {
-		return s.batchGetSecretValueCall(ctx, call)
+		return c.batchGetSecretValueCall(ctx, call)
 	})
 }
 
 // batchGetSecretValueCall makes one BatchGetSecretValue call for ids (more
 // if it answers a NextToken) and returns a Result for each id. Each entry
 // of the answer's Errors fails its secret alone.
-func (s *Source) batchGetSecretValueCall(ctx context.Context, ids []string) map[string]mw.Result {
+func (c *clients) batchGetSecretValueCall(ctx context.Context, ids []string) map[string]mw.Result {
 	got := make(map[string]mw.Result, len(ids))
 	fail := func(e *mw.SourceError) map[string]mw.Result {
 		for _, id := range ids {
@@ -42,9 +42,9 @@ func (s *Source) batchGetSecretValueCall(ctx context.Context, ids []string) map[
 	seen := make(map[string]bool)
 	in := &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids}
 	for {
-		out, err := s.sm.BatchGetSecretValue(ctx, in)
+		out, err := c.sm.BatchGetSecretValue(ctx, in)
 		if err != nil {
-			return fail(s.callError(ctx, opBatchGetSecretValue, err))
+			return fail(c.callError(ctx, opBatchGetSecretValue, err))
 		}
 		values = append(values, out.SecretValues...)
 		errs = append(errs, out.Errors...)
@@ -70,7 +70,7 @@ func (s *Source) batchGetSecretValueCall(ctx context.Context, ids []string) map[
 		sid := aws.ToString(e.SecretId)
 		for _, id := range ids {
 			if _, done := got[id]; !done && (id == sid || secretMatches(id, sid, sid)) {
-				got[id] = mw.Result{Err: s.answerError(opBatchGetSecretValue, http.StatusOK,
+				got[id] = mw.Result{Err: c.answerError(opBatchGetSecretValue, http.StatusOK,
 					aws.ToString(e.ErrorCode), aws.ToString(e.Message), smithy.FaultUnknown)}
 			}
 		}
@@ -116,7 +116,7 @@ func secretType(str *string) string {
 
 // getSecretValue fetches a pinned secret version with
 // secretsmanager:GetSecretValue.
-func (s *Source) getSecretValue(ctx context.Context, it mw.Item) mw.Result {
+func (c *clients) getSecretValue(ctx context.Context, it mw.Item) mw.Result {
 	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(it.Name)}
 	if it.VersionID != "" {
 		in.VersionId = aws.String(it.VersionID)
@@ -124,9 +124,9 @@ func (s *Source) getSecretValue(ctx context.Context, it mw.Item) mw.Result {
 	if it.VersionStage != "" {
 		in.VersionStage = aws.String(it.VersionStage)
 	}
-	out, err := s.sm.GetSecretValue(ctx, in)
+	out, err := c.sm.GetSecretValue(ctx, in)
 	if err != nil {
-		return mw.Result{Err: s.callError(ctx, opGetSecretValue, err)}
+		return mw.Result{Err: c.callError(ctx, opGetSecretValue, err)}
 	}
 	return mw.Result{Value: secretValue(out.SecretString, out.SecretBinary), Type: secretType(out.SecretString)}
 }

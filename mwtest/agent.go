@@ -29,6 +29,9 @@ func (e *Extension) serveAgent(w http.ResponseWriter, r *http.Request) {
 		e.reply(w, http.StatusBadRequest, "", q.err)
 		return
 	}
+	if q.role != "" {
+		e.count(func(s *Stats) { s.WithRole++ })
+	}
 	e.agentSecret(w, q)
 }
 
@@ -82,7 +85,7 @@ func (e *Extension) agentRoute(w http.ResponseWriter, r *http.Request) (agentQue
 }
 
 func (e *Extension) agentSecret(w http.ResponseWriter, q agentQuery) {
-	sec, v, stages, f := e.getSecret(q.secretID, q.versionID, q.versionStage)
+	sec, v, stages, f := e.getSecretAs(q.role, q.secretID, q.versionID, q.versionStage)
 	if f != nil {
 		e.fail(w, f)
 		return
@@ -111,12 +114,14 @@ func (e *Extension) agentSecret(w http.ResponseWriter, q agentQuery) {
 
 type agentQuery struct {
 	secretID, versionID, versionStage string
+	role                              string // roleArn: read as this IAM role
 	refreshNow                        bool
 	err                               string // the agent's 400 text, if the query is bad
 }
 
 // parseAgentQuery reads the query as the agent's GSVQuery does: unknown
-// parameters are an error, and so is a missing secret id.
+// parameters are an error, and so are a missing secret id and a roleArn
+// that is not an IAM role's ARN, in that order.
 func parseAgentQuery(raw, pathID string, wantSecretID bool) agentQuery {
 	q := agentQuery{secretID: pathID}
 	vals, err := url.ParseQuery(raw)
@@ -132,6 +137,9 @@ func parseAgentQuery(raw, pathID string, wantSecretID bool) agentQuery {
 			q.err = "missing parameter secretId"
 		}
 	}
+	if q.err == "" && q.role != "" && !roleARNPattern.MatchString(q.role) {
+		q.err = msgInvalidRole
+	}
 	return q
 }
 
@@ -144,6 +152,8 @@ func (q *agentQuery) set(k, v string, wantSecretID bool) {
 		q.versionID = v
 	case k == "versionStage":
 		q.versionStage = v
+	case k == "roleArn":
+		q.role = v
 	case k == "refreshNow":
 		q.setRefreshNow(v)
 	case q.err == "":

@@ -95,7 +95,7 @@ func (e *Extension) serveAppConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	k, ok := parseConfigPath(r.URL.EscapedPath())
 	if !ok {
-		e.appConfigFail(w, &failure{codeResourceNotFound, msgConfigurationNotFound})
+		e.appConfigFail(w, &failure{code: codeResourceNotFound, msg: msgConfigurationNotFound})
 		return
 	}
 	if !e.admit(w, r, k.name(), false) {
@@ -103,7 +103,7 @@ func (e *Extension) serveAppConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		e.appConfigFail(w, &failure{codeBadRequest, "malformed query"})
+		e.appConfigFail(w, &failure{code: codeBadRequest, msg: "malformed query"})
 		return
 	}
 	e.mu.Lock()
@@ -120,7 +120,7 @@ func (e *Extension) serveAppConfig(w http.ResponseWriter, r *http.Request) {
 	var evalCtx map[string]string
 	if v.flags != nil {
 		if evalCtx, ok = parseContext(r.Header.Values(contextHeader)); !ok {
-			e.appConfigFail(w, &failure{codeBadRequest, msgMalformedContext})
+			e.appConfigFail(w, &failure{code: codeBadRequest, msg: msgMalformedContext})
 			return
 		}
 	}
@@ -186,13 +186,13 @@ const msgFlagNotFound = "Unrecognized flag key"
 // freeform profile gets (the fake answers 400 BadRequestException).
 func (e *Extension) serveFlags(w http.ResponseWriter, k configKey, version int, v configVersion, asked []string, evalCtx map[string]string) {
 	if v.flags == nil {
-		e.appConfigFail(w, &failure{codeBadRequest, "the flag query needs a profile of type " + TypeFeatureFlags})
+		e.appConfigFail(w, &failure{code: codeBadRequest, msg: "the flag query needs a profile of type " + TypeFeatureFlags})
 		return
 	}
 	var keys []string
 	for _, key := range asked {
 		if _, ok := v.flags[key]; !ok {
-			e.appConfigFail(w, &failure{codeResourceNotFound, msgFlagNotFound})
+			e.appConfigFail(w, &failure{code: codeResourceNotFound, msg: msgFlagNotFound})
 			return
 		}
 		if !slices.Contains(keys, key) {

@@ -295,7 +295,7 @@ func (s *store) getConfiguration(k configKey) (*profile, int, *failure) {
 	}
 	p := s.configs[k]
 	if p == nil {
-		return nil, 0, &failure{codeResourceNotFound, msgConfigurationNotFound}
+		return nil, 0, &failure{code: codeResourceNotFound, msg: msgConfigurationNotFound}
 	}
 	return p, len(p.versions), nil
 }

@@ -1,5 +1,7 @@
 package mwtest
 
+import "net/http"
+
 // AWS error codes. The agent dialect sends them as "__type"; the managed
 // dialect hides them behind its generic 400, and Stats.ByError counts them
 // in both.
@@ -25,17 +27,28 @@ const (
 type failure struct {
 	code string
 	msg  string
+	// status is the agent's HTTP status of the answer, when not 400: 403
+	// for a role it could not take on.
+	status int
+}
+
+// httpStatus is the status the agent answers f with.
+func (f *failure) httpStatus() int {
+	if f.status != 0 {
+		return f.status
+	}
+	return http.StatusBadRequest
 }
 
 func notFoundParameter() *failure {
-	return &failure{codeParameterNotFound, ""}
+	return &failure{code: codeParameterNotFound, msg: ""}
 }
 
 func invalid(msg string) *failure {
-	return &failure{codeValidation, msg}
+	return &failure{code: codeValidation, msg: msg}
 }
 
 func accessDenied(action, resource string) *failure {
-	return &failure{codeAccessDenied, "User: " + fakeCallerARN + " is not authorized to perform: " + action +
+	return &failure{code: codeAccessDenied, msg: "User: " + fakeCallerARN + " is not authorized to perform: " + action +
 		" on resource: " + resource + " because no identity-based policy allows the " + action + " action"}
 }

@@ -50,6 +50,38 @@ type AppConfigBackend interface {
 	DenyConfiguration(application, environment, profile string)
 }
 
+// A RoleBackend is a Backend that also holds what other IAM roles read:
+// what a source that serves mw.Item.RoleARN reads as a role. *Extension is
+// one, as cloudexttest.Server is. The conformance suite needs it for a
+// source whose Plan serves a secret read as a role; for one that also
+// serves parameters read as a role, the backend must also have a method
+// PutRoleParameter(role, name, typ, value string) int64, as *Extension
+// has.
+type RoleBackend interface {
+	Backend
+	// PutRoleSecret stores a new version of secret id as role reads it,
+	// and returns its version id; the version it replaces becomes
+	// AWSPREVIOUS. A role is one the source can take on once it was given
+	// a value; any other is one it cannot. The suite's roles are of
+	// accounts other than the backend's own, one account each, so that a
+	// backend may keep values by account, as AWS does.
+	PutRoleSecret(role, id, value string) string
+}
+
+// roleParameterBackend is a RoleBackend that also holds parameters as a
+// role reads them.
+type roleParameterBackend interface {
+	PutRoleParameter(role, name, typ, value string) int64
+}
+
+// The roles the suite reads items as: two the backend is given values for,
+// and one it is not.
+const (
+	conformanceRoleA       = "arn:aws:iam::111111111111:role/mwtest-a"
+	conformanceRoleB       = "arn:aws:iam::222222222222:role/mwtest-b"
+	conformanceRoleUnknown = "arn:aws:iam::333333333333:role/mwtest-unknown"
+)
+
 // conformanceCanary starts every value the suite stores: no error may hold
 // it.
 const conformanceCanary = "mwtest-canary-"
@@ -59,11 +91,14 @@ const conformanceCanary = "mwtest-canary-"
 // of each behaviour mw relies on (its name and plans; values of every type
 // at every version; batches; not-found, access denied, KMS, throttling,
 // server errors and unusable answers, each classified; refreshes;
-// concurrency; cancellation; and no value in any error), for every kind of
-// item the source serves, that is whose Plan does not return an error
-// wrapping mw.ErrNotServed. Kinds it does not serve are reported as
-// skipped. A source that serves AppConfig profiles needs a backend that is
-// an AppConfigBackend.
+// concurrency; cancellation; items read as another role; and no value in
+// any error), for every kind of item the source serves, that is whose Plan
+// does not return an error wrapping mw.ErrNotServed. Kinds it does not
+// serve are reported as skipped. A source that serves AppConfig profiles
+// needs a backend that is an AppConfigBackend; one that serves items read
+// as a role (mw.RoleARN), a RoleBackend. A source that serves a kind but
+// cannot read it as a role must refuse such an item in Plan, with a reason
+// that names the item and its role, and the suite checks that it does.
 //
 // A source that cannot tell a missing item from a missing permission (the
 // managed extension answers both with one generic HTTP 400) must report
@@ -92,6 +127,7 @@ func TestSource(t *testing.T, newSource func(t *testing.T) (mw.Source, Backend))
 		"ServerError":      testServerError,
 		"Malformed":        testMalformed,
 		"Refresh":          testRefresh,
+		"Roles":            testRoles,
 		"Concurrency":      testConcurrency,
 		"Cancellation":     testCancellation,
 	}
@@ -580,4 +616,131 @@ func testCancellation(t *testing.T, c conformance) {
 	if el := time.Since(start); el > 10*time.Second {
 		t.Errorf("the calls returned %v after their context ended", el)
 	}
+}
+
+// testRoles: each kind the source serves is either read as a role or
+// refused as one in Plan, with a reason, never left to another source. A
+// secret read as two roles and as the source's own has three values, in
+// one call of Fetch or several, each role's own, at its versions and
+// after a refresh; a role the source cannot take on is access denied, and
+// a secret a role has not is not found. Parameters and paths read as a
+// role likewise, where the source serves them.
+func testRoles(t *testing.T, c conformance) {
+	var asRole []mw.Kind
+	for _, k := range []mw.Kind{mw.KindParameter, mw.KindSecret, mw.KindParametersByPath, mw.KindAppConfig} {
+		if !c.serves(k) {
+			continue
+		}
+		it := probeItem(k, "as-role")
+		it.RoleARN = conformanceRoleA
+		_, err := c.src.Plan(it)
+		switch {
+		case err == nil:
+			asRole = append(asRole, k)
+		case errors.Is(err, mw.ErrNotServed):
+			t.Errorf("Plan(%s): %v; a source that serves the kind but cannot read it as a role refuses the item, "+
+				"rather than leave it to another source", it, err)
+		case !strings.Contains(err.Error(), conformanceRoleA):
+			t.Errorf("Plan(%s) refuses it without naming the item and its role: %v", it, err)
+		}
+	}
+	for _, k := range asRole {
+		switch k {
+		case mw.KindSecret:
+			c.rolesOfSecrets()
+		case mw.KindParameter:
+			c.rolesOfParameters()
+		case mw.KindParametersByPath:
+			c.rolesOfPaths()
+		default:
+			t.Errorf("the suite does not know how to store a %s as a role", k)
+		}
+	}
+}
+
+// roles returns the backend as a RoleBackend, or fails the test.
+func (c conformance) roles() RoleBackend {
+	c.t.Helper()
+	be, ok := c.be.(RoleBackend)
+	if !ok {
+		c.t.Fatalf("the %s source serves items read as a role, but its backend %T is no mwtest.RoleBackend", c.src.Name(), c.be)
+	}
+	return be
+}
+
+func as(it mw.Item, role string) mw.Item {
+	it.RoleARN = role
+	return it
+}
+
+func (c conformance) rolesOfSecrets() {
+	be := c.roles()
+	v := conformanceCanary + "r"
+	it := probeItem(mw.KindSecret, "shared")
+	be.PutSecret(it.Name, v+"own")
+	be.PutRoleSecret(conformanceRoleA, it.Name, v+"a")
+	be.PutRoleSecret(conformanceRoleB, it.Name, v+"b")
+	items := []mw.Item{it, as(it, conformanceRoleA), as(it, conformanceRoleB)}
+	res := c.fetch(c.ctx(), items...)
+	for i, want := range []string{v + "own", v + "a", v + "b"} {
+		if res[i].Err != nil || res[i].Value != want {
+			c.t.Errorf("%s: %q, %v; want %q", items[i], res[i].Value, res[i].Err, want)
+		}
+	}
+	be.PutRoleSecret(conformanceRoleA, it.Name, v+"a2")
+	refreshed := as(it, conformanceRoleA)
+	refreshed.Refresh = true
+	c.value(refreshed, v+"a2")
+	previous := as(it, conformanceRoleA)
+	previous.VersionStage = StagePrevious
+	c.value(previous, v+"a")
+	c.value(it, v+"own")
+
+	c.want(c.failure(as(it, conformanceRoleUnknown)), mw.ClassAccessDenied, false, false)
+	ownOnly := probeItem(mw.KindSecret, "own-only")
+	be.PutSecret(ownOnly.Name, v+"own-only")
+	c.want(c.failure(as(ownOnly, conformanceRoleA)), mw.ClassNotFound, false, false)
+}
+
+func (c conformance) rolesOfParameters() {
+	be := c.roleParameters()
+	v := conformanceCanary + "rp"
+	it := probeItem(mw.KindParameter, "shared")
+	c.be.PutParameter(it.Name, TypeSecureString, v+"own")
+	be.PutRoleParameter(conformanceRoleA, it.Name, TypeSecureString, v+"a")
+	be.PutRoleParameter(conformanceRoleB, it.Name, TypeString, v+"b")
+	items := []mw.Item{it, as(it, conformanceRoleA), as(it, conformanceRoleB)}
+	res := c.fetch(c.ctx(), items...)
+	for i, want := range []string{v + "own", v + "a", v + "b"} {
+		if res[i].Err != nil || res[i].Value != want {
+			c.t.Errorf("%s: %q, %v; want %q", items[i], res[i].Value, res[i].Err, want)
+		}
+	}
+	c.want(c.failure(as(it, conformanceRoleUnknown)), mw.ClassAccessDenied, false, false)
+}
+
+func (c conformance) rolesOfPaths() {
+	be := c.roleParameters()
+	v := conformanceCanary + "rt"
+	c.be.PutParameter("/mwtest/role-tree/own", TypeString, v+"own")
+	be.PutRoleParameter(conformanceRoleA, "/mwtest/role-tree/a", TypeString, v+"a")
+	be.PutRoleParameter(conformanceRoleB, "/mwtest/elsewhere/b", TypeString, v+"b")
+	path := probeItem(mw.KindParametersByPath, "role-tree")
+	res := c.fetch(c.ctx(), path, as(path, conformanceRoleA), as(path, conformanceRoleB))
+	for i, want := range []map[string]string{{"/mwtest/role-tree/own": v + "own"}, {"/mwtest/role-tree/a": v + "a"}, {}} {
+		if res[i].Err != nil || !maps.Equal(res[i].Values, want) {
+			c.t.Errorf("path %d: %d values, %v; want %d", i, len(res[i].Values), res[i].Err, len(want))
+		}
+	}
+}
+
+// roleParameters returns the backend as one that holds parameters as a
+// role reads them, or fails the test.
+func (c conformance) roleParameters() roleParameterBackend {
+	c.t.Helper()
+	be, ok := c.be.(roleParameterBackend)
+	if !ok {
+		c.t.Fatalf("the %s source serves parameters read as a role, but its backend %T has no PutRoleParameter(role, name, typ, value string) int64", c.src.Name(), c.be)
+	}
+	return be
 }

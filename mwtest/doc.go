@@ -9,5 +9,10 @@
 // dialect) that follows their documented HTTP protocol: routes, bodies,
 // status codes and token checks. It can also act out their faults: the 400s
 // answered during INIT, latency, throttling, server errors, reset
-// connections and hangs.
+// connections and hangs. Its Source serves the same values to mw directly,
+// every kind mw declares, parameter trees and items read as another role
+// included, for the items a function reads through a source other than a
+// local server.
+//
+// TestSource runs the conformance suite every mw.Source must pass.
 package mwtest

@@ -22,12 +22,16 @@ import (
 // text/plain, a non-GET 405 and an unknown path 404.
 //
 // The Agent dialect serves GET /secretsmanager/get and GET /v1/<secretId>
-// (with versionId, versionStage, refreshNow), GET /ping and, as the agent
-// in Lambda mode does, GET /start_serving. It follows the agent's checks:
-// X-Forwarded-For 400, token (TokenHeader or VaultTokenHeader) 403 "Bad
-// Token", non-GET 405, unknown path (Parameter Store included) 404, unknown
-// query parameter 400; AWS errors keep their status with a JSON body such as
-// {"__type":"ResourceNotFoundException", "message":"..."}.
+// (with versionId, versionStage, refreshNow and roleArn), GET /ping and, as
+// the agent in Lambda mode does, GET /start_serving. It follows the agent's
+// checks: X-Forwarded-For 400, token (TokenHeader or VaultTokenHeader) 403
+// "Bad Token", non-GET 405, unknown path (Parameter Store included) 404,
+// unknown query parameter 400, a roleArn that is not an IAM role's ARN
+// 400; AWS errors keep their status with a JSON body such as
+// {"__type":"ResourceNotFoundException", "message":"..."}. A request with
+// a roleArn reads what PutRoleSecret stored for the role, and a role the
+// fake was given nothing for is answered 403 AccessDeniedException, as
+// the agent answers when it cannot assume the role.
 //
 // The AppConfig dialect serves GET
 // /applications/{application}/environments/{environment}/configurations/{profile},
@@ -64,6 +68,7 @@ type Extension struct {
 	failNext     map[string][]fault // FailNext's, by name
 	rng          *rand.Rand
 	store        store
+	roles        map[string]*store // what each role reads (PutRoleSecret), by role ARN
 	stats        Stats
 	others       otherNames // the keys of ByName and Served the store does not name
 }

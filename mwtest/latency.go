@@ -53,15 +53,46 @@ func (e *Extension) WaitHanging(done <-chan struct{}, n int) bool {
 // delays it by latency. It reports whether the request should go on; if
 // not, it has been answered already or its client is gone.
 func (e *Extension) wait(w http.ResponseWriter, r *http.Request, release <-chan struct{}, latency time.Duration) bool {
-	if release != nil && !e.hold(w, r, release) {
-		return false
-	}
-	return latency <= 0 || e.delay(w, r, latency)
+	return e.answered(w, e.waitFor(r.Context().Done(), release, latency))
 }
 
-// hold blocks a request while SetHang is on. It reports whether the request
-// was released to go on.
-func (e *Extension) hold(w http.ResponseWriter, r *http.Request, release <-chan struct{}) bool {
+// A waited is how a wait ended.
+type waited int
+
+const (
+	proceeded waited = iota // what it waited for came
+	abandoned               // the client went away, counted as abandoned
+	shutDown                // Close was called
+)
+
+// answered answers a request whose wait ended as how, if Close ended it,
+// and reports whether it should go on.
+func (e *Extension) answered(w http.ResponseWriter, how waited) bool {
+	if how == shutDown {
+		e.replyClosed(w)
+	}
+	return how == proceeded
+}
+
+// waitFor holds a value request while SetHang is on (release non-nil),
+// then delays it by latency, until its client goes away (gone is closed)
+// or Close.
+func (e *Extension) waitFor(gone <-chan struct{}, release <-chan struct{}, latency time.Duration) waited {
+	if release != nil {
+		if how := e.hold(gone, release); how != proceeded {
+			return how
+		}
+	}
+	if latency <= 0 {
+		return proceeded
+	}
+	t := time.NewTimer(latency)
+	defer t.Stop()
+	return awaitFor(e, gone, t.C)
+}
+
+// hold blocks a request while SetHang is on.
+func (e *Extension) hold(gone <-chan struct{}, release <-chan struct{}) waited {
 	e.mu.Lock()
 	e.hanging++
 	e.stats.Hung++
@@ -73,27 +104,24 @@ func (e *Extension) hold(w http.ResponseWriter, r *http.Request, release <-chan 
 		e.hanging--
 		e.mu.Unlock()
 	}()
-	return await(e, w, r, release)
-}
-
-// delay waits d before a request goes on. It reports whether it should.
-func (e *Extension) delay(w http.ResponseWriter, r *http.Request, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	return await(e, w, r, t.C)
+	return awaitFor(e, gone, release)
 }
 
 // await waits for proceed, the client going away (counted as abandoned) or
 // Close (answered ClosedError). It reports whether proceed came first.
 func await[T any](e *Extension, w http.ResponseWriter, r *http.Request, proceed <-chan T) bool {
+	return e.answered(w, awaitFor(e, r.Context().Done(), proceed))
+}
+
+// awaitFor waits for proceed, gone (counted as abandoned) or Close.
+func awaitFor[T any](e *Extension, gone <-chan struct{}, proceed <-chan T) waited {
 	select {
 	case <-proceed:
-		return true
-	case <-r.Context().Done():
+		return proceeded
+	case <-gone:
 		e.count(func(s *Stats) { s.Abandoned++ })
-		return false
+		return abandoned
 	case <-e.done:
-		e.replyClosed(w)
-		return false
+		return shutDown
 	}
 }

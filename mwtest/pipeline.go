@@ -102,9 +102,19 @@ func (e *Extension) gate(name string) (notReady bool, f fault) {
 
 // getSecret reads a secret version from the store, with its stages.
 func (e *Extension) getSecret(ref, versionID, stage string) (*secret, *secretVersion, []string, *failure) {
+	return e.getSecretAs("", ref, versionID, stage)
+}
+
+// getSecretAs reads a secret version as role reads it ("" for the
+// function's own role), with its stages.
+func (e *Extension) getSecretAs(role, ref, versionID, stage string) (*secret, *secretVersion, []string, *failure) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	sec, v, f := e.store.getSecret(ref, versionID, stage)
+	st, f := e.storeAs(role)
+	if f != nil {
+		return nil, nil, nil, f
+	}
+	sec, v, f := st.getSecret(ref, versionID, stage)
 	if f != nil {
 		return nil, nil, nil, f
 	}
@@ -120,7 +130,7 @@ func (e *Extension) serve(w http.ResponseWriter, name, contentType, body string)
 // fail answers an AWS error for a value request, counted by code.
 func (e *Extension) fail(w http.ResponseWriter, f *failure) {
 	e.count(func(s *Stats) { s.ByError[f.code]++ })
-	e.replyAWS(w, http.StatusBadRequest, f.code, f.msg)
+	e.replyAWS(w, f.httpStatus(), f.code, f.msg)
 }
 
 // replyAWS answers an AWS error as the dialect does: the agent passes it on

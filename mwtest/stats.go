@@ -50,6 +50,9 @@ type Stats struct {
 	Forwarded int64 `json:"forwarded"`
 	// RefreshNow counts agent requests with refreshNow=true.
 	RefreshNow int64 `json:"refreshNow"`
+	// WithRole counts value requests read as another role: agent
+	// requests with a roleArn, Source's items with an mw.RoleARN.
+	WithRole int64 `json:"withRole"`
 	// Hung counts requests that were held by SetHang.
 	Hung int64 `json:"hung"`
 	// Abandoned counts requests whose client went away while they were

@@ -201,7 +201,8 @@ type paramResult struct {
 	version      int64
 	selector     *string
 	sourceResult *string
-	binary       bool // a binary secret read through Parameter Store: no Value
+	binary       bool   // a binary secret read through Parameter Store: no Value
+	bin          []byte // its bytes; never mutated
 	modified     time.Time
 }
 
@@ -276,7 +277,7 @@ func (p *parameter) pick(version int64, label string) (int64, *string, *failure)
 	switch {
 	case version != 0:
 		if version < 1 || version > int64(len(p.versions)) {
-			return 0, nil, &failure{codeParameterVersion, "Systems Manager could not find version " + strconv.FormatInt(version, 10) + " of " + p.name + "."}
+			return 0, nil, &failure{code: codeParameterVersion, msg: "Systems Manager could not find version " + strconv.FormatInt(version, 10) + " of " + p.name + "."}
 		}
 		return version, ptr(":" + strconv.FormatInt(version, 10)), nil
 	case label != "":
@@ -297,7 +298,7 @@ func (s *store) decrypted(r *paramResult, ref string, decrypt bool) (*paramResul
 	case !decrypt:
 		r.value = ciphertext(r.name, r.version)
 	case s.noDecrypt[r.name] || s.noDecrypt[ref]:
-		return nil, &failure{codeDecryptionFailure, msgParameterDecrypt}
+		return nil, &failure{code: codeDecryptionFailure, msg: msgParameterDecrypt}
 	}
 	return r, nil
 }
@@ -327,6 +328,7 @@ func (s *store) getReference(ref string, version int64, label string, decrypt bo
 		typ:      TypeSecureString,
 		value:    v.str,
 		binary:   v.bin != nil,
+		bin:      v.bin,
 		modified: v.created,
 	}
 	if label != "" {
@@ -394,6 +396,33 @@ func newByteBuffer(b []byte) *byteBuffer {
 	return &byteBuffer{HB: hb, BigEndian: true, Mark: -1, Limit: len(b), Capacity: len(b), Address: 16}
 }
 
+// listPath answers GetParametersByPath for path, recursively and
+// decrypted: the latest version of every parameter whose name is under
+// path, by name. Deny(path) denies the whole path; DenyDecrypt of a
+// SecureString under it fails the whole call, as one key the caller may
+// not use fails GetParametersByPath with WithDecryption.
+func (s *store) listPath(path string) (map[string]string, *failure) {
+	switch {
+	case !strings.HasPrefix(path, "/"):
+		return nil, invalid("a path must begin with '/'")
+	case s.denied[path]:
+		return nil, accessDenied("ssm:GetParametersByPath", ParameterARN(path))
+	}
+	prefix := strings.TrimSuffix(path, "/") + "/"
+	out := make(map[string]string)
+	for name, p := range s.params {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		pv := p.versions[len(p.versions)-1]
+		if pv.typ == TypeSecureString && s.noDecrypt[name] {
+			return nil, &failure{code: codeDecryptionFailure, msg: msgParameterDecrypt}
+		}
+		out[name] = pv.value
+	}
+	return out, nil
+}
+
 // getSecret answers GetSecretValue for ref (a name, a full or partial ARN).
 func (s *store) getSecret(ref, versionID, stage string) (*secret, *secretVersion, *failure) {
 	if ref == "" {
@@ -409,7 +438,7 @@ func (s *store) getSecret(ref, versionID, stage string) (*secret, *secretVersion
 		return nil, nil, f
 	}
 	if slices.ContainsFunc(cands, func(c string) bool { return s.noDecrypt[c] }) {
-		return nil, nil, &failure{codeDecryptionFailure, msgSecretDecrypt}
+		return nil, nil, &failure{code: codeDecryptionFailure, msg: msgSecretDecrypt}
 	}
 	return sec, v, nil
 }
@@ -427,7 +456,7 @@ func (s *store) findSecret(cands []string) (*secret, *failure) {
 			return sec, nil
 		}
 	}
-	return nil, &failure{codeResourceNotFound, msgSecretNotFound}
+	return nil, &failure{code: codeResourceNotFound, msg: msgSecretNotFound}
 }
 
 // pick returns the version asked for by id, by stage, or both (which must
@@ -438,10 +467,10 @@ func (sec *secret) pick(versionID, stage string) (*secretVersion, *failure) {
 	}
 	v := sec.version(versionID)
 	if v == nil {
-		return nil, &failure{codeResourceNotFound, "Secrets Manager can't find the specified secret value for VersionId: " + versionID}
+		return nil, &failure{code: codeResourceNotFound, msg: "Secrets Manager can't find the specified secret value for VersionId: " + versionID}
 	}
 	if stage != "" && sec.stages[stage] != versionID {
-		return nil, &failure{codeResourceNotFound, "Secrets Manager can't find the specified secret value for VersionId: " + versionID + " and staging label: " + stage}
+		return nil, &failure{code: codeResourceNotFound, msg: "Secrets Manager can't find the specified secret value for VersionId: " + versionID + " and staging label: " + stage}
 	}
 	return v, nil
 }
@@ -449,7 +478,7 @@ func (sec *secret) pick(versionID, stage string) (*secretVersion, *failure) {
 func (sec *secret) atStage(stage string) (*secretVersion, *failure) {
 	id, ok := sec.stages[stage]
 	if !ok {
-		return nil, &failure{codeResourceNotFound, "Secrets Manager can't find the specified secret value for staging label: " + stage}
+		return nil, &failure{code: codeResourceNotFound, msg: "Secrets Manager can't find the specified secret value for staging label: " + stage}
 	}
 	return sec.version(id), nil
 }

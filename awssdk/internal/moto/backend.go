@@ -16,6 +16,9 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/lambda-mw/mw/mwtest"
 )
 
 // The region and account of every ARN moto makes up.
@@ -27,8 +30,10 @@ const (
 // A Backend is a moto Server as a test's source of parameters and secrets:
 // it seeds them with the data methods of mwtest.Extension (PutParameter,
 // LabelParameter, PutSecret, PutSecretBinary, StageSecret, Deny,
-// DenyDecrypt), serves them through a proxy that counts requests by
-// operation and by name (Calls, Fetches) and injects faults (Fail,
+// DenyDecrypt, PutRoleSecret, PutRoleParameter), serves them through a
+// proxy that counts requests by operation, by name and by the role whose
+// credentials signed them (Calls, Fetches, CallsAs), refuses AssumeRole
+// for roles it was given nothing for, and injects faults (Fail,
 // SetLatency), and gives the aws.Config that points the SDK at the proxy.
 //
 // Seeding goes to moto directly and is not counted. Its methods fail the
@@ -36,6 +41,7 @@ const (
 // concurrent use.
 type Backend struct {
 	tb    testing.TB
+	srv   string // moto's own URL
 	proxy *httptest.Server
 	ssm   *ssm.Client
 	sm    *secretsmanager.Client
@@ -55,7 +61,7 @@ func NewBackend(tb testing.TB, srv *Server) *Backend {
 		tb.Fatal(err)
 	}
 	p := newProxy(srv.URL)
-	b := &Backend{tb: tb, p: p, proxy: httptest.NewServer(p)}
+	b := &Backend{tb: tb, srv: srv.URL, p: p, proxy: httptest.NewServer(p)}
 	tb.Cleanup(b.proxy.Close)
 	direct := Config(srv.URL)
 	b.ssm = ssm.NewFromConfig(direct)
@@ -208,6 +214,51 @@ func (b *Backend) StageSecret(id, versionID string, stages ...string) {
 	}
 }
 
+// PutRoleSecret stores a new SecretString version of secret id as role
+// reads it, and returns its version id; PutRoleParameter does the same for
+// a parameter. moto keeps each account's state apart, and the credentials
+// its AssumeRole issues are of the role's account: so the value goes to the
+// account that role's ARN names (roles of one account read the same
+// values, and a role of the default account reads the Backend's own). Each
+// makes role one the proxy lets AssumeRole assume; a role given nothing is
+// refused there with AccessDenied, as IAM refuses a role whose trust policy
+// does not trust the caller.
+func (b *Backend) PutRoleSecret(role, id, value string) string {
+	b.tb.Helper()
+	b.assumable(role)
+	return b.inAccountOf(role).putSecret(id, aws.String(value), nil)
+}
+
+// PutRoleParameter: see PutRoleSecret.
+func (b *Backend) PutRoleParameter(role, name, typ, value string) int64 {
+	b.tb.Helper()
+	b.assumable(role)
+	return b.inAccountOf(role).PutParameter(name, typ, value)
+}
+
+// AllowAssume makes role one the proxy lets AssumeRole assume, with
+// nothing stored for it: a role of the default account reads the
+// Backend's own values.
+func (b *Backend) AllowAssume(role string) { b.assumable(role) }
+
+func (b *Backend) assumable(role string) { b.p.set(func(p *proxy) { p.assumable[role] = true }) }
+
+// inAccountOf returns a Backend whose seeding clients act in the account of
+// role's ARN, through moto's x-moto-account-id header.
+func (b *Backend) inAccountOf(role string) *Backend {
+	b.tb.Helper()
+	parts := strings.SplitN(role, ":", 6)
+	if len(parts) != 6 || parts[2] != "iam" || len(parts[4]) != 12 {
+		b.tb.Fatalf("moto: %q is not an IAM role's ARN", role)
+	}
+	header := smithyhttp.AddHeaderValue("x-moto-account-id", parts[4])
+	direct := Config(b.srv)
+	c := *b
+	c.ssm = ssm.NewFromConfig(direct, func(o *ssm.Options) { o.APIOptions = append(o.APIOptions, header) })
+	c.sm = secretsmanager.NewFromConfig(direct, func(o *secretsmanager.Options) { o.APIOptions = append(o.APIOptions, header) })
+	return &c
+}
+
 // DeleteSecret schedules secret id for deletion (a 7-day recovery window):
 // reading it then fails with InvalidRequestException.
 func (b *Backend) DeleteSecret(id string) {
@@ -269,11 +320,20 @@ func (b *Backend) Fetches(name string) int64 {
 	return b.p.byName[name]
 }
 
-// Reset zeroes the counters and removes the faults and the latency. Values
-// and denials stay.
+// CallsAs returns the number of requests for op signed with the
+// credentials that AssumeRole issued for role, "" for the aws.Config's own.
+func (b *Backend) CallsAs(op, role string) int64 {
+	b.p.mu.Lock()
+	defer b.p.mu.Unlock()
+	return b.p.callsAs[callAs{op, role}]
+}
+
+// Reset zeroes the counters and removes the faults and the latency. Values,
+// denials and roles stay.
 func (b *Backend) Reset() {
 	b.p.set(func(p *proxy) {
 		p.calls, p.byName, p.requests = make(map[string]int64), make(map[string]int64), 0
+		p.callsAs = make(map[callAs]int64)
 		p.faults, p.latency = nil, 0
 	})
 }
@@ -284,4 +344,24 @@ func (b *Backend) SecretARN(id string) string {
 	desc, err := b.sm.DescribeSecret(b.ctx(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
 	b.check("DescribeSecret "+id, err)
 	return aws.ToString(desc.ARN)
+}
+
+// FailNext makes the next n requests that name name meet f, as AWS
+// answers it: throttling (400 ThrottlingException), a server error (500
+// InternalServerError), a body that is not JSON, or a reset connection.
+// With it, a Backend is an mwtest.RoleBackend, for mwtest.TestSource.
+func (b *Backend) FailNext(name string, f mwtest.Fault, n int) {
+	var mf Fault
+	switch f {
+	case mwtest.FaultThrottle:
+		mf = Throttling()
+	case mwtest.FaultServerError:
+		mf = ServerError("InternalServerError")
+	case mwtest.FaultMalformed:
+		mf = Malformed(`{"unexpected":`)
+	case mwtest.FaultReset:
+		mf = Fault{Reset: true}
+	}
+	mf.Times = n
+	b.Fail("", name, mf)
 }

@@ -3,6 +3,7 @@ package moto
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"io"
 	"log"
 	"net/http"
@@ -66,9 +67,11 @@ type rule struct {
 	skip     int // requests to let pass first
 }
 
-// proxy forwards AWS JSON-protocol requests to moto, counting them by
-// operation (X-Amz-Target "AmazonSSM.GetParameters" counts as
-// "GetParameters") and by the names they carry, and answering some itself.
+// proxy forwards AWS JSON-protocol requests, and STS's query-protocol ones,
+// to moto, counting them by operation (X-Amz-Target
+// "AmazonSSM.GetParameters" counts as "GetParameters", Action=AssumeRole as
+// "AssumeRole"), by the names they carry and by the role whose credentials
+// signed them, and answering some itself.
 type proxy struct {
 	rp *httputil.ReverseProxy
 
@@ -80,7 +83,17 @@ type proxy struct {
 	latency   time.Duration
 	denied    map[string]bool
 	noDecrypt map[string]bool
+
+	// The roles: those AssumeRole may assume, the access key ids moto
+	// issued for each, and the calls signed with them.
+	assumable map[string]bool
+	issued    map[string]string // access key id → role
+	callsAs   map[callAs]int64
 }
+
+// callAs is a call of an operation made with a role's credentials; "" is
+// the aws.Config's own.
+type callAs struct{ op, role string }
 
 func newProxy(target string) *proxy {
 	u, err := url.Parse(target)
@@ -100,6 +113,9 @@ func newProxy(target string) *proxy {
 		byName:    make(map[string]int64),
 		denied:    make(map[string]bool),
 		noDecrypt: make(map[string]bool),
+		assumable: make(map[string]bool),
+		issued:    make(map[string]string),
+		callsAs:   make(map[callAs]int64),
 	}
 }
 
@@ -116,6 +132,37 @@ type request struct {
 	Path         string
 	SecretId     string // the API's spelling
 	SecretIdList []string
+}
+
+// readRequest reads what a request is: its operation and the names it
+// carries, from an AWS JSON request (X-Amz-Target and the body) or from an
+// AWS query request, as STS's are (Action and RoleArn in the form), and
+// whether it is a query request.
+func readRequest(r *http.Request, body []byte) (op string, names []string, query bool) {
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		var q request
+		json.Unmarshal(body, &q) // a body it cannot read carries no names
+		return target[strings.LastIndexByte(target, '.')+1:], q.names(), false
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil || form.Get("Action") == "" {
+		return "", nil, false
+	}
+	if role := form.Get("RoleArn"); role != "" {
+		names = append(names, role)
+	}
+	return form.Get("Action"), names, true
+}
+
+// accessKeyID is the access key id that signed r, from its Authorization
+// header (AWS4-HMAC-SHA256 Credential=<id>/<date>/...), or "".
+func accessKeyID(r *http.Request) string {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(cred, "/")
+	return id
 }
 
 func (q request) names() []string {
@@ -136,19 +183,17 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	target := r.Header.Get("X-Amz-Target")
-	op := target[strings.LastIndexByte(target, '.')+1:]
-	var q request
-	json.Unmarshal(body, &q) // a body it cannot read carries no names
-	names := q.names()
-	ssm := strings.HasPrefix(target, "AmazonSSM.")
+	op, names, query := readRequest(r, body)
+	ssm := strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AmazonSSM.")
 
 	p.mu.Lock()
 	p.requests++
 	p.calls[op]++
+	p.callsAs[callAs{op, p.issued[accessKeyID(r)]}]++
 	for _, n := range names {
 		p.byName[n]++
 	}
+	assumable := op != "AssumeRole" || len(names) == 1 && p.assumable[names[0]]
 	latency := p.latency
 	fault := p.draw(op, names)
 	denied, noDecrypt := p.matching(names, ssm, p.denied), p.matching(names, ssm, p.noDecrypt)
@@ -158,8 +203,15 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case fault != nil && query:
+		replyQuery(w, *fault)
 	case fault != nil:
 		reply(w, *fault)
+	case !assumable:
+		replyQuery(w, Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:sts::" + AccountID +
+			":assumed-role/mw-test/mw-test is not authorized to perform: sts:AssumeRole on resource: " + strings.Join(names, ",")})
+	case op == "AssumeRole":
+		p.assumeRole(w, r, names[0])
 	case op == "BatchGetSecretValue" && (len(denied) > 0 || len(noDecrypt) > 0):
 		p.batchWithErrors(w, r, denied, noDecrypt)
 	case len(denied) > 0 && (ssm || op == "GetSecretValue"):
@@ -310,6 +362,49 @@ func (p *proxy) batchWithErrors(w http.ResponseWriter, r *http.Request, denied, 
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
+}
+
+// assumeRole forwards an AssumeRole call for role, and notes the access
+// key id moto issued for it, so that the calls signed with that key count
+// as the role's.
+func (p *proxy) assumeRole(w http.ResponseWriter, r *http.Request, role string) {
+	rec := httptest.NewRecorder()
+	p.rp.ServeHTTP(rec, r)
+	var out struct {
+		Result struct {
+			Credentials struct{ AccessKeyId string }
+		} `xml:"AssumeRoleResult"`
+	}
+	if rec.Code == http.StatusOK && xml.Unmarshal(rec.Body.Bytes(), &out) == nil && out.Result.Credentials.AccessKeyId != "" {
+		p.set(func(p *proxy) { p.issued[out.Result.Credentials.AccessKeyId] = role })
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
+}
+
+// replyQuery answers f as an AWS query API (STS) does: an XML
+// ErrorResponse.
+func replyQuery(w http.ResponseWriter, f Fault) {
+	if f.Reset || f.Body != "" {
+		reply(w, f)
+		return
+	}
+	status := f.Status
+	if status == 0 {
+		status = 400
+	}
+	var b bytes.Buffer
+	b.WriteString(`<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>`)
+	xml.EscapeText(&b, []byte(f.Code))
+	b.WriteString(`</Code><Message>`)
+	xml.EscapeText(&b, []byte(f.Message))
+	b.WriteString(`</Message></Error><RequestId>mw-moto-proxy</RequestId></ErrorResponse>`)
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
 }
 
 // reply answers f.
