@@ -260,7 +260,8 @@ func worse(a, b *declError) *declError {
 // to declare one thing with different caching; where the environment
 // repeats what code declares, code's options stand.
 func collect(items []item) (declarations, *declError) {
-	c := collector{d: declarations{index: resolved.NewIndex(resolved.Kind(listedKind()))}, refs: map[ref]int{}, byWhat: map[Item]int{}}
+	c := collector{d: declarations{index: resolved.NewIndex(resolved.Kind(listedKind())), items: make([]item, 0, len(items))},
+		refs: map[ref]int{}, byWhat: map[Item]int{}}
 	for _, it := range items {
 		c.add(it)
 	}

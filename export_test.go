@@ -18,7 +18,7 @@ var (
 
 // WithClock makes a Wrap read time from now (tests only).
 func WithClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) { c.now = now })
+	return optionFunc(func(c *config) { c.now, c.realClock = now, false })
 }
 
 // WithAwaitHook makes a Wrap call f each time a caller starts waiting for

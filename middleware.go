@@ -136,7 +136,7 @@ func invoke[Out any](w *wrapper, ctx context.Context, h func(context.Context) (O
 	if ctx == nil {
 		return zero, errNilContext
 	}
-	bg, err := w.resolve(ctx)
+	bg, tracing, err := w.resolve(ctx)
 	if bg != nil {
 		// Refreshes ahead of expiry end within this invoke, before Lambda
 		// may freeze the process.
@@ -146,7 +146,7 @@ func invoke[Out any](w *wrapper, ctx context.Context, h func(context.Context) (O
 		return zero, err
 	}
 	ctx = resolved.NewContext(ctx, w.cache.Holder())
-	if !w.tel.Tracing() {
+	if !tracing {
 		return h(ctx)
 	}
 	return telemetry.Handle(ctx, w.tel, h, errorType)

@@ -71,6 +71,7 @@ type config struct {
 	// take and still be a loopback one (probeLocal): seams for this
 	// package's tests, whose loopback fakes a loaded machine may slow.
 	now         func() time.Time
+	realClock   bool // now is time.Now: the warm path may read less of it
 	onAwait     func()
 	onLand      func(forced bool)
 	localAnswer time.Duration
@@ -94,6 +95,7 @@ func newConfig(opts []Option) (*config, *declError) {
 		fetchTimeout:  DefaultFetchTimeout,
 		maxStale:      DefaultMaxStale,
 		now:           time.Now,
+		realClock:     true,
 		localAnswer:   gate.DefaultLocal,
 	}
 	for _, o := range opts {

@@ -146,21 +146,19 @@ func declaredAs(ctx context.Context, name string) Kind {
 // (an optional item); found is false when no Wrap declares it, and any is
 // false when ctx holds no values at all.
 func position(ctx context.Context, k Kind, name string) (s *resolved.Set, i int, err error, found bool) {
-	resolved.Each(ctx, func(h *resolved.Holder) bool {
+	for h, outer := resolved.Next(ctx); h != nil; h, outer = resolved.Next(outer) {
 		set := h.Load()
 		if set == nil {
-			return true
+			continue
 		}
 		if s == nil {
 			s = set // the innermost, when none declares it
 		}
 		if j, e, ok := set.Position(resolved.Kind(k), name); ok || e != nil {
-			s, i, err, found = set, j, e, true
-			return false
+			return set, j, e, true
 		}
-		return true
-	})
-	return s, i, err, found
+	}
+	return s, 0, nil, false
 }
 
 // notDeclared is the *LookupError for name, which no Wrap in ctx declares

@@ -50,6 +50,7 @@ type itemPlan struct {
 func newWrapper(opts []Option) *wrapper {
 	cfg, bad := newConfig(opts)
 	d, conflict := collect(cfg.items)
+	cfg.items = nil // d.items holds them from here on
 	plans, refusal := routeItems(d.items, cfg)
 	if bad = worse(worse(bad, conflict), refusal); bad != nil && !bad.fromEnv {
 		panic(bad)
@@ -163,17 +164,39 @@ func (w *wrapper) inStartupWindow() bool { return w.startupLeft() > 0 }
 // resolve makes the values ready for one invoke, fetching what is missing
 // or expired. It may leave refreshes running beside the handler, in bg,
 // which the invoke must wait for before it returns.
-func (w *wrapper) resolve(ctx context.Context) (*background, error) {
+func (w *wrapper) resolve(ctx context.Context) (bg *background, tracing bool, err error) {
 	if w.err != nil {
-		return nil, w.err
+		return nil, false, w.err
+	}
+	if s := w.cache.Published(); s != nil && w.started.Load() != nil && w.fresh(ctx, s.Until()) {
+		return nil, w.tel.Warm(ctx, false, s.Stale(), s.Absent()), nil
 	}
 	now := w.now()
 	cold := w.begin(now)
 	if s, ok := w.cache.Warm(now); ok {
-		w.tel.Warm(ctx, cold, s.Stale(), s.Absent())
-		return nil, nil
+		return nil, w.tel.Warm(ctx, cold, s.Stale(), s.Absent()), nil
 	}
-	return w.resolveSlow(ctx, now, cold)
+	bg, err = w.resolveSlow(ctx, now, cold)
+	return bg, err == nil && w.tel.Tracing(), err
+}
+
+// fresh reports whether an invoke in ctx, starting now, may serve a
+// snapshot that needs no look before until, with as little as it can of
+// the clock. When ctx has a deadline no later than until, the invoke ends
+// before until, and the clock is not read at all: Lambda gives every invoke
+// a deadline, and TTLs outlast most invokes. Otherwise it asks time.Until,
+// which reads the monotonic clock alone when until carries a reading of
+// it, as the cache's times from the real clock do. A deadline without a
+// monotonic reading (aws-lambda-go's is wall-clock milliseconds) is
+// compared on the wall clock.
+func (w *wrapper) fresh(ctx context.Context, until time.Time) bool {
+	if !w.cfg.realClock {
+		return w.now().Before(until)
+	}
+	if d, ok := ctx.Deadline(); ok && !until.Before(d) {
+		return true
+	}
+	return time.Until(until) > 0
 }
 
 // resolveSlow is resolve when some item needs a look: fetch what is

@@ -118,14 +118,21 @@ func TestRefreshAheadRunsBesideTheHandlerAndEndsWithTheInvoke(t *testing.T) {
 }
 
 func TestStaleIfError(t *testing.T) {
+	// landed receives as each fetch lands: a refresh of a stale value runs
+	// apart from its invoke, which may return first; a test that moves the
+	// clock past a failure's retry time waits for the failure to land.
+	var landed chan struct{}
 	setup := func(t *testing.T, opts ...mw.Option) (*world, *clock, func(context.Context, []string) (map[string]string, error)) {
 		w := newWorld(t, mwtest.Managed)
 		w.ext.PutSecret("s", "good")
 		clk := newClock()
-		h := mw.Wrap(echo, w.opts(append([]mw.Option{mw.WithSecrets("s"), mw.WithTTL(time.Minute), withClock(clk)}, opts...)...)...)
+		landed = make(chan struct{}, 16)
+		hook := mw.WithLandHook(func(bool) { landed <- struct{}{} })
+		h := mw.Wrap(echo, w.opts(append([]mw.Option{mw.WithSecrets("s"), mw.WithTTL(time.Minute), withClock(clk), hook}, opts...)...)...)
 		if _, err := h(invokeCtx(t, 5*time.Second), nil); err != nil {
 			t.Fatal(err)
 		}
+		<-landed
 		return w, clk, h
 	}
 	t.Run("served within the bound, and said so", func(t *testing.T) {
@@ -136,6 +143,7 @@ func TestStaleIfError(t *testing.T) {
 		if err != nil || got["secret:s"] != "good" {
 			t.Fatalf("got %v, %v; want the last good value", got, err)
 		}
+		<-landed
 		// (The span says a stale value was served: ../test.)
 		// The last good value survives repeated failures (Middy #660).
 		for range 2 {
@@ -143,6 +151,7 @@ func TestStaleIfError(t *testing.T) {
 			if got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:s"}); err != nil || got["secret:s"] != "good" {
 				t.Fatalf("after more failures: %v, %v", got, err)
 			}
+			<-landed
 		}
 		w.ext.SetFaults(mwtest.Faults{})
 		w.ext.PutSecret("s", "new")

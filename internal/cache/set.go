@@ -17,6 +17,12 @@ type Snapshot struct {
 	absent []int     // optional items served without a value
 }
 
+// Until is when an invoke next needs a look at the entries.
+func (s *Snapshot) Until() time.Time { return s.until }
+
+// Published returns the published snapshot, or nil. It takes no lock.
+func (c *Cache) Published() *Snapshot { return c.snap.Load() }
+
 // Stale returns the items the snapshot serves past their TTL.
 func (s *Snapshot) Stale() []int { return s.stale }
 

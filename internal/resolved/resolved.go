@@ -252,7 +252,7 @@ type valuesCtx struct {
 // Value returns the valuesCtx itself for ctxKey, so that the holders can
 // be walked from the innermost out.
 func (c *valuesCtx) Value(key any) any {
-	if key == (ctxKey{}) {
+	if _, ok := key.(ctxKey); ok { // a type check: no call to compare values
 		return c
 	}
 	return c.Context.Value(key)
@@ -277,12 +277,24 @@ func FromContext(ctx context.Context) *Holder {
 // Each calls f with each Holder ctx carries, from the innermost Wrap's out,
 // until f returns false; ctx may be nil.
 func Each(ctx context.Context, f func(*Holder) bool) {
-	if ctx == nil {
-		return
-	}
-	for c, _ := ctx.Value(ctxKey{}).(*valuesCtx); c != nil; c, _ = c.Context.Value(ctxKey{}).(*valuesCtx) {
-		if !f(c.h) {
+	for h, outer := Next(ctx); h != nil; h, outer = Next(outer) {
+		if !f(h) {
 			return
 		}
 	}
+}
+
+// Next returns the Holder of the innermost Wrap in ctx, and the context
+// around that Wrap's, where the next Holder out is; h is nil when ctx
+// carries none. ctx may be nil. A loop over Next is Each without a
+// closure, for the accessors on the warm path.
+func Next(ctx context.Context) (h *Holder, outer context.Context) {
+	if ctx == nil {
+		return nil, nil
+	}
+	c, _ := ctx.Value(ctxKey{}).(*valuesCtx)
+	if c == nil {
+		return nil, nil
+	}
+	return c.h, c.Context
 }
