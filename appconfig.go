@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
+	"github.com/lambda-mw/mw/internal/resolved"
 	"github.com/lambda-mw/mw/internal/safejson"
 )
 
@@ -243,4 +245,37 @@ func AppConfigJSON[T any](ctx context.Context, profile string) (T, error) {
 // the source, made within ctx; its error is a *SourceError, as Fetch's.
 type FlagEvaluator interface {
 	EvaluateFlag(ctx context.Context, it Item, flag string, evalCtx map[string]string) (Flag, error)
+}
+
+// evaluate is EvaluateFlag: one request for flag of profile, to its
+// source, against evalCtx, within ctx less the reserve, and never past it.
+func (w *wrapper) evaluate(ctx context.Context, profile, flag string, evalCtx map[string]string) (Flag, error) {
+	i, ok := w.index.Lookup(resolved.Kind(KindAppConfig), profile)
+	if !ok {
+		return Flag{}, &LookupError{Kind: KindAppConfig, Name: profile, Err: ErrNotDeclared}
+	}
+	r := w.plans[i].route
+	fe, ok := r.src.(FlagEvaluator)
+	if !ok {
+		return Flag{}, &LookupError{Kind: KindAppConfig, Name: profile,
+			Err: fmt.Errorf("%w: the %s source does not; read the profile through the AWS AppConfig Agent or Cloud Extensions", ErrNotEvaluable, r.name)}
+	}
+	fctx, cancel := w.fetchContext(ctx)
+	defer cancel()
+	fctx, span := w.tel.StartEvaluate(fctx, i, r.name)
+	start := time.Now()
+	f, err := within(fctx, func() (Flag, error) { return fe.EvaluateFlag(fctx, w.items[i].Item, flag, evalCtx) })
+	if err == nil {
+		span.End("")
+		return f, nil
+	}
+	if errors.Is(err, ErrUnknownFlag) {
+		span.End(string(ClassNotFound))
+		return Flag{}, &LookupError{Kind: KindAppConfig, Name: profile, Err: fmt.Errorf("%w: %q", ErrUnknownFlag, flag)}
+	}
+	se := judge(fctx, err).se
+	fe2 := w.items[i].fetchError(fetchFailure{class: se.Class, status: se.Status, code: se.Code, hint: se.Hint, err: se,
+		source: r.name, attempts: 1, elapsed: time.Since(start)})
+	span.End(string(fe2.Class))
+	return Flag{}, fe2
 }
