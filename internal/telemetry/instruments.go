@@ -22,25 +22,26 @@ const (
 	nInstruments
 )
 
-// spec describes an instrument: a counter of int64, or a histogram of
-// seconds.
+// spec describes an instrument: its name (a contract with dashboards,
+// which TELEMETRY.md documents; change none without a major version), and
+// whether it is a counter of int64 or a histogram of seconds.
 type spec struct {
 	name, unit, description string
 	histogram               bool
 }
 
 var specs = [nInstruments]spec{
-	lookups: {MetricLookups, "{item}",
+	lookups: {"mw.cache.lookups", "{item}",
 		"Declared items an invoke needed, by how the cache had them: hit, miss, stale or absent.", false},
-	refreshes: {MetricRefreshes, "{item}",
+	refreshes: {"mw.cache.refreshes", "{item}",
 		"Fetches of an item that had a value before: expired, ahead of expiry, or forced.", false},
-	fetchErrors: {MetricErrors, "{error}",
+	fetchErrors: {"mw.fetch.errors", "{error}",
 		"Fetches that failed after their retries, by error class.", false},
-	retries: {MetricRetries, "{retry}",
+	retries: {"mw.fetch.retries", "{retry}",
 		"Failed attempts to fetch an item that were tried again, by error class.", false},
-	fetchDuration: {MetricFetchDur, "s",
+	fetchDuration: {"mw.fetch.duration", "s",
 		"Time to fetch one item, retries included.", true},
-	prefetchDuration: {MetricPrefetch, "s",
+	prefetchDuration: {"mw.prefetch.duration", "s",
 		"Time an invoke spent fetching before its handler ran, for invokes that fetched.", true},
 }
 

@@ -7,21 +7,14 @@ package telemetry
 
 import "go.opentelemetry.io/otel/attribute"
 
-// The span, event, metric and attribute names. Change none without a major
-// version.
+// The span and event names (the metric names are in specs). Change none
+// without a major version.
 const (
 	SpanResolve  = "mw.resolve"
 	SpanFetch    = "mw.fetch"
 	SpanHandler  = "mw.handler"
 	SpanEvaluate = "mw.evaluate"
 	EventRetry   = "mw.fetch.retry"
-
-	MetricLookups   = "mw.cache.lookups"
-	MetricRefreshes = "mw.cache.refreshes"
-	MetricFetchDur  = "mw.fetch.duration"
-	MetricErrors    = "mw.fetch.errors"
-	MetricRetries   = "mw.fetch.retries"
-	MetricPrefetch  = "mw.prefetch.duration"
 )
 
 // The attributes.

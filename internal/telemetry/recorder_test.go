@@ -68,11 +68,11 @@ func (p *countingProvider) lookups() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string
-	for _, s := range p.adds[MetricLookups] {
+	for _, s := range p.adds["mw.cache.lookups"] {
 		get := func(k attribute.Key) string { v, _ := s.Value(k); return v.AsString() }
 		out = append(out, fmt.Sprintf("%s/%s/%s=%s", get(AttrName), get(AttrAlias), get(AttrVersion), get(AttrOutcome)))
 	}
-	delete(p.adds, MetricLookups)
+	delete(p.adds, "mw.cache.lookups")
 	return strings.Join(out, " ")
 }
 
