@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/busy"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -286,6 +287,7 @@ func TestAppConfigWaitsForTheExtensionsFirstFetch(t *testing.T) {
 // Concurrent cold invokes, as under Lambda Managed Instances, fetch each
 // profile once.
 func TestAppConfigConcurrentColdInvokesFetchOnce(t *testing.T) {
+	busy.Goroutines(t, 0)
 	w := newAppWorld(t, false)
 	w.ext.PutFeatureFlags("a", "e", "flags", map[string]mwtest.Flag{"f": {Enabled: true}})
 	w.ext.SetLatency(20 * time.Millisecond)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/busy"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -347,7 +347,7 @@ func TestEvaluateFlagDeadlineBoundsAHungExtension(t *testing.T) {
 // Concurrent invokes, beside busy goroutines, each get the variant of
 // their own context.
 func TestEvaluateFlagConcurrentInvokes(t *testing.T) {
-	busyEval(t, runtime.GOMAXPROCS(0))
+	busy.Goroutines(t, 0)
 	w := newEvalWorld(t)
 	h := w.wrap(evaluate)
 	contexts := []struct {
@@ -373,25 +373,6 @@ func TestEvaluateFlagConcurrentInvokes(t *testing.T) {
 	if st := w.ext.Stats(); st.Served["shop/prod/flags"] != 49 {
 		t.Errorf("served %d; want one fetch and 48 evaluations", st.Served["shop/prod/flags"])
 	}
-}
-
-// busyEval keeps n goroutines spinning until the test ends.
-func busyEval(t *testing.T, n int) {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-					runtime.Gosched()
-				}
-			}
-		})
-	}
-	t.Cleanup(func() { close(stop); wg.Wait() })
 }
 
 // In a test context, EvaluateFlag answers as FeatureFlag does, from the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/busy"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -24,6 +25,7 @@ import (
 // The first invoke fetches every item, concurrently, with the protocol's
 // details right, in both dialects.
 func TestFirstInvokeFetchesEveryItemConcurrently(t *testing.T) {
+	busy.Goroutines(t, 0)
 	for _, d := range dialects {
 		t.Run(d.String(), func(t *testing.T) {
 			t.Setenv("AWS_SESSION_TOKEN", testToken)
@@ -94,6 +96,7 @@ func TestHangingExtensionCannotHoldTheInvokePastItsDeadline(t *testing.T) {
 
 // N concurrent cold invokes make one fetch per item.
 func TestConcurrentColdInvokesFetchEachItemOnce(t *testing.T) {
+	busy.Goroutines(t, 0)
 	for _, d := range dialects {
 		t.Run(d.String(), func(t *testing.T) {
 			w := newWorld(t, d)
@@ -168,6 +171,7 @@ func TestAWaiterOutlivesALeaderThatRanOutOfTime(t *testing.T) {
 }
 
 func Test1000ConcurrentColdInvokesFetchEachItemOnce(t *testing.T) {
+	busy.Goroutines(t, 0)
 	w := newWorld(t, mwtest.Managed)
 	ids := []string{"a", "b", "c", "d", "e"}
 	for _, id := range ids {
@@ -623,7 +627,7 @@ func TestARefreshThatTakesAnotherReturnsWhatItForced(t *testing.T) {
 	<-landed
 	// Callers that come now, while the landing is held, on a loaded
 	// machine: every one takes the refresh for its own, and its value.
-	busy(t, 3)
+	busy.Goroutines(t, 3)
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Add(1)

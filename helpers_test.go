@@ -139,33 +139,6 @@ func (b *barrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// busy keeps n goroutines spinning until the test ends, beside the ones
-// under test: a race that shows only on a loaded machine (a fractional-vCPU
-// Lambda is one) must show here too.
-func busy(t testing.TB, n int) {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for x := 0; ; x++ {
-				if x%1024 == 0 {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-				}
-			}
-		}()
-	}
-	t.Cleanup(func() {
-		close(stop)
-		wg.Wait()
-	})
-}
-
 // mustPanic runs f and returns the error it panicked with.
 func mustPanic(t *testing.T, f func()) (err error) {
 	t.Helper()

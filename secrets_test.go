@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/busy"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -228,6 +229,7 @@ func TestTypedAccessorsDecodeDefaultsAndReportMisuse(t *testing.T) {
 // Concurrent invokes (Lambda Managed Instances) read and change their own
 // decoded copies; -race proves that they share nothing.
 func TestTypedAccessorsUnderConcurrentInvokes(t *testing.T) {
+	busy.Goroutines(t, 0)
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("prod/db", dbJSON)
 	w.ext.PutSecretBinary("key", []byte("0123456789abcdef"))

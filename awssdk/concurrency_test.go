@@ -8,11 +8,13 @@ import (
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/awssdk"
+	"github.com/lambda-mw/mw/internal/busy"
 )
 
 // TestConcurrentFetch: one Source serves many concurrent Fetch calls of
 // every op (run with -race).
 func TestConcurrentFetch(t *testing.T) {
+	busy.Goroutines(t, 0)
 	b := newBackend(t)
 	var params, secrets []mw.Item
 	for i := range 15 {

@@ -25,6 +25,7 @@ import (
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/awssdk"
 	"github.com/lambda-mw/mw/awssdk/internal/moto"
+	"github.com/lambda-mw/mw/internal/busy"
 )
 
 // treePages is how many GetParametersByPath calls list a tree of 55
@@ -349,28 +350,6 @@ func TestListingNeverGoesBack(t *testing.T) {
 	<-out
 }
 
-// busy keeps n goroutines spinning until the test ends, so that a
-// concurrency test also runs on a loaded machine.
-func busy(t *testing.T, n int) {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for x := 0; ; x++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if x%1024 == 0 {
-					runtime.Gosched()
-				}
-			}
-		})
-	}
-	t.Cleanup(func() { close(stop); wg.Wait() })
-}
-
 // TestListingConcurrent: concurrent Fetches of two paths from one Source,
 // cut at random by their deadlines and by throttling, with busy goroutines
 // beside them (run with -race). Every listing that succeeds returns its own
@@ -379,7 +358,7 @@ func TestListingConcurrent(t *testing.T) {
 	b := newBackend(t)
 	trees := map[string]map[string]string{"/conc-a": seedTree(b, "/conc-a", 35), "/conc-b": seedTree(b, "/conc-b", 55)}
 	src := awssdk.New(b.Config())
-	busy(t, 2*runtime.GOMAXPROCS(0))
+	busy.Goroutines(t, 2*runtime.GOMAXPROCS(0))
 	b.Fail("GetParametersByPath", "", moto.Fault{Status: 400, Code: "ThrottlingException", Message: "Rate exceeded", Times: 20, After: 7})
 
 	const workers, fetches = 12, 15

@@ -3,7 +3,6 @@ package awssdk_test
 import (
 	"context"
 	"maps"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/awssdk"
 	"github.com/lambda-mw/mw/awssdk/internal/moto"
+	"github.com/lambda-mw/mw/internal/busy"
 )
 
 // Roles of two other accounts: moto keeps each account's state apart, so
@@ -182,7 +182,7 @@ func TestAssumeRoleFaults(t *testing.T) {
 // Concurrent fetches as several roles, beside busy goroutines, each get
 // their role's value, and each role is assumed once (run with -race).
 func TestRolesConcurrently(t *testing.T) {
-	busy(t, runtime.GOMAXPROCS(0))
+	busy.Goroutines(t, 0)
 	b := newBackend(t)
 	roles := []string{roleA, roleB, "arn:aws:iam::333333333333:role/reader-c"}
 	for _, r := range roles {

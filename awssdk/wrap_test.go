@@ -21,6 +21,7 @@ import (
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/awssdk"
 	"github.com/lambda-mw/mw/awssdk/internal/moto"
+	"github.com/lambda-mw/mw/internal/busy"
 )
 
 // wrap returns h wrapped by mw with the SDK source on b and opts, the
@@ -517,6 +518,7 @@ func TestWrapRefresh(t *testing.T) {
 // TestWrapConcurrentColdInvokes: concurrent first invokes, as Lambda
 // Managed Instances make them, share one cold start's calls.
 func TestWrapConcurrentColdInvokes(t *testing.T) {
+	busy.Goroutines(t, 0)
 	b := newBackend(t)
 	var opts []mw.Option
 	for i := range 15 {

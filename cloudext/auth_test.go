@@ -17,6 +17,7 @@ import (
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/cloudext"
 	"github.com/lambda-mw/mw/cloudext/cloudexttest"
+	"github.com/lambda-mw/mw/internal/busy"
 )
 
 // stock stores one item on each route, valued canary+"v".
@@ -278,7 +279,7 @@ func TestExtensionKeyFromSecret(t *testing.T) {
 	sm.deny = false
 	sm.mu.Unlock()
 
-	busy(t)
+	busy.Goroutines(t, 0)
 	var wg sync.WaitGroup
 	for range 8 {
 		for _, it := range items {

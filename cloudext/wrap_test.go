@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/cloudext/cloudexttest"
+	"github.com/lambda-mw/mw/internal/busy"
 )
 
 type event struct{}
@@ -35,32 +35,12 @@ func wrapped(src mw.Source, opts ...mw.Option) func(context.Context, event) (val
 			mw.WithSecrets("app/db"), mw.WithParameters("/app/url"), mw.WithAppConfig("app", "prod", "settings")}, opts...)...)
 }
 
-// busy keeps every CPU busy until the test ends: the wait for readiness
-// must hold under contention, as at a cold start on a small function.
-func busy(t *testing.T) {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-					runtime.Gosched()
-				}
-			}
-		})
-	}
-	t.Cleanup(func() { close(stop); wg.Wait() })
-}
-
 // A cold invoke that starts while the runtime answers 503 PROFILE_LOADING,
 // then EXTENSION_LOADING, waits at mw's readiness gate and gets every
 // value once the runtime serves: concurrent invokes too, beside busy
 // goroutines.
 func TestWrapColdStartWhileLoading(t *testing.T) {
-	busy(t)
+	busy.Goroutines(t, 0)
 	f, srv := cloudexttest.Start(t, cloudexttest.Settings{})
 	stock(f)
 	f.SetLoadingWindow(80*time.Millisecond, 40*time.Millisecond)

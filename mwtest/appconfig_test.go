@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/busy"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -208,6 +209,7 @@ func TestAppConfigPanicsOnMisuse(t *testing.T) {
 
 // Deployments, readiness and faults change while requests are served.
 func TestAppConfigConcurrent(t *testing.T) {
+	busy.Goroutines(t, 0)
 	e, srv := mwtest.Start(t, mwtest.AppConfig)
 	e.PutConfiguration("a", "e", "p", "", []byte("v0"))
 	tr := &http.Transport{MaxIdleConnsPerHost: 100}

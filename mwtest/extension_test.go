@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambda-mw/mw/internal/busy"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -1130,6 +1131,7 @@ func TestPanicsOnMisuse(t *testing.T) {
 }
 
 func TestConcurrent(t *testing.T) {
+	busy.Goroutines(t, 0)
 	for _, d := range []mwtest.Dialect{mwtest.Managed, mwtest.Agent} {
 		t.Run(d.String(), func(t *testing.T) {
 			e, srv := mwtest.Start(t, d)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/open-feature/go-sdk/openfeature/isolated"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/busy"
 	"github.com/lambda-mw/mw/mwtest"
 	mwof "github.com/lambda-mw/mw/openfeature"
 )
@@ -373,22 +373,7 @@ func TestErrors(t *testing.T) {
 // Concurrent invokes, beside busy goroutines, share one provider, each
 // evaluating with its own context.
 func TestConcurrentInvokes(t *testing.T) {
-	stop := make(chan struct{})
-	var spin sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		spin.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-					runtime.Gosched()
-				}
-			}
-		})
-	}
-	t.Cleanup(func() { close(stop); spin.Wait() })
-
+	busy.Goroutines(t, 0)
 	w := newWorld(t)
 	h := mw.Wrap(func(ctx context.Context, country string) (string, error) {
 		return w.client.StringValue(ctx, "checkout", "", openfeature.NewTargetlessEvaluationContext(map[string]any{"country": country}))

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/busy"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -347,6 +348,7 @@ func TestFetchSpanCountsAttemptsAndRetries(t *testing.T) {
 // is fetched by exactly one invoke, and the others count it as coalesced or
 // as a hit. Under -race this also exercises recording from many invokes.
 func TestConcurrentInvokesRecordOneFetchPerItem(t *testing.T) {
+	busy.Goroutines(t, 0)
 	w := newWorld(t, mwtest.Managed)
 	ids := []string{"a", "b", "c", "d", "e"}
 	for _, id := range ids {

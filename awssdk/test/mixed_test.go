@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/lambda-mw/mw/awssdk"
 	"github.com/lambda-mw/mw/cloudext"
 	"github.com/lambda-mw/mw/cloudext/cloudexttest"
+	"github.com/lambda-mw/mw/internal/busy"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -134,7 +134,7 @@ var wantMix = map[string]string{
 func TestMixedSources(t *testing.T) {
 	m := newMix(t)
 	h := m.wrap()
-	busy(t)
+	busy.Goroutines(t, 0)
 	var wg sync.WaitGroup
 	for i := range 12 {
 		wg.Go(func() {
@@ -251,24 +251,4 @@ func TestMixedSourcesConform(t *testing.T) {
 			return f.NewSource(srv.URL), f
 		})
 	})
-}
-
-// busy keeps every CPU busy until the test ends: concurrent invokes run
-// under contention.
-func busy(t *testing.T) {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-					runtime.Gosched()
-				}
-			}
-		})
-	}
-	t.Cleanup(func() { close(stop); wg.Wait() })
 }

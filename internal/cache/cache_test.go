@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambda-mw/mw/internal/busy"
 	"github.com/lambda-mw/mw/internal/resolved"
 )
 
@@ -404,7 +405,7 @@ func TestSettleIndexesWhatPathsFound(t *testing.T) {
 // However many invokes look at once, each item has one flight, which one
 // of them leads, on a loaded machine too.
 func TestConcurrentAcquiresLeadOneFlightPerItem(t *testing.T) {
-	busy(t, 2)
+	busy.Goroutines(t, 2)
 	c := newCache(Config{}, Item{TTL: time.Minute}, Item{TTL: time.Minute})
 	var leads atomic.Int32
 	start := make(chan struct{})
@@ -429,28 +430,4 @@ func TestConcurrentAcquiresLeadOneFlightPerItem(t *testing.T) {
 	if n := leads.Load(); n != 2 {
 		t.Errorf("%d flights led for 2 items", n)
 	}
-}
-
-// busy keeps n goroutines spinning until the test ends, beside the ones
-// under test.
-func busy(t *testing.T, n int) {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for x := 0; ; x++ {
-				if x%1024 == 0 {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-				}
-			}
-		})
-	}
-	t.Cleanup(func() {
-		close(stop)
-		wg.Wait()
-	})
 }

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/lambda-mw/mw/internal/busy"
 )
 
 const local = DefaultLocal
@@ -125,7 +127,7 @@ func (p *prober) probe(context.Context) Answer[string] {
 // an answer shows the source serving, every waiter goes on at once; the
 // answer is its item's, and is kept.
 func TestWaitersShareOneProberUntilTheSourceServes(t *testing.T) {
-	busy(t, 2)
+	busy.Goroutines(t, 2)
 	g := New[string](local)
 	p := newProber(5)
 	targets := make([]*Target[string], 8)
@@ -195,28 +197,4 @@ func TestWaitersLeaveWithTheirContextOrWhenReady(t *testing.T) {
 			t.Error("a waiter was not woken ready")
 		}
 	}
-}
-
-// busy keeps n goroutines spinning until the test ends, beside the ones
-// under test.
-func busy(t *testing.T, n int) {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for x := 0; ; x++ {
-				if x%1024 == 0 {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-				}
-			}
-		})
-	}
-	t.Cleanup(func() {
-		close(stop)
-		wg.Wait()
-	})
 }
