@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lambda-mw/mw/internal/awsname"
 	"github.com/lambda-mw/mw/internal/resolved"
 	"github.com/lambda-mw/mw/internal/telemetry"
 )
@@ -107,9 +108,6 @@ func sameSource(a, b Source) bool {
 	return t == reflect.TypeOf(b) && t.Comparable() && a == b
 }
 
-// referencePrefix makes a parameter name refer to a Secrets Manager secret.
-const referencePrefix = "/aws/reference/secretsmanager/"
-
 // check reports what is wrong with one declaration on its own: what its
 // name, alias and options reveal before anything is fetched.
 func (it item) check() error {
@@ -120,7 +118,7 @@ func (it item) check() error {
 		return fmt.Errorf("an empty %s name is declared", it.Kind)
 	case strings.TrimSpace(it.alias) != it.alias:
 		return fmt.Errorf("%s alias %q has leading or trailing space", it.Kind, it.alias)
-	case it.RoleARN != "" && !isRoleARN(it.RoleARN):
+	case it.RoleARN != "" && !awsname.IsRole(it.RoleARN):
 		return fmt.Errorf("%s: RoleARN(%q) is not the ARN of an IAM role: want arn:<partition>:iam::<account>:role/<name>", it.describe(), it.RoleARN)
 	}
 	if err := optItemTTL.check(it.ttl); err != nil {
@@ -152,12 +150,12 @@ func (it item) checkParameter() error {
 		return fmt.Errorf("%s: ParameterVersion and Label are exclusive", it.describe())
 	case it.Version < 0:
 		return fmt.Errorf("%s: ParameterVersion must be positive", it.describe())
-	case hasSelector(it.Name) && (it.Version != 0 || it.Label != ""):
+	case awsname.HasSelector(it.Name) && (it.Version != 0 || it.Label != ""):
 		return fmt.Errorf("%s: the name already selects a version with its ':' suffix; drop ParameterVersion or Label", it.describe())
-	case arnService(it.Name) == "secretsmanager":
-		return fmt.Errorf("%s is a Secrets Manager ARN: declare it with WithSecrets, or read it through Parameter Store as %s<secret id>", it.describe(), referencePrefix)
-	case arnService(it.Name) != "" && arnService(it.Name) != "ssm":
-		return fmt.Errorf("%s is an ARN of %s, not of an SSM parameter", it.describe(), arnService(it.Name))
+	case awsname.Service(it.Name) == "secretsmanager":
+		return fmt.Errorf("%s is a Secrets Manager ARN: declare it with WithSecrets, or read it through Parameter Store as %s<secret id>", it.describe(), awsname.ReferencePrefix)
+	case awsname.Service(it.Name) != "" && awsname.Service(it.Name) != "ssm":
+		return fmt.Errorf("%s is an ARN of %s, not of an SSM parameter", it.describe(), awsname.Service(it.Name))
 	case strings.HasSuffix(it.Name, "/") && len(it.Name) > 1:
 		return fmt.Errorf("%s ends in '/', as a path does: declare every parameter under it with WithParametersByPath", it.describe())
 	}
@@ -165,14 +163,14 @@ func (it item) checkParameter() error {
 }
 
 func (it item) checkSecret() error {
-	switch svc := arnService(it.Name); {
+	switch svc := awsname.Service(it.Name); {
 	case svc == "ssm":
 		return fmt.Errorf("%s is an SSM parameter ARN: declare it with WithParameters", it.describe())
 	case svc != "" && svc != "secretsmanager":
 		return fmt.Errorf("%s is an ARN of %s, not of a Secrets Manager secret", it.describe(), svc)
-	case strings.HasPrefix(it.Name, referencePrefix):
+	case strings.HasPrefix(it.Name, awsname.ReferencePrefix):
 		return fmt.Errorf("%s is a Parameter Store reference to a secret: declare it with WithParameters, or declare the secret id %q with WithSecrets",
-			it.describe(), strings.TrimPrefix(it.Name, referencePrefix))
+			it.describe(), strings.TrimPrefix(it.Name, awsname.ReferencePrefix))
 	}
 	return nil
 }
@@ -181,50 +179,12 @@ func (it item) checkPath() error {
 	switch {
 	case !strings.HasPrefix(it.Name, "/"):
 		return fmt.Errorf("%s: a path begins with '/', such as /app/prod", it.describe())
-	case strings.HasPrefix(it.Name, referencePrefix):
+	case strings.HasPrefix(it.Name, awsname.ReferencePrefix):
 		return fmt.Errorf("%s: Parameter Store cannot list secrets by path", it.describe())
 	case it.hasDef:
 		return fmt.Errorf("%s: a path has no single value to Default to; use Optional", it.describe())
 	}
 	return nil
-}
-
-// isRoleARN reports whether arn has the shape of an IAM role's ARN:
-// arn:<partition>:iam::<12-digit account>:role/<path and name>.
-func isRoleARN(arn string) bool {
-	f := strings.SplitN(arn, ":", 6)
-	if len(f) != 6 || f[0] != "arn" || f[1] == "" || f[2] != "iam" || f[3] != "" || len(f[4]) != 12 {
-		return false
-	}
-	for _, c := range f[4] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	name, ok := strings.CutPrefix(f[5], "role/")
-	return ok && name != "" && !strings.HasSuffix(name, "/")
-}
-
-// arnService returns the service of an ARN, such as "ssm", or "".
-func arnService(name string) string {
-	rest, ok := strings.CutPrefix(name, "arn:")
-	if !ok {
-		return ""
-	}
-	_, rest, _ = strings.Cut(rest, ":") // the partition
-	svc, _, _ := strings.Cut(rest, ":")
-	return svc
-}
-
-// hasSelector reports whether a parameter name ends in Parameter Store's
-// :version or :label selector: a ':' after the last '/' that is not part of
-// an ARN's fixed fields.
-func hasSelector(name string) bool {
-	i := strings.LastIndexByte(name, ':')
-	if i < 0 || i < strings.LastIndexByte(name, '/') {
-		return false
-	}
-	return !strings.HasPrefix(name, "arn:") || strings.Contains(name[:i], ":parameter/")
 }
 
 // declarations are the items of one Wrap, deduplicated, and the index from

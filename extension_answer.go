@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/lambda-mw/mw/internal/awsname"
 	"github.com/lambda-mw/mw/internal/safejson"
 )
 
@@ -85,7 +86,7 @@ func readParameter(it Item, body []byte) (value, typ string, err error) {
 	switch {
 	case problem != "":
 		return "", "", malformed(http.StatusOK, problem)
-	case v == nil && p.Parameter.SourceResult != nil && strings.HasPrefix(it.Name, referencePrefix):
+	case v == nil && p.Parameter.SourceResult != nil && strings.HasPrefix(it.Name, awsname.ReferencePrefix):
 		v, err := referencedBinary(it, *p.Parameter.SourceResult)
 		return v, "SecretBinary", err
 	case v == nil:
@@ -98,7 +99,7 @@ func readParameter(it Item, body []byte) (value, typ string, err error) {
 // ParameterVersion, or by the name's own :version selector (a label
 // cannot begin with a digit, so a number is a version); 0 when none is.
 func pinnedVersion(it Item) int64 {
-	if it.Version != 0 || !hasSelector(it.Name) {
+	if it.Version != 0 || !awsname.HasSelector(it.Name) {
 		return it.Version
 	}
 	n, err := strconv.ParseInt(it.Name[strings.LastIndexByte(it.Name, ':')+1:], 10, 64)
@@ -141,11 +142,9 @@ func readSecret(it Item, body []byte) (value, typ string, err error) {
 // :version or :label selector, or as /aws/reference/secretsmanager/<id>,
 // whose answer may name the secret by its own name, and carries its ARN.
 func answersParameter(asked string, name, arn *string) bool {
-	if hasSelector(asked) {
-		asked = asked[:strings.LastIndexByte(asked, ':')]
-	}
-	if id, ok := strings.CutPrefix(asked, referencePrefix); ok {
-		return (name == nil || *name == asked || secretNamed(id, *name) || secretNamed(id, strings.TrimPrefix(*name, referencePrefix))) &&
+	asked = awsname.CutSelector(asked)
+	if id, ok := strings.CutPrefix(asked, awsname.ReferencePrefix); ok {
+		return (name == nil || *name == asked || secretNamed(id, *name) || secretNamed(id, strings.TrimPrefix(*name, awsname.ReferencePrefix))) &&
 			(arn == nil || secretARNed(id, *arn) || parameterARNed(asked, *arn))
 	}
 	return (name == nil || parameterNamed(asked, *name)) && (arn == nil || parameterARNed(asked, *arn))
@@ -287,10 +286,7 @@ type byteBuffer struct {
 // (/aws/reference/secretsmanager/<id>), from src, the SourceResult of an
 // answer whose Value is null.
 func referencedBinary(it Item, src string) (string, error) {
-	id := strings.TrimPrefix(it.Name, referencePrefix)
-	if hasSelector(id) {
-		id = id[:strings.LastIndexByte(id, ':')]
-	}
+	id := awsname.CutSelector(strings.TrimPrefix(it.Name, awsname.ReferencePrefix))
 	var s referencedSecret
 	if !utf8.ValidString(src) || safejson.Check([]byte(src)) != "" || json.Unmarshal([]byte(src), &s) != nil {
 		return "", unreadableBinary(id)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lambda-mw/mw/internal/awsname"
 	"github.com/lambda-mw/mw/internal/safejson"
 )
 
@@ -91,7 +92,7 @@ func rejectedHint(it Item) string {
 
 // readAction is the IAM action that reads it through the extension.
 func readAction(it Item) string {
-	if it.Kind == KindParameter && !strings.HasPrefix(it.Name, referencePrefix) {
+	if it.Kind == KindParameter && !strings.HasPrefix(it.Name, awsname.ReferencePrefix) {
 		return "ssm:GetParameter"
 	}
 	return "secretsmanager:GetSecretValue"

@@ -130,6 +130,27 @@ func TestSecretsThroughParameterStore(t *testing.T) {
 	}
 }
 
+// A secret read through Parameter Store by its ARN: the ARN's fields are no
+// :selector, whether or not the secret's name holds a '/', and a version
+// stage after the ARN is one.
+func TestSecretsThroughParameterStoreByARN(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	for _, name := range []string{"db", "prod/db"} {
+		w.ext.PutSecret(name, "old "+name)
+		w.ext.PutSecret(name, "new "+name)
+	}
+	byName := "/aws/reference/secretsmanager/" + mwtest.SecretARN("db")
+	byPath := "/aws/reference/secretsmanager/" + mwtest.SecretARN("prod/db")
+	h := mw.Wrap(echo, w.opts(
+		mw.WithParameters(byName, byPath),
+		mw.WithParameter(byName, mw.Label("AWSPREVIOUS"), mw.Alias("db-previous")),
+	)...)
+	got, err := h(invokeCtx(t, 5*time.Second), []string{"parameter:" + byName, "parameter:" + byPath, "parameter:db-previous"})
+	if err != nil || got["parameter:"+byName] != "new db" || got["parameter:"+byPath] != "new prod/db" || got["parameter:db-previous"] != "old db" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+}
+
 // The managed extension takes AWS_SESSION_TOKEN only, even when AWS_TOKEN
 // is set (it is the agent's variable).
 func TestManagedExtensionIgnoresAgentTokens(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/lambda-mw/mw/internal/awsname"
 	"github.com/lambda-mw/mw/internal/loopback"
 	"github.com/lambda-mw/mw/internal/safejson"
 )
@@ -182,7 +183,7 @@ func fuzzOracle(k Kind, body []byte) (string, bool) {
 		if p.Parameter.Value != nil {
 			return *p.Parameter.Value, true
 		}
-		if p.Parameter.Name == nil || !strings.HasPrefix(*p.Parameter.Name, referencePrefix) || p.Parameter.SourceResult == nil {
+		if p.Parameter.Name == nil || !strings.HasPrefix(*p.Parameter.Name, awsname.ReferencePrefix) || p.Parameter.SourceResult == nil {
 			return "", false
 		}
 		return fuzzSourceResult([]byte(*p.Parameter.SourceResult))

@@ -1,0 +1,145 @@
+// Package awsname is the grammar of the AWS names mw reads by: ARNs, IAM
+// roles' ARNs, and Parameter Store's names with their :version and :label
+// selectors, as the Systems Manager, Secrets Manager and IAM references
+// give them. The sources in this repository's nested modules use it too,
+// so a function here keeps its meaning as long as any of them calls it.
+package awsname
+
+import (
+	"strconv"
+	"strings"
+)
+
+// ReferencePrefix begins a Parameter Store name that reads a Secrets
+// Manager secret: /aws/reference/secretsmanager/<secret name or ARN>, with
+// an optional :<version stage> selector.
+const ReferencePrefix = "/aws/reference/secretsmanager/"
+
+// Service returns the service of an ARN, arn:<partition>:<service>:..., such
+// as "ssm", or "" if s is not an ARN.
+func Service(s string) string {
+	rest, ok := strings.CutPrefix(s, "arn:")
+	if !ok {
+		return ""
+	}
+	_, rest, _ = strings.Cut(rest, ":") // the partition
+	svc, _, _ := strings.Cut(rest, ":")
+	return svc
+}
+
+// IsRole reports whether arn has the shape of an IAM role's ARN:
+// arn:<partition>:iam::<12-digit account>:role/<path and name>.
+func IsRole(arn string) bool {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) != 6 || f[0] != "arn" || f[1] == "" || f[2] != "iam" || f[3] != "" || len(f[4]) != 12 {
+		return false
+	}
+	for _, c := range f[4] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	name, ok := strings.CutPrefix(f[5], "role/")
+	return ok && name != "" && !strings.HasSuffix(name, "/")
+}
+
+// HasSelector reports whether a name GetParameter is asked for ends in a
+// :version or :label selector (a version stage, for a secret read through
+// ReferencePrefix). The name may be a parameter's name or ARN, or
+// ReferencePrefix and a secret's name or ARN. The selector's ':' is the
+// last one, after the last '/' (labels and stages hold no '/'), and after
+// an ARN's fixed fields; no parameter or secret name holds a ':'.
+func HasSelector(name string) bool {
+	s := resource(strings.TrimPrefix(name, ReferencePrefix))
+	i := strings.LastIndexByte(s, ':')
+	return i >= 0 && i > strings.LastIndexByte(s, '/')
+}
+
+// CutSelector returns name without its selector, if HasSelector.
+func CutSelector(name string) string {
+	if !HasSelector(name) {
+		return name
+	}
+	return name[:strings.LastIndexByte(name, ':')]
+}
+
+// resource returns what follows "parameter/" in an SSM ARN or "secret:" in
+// a Secrets Manager ARN, "" for another ARN, or s if it is not an ARN.
+func resource(s string) string {
+	if !strings.HasPrefix(s, "arn:") {
+		return s
+	}
+	f := strings.SplitN(s, ":", 6)
+	if len(f) != 6 {
+		return ""
+	}
+	switch f[2] {
+	case "ssm":
+		r, _ := strings.CutPrefix(f[5], "parameter/")
+		return r
+	case "secretsmanager":
+		r, _ := strings.CutPrefix(f[5], "secret:")
+		return r
+	}
+	return ""
+}
+
+// ParameterRequest returns the name GetParameters is asked for a
+// parameter pinned to version (if not 0) or label (if not ""): name:3 or
+// name:label.
+func ParameterRequest(name string, version int64, label string) string {
+	switch {
+	case version != 0:
+		return name + ":" + strconv.FormatInt(version, 10)
+	case label != "":
+		return name + ":" + label
+	}
+	return name
+}
+
+// ParameterKey identifies the parameter a name, ARN or request names,
+// with no selector, no ARN prefix and no leading '/': "/a/b", "a/b:3" and
+// arn:aws:ssm:us-east-1:123456789012:parameter/a/b all give "a/b". An
+// answer may name a parameter by any of them without saying which request
+// it answers, so two requests with the same key never share a call. A key
+// may join what two distinct parameters (of two accounts, or "a" and "/a")
+// would give: they then take two calls.
+func ParameterKey(s string) string {
+	s = CutSelector(s)
+	if Service(s) == "ssm" {
+		if i := strings.Index(s, ":parameter/"); i >= 0 {
+			s = s[i+len(":parameter/"):]
+		}
+	}
+	return strings.TrimPrefix(s, "/")
+}
+
+// Batches splits distinct GetParameters requests into calls of at most
+// size in which no two have the same ParameterKey, keeping their order. A
+// read of a secret through ReferencePrefix takes a call of its own: a
+// reference to a secret that is not there fails the whole call with
+// ParameterNotFound, not just its own name (as moto answers; AWS documents
+// no other answer), and must not take the call's other names with it.
+func Batches(names []string, size int) [][]string {
+	var calls [][]string
+	var keys []map[string]bool // nil for a reference's call
+	for _, n := range names {
+		if strings.HasPrefix(n, ReferencePrefix) {
+			calls = append(calls, []string{n})
+			keys = append(keys, nil)
+			continue
+		}
+		k := ParameterKey(n)
+		c := 0
+		for c < len(calls) && (keys[c] == nil || len(calls[c]) == size || keys[c][k]) {
+			c++
+		}
+		if c == len(calls) {
+			calls = append(calls, nil)
+			keys = append(keys, make(map[string]bool))
+		}
+		calls[c] = append(calls[c], n)
+		keys[c][k] = true
+	}
+	return calls
+}

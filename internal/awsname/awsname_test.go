@@ -1,0 +1,137 @@
+package awsname
+
+import (
+	"slices"
+	"testing"
+)
+
+const (
+	paramARN  = "arn:aws:ssm:us-east-1:123456789012:parameter/app/db"
+	secretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+)
+
+func TestService(t *testing.T) {
+	for s, want := range map[string]string{
+		paramARN:                              "ssm",
+		secretARN:                             "secretsmanager",
+		"arn:aws-cn:iam::123456789012:role/r": "iam",
+		"/app/db":                             "",
+		"app:db":                              "",
+		"arn:":                                "",
+	} {
+		if got := Service(s); got != want {
+			t.Errorf("Service(%q) = %q; want %q", s, got, want)
+		}
+	}
+}
+
+func TestIsRole(t *testing.T) {
+	for arn, want := range map[string]bool{
+		"arn:aws:iam::123456789012:role/reader":          true,
+		"arn:aws-us-gov:iam::123456789012:role/a/b/name": true,
+		"arn:aws:iam::123456789012:role/":                false,
+		"arn:aws:iam::123456789012:role/a/":              false,
+		"arn:aws:iam::123456789012:user/reader":          false,
+		"arn:aws:iam:us-east-1:123456789012:role/reader": false,
+		"arn:aws:iam::12345678901:role/reader":           false,
+		"arn:aws:iam::12345678901x:role/reader":          false,
+		"arn::iam::123456789012:role/reader":             false,
+		"arn:aws:sts::123456789012:role/reader":          false,
+		"reader":                                         false,
+	} {
+		if got := IsRole(arn); got != want {
+			t.Errorf("IsRole(%q) = %v; want %v", arn, got, want)
+		}
+	}
+}
+
+func TestSelectors(t *testing.T) {
+	for _, c := range []struct{ name, cut string }{
+		{"/app/db", "/app/db"},
+		{"/app/db:3", "/app/db"},
+		{"app/db:live", "app/db"},
+		{"db", "db"},
+		{"/a:b/c", "/a:b/c"}, // no selector: a ':' before the last '/'
+		{paramARN, paramARN},
+		{paramARN + ":7", paramARN},
+		{"arn:aws:ssm:us-east-1:123456789012:parameter/db", "arn:aws:ssm:us-east-1:123456789012:parameter/db"},
+		{secretARN, secretARN},
+		{ReferencePrefix + "db", ReferencePrefix + "db"},
+		{ReferencePrefix + "db:AWSPREVIOUS", ReferencePrefix + "db"},
+		{ReferencePrefix + "prod/db:AWSPREVIOUS", ReferencePrefix + "prod/db"},
+		// A secret read by its ARN, its name with no '/': the ARN's fixed
+		// fields are no selector.
+		{ReferencePrefix + secretARN, ReferencePrefix + secretARN},
+		{ReferencePrefix + secretARN + ":AWSPENDING", ReferencePrefix + secretARN},
+		{"arn:aws:s3:::bucket:x", "arn:aws:s3:::bucket:x"},
+	} {
+		if got := CutSelector(c.name); got != c.cut {
+			t.Errorf("CutSelector(%q) = %q; want %q", c.name, got, c.cut)
+		}
+		if got, want := HasSelector(c.name), c.cut != c.name; got != want {
+			t.Errorf("HasSelector(%q) = %v; want %v", c.name, got, want)
+		}
+	}
+}
+
+func TestParameterRequest(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		version int64
+		label   string
+		want    string
+	}{
+		{"/a", 0, "", "/a"},
+		{"/a", 12, "", "/a:12"},
+		{"/a", 0, "live", "/a:live"},
+		{paramARN, 3, "", paramARN + ":3"},
+	} {
+		if got := ParameterRequest(c.name, c.version, c.label); got != c.want {
+			t.Errorf("ParameterRequest(%q, %d, %q) = %q; want %q", c.name, c.version, c.label, got, c.want)
+		}
+	}
+}
+
+func TestParameterKey(t *testing.T) {
+	for s, want := range map[string]string{
+		"/app/db":                          "app/db",
+		"app/db:3":                         "app/db",
+		"/app/db:live":                     "app/db",
+		paramARN:                           "app/db",
+		paramARN + ":2":                    "app/db",
+		ReferencePrefix + "db:AWSPREVIOUS": "aws/reference/secretsmanager/db",
+		ReferencePrefix + secretARN:        "aws/reference/secretsmanager/" + secretARN,
+	} {
+		if got := ParameterKey(s); got != want {
+			t.Errorf("ParameterKey(%q) = %q; want %q", s, got, want)
+		}
+	}
+}
+
+// Requests for one parameter never share a call, nor does a reference to a
+// secret; the rest fill calls of size, in order.
+func TestBatches(t *testing.T) {
+	names := []string{"/a", "/a:2", "/b", "/c", paramARN, "/d", "app/db:live", "/e"}
+	got := Batches(names, 3)
+	want := [][]string{{"/a", "/b", "/c"}, {"/a:2", paramARN, "/d"}, {"app/db:live", "/e"}}
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("Batches = %q; want %q", got, want)
+	}
+	for _, call := range got {
+		seen := map[string]bool{}
+		for _, n := range call {
+			if k := ParameterKey(n); seen[k] {
+				t.Errorf("two requests for %q share a call: %q", k, call)
+			} else {
+				seen[k] = true
+			}
+		}
+	}
+	refs := Batches([]string{"/a", ReferencePrefix + "s", "/b", ReferencePrefix + "t"}, 10)
+	if want := [][]string{{"/a", "/b"}, {ReferencePrefix + "s"}, {ReferencePrefix + "t"}}; !slices.EqualFunc(refs, want, slices.Equal) {
+		t.Errorf("Batches with references = %q; want each reference alone: %q", refs, want)
+	}
+	if got := Batches(nil, 10); got != nil {
+		t.Errorf("Batches(nil) = %q; want none", got)
+	}
+}
