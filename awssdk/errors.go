@@ -13,6 +13,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/awsname"
 )
 
 // apiError is an AWS error answer as a SourceError holds it: the code and
@@ -275,6 +276,8 @@ func (c *clients) hint(op string, class mw.Class, code, message string) string {
 			return "the secret is scheduled for deletion: restore it (secretsmanager:RestoreSecret) or stop declaring it"
 		case secret:
 			return "no such secret or version in " + c.where() + ": check the name or ARN (a partial ARN has no 6-character suffix), the version id or stage, and the region"
+		case strings.Contains(message, "referencing Secrets Manager"):
+			return "no such secret or version stage in " + c.where() + ": check the secret's name after " + awsname.ReferencePrefix + ", the label (its version stage) and the region"
 		}
 		return "no such parameter, version or label in " + c.where() + ": check the name or ARN, the selector and the region"
 	case mw.ClassAccessDenied:

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/awsname"
 )
 
 // getParameters fetches parameters with ssm:GetParameters: each distinct
@@ -20,31 +21,10 @@ import (
 // requests with the same parameterKey share a call, and each answer is
 // matched to its request by key.
 func (c *clients) getParameters(ctx context.Context, items []mw.Item, res []mw.Result) {
-	names, byName := requests(items, parameterRequest)
-	fanOut(parameterCalls(names), byName, res, func(call []string) map[string]mw.Result {
+	names, byName := requests(items, func(it mw.Item) string { return awsname.ParameterRequest(it.Name, it.Version, it.Label) })
+	fanOut(awsname.Batches(names, maxGetParameters), byName, res, func(call []string) map[string]mw.Result {
 		return c.getParametersCall(ctx, call)
 	})
-}
-
-// parameterCalls splits distinct requests into calls of at most 10 in
-// which no two requests have the same parameterKey, in order.
-func parameterCalls(names []string) [][]string {
-	var calls [][]string
-	var keys []map[string]bool
-	for _, n := range names {
-		k := parameterKey(n)
-		c := 0
-		for c < len(calls) && (len(calls[c]) == maxGetParameters || keys[c][k]) {
-			c++
-		}
-		if c == len(calls) {
-			calls = append(calls, nil)
-			keys = append(keys, make(map[string]bool))
-		}
-		calls[c] = append(calls[c], n)
-		keys[c][k] = true
-	}
-	return calls
 }
 
 // getParametersCall makes one GetParameters call for names, whose keys are
@@ -61,7 +41,7 @@ func (c *clients) getParametersCall(ctx context.Context, names []string) map[str
 	}
 	byKey := make(map[string]string, len(names))
 	for _, n := range names {
-		byKey[parameterKey(n)] = n
+		byKey[awsname.ParameterKey(n)] = n
 	}
 	for _, p := range out.Parameters {
 		if n, ok := matchParameter(byKey, p); ok {
@@ -97,8 +77,8 @@ func byName(names []string, n string) (int, bool) {
 // through Parameter Store, by the bare secret name moto puts in Name.
 func matchParameter(byKey map[string]string, p types.Parameter) (string, bool) {
 	name := aws.ToString(p.Name)
-	for _, k := range []string{parameterKey(name), parameterKey(aws.ToString(p.ARN)),
-		parameterKey(referencePrefix + name)} {
+	for _, k := range []string{awsname.ParameterKey(name), awsname.ParameterKey(aws.ToString(p.ARN)),
+		awsname.ParameterKey(awsname.ReferencePrefix + name)} {
 		if n, ok := byKey[k]; ok && k != "" {
 			return n, true
 		}

@@ -145,3 +145,26 @@ func TestGetParametersByPath(t *testing.T) {
 		t.Errorf("two paths: %d pages, want 6", got)
 	}
 }
+
+// Secrets read through Parameter Store, beside parameters: a reference to a
+// secret that is not there fails only itself, though Parameter Store
+// answers it with ParameterNotFound for the whole call it is in.
+func TestParametersThatReferenceSecrets(t *testing.T) {
+	b := newBackend(t)
+	b.PutParameter("/app/plain", "String", "one")
+	b.PutSecret("db", "pw-db")
+	b.PutSecret("prod/db", "pw-prod")
+	const ref = "/aws/reference/secretsmanager/"
+	items := []mw.Item{
+		param("/app/plain"),
+		param(ref + "db"),
+		param(ref + "prod/db"),
+		param("/app/missing"),
+		param(ref + "missing"),
+	}
+	res := fetch(t, awssdk.New(b.Config()), "GetParameters", items...)
+	wantValues(t, items[:3], res[:3], []string{"one", "pw-db", "pw-prod"})
+	wantFailure(t, "the missing parameter", res[3].Err, failure{class: mw.ClassNotFound, status: 200, code: "ParameterNotFound"})
+	wantFailure(t, "the missing secret", res[4].Err, failure{class: mw.ClassNotFound, status: 400, code: "ParameterNotFound",
+		hint: []string{"no such secret", "/aws/reference/secretsmanager/", "version stage"}})
+}

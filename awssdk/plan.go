@@ -2,10 +2,10 @@ package awssdk
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/awsname"
 )
 
 // The calls a Source makes, as Plan.Op names them.
@@ -22,9 +22,6 @@ const (
 	maxGetParameters       = 10
 	maxBatchGetSecretValue = 20
 )
-
-// referencePrefix makes a parameter name refer to a Secrets Manager secret.
-const referencePrefix = "/aws/reference/secretsmanager/"
 
 // Plan says which call fetches it, without I/O:
 //
@@ -75,19 +72,19 @@ func checkParameter(it mw.Item) error {
 	switch {
 	case name == "":
 		return refuse(it, "no name")
-	case isARN(name, "secretsmanager"):
-		return refuse(it, "a Secrets Manager secret's ARN, not a parameter's: declare it with mw.WithSecrets, or read it through Parameter Store as %s<secret id>", referencePrefix)
-	case strings.HasPrefix(name, "arn:") && !isARN(name, "ssm"):
+	case awsname.Service(name) == "secretsmanager":
+		return refuse(it, "a Secrets Manager secret's ARN, not a parameter's: declare it with mw.WithSecrets, or read it through Parameter Store as %s<secret id>", awsname.ReferencePrefix)
+	case strings.HasPrefix(name, "arn:") && awsname.Service(name) != "ssm":
 		return refuse(it, "not an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)")
-	case isARN(name, "ssm") && !strings.Contains(name, ":parameter/"):
+	case awsname.Service(name) == "ssm" && !strings.Contains(name, ":parameter/"):
 		return refuse(it, "an SSM ARN that is not a parameter's (arn:aws:ssm:<region>:<account>:parameter/<name>)")
 	case it.VersionID != "" || it.VersionStage != "":
-		return refuse(it, "a parameter has no version id or stage: pin it with a version number or a label (for a secret read through %s<id>, the label is its stage)", referencePrefix)
+		return refuse(it, "a parameter has no version id or stage: pin it with a version number or a label (for a secret read through %s<id>, the label is its stage)", awsname.ReferencePrefix)
 	case it.Version < 0:
 		return refuse(it, "versions start at 1")
 	case it.Version != 0 && it.Label != "":
 		return refuse(it, "pinned by both a version and a label: Parameter Store takes one selector")
-	case hasSelector(name) && (it.Version != 0 || it.Label != ""):
+	case awsname.HasSelector(name) && (it.Version != 0 || it.Label != ""):
 		return refuse(it, "the name already ends in a selector (:version or :label): drop it or the version option")
 	case strings.Contains(it.Label, ":"):
 		return refuse(it, "a label cannot hold ':'")
@@ -100,12 +97,12 @@ func checkSecret(it mw.Item) error {
 	switch {
 	case name == "":
 		return refuse(it, "no name")
-	case isARN(name, "ssm"):
+	case awsname.Service(name) == "ssm":
 		return refuse(it, "an SSM parameter's ARN, not a secret's: declare it with mw.WithParameters")
-	case strings.HasPrefix(name, "arn:") && !isARN(name, "secretsmanager"):
+	case strings.HasPrefix(name, "arn:") && awsname.Service(name) != "secretsmanager":
 		return refuse(it, "not a Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
-	case strings.HasPrefix(name, referencePrefix):
-		return refuse(it, "a Parameter Store reference to a secret: declare it with mw.WithParameters, or declare the secret %q itself", strings.TrimPrefix(name, referencePrefix))
+	case strings.HasPrefix(name, awsname.ReferencePrefix):
+		return refuse(it, "a Parameter Store reference to a secret: declare it with mw.WithParameters, or declare the secret %q itself", strings.TrimPrefix(name, awsname.ReferencePrefix))
 	case it.Version != 0 || it.Label != "":
 		return refuse(it, "a secret has no version number or label: pin it with a version id or a version stage")
 	}
@@ -124,53 +121,4 @@ func checkPath(it mw.Item) error {
 		return refuse(it, "a path cannot be pinned to a version: GetParametersByPath returns the latest version of each parameter")
 	}
 	return nil
-}
-
-// isARN reports whether s is an ARN of service, in any partition.
-func isARN(s, service string) bool {
-	parts := strings.SplitN(s, ":", 4)
-	return len(parts) == 4 && parts[0] == "arn" && parts[2] == service
-}
-
-// hasSelector reports whether the parameter name or ARN s ends in a
-// :version or :label selector. Parameter names cannot hold ':', so one after
-// the name (after "parameter/" in an ARN) starts a selector.
-func hasSelector(s string) bool {
-	return strings.Contains(parameterPart(s), ":")
-}
-
-// parameterPart returns what follows "parameter/" in an SSM ARN, or s.
-func parameterPart(s string) string {
-	if isARN(s, "ssm") {
-		if i := strings.Index(s, ":parameter/"); i >= 0 {
-			return s[i+len(":parameter/"):]
-		}
-	}
-	return s
-}
-
-// parameterRequest returns the name GetParameters is asked for it, with
-// its selector.
-func parameterRequest(it mw.Item) string {
-	switch {
-	case it.Version != 0:
-		return it.Name + ":" + strconv.FormatInt(it.Version, 10)
-	case it.Label != "":
-		return it.Name + ":" + it.Label
-	}
-	return it.Name
-}
-
-// parameterKey identifies the parameter a name, ARN or request names, with
-// no selector, no ARN prefix and no leading '/': "/a/b", "a/b:3" and
-// arn:aws:ssm:us-east-1:123456789012:parameter/a/b all give "a/b". Two
-// requests with the same key may be answered with the same Name, so they
-// never share a call. A key may join what two distinct parameters (of two
-// accounts, or "a" and "/a") would give: they then take two calls.
-func parameterKey(s string) string {
-	p := parameterPart(s)
-	if i := strings.IndexByte(p, ':'); i >= 0 {
-		p = p[:i]
-	}
-	return strings.TrimPrefix(p, "/")
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/awsname"
 )
 
 // parametersBody is GetParameters' output in the AWS JSON 1.1 protocol, as
@@ -32,7 +33,7 @@ func (s *Source) getParameters(ctx context.Context, items []mw.Item, res []mw.Re
 	var names []string
 	byName := map[string][]int{}
 	for i, it := range items {
-		n := parameterRequest(it)
+		n := awsname.ParameterRequest(it.Name, it.Version, it.Label)
 		if _, ok := byName[n]; !ok {
 			names = append(names, n)
 		}
@@ -40,7 +41,7 @@ func (s *Source) getParameters(ctx context.Context, items []mw.Item, res []mw.Re
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, call := range parameterCalls(names) {
+	for _, call := range awsname.Batches(names, maxGetParameters) {
 		wg.Go(func() {
 			got := s.getParametersCall(ctx, call, items[byName[call[0]][0]])
 			mu.Lock()
@@ -53,27 +54,6 @@ func (s *Source) getParameters(ctx context.Context, items []mw.Item, res []mw.Re
 		})
 	}
 	wg.Wait()
-}
-
-// parameterCalls splits distinct requests into calls of at most 10 in
-// which no two requests have the same parameterKey, in order.
-func parameterCalls(names []string) [][]string {
-	var calls [][]string
-	var keys []map[string]bool
-	for _, n := range names {
-		k := parameterKey(n)
-		c := 0
-		for c < len(calls) && (len(calls[c]) == maxGetParameters || keys[c][k]) {
-			c++
-		}
-		if c == len(calls) {
-			calls = append(calls, nil)
-			keys = append(keys, map[string]bool{})
-		}
-		calls[c] = append(calls[c], n)
-		keys[c][k] = true
-	}
-	return calls
 }
 
 // getParametersCall makes one GetParameters request for names, whose keys
@@ -104,7 +84,7 @@ func (s *Source) getParametersCall(ctx context.Context, names []string, first mw
 	}
 	byKey := make(map[string]string, len(names))
 	for _, n := range names {
-		byKey[parameterKey(n)] = n
+		byKey[awsname.ParameterKey(n)] = n
 	}
 	for _, p := range out.Parameters {
 		if p.Value == nil {
@@ -121,7 +101,7 @@ func (s *Source) getParametersCall(ctx context.Context, names []string, first mw
 	}
 	for _, inv := range out.InvalidParameters {
 		// Keys are distinct in a request: the key names the request.
-		if n, ours := byKey[parameterKey(inv)]; ours {
+		if n, ours := byKey[awsname.ParameterKey(inv)]; ours {
 			if _, has := got[n]; !has {
 				got[n] = mw.Result{Err: notFoundParameter()}
 			}
@@ -139,7 +119,7 @@ func key(s *string) string {
 	if s == nil {
 		return ""
 	}
-	return parameterKey(*s)
+	return awsname.ParameterKey(*s)
 }
 
 // notFoundParameter is the error of a name GetParameters listed in

@@ -2,10 +2,10 @@ package cloudext
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/awsname"
 )
 
 // The calls a Source makes, as Plan.Op names them: the Secrets Manager
@@ -20,9 +20,6 @@ const (
 // maxGetParameters is the most names one GetParameters request takes: "no
 // Names or more than 10 Names" is a ValidationException.
 const maxGetParameters = 10
-
-// referencePrefix makes a parameter name refer to a Secrets Manager secret.
-const referencePrefix = "/aws/reference/secretsmanager/"
 
 // Plan says which request fetches it, without I/O:
 //
@@ -79,13 +76,13 @@ func checkSecret(it mw.Item) error {
 	switch name := it.Name; {
 	case name == "":
 		return refuse(it, "no name")
-	case isARN(name, "ssm"):
+	case awsname.Service(name) == "ssm":
 		return refuse(it, "an SSM parameter's ARN, not a secret's: declare it with mw.WithParameters")
-	case strings.HasPrefix(name, "arn:") && !isARN(name, "secretsmanager"):
+	case strings.HasPrefix(name, "arn:") && awsname.Service(name) != "secretsmanager":
 		return refuse(it, "not a Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
 	case it.Version != 0 || it.Label != "":
 		return refuse(it, "a secret has no version number or label: pin it with a version id or a version stage")
-	case it.RoleARN != "" && !isRoleARN(it.RoleARN):
+	case it.RoleARN != "" && !awsname.IsRole(it.RoleARN):
 		return refuse(it, "the role is not an IAM role's ARN (arn:<partition>:iam::<account>:role/<name>), which the extension refuses")
 	}
 	return nil
@@ -97,9 +94,9 @@ func checkParameter(it mw.Item) error {
 		return roleRefusal(it, extParameterStore)
 	case name == "":
 		return refuse(it, "no name")
-	case isARN(name, "secretsmanager"):
-		return refuse(it, "a Secrets Manager secret's ARN, not a parameter's: declare it with mw.WithSecrets, or read it through Parameter Store as %s<secret id>", referencePrefix)
-	case strings.HasPrefix(name, "arn:") && !isARN(name, "ssm"):
+	case awsname.Service(name) == "secretsmanager":
+		return refuse(it, "a Secrets Manager secret's ARN, not a parameter's: declare it with mw.WithSecrets, or read it through Parameter Store as %s<secret id>", awsname.ReferencePrefix)
+	case strings.HasPrefix(name, "arn:") && awsname.Service(name) != "ssm":
 		return refuse(it, "not an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)")
 	case it.VersionID != "" || it.VersionStage != "":
 		return refuse(it, "a parameter has no version id or stage: pin it with a version number or a label")
@@ -107,11 +104,11 @@ func checkParameter(it mw.Item) error {
 		return refuse(it, "versions start at 1")
 	case it.Version != 0 && it.Label != "":
 		return refuse(it, "pinned by both a version and a label: Parameter Store takes one selector")
-	case hasSelector(name) && (it.Version != 0 || it.Label != ""):
+	case awsname.HasSelector(name) && (it.Version != 0 || it.Label != ""):
 		return refuse(it, "the name already ends in a selector (:version or :label): drop it or the version option")
 	case strings.Contains(it.Label, ":"):
 		return refuse(it, "a label cannot hold ':'")
-	case len(parameterRequest(it)) > 2048:
+	case len(awsname.ParameterRequest(it.Name, it.Version, it.Label)) > 2048:
 		return refuse(it, "a name of more than 2,048 characters, which the extension refuses")
 	}
 	return nil
@@ -129,60 +126,4 @@ func checkProfile(it mw.Item) error {
 		return refuse(it, "the AppConfig extension serves the latest deployed configuration: it cannot be pinned to a version")
 	}
 	return nil
-}
-
-// isARN reports whether s is an ARN of service, in any partition.
-func isARN(s, service string) bool {
-	parts := strings.SplitN(s, ":", 4)
-	return len(parts) == 4 && parts[0] == "arn" && parts[2] == service
-}
-
-// isRoleARN reports whether arn has the shape the Secrets Manager
-// extension requires of a roleArn: arn:partition:iam::account:role/name.
-func isRoleARN(arn string) bool {
-	parts := strings.SplitN(arn, ":", 6)
-	return len(parts) == 6 && parts[0] == "arn" && parts[1] != "" && parts[2] == "iam" && parts[3] == "" &&
-		len(parts[4]) == 12 && strings.Trim(parts[4], "0123456789") == "" &&
-		strings.HasPrefix(parts[5], "role/") && len(parts[5]) > len("role/")
-}
-
-// hasSelector reports whether the parameter name or ARN s ends in a
-// :version or :label selector: names cannot hold ':'.
-func hasSelector(s string) bool {
-	return strings.Contains(parameterPart(s), ":")
-}
-
-// parameterPart returns what follows "parameter/" in an SSM ARN, or s.
-func parameterPart(s string) string {
-	if isARN(s, "ssm") {
-		if i := strings.Index(s, ":parameter/"); i >= 0 {
-			return s[i+len(":parameter/"):]
-		}
-	}
-	return s
-}
-
-// parameterRequest returns the name GetParameters is asked for it, with
-// its selector.
-func parameterRequest(it mw.Item) string {
-	switch {
-	case it.Version != 0:
-		return it.Name + ":" + strconv.FormatInt(it.Version, 10)
-	case it.Label != "":
-		return it.Name + ":" + it.Label
-	}
-	return it.Name
-}
-
-// parameterKey identifies the parameter a name, ARN or request names, with
-// no selector, no ARN prefix and no leading '/': "/a/b", "a/b:3" and
-// arn:aws:ssm:us-east-1:123456789012:parameter/a/b all give "a/b". Two
-// requests with the same key may be answered with the same Name, so they
-// never share a request.
-func parameterKey(s string) string {
-	p := parameterPart(s)
-	if i := strings.IndexByte(p, ':'); i >= 0 {
-		p = p[:i]
-	}
-	return strings.TrimPrefix(p, "/")
 }
