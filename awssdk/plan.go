@@ -27,7 +27,9 @@ const (
 //
 //   - a parameter: "GetParameters", 10 names a call, with the selector
 //     name:3 for Item.Version or name:label for Item.Label (a Name that
-//     already ends in a selector is sent as it is);
+//     already ends in a selector is sent as it is); a secret read through
+//     /aws/reference/secretsmanager/ takes a call of its own, since a
+//     missing one fails the whole call;
 //   - a secret: "BatchGetSecretValue", 20 ids a call (AWSCURRENT); a secret
 //     pinned by VersionID or VersionStage: "GetSecretValue", one a call;
 //   - parameters by path: "GetParametersByPath", one path a call, recursive,

@@ -26,7 +26,9 @@ const maxGetParameters = 10
 //   - a secret: "GET /secretsmanager/get", one a request, with versionId,
 //     versionStage and roleArn (Item.RoleARN) as the item says;
 //   - a parameter: "AmazonSSM.GetParameters", 10 names a request, with the
-//     selector name:3 for Item.Version or name:label for Item.Label;
+//     selector name:3 for Item.Version or name:label for Item.Label; a
+//     secret read through /aws/reference/secretsmanager/ takes a request
+//     of its own, since a missing one fails the whole request;
 //   - an AppConfig profile: "AppConfig.GetConfiguration", one a request.
 //
 // A path (mw.KindParametersByPath) gets an error wrapping mw.ErrNotServed
