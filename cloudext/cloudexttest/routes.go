@@ -330,7 +330,7 @@ func (s *Server) serveAppConfig(w http.ResponseWriter, r *http.Request, body []b
 		s.semanticError(w, "flag", "FLAG_NOT_FOUND")
 		return
 	}
-	enabled, variant, attrs := f.evaluate(in.Context)
+	enabled, variant, attrs := evaluate(f, in.Context)
 	out := map[string]any{"enabled": enabled}
 	if variant != "" {
 		out["variant"] = variant

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lambda-mw/mw/mwtest"
 )
 
 // Parameter types and secret stages, as AWS names them.
@@ -210,27 +212,14 @@ func (s *Server) PutConfiguration(application, environment, profile, contentType
 }
 
 // A Flag is one feature flag of an AWS.AppConfig.FeatureFlags profile, for
-// PutFlags: whether it is enabled and its attributes (string, float64,
-// bool, []string or []float64), and, for a multi-variant flag, its
-// variants in order and the name of the default one.
-type Flag struct {
-	Enabled        bool
-	Attributes     map[string]any
-	Variants       []Variant
-	DefaultVariant string
-}
+// PutFlags: mwtest.Flag, so that one flag reads the same in either fake
+// and prints no value.
+type Flag = mwtest.Flag
 
-// A Variant is one variant of a multi-variant flag. GetFlag returns the
-// first whose When matches the request's context, else the flag's default
-// variant. When stands in for AppConfig's rule language: it matches a
-// context that has each of its keys with its value (an empty When matches
-// any context).
-type Variant struct {
-	Name       string
-	Enabled    bool
-	Attributes map[string]any
-	When       map[string]string
-}
+// A Variant is one variant of a multi-variant flag: mwtest.Variant. GetFlag
+// serves the first whose When matches the request's context, else the
+// flag's DefaultVariant.
+type Variant = mwtest.Variant
 
 // PutFlags deploys a new version of a feature flag profile to an
 // environment, and returns its version number. It panics on an attribute
@@ -251,7 +240,7 @@ func (s *Server) PutFlags(application, environment, profile string, flags map[st
 		}
 	}
 	for k, f := range flags {
-		enabled, variant, attrs := f.evaluate(nil)
+		enabled, variant, attrs := evaluate(f, nil)
 		m := map[string]any{"enabled": enabled}
 		maps.Copy(m, attrs)
 		if variant != "" {
@@ -281,7 +270,7 @@ func (s *Server) DenyConfiguration(application, environment, profile string) {
 
 // evaluate returns what GetFlag answers for ctx: a flag without variants
 // as deployed; else the first variant whose When matches, or the default.
-func (f Flag) evaluate(ctx map[string]string) (bool, string, map[string]any) {
+func evaluate(f Flag, ctx map[string]string) (bool, string, map[string]any) {
 	if len(f.Variants) == 0 {
 		return f.Enabled, "", f.Attributes
 	}
