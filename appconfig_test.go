@@ -138,7 +138,7 @@ func TestAProfileIsNamedAsHandlersReadIt(t *testing.T) {
 		return "", err
 	}, w.opts(mw.WithAppConfig("orders", "prod", "flags"))...)
 	_, err := h(invokeCtx(t, 5*time.Second), struct{}{})
-	if !errors.Is(err, mw.ErrNotDeclared) || !strings.Contains(err.Error(), `read by "flags": pass that to mw.AppConfig`) {
+	if !errors.Is(err, mw.ErrNotDeclared) || !strings.Contains(err.Error(), `read by "flags": read it by that name`) {
 		t.Errorf("read by application/environment/profile: %v", err)
 	}
 

@@ -276,6 +276,7 @@ type LookupError struct {
 	declaredAs Kind   // with ErrNotDeclared: the kind the name is declared as, if any
 	readAs     string // with ErrNotDeclared: how handlers read the item name spells otherwise
 	inTest     bool   // with ErrNotDeclared: the values are a test's (mwtest.NewContext), which lack it
+	near       string // with ErrNotDeclared: the declared name of the same kind it likely misspells
 }
 
 // Errors a LookupError wraps.
@@ -303,13 +304,23 @@ func (e *LookupError) Error() string {
 	switch e.Err {
 	case ErrNotDeclared:
 		if e.readAs != "" {
-			return fmt.Sprintf("mw: %s %q is declared, and read by %q: pass that to mw.%s", e.Kind, e.Name, e.readAs, e.Kind.facts().accessor)
+			return fmt.Sprintf("mw: %s %q is declared, and read by %q: read it by that name", e.Kind, e.Name, e.readAs)
+		}
+		if e.inTest && e.near != "" {
+			return fmt.Sprintf("mw: %s %q is not in this test's values, but %s %q is: check the name the handler reads "+
+				"(in a Lambda, a name its mw.Wrap does not declare fails as not declared), or add it to the mwtest.Values given to mwtest.NewContext",
+				e.Kind, e.Name, e.Kind, e.near)
 		}
 		if e.inTest {
-			return fmt.Sprintf("mw: %s %q is not in this test's values: add it to the mwtest.Values given to mwtest.NewContext", e.Kind, e.Name)
+			return fmt.Sprintf("mw: %s %q is not in this test's values: add it to the mwtest.Values given to mwtest.NewContext, "+
+				"and check that the handler's mw.Wrap declares it (in a Lambda, a name it does not declare fails as not declared)", e.Kind, e.Name)
 		}
 		if f := e.declaredAs.facts(); f != nil {
 			return fmt.Sprintf("mw: %s %q was not declared, but %s %q was: read it with mw.%s", e.Kind, e.Name, e.declaredAs, e.Name, f.accessor)
+		}
+		if f := e.Kind.facts(); f != nil && e.near != "" {
+			return fmt.Sprintf("mw: %s %q was not declared, but %s %q was: read it by that name, or add mw.%s to mw.Wrap",
+				e.Kind, e.Name, e.Kind, e.near, fmt.Sprintf(f.declare, e.Name))
 		}
 		if f := e.Kind.facts(); f != nil {
 			return fmt.Sprintf("mw: %s %q was not declared: add mw.%s to mw.Wrap", e.Kind, e.Name, fmt.Sprintf(f.declare, e.Name))

@@ -73,6 +73,6 @@ func ExampleLookupError() {
 	fmt.Println(errors.Is(err, mw.ErrNoValues), le.Kind, le.Name)
 	// Output:
 	// true
-	// mw: secret "prod/api-key" is not in this test's values: add it to the mwtest.Values given to mwtest.NewContext
+	// mw: secret "prod/api-key" is not in this test's values: add it to the mwtest.Values given to mwtest.NewContext, and check that the handler's mw.Wrap declares it (in a Lambda, a name it does not declare fails as not declared)
 	// true secret prod/db
 }

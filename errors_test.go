@@ -94,3 +94,55 @@ func TestNilInputsDoNotPanic(t *testing.T) {
 		t.Errorf("Secret(nil): %v", err)
 	}
 }
+
+// A read of a name that is not declared, or not in a test's values, points
+// at the declared name it likely misspells, and says in a test that adding
+// the name to the values does not declare it.
+func TestAMisspelledReadNamesTheDeclaredItem(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutSecret("orders/db", "v")
+	w.ext.PutParameter("/orders/config/a", "String", "p")
+	read := map[string]func(ctx context.Context) error{}
+	h := mw.Wrap(func(ctx context.Context, name string) (string, error) { return "", read[name](ctx) },
+		w.opts(mw.WithSecrets("orders/db"), mw.WithParametersByPath("/orders/config"), mw.WithSource(w.ext.Source(), mw.KindParametersByPath))...)
+	test := mwtest.NewContext(context.Background(), mwtest.Values{
+		Secrets:   map[string]string{"orders/db": "v"},
+		AppConfig: map[string]string{"flags": "{}"},
+	})
+	for _, c := range []struct {
+		name string
+		read func(ctx context.Context) error
+		ctx  context.Context // nil: inside the wrapped handler
+		want []string
+	}{
+		{"a typo", func(ctx context.Context) error { _, err := mw.Secret(ctx, "order/db"); return err }, nil,
+			[]string{`secret "order/db" was not declared, but secret "orders/db" was: read it by that name, or add mw.WithSecrets("order/db")`}},
+		{"a trailing slash", func(ctx context.Context) error { _, err := mw.ParametersByPath(ctx, "/orders/config/"); return err }, nil,
+			[]string{`but parameters_by_path "/orders/config" was`}},
+		{"nothing alike", func(ctx context.Context) error { _, err := mw.Secret(ctx, "payments/key"); return err }, nil,
+			[]string{`secret "payments/key" was not declared: add mw.WithSecrets("payments/key") to mw.Wrap`}},
+		{"a typo in a test", func(ctx context.Context) error { _, err := mw.Secret(ctx, "order/db"); return err }, test,
+			[]string{`secret "order/db" is not in this test's values, but secret "orders/db" is: check the name the handler reads`, "fails as not declared"}},
+		{"nothing alike in a test", func(ctx context.Context) error { _, err := mw.Secret(ctx, "payments/key"); return err }, test,
+			[]string{"add it to the mwtest.Values", "check that the handler's mw.Wrap declares it"}},
+		{"a profile by its full name in a test", func(ctx context.Context) error { _, err := mw.FeatureFlag(ctx, "orders/prod/flags", "x"); return err }, test,
+			[]string{`appconfig "orders/prod/flags" is declared, and read by "flags": read it by that name`}},
+	} {
+		var err error
+		if c.ctx == nil {
+			read[c.name] = c.read
+			_, err = h(invokeCtx(t, 5*time.Second), c.name)
+		} else {
+			err = c.read(c.ctx)
+		}
+		if !errors.Is(err, mw.ErrNotDeclared) {
+			t.Errorf("%s: %v; want ErrNotDeclared", c.name, err)
+			continue
+		}
+		for _, s := range c.want {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("%s: %v\n\twant it to say %s", c.name, err, s)
+			}
+		}
+	}
+}

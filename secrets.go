@@ -163,8 +163,9 @@ func position(ctx context.Context, k Kind, name string) (s *resolved.Set, i int,
 
 // notDeclared is the *LookupError for name, which no Wrap in ctx declares
 // as kind k, with what the message needs to point at the fix: another
-// kind it is declared as, another spelling of a declared item, or a
-// test's values (mwtest.NewContext) that lack it.
+// kind it is declared as, another spelling of a declared item, a declared
+// name it likely misspells, or a test's values (mwtest.NewContext) that
+// lack it.
 func notDeclared(ctx context.Context, k Kind, name string) *LookupError {
 	e := &LookupError{Kind: k, Name: name, Err: ErrNotDeclared, declaredAs: declaredAs(ctx, name)}
 	resolved.Each(ctx, func(h *resolved.Holder) bool {
@@ -175,6 +176,18 @@ func notDeclared(ctx context.Context, k Kind, name string) *LookupError {
 		if ref, ok := s.Index.Spelling(resolved.Kind(k), name); ok {
 			e.readAs = ref
 			return false
+		}
+		if h.Owner == nil && k == KindAppConfig {
+			// A test's values hold a profile by its name alone.
+			if p := name[strings.LastIndexByte(name, '/')+1:]; p != name {
+				if _, ok := s.Index.Lookup(resolved.Kind(k), p); ok {
+					e.readAs = p
+					return false
+				}
+			}
+		}
+		if e.near == "" {
+			e.near, _ = s.Index.Nearest(resolved.Kind(k), name)
 		}
 		if h.Owner == nil && e.declaredAs == 0 {
 			e.inTest = true // the innermost values a test made lack it

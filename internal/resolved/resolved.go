@@ -47,6 +47,65 @@ func (ix *Index) Spelling(k Kind, name string) (string, bool) {
 	return r, ok
 }
 
+// Nearest returns the declared name of kind k that name most likely
+// misspells: the same but for a leading or trailing '/' or the case of its
+// letters, else the nearest within two edits (inserted, deleted or changed
+// bytes), no more than a third of its length. It returns false when none
+// is.
+func (ix *Index) Nearest(k Kind, name string) (string, bool) {
+	if int(k) >= len(ix.refs) {
+		return "", false
+	}
+	best, bestD := "", 3
+	for ref := range ix.refs[k] {
+		d := 0
+		if !strings.EqualFold(strings.Trim(ref, "/"), strings.Trim(name, "/")) {
+			d = edits(ref, name, 3)
+		}
+		if d == 3 || d > max(len(ref), len(name))/3 {
+			continue
+		}
+		if d < bestD || d == bestD && ref < best {
+			best, bestD = ref, d
+		}
+	}
+	return best, best != ""
+}
+
+// edits returns the number of single-byte insertions, deletions and
+// changes that turn a into b (their Levenshtein distance), or limit if it
+// is limit or more.
+func edits(a, b string, limit int) int {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(b)-len(a) >= limit {
+		return limit
+	}
+	row := make([]int, len(a)+1)
+	for i := range row {
+		row[i] = i
+	}
+	for j := 1; j <= len(b); j++ {
+		prev, least := row[0], j
+		row[0] = j
+		for i := 1; i <= len(a); i++ {
+			cur := row[i]
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			row[i] = min(row[i]+1, row[i-1]+1, prev+cost)
+			prev = cur
+			least = min(least, row[i])
+		}
+		if least >= limit {
+			return limit
+		}
+	}
+	return min(row[len(a)], limit)
+}
+
 // NewIndex returns an empty index, whose declared paths list items of kind
 // listed (mw's parameters).
 func NewIndex(listed Kind) *Index { return &Index{listed: listed} }

@@ -57,3 +57,55 @@ func TestMemoForgetsFailures(t *testing.T) {
 		t.Errorf("decoded %d times, want 3: a failure is not remembered", n)
 	}
 }
+
+// Nearest finds the declared name a read most likely misspells, and none
+// for a name unlike every declared one.
+func TestNearest(t *testing.T) {
+	ix := NewIndex(1)
+	for i, ref := range []string{"orders/db", "orders/api-key", "/orders/config", "db", "prod/db", "prod/dc"} {
+		ix.Add(2, ref, i)
+	}
+	ix.Add(3, "flags", 9)
+	for _, c := range []struct {
+		k          Kind
+		name, want string
+	}{
+		{2, "order/db", "orders/db"},
+		{2, "orders/db ", "orders/db"},
+		{2, "Orders/DB", "orders/db"},
+		{2, "/orders/config/", "/orders/config"},
+		{2, "orders/config", "/orders/config"},
+		{2, "orders/api_key", "orders/api-key"},
+		{2, "prod/dd", "prod/db"}, // one edit from both: the first in order
+		{2, "ab", ""},             // one edit of two bytes is half the name
+		{2, "payments/db", ""},
+		{2, "", ""},
+		{3, "flag", "flags"},
+		{3, "fla", ""}, // two edits of five bytes: more than a third
+		{3, "flagz", "flags"},
+		{1, "orders/db", ""},
+		{7, "orders/db", ""},
+	} {
+		got, ok := ix.Nearest(c.k, c.name)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("Nearest(%d, %q) = %q, %v; want %q", c.k, c.name, got, ok, c.want)
+		}
+	}
+}
+
+func TestEdits(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"a", "", 1}, {"kitten", "sitting", 3}, {"flaw", "lawn", 2},
+		{"orders/db", "order/db", 1}, {"abc", "abc", 0}, {"abcdef", "a", 3},
+	} {
+		if got := edits(c.a, c.b, 3); got != c.want {
+			t.Errorf("edits(%q, %q) = %d; want %d", c.a, c.b, got, c.want)
+		}
+		if got := edits(c.b, c.a, 3); got != c.want {
+			t.Errorf("edits(%q, %q) = %d; want %d", c.b, c.a, got, c.want)
+		}
+	}
+}
