@@ -2,8 +2,9 @@
 // Parameter Store parameters, Secrets Manager secrets and AWS AppConfig
 // configurations: through the AWS Parameters and Secrets Lambda Extension
 // (the default), the AWS Secrets Manager Agent, the AWS SDK (package
-// github.com/lambda-mw/mw/awssdk, given to WithSource), or, for AppConfig,
-// the AWS AppConfig Agent Lambda extension.
+// github.com/lambda-mw/mw/awssdk, given to WithSource), Systems Manager
+// Cloud Extensions (package github.com/lambda-mw/mw/cloudext), or, for
+// AppConfig, the AWS AppConfig Agent Lambda extension.
 //
 // The extension serves only during the INVOKE phase. Code that calls it
 // during INIT (a package-level variable, an init function, a config package
