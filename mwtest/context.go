@@ -25,7 +25,12 @@ type Values struct {
 	// AppConfig holds AppConfig configurations, by profile name (or
 	// Alias), as the AppConfig extension serves them: mw.AppConfig returns
 	// the bytes; for mw.FeatureFlag, a feature-flag profile is JSON such as
-	// {"new-checkout":{"enabled":true,"limit":5}}.
+	// {"new-checkout":{"enabled":true,"limit":5}}, and a multi-variant
+	// flag is its chosen variant's values with the variant's name in
+	// _variant: {"checkout":{"enabled":true,"_variant":"express"}}.
+	// mw.EvaluateFlag answers from it as mw.FeatureFlag does, whatever
+	// the context: to test variants chosen by context, run the wrapped
+	// handler against Extension (PutFeatureFlags).
 	AppConfig map[string]string
 
 	// ParametersByPath holds, by declared path, the parameters found
