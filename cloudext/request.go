@@ -98,6 +98,12 @@ func (s *Source) send(ctx context.Context, ext extension, service, method, targe
 			return nil, &mw.SourceError{Class: mw.ClassConfig, Err: errors.New("the request could not be signed; nothing was sent")}
 		}
 	}
+	// No connection is kept: net/http keeps one as soon as it has read
+	// the last byte an answer's framing announces, before the answer can
+	// be judged, and logs what it then finds on it while idle ("Unsolicited
+	// response received on idle HTTP channel starting with …"), such as the
+	// tail of a value sent with a Content-Length counted in characters.
+	req.Close = true
 	resp, err := s.hc.Do(req)
 	if err != nil {
 		return nil, s.transportError(ctx, err)

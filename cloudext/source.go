@@ -204,14 +204,13 @@ func (s *Source) Fetch(ctx context.Context, op string, items []mw.Item) []mw.Res
 }
 
 // sharedClient is the Source's HTTP client when the user gives none: the
-// runtime is local, so it never uses a proxy.
+// runtime is local, so it never uses a proxy, and keeps no connection (see
+// send).
 var sharedClient = &http.Client{
 	Transport: &http.Transport{
 		Proxy:                  nil,
-		DialContext:            (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:           64,
-		MaxIdleConnsPerHost:    64,
-		IdleConnTimeout:        30 * time.Second,
+		DialContext:            (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+		DisableKeepAlives:      true,
 		MaxResponseHeaderBytes: 16 << 10,
 	},
 	CheckRedirect: refuseRedirect,

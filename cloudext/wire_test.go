@@ -2,12 +2,18 @@ package cloudext_test
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/cloudext"
@@ -100,6 +106,76 @@ func TestTransportFailuresQuoteNothingFromTheWire(t *testing.T) {
 				t.Errorf("%s, %s: class %s; want %s (%v)", c.name, it, se.Class, c.class, se)
 			case c.class == mw.ClassUnavailable && (!se.Retry || !errors.Is(se, io.ErrUnexpectedEOF)):
 				t.Errorf("%s, %s: retry %v, %v; want a retry, and io.ErrUnexpectedEOF", c.name, it, se.Retry, se)
+			}
+		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that the standard logger may write while
+// a test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Nothing from the wire goes into the process's log. An endpoint whose
+// Content-Length is short (counted in characters, not bytes), or that
+// answers twice, leaves bytes on the connection after its answer; net/http,
+// reading a kept connection while it is idle, logs what it finds there
+// ("Unsolicited response received on idle HTTP channel starting with …"):
+// the tail of the value, on the standard logger, which Lambda sends to
+// CloudWatch. No connection that carried such an answer may be kept.
+func TestNothingFromTheWireReachesTheProcessLog(t *testing.T) {
+	logged := &lockedBuffer{}
+	prev := log.Writer()
+	log.SetOutput(logged)
+	t.Cleanup(func() { log.SetOutput(prev) })
+
+	value := strings.Repeat("é", 40) + canary
+	secretBody := `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf","Name":"s","SecretString":"` + value + `"}`
+	answer := func(status, body string, length int) string {
+		return "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(length) + "\r\n\r\n" + body
+	}
+	inChars := func(status, body string) string { return answer(status, body, utf8.RuneCountInString(body)) }
+	whole := func(status, body string) string { return answer(status, body, len(body)) }
+	for _, c := range []struct {
+		name, answer string
+		it           mw.Item
+	}{
+		{"a secret, its length in characters", inChars("200 OK", secretBody), secret("s")},
+		{"a 400, its length in characters", inChars("400 Bad Request", `{"__type":"ResourceNotFoundException","message":"`+value+`"}`), secret("s")},
+		{"an answer, then another", whole("200 OK", `{"Name":"s","SecretString":"v"}`) + whole("200 OK", secretBody), secret("s")},
+		{"parameters, their length in characters", inChars("200 OK", `{"Parameters":[{"Name":"/p","Value":"`+value+`"}],"InvalidParameters":[]}`), param("/p")},
+	} {
+		for client, hc := range map[string]*http.Client{"the Source's client": nil, "a user's client": {Transport: &http.Transport{}}} {
+			url, closed := rawRuntime(t, c.answer, true)
+			opts := []cloudext.Option{cloudext.WithEndpoint(url)}
+			if hc != nil {
+				opts = append(opts, cloudext.WithHTTPClient(hc))
+			}
+			src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), opts...)
+			fetch(t, src, c.it)
+			// Not a speed measurement: a bound on a wait for the client to
+			// close the connection, which it does at once, or never.
+			select {
+			case <-closed:
+			case <-time.After(5 * time.Second):
+				t.Errorf("%s, %s: the connection is kept", c.name, client)
+			}
+			if l := logged.String(); strings.Contains(l, canary) || strings.Contains(l, "Unsolicited") {
+				t.Errorf("%s, %s: the log shows what the endpoint sent:\n%s", c.name, client, l)
 			}
 		}
 	}
