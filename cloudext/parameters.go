@@ -98,6 +98,9 @@ func (s *Source) getParametersCall(ctx context.Context, names []string, first mw
 	if a.status != http.StatusOK {
 		return fail(s.refused(extParameterStore, first, a))
 	}
+	if problem := strictProblem(a.body); problem != "" {
+		return fail(malformed(extParameterStore, a.status, problem))
+	}
 	var out parametersBody
 	if err := json.Unmarshal(a.body, &out); err != nil {
 		return fail(malformed(extParameterStore, a.status, jsonProblem(err)))
@@ -107,15 +110,18 @@ func (s *Source) getParametersCall(ctx context.Context, names []string, first mw
 		byKey[parameterKey(n)] = n
 	}
 	for _, p := range out.Parameters {
-		if p.Value == nil {
+		// Its Name and its ARN, each when present, name one parameter:
+		// an answer that names two is served for neither.
+		k, ka := key(p.Name), key(p.ARN)
+		if k == "" {
+			k = ka
+		}
+		if p.Value == nil || k == "" || ka != "" && ka != k {
 			continue
 		}
-		for _, k := range []string{key(p.Name), key(p.ARN)} {
-			if n, ok := byKey[k]; ok && k != "" {
-				if _, dup := got[n]; !dup {
-					got[n] = mw.Result{Value: *p.Value}
-				}
-				break
+		if n, ok := byKey[k]; ok {
+			if _, dup := got[n]; !dup {
+				got[n] = mw.Result{Value: *p.Value}
 			}
 		}
 	}

@@ -180,3 +180,43 @@ func TestNothingFromTheWireReachesTheProcessLog(t *testing.T) {
 		}
 	}
 }
+
+// An answer is served only when every field that names the item agrees
+// with the question: a Name of another secret, an ARN of another secret
+// beside the right Name, an ARN of another secret with no Name. The
+// answer is checked as strictly as mw's own extension source checks it:
+// duplicate keys and lone surrogates, which a decoder reads one way and a
+// person another, are refused.
+func TestAnswersNameTheSecretAskedFor(t *testing.T) {
+	const arnOf = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+	for _, c := range []struct{ name, body string }{
+		{"another Name", `{"Name":"other","SecretString":"` + canary + `"}`},
+		{"the Name, the ARN of another", `{"Name":"s","ARN":"` + arnOf + `other-AbCdEf","SecretString":"` + canary + `"}`},
+		{"no Name, the ARN of another", `{"ARN":"` + arnOf + `other-AbCdEf","SecretString":"` + canary + `"}`},
+		{"the Name twice, another's first", `{"Name":"other","Name":"s","SecretString":"` + canary + `"}`},
+		{"SecretString twice", `{"Name":"s","SecretString":"x","SecretString":"` + canary + `"}`},
+		{"a lone surrogate", `{"Name":"s","SecretString":"` + canary + `\ud800"}`},
+	} {
+		url, _ := rawRuntime(t, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(c.body))+"\r\n\r\n"+c.body, false)
+		src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
+		r := fetch(t, src, secret("s"))[0]
+		if r.Err == nil {
+			t.Errorf("%s: served", c.name)
+			continue
+		}
+		if se, ok := errors.AsType[*mw.SourceError](r.Err); !ok || se.Class != mw.ClassMalformed {
+			t.Errorf("%s: %v; want malformed", c.name, r.Err)
+		}
+	}
+}
+
+// An answer of GetParameters is matched to its request only when its Name
+// and its ARN, each when present, name the same parameter.
+func TestParametersAnswerNamesTheParameterAskedFor(t *testing.T) {
+	body := `{"Parameters":[{"Name":"/p","ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/other","Value":"` + canary + `"}],"InvalidParameters":[]}`
+	url, _ := rawRuntime(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, false)
+	src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
+	if r := fetch(t, src, param("/p"))[0]; r.Err == nil {
+		t.Errorf("an answer whose ARN names another parameter was served")
+	}
+}
