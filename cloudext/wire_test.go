@@ -220,3 +220,25 @@ func TestParametersAnswerNamesTheParameterAskedFor(t *testing.T) {
 		t.Errorf("an answer whose ARN names another parameter was served")
 	}
 }
+
+// The AppConfig extension's answers are read as strictly: a content or a
+// flag's state given twice is malformed, not the last one's.
+func TestAppConfigAnswersReadStrictly(t *testing.T) {
+	for _, c := range []struct{ name, body string }{
+		{"content twice", `{"content":"e30=","content":"eyJ4IjoxfQ=="}`},
+		{"enabled twice", `{"enabled":false,"ENABLED":true}`},
+	} {
+		url, _ := rawRuntime(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(c.body))+"\r\n\r\n"+c.body, false)
+		src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
+		it := profile("a", "e", "p")
+		var err error
+		if strings.HasPrefix(c.name, "content") {
+			err = fetch(t, src, it)[0].Err
+		} else {
+			_, err = src.EvaluateFlag(t.Context(), it, "f", nil)
+		}
+		if se, ok := errors.AsType[*mw.SourceError](err); !ok || se.Class != mw.ClassMalformed {
+			t.Errorf("%s: %v; want malformed", c.name, err)
+		}
+	}
+}
