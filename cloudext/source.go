@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -157,7 +158,7 @@ func New(cfg aws.Config, opts ...Option) *Source {
 		o.acSigning = DefaultAppConfigSigningName
 	}
 	s := &Source{
-		base:      strings.TrimSuffix(o.endpoint, "/"),
+		base:      canonicalLoopback(strings.TrimSuffix(o.endpoint, "/")),
 		hc:        noRedirects(o.hc),
 		region:    o.region,
 		ssrf:      o.ssrf,
@@ -171,6 +172,38 @@ func New(cfg aws.Config, opts ...Option) *Source {
 		s.creds = runtimeCredentials{cfg.Credentials}
 	}
 	return s
+}
+
+// canonicalLoopback is base with localhost spelt as Go's proxy rules
+// (net/http's ProxyFromEnvironment) exempt it: "localhost" exactly. They
+// proxy "LocalHost" and "localhost.", so that a client whose transport
+// honours HTTP_PROXY would send the signed request, the session token and
+// the SSRF token to the proxy. Any other base is left as it is.
+func canonicalLoopback(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	host := u.Hostname()
+	name := strings.TrimSuffix(host, ".")
+	if host == "localhost" || !isASCII(name) || !strings.EqualFold(name, "localhost") {
+		return base
+	}
+	p := u.Port()
+	u.Host = "localhost"
+	if p != "" {
+		u.Host += ":" + p
+	}
+	return u.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Name returns "cloudext".

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -239,6 +240,49 @@ func TestAppConfigAnswersReadStrictly(t *testing.T) {
 		}
 		if se, ok := errors.AsType[*mw.SourceError](err); !ok || se.Class != mw.ClassMalformed {
 			t.Errorf("%s: %v; want malformed", c.name, err)
+		}
+	}
+}
+
+// hostRecorder is a transport that serves requests with a fake, in
+// process, and records the host each was sent to: the wire's spelling.
+type hostRecorder struct {
+	f     http.Handler
+	mu    sync.Mutex
+	hosts []string
+}
+
+func (r *hostRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.hosts = append(r.hosts, req.URL.Host)
+	r.mu.Unlock()
+	rec := httptest.NewRecorder()
+	r.f.ServeHTTP(rec, req)
+	return rec.Result(), nil
+}
+
+// Every spelling of loopback goes on the wire as one that Go's proxy rules
+// (net/http's ProxyFromEnvironment) exempt: "localhost" exactly, or a
+// loopback address. With a user's client whose transport honours
+// HTTP_PROXY, "LocalHost" or "localhost." would send the signed request,
+// the session token and the SSRF token to the proxy.
+func TestLoopbackEndpointsAreSentAsGoExemptsThem(t *testing.T) {
+	for _, host := range []string{"localhost", "LocalHost", "LOCALHOST", "localhost.", "LocalHost.", "127.0.0.1", "[::1]"} {
+		f := cloudexttest.New(cloudexttest.Settings{SSRFToken: ssrfToken})
+		t.Cleanup(f.Close)
+		items := stock(f)
+		rec := &hostRecorder{f: f}
+		src := f.NewSource("http://"+host+":5333", cloudext.WithHTTPClient(&http.Client{Transport: rec}))
+		for _, it := range items {
+			if r := fetch(t, src, it)[0]; r.Err != nil || r.Value != canary+"v" {
+				t.Errorf("%s, %v: %v", host, it, r.Err)
+			}
+		}
+		for _, hostport := range rec.hosts {
+			h, _, err := net.SplitHostPort(hostport)
+			if ip := net.ParseIP(h); err != nil || h != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				t.Errorf("%s was sent to %q, which Go's proxy rules would send through HTTP_PROXY", host, hostport)
+			}
 		}
 	}
 }
