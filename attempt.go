@@ -277,9 +277,8 @@ func (r *attempts) backOff(ctx context.Context, sched *retry.Schedule, again []i
 // wait for, and so are its waiters.
 func (r *attempts) done(ctx context.Context, k int, res cache.Result) {
 	s := &r.c.slots[k]
-	s.res, s.final = res, true
+	s.res, s.final, s.landed = res, true, true // landed once only, whatever Land does
 	r.w.cache.Land(s.t, res, r.w.now())
-	s.landed = true
 	class := ""
 	if fe, ok := res.Err.(*FetchError); ok {
 		class = string(fe.Class)
