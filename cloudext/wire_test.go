@@ -286,3 +286,30 @@ func TestLoopbackEndpointsAreSentAsGoExemptsThem(t *testing.T) {
 		}
 	}
 }
+
+// A parameter pinned to a version or a label is served only from an
+// answer whose Version and Selector, each when present, are the ones
+// asked for.
+func TestParametersAnswerTheVersionAskedFor(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		it    mw.Item
+		param string
+		serve bool
+	}{
+		{"version 3, answered 2", mw.Item{Kind: mw.KindParameter, Name: "/p", Version: 3}, `"Version":2,"Selector":":3"`, false},
+		{"version 3, answered selector :2", mw.Item{Kind: mw.KindParameter, Name: "/p", Version: 3}, `"Version":3,"Selector":":2"`, false},
+		{"label live, answered selector :old", mw.Item{Kind: mw.KindParameter, Name: "/p", Label: "live"}, `"Version":4,"Selector":":old"`, false},
+		{"version 3, answered 3", mw.Item{Kind: mw.KindParameter, Name: "/p", Version: 3}, `"Version":3,"Selector":":3"`, true},
+		{"label live, answered :live", mw.Item{Kind: mw.KindParameter, Name: "/p", Label: "live"}, `"Version":4,"Selector":":live"`, true},
+		{"the latest, answered 7", param("/p"), `"Version":7`, true},
+	} {
+		body := `{"Parameters":[{"Name":"/p",` + c.param + `,"Value":"` + canary + `"}],"InvalidParameters":[]}`
+		url, _ := rawRuntime(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, false)
+		src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
+		r := fetch(t, src, c.it)[0]
+		if served := r.Err == nil; served != c.serve {
+			t.Errorf("%s: served %v (%v); want %v", c.name, served, r.Err, c.serve)
+		}
+	}
+}
