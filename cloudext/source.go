@@ -283,7 +283,7 @@ func (s *Source) String() string {
 	if s.ssrf.token != "" {
 		auth += ", an SSRF token in " + s.ssrf.header
 	}
-	return "cloudext.Source(" + s.base + ", " + auth + ")"
+	return "cloudext.Source(" + s.printedBase() + ", " + auth + ")"
 }
 
 // Format prints String for every verb: no field of the Source, which may
