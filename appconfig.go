@@ -58,7 +58,7 @@ type Flag struct {
 // when the source fails. In a context made by mwtest.NewContext it returns
 // what FeatureFlag returns.
 func EvaluateFlag(ctx context.Context, profile, flag string, evalCtx map[string]string) (Flag, error) {
-	w, _ := owner(ctx, KindAppConfig, profile)
+	w := owner(ctx, KindAppConfig, profile)
 	if w == nil {
 		return FeatureFlag(ctx, profile, flag)
 	}

@@ -272,10 +272,13 @@ func (r *attempts) backOff(ctx context.Context, sched *retry.Schedule, again []i
 	return nil
 }
 
-// done ends item k's fetch with res.
+// done ends item k's fetch with res, and lands its flight at once: its
+// value is as old as this answer, whatever the call's other items still
+// wait for, and so are its waiters.
 func (r *attempts) done(ctx context.Context, k int, res cache.Result) {
 	s := &r.c.slots[k]
-	s.res, s.final = res, true
+	s.res, s.final, s.landed = res, true, true // landed once only, whatever Land does
+	r.w.cache.Land(s.t, res, r.w.now())
 	class := ""
 	if fe, ok := res.Err.(*FetchError); ok {
 		class = string(fe.Class)
@@ -395,11 +398,12 @@ type call struct {
 // A slot is one item of a call: the flight it lands, what is asked for,
 // and how its fetch goes.
 type slot struct {
-	t     cache.Ticket
-	item  Item         // what is asked for
-	res   cache.Result // how it ended, once final
-	final bool
-	last  failure // its last failed attempt
+	t      cache.Ticket
+	item   Item         // what is asked for
+	res    cache.Result // how it ended, once final
+	final  bool
+	landed bool    // its flight has landed
+	last   failure // its last failed attempt
 }
 
 // positions returns the items' positions, for telemetry.

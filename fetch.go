@@ -160,8 +160,9 @@ func (w *wrapper) group(leads []cache.Ticket, force bool) []*call {
 	return calls
 }
 
-// runLanded runs c and lands its flights, however it ends; it returns the
-// panic that ended it, if one did.
+// runLanded runs c and lands its flights, however it ends: each as its
+// item's fetch ends, and any left when the call ends; it returns the panic
+// that ended it, if one did.
 func (w *wrapper) runLanded(ctx context.Context, c *call) (p *fetchPanic) {
 	defer func() {
 		if v := recover(); v != nil { // a panic past run's own recovery, in telemetry
@@ -170,6 +171,9 @@ func (w *wrapper) runLanded(ctx context.Context, c *call) (p *fetchPanic) {
 		now := w.now()
 		for k := range c.slots {
 			s := &c.slots[k]
+			if s.landed {
+				continue
+			}
 			if !s.final {
 				// Past run's recovery; without a panic, it cannot happen:
 				// every item ends with a result.

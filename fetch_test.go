@@ -731,3 +731,55 @@ func TestARefreshLongerThanTheStaleBudgetStillLands(t *testing.T) {
 		t.Errorf("%d fetches; want 2: the cold one and one refresh", n)
 	}
 }
+
+// batchSource fetches items in calls of two. Its first answer for "slow"
+// is a server error to retry; the retry's answer comes advance later on
+// the test's clock, so that the items of one call are fetched at two
+// times. "fast" is valued by the number of its fetches.
+type batchSource struct {
+	clk     *clock
+	advance time.Duration
+	slow    atomic.Int32
+	fast    atomic.Int32
+}
+
+func (s *batchSource) Name() string                  { return "batch" }
+func (s *batchSource) Plan(mw.Item) (mw.Plan, error) { return mw.Plan{Op: "Get", Batch: 2}, nil }
+func (s *batchSource) Fetch(_ context.Context, _ string, items []mw.Item) []mw.Result {
+	out := make([]mw.Result, len(items))
+	for i, it := range items {
+		switch it.Name {
+		case "fast":
+			out[i].Value = "fast#" + string(rune('0'+s.fast.Add(1)))
+		case "slow":
+			if s.slow.Add(1) == 1 {
+				out[i].Err = &mw.SourceError{Class: mw.ClassServerError, Retry: true, Status: 500}
+				continue
+			}
+			s.clk.Advance(s.advance) // the retry's answer comes this much later
+			out[i].Value = "slow"
+		}
+	}
+	return out
+}
+
+// A value is as old as the answer that brought it, not as the end of the
+// call that asked for it with others: an item fetched at once, beside one
+// whose retries take minutes, expires its TTL after its own answer. With
+// no stale value allowed, an invoke past that TTL fetches it again.
+func TestAValueAgesFromItsOwnAnswer(t *testing.T) {
+	clk := newClock()
+	src := &batchSource{clk: clk, advance: 4 * time.Minute}
+	h := mw.Wrap(echo, mw.WithoutEnvironment(), mw.WithSource(src), withClock(clk), mw.WithTTL(5*time.Minute),
+		mw.WithMaxStale(0), mw.WithSecrets("fast", "slow"))
+	got, err := h(invokeCtx(t, 5*time.Second), []string{"secret:fast", "secret:slow"})
+	if err != nil || got["secret:fast"] != "fast#1" {
+		t.Fatalf("first invoke: %v, %v", got, err)
+	}
+	// 6 minutes after fast's answer, 2 after the call ended.
+	clk.Advance(2 * time.Minute)
+	got, err = h(invokeCtx(t, 5*time.Second), []string{"secret:fast"})
+	if err != nil || got["secret:fast"] != "fast#2" {
+		t.Errorf("past fast's TTL: %v, %v; want it fetched again (fast#2), not served %v after its answer", got, err, 6*time.Minute)
+	}
+}

@@ -148,6 +148,30 @@ func TestNestedWrapsReadTheItemsOfBoth(t *testing.T) {
 	}
 }
 
+// A parameter the outer Wrap declares, under a path the inner Wrap lists
+// without it (another account's tree, or one listed as a role), is
+// refreshed by RefreshParameter through the outer Wrap, which declares
+// it, and the refresh returns its new value.
+func TestNestedRefreshParameterUnderAnotherWrapsPath(t *testing.T) {
+	w := newWorld(t, mwtest.Managed)
+	w.ext.PutParameter("/app/x", mwtest.TypeString, "old")
+	other := mwtest.New(mwtest.Managed)
+	t.Cleanup(other.Close)
+	other.PutParameter("/app/y", mwtest.TypeString, "y")
+	inner := mw.Wrap(func(ctx context.Context, _ int) (string, error) {
+		if v, err := mw.Parameter(ctx, "/app/x"); err != nil || v != "old" {
+			t.Errorf("before: %q, %v", v, err)
+		}
+		w.ext.PutParameter("/app/x", mwtest.TypeString, "new")
+		return mw.RefreshParameter(ctx, "/app/x")
+	}, w.opts(mw.WithoutEnvironment(), mw.WithParametersByPath("/app", mw.From(other.Source())))...)
+	outer := mw.Wrap(inner, w.opts(mw.WithoutEnvironment(), mw.WithParameters("/app/x"))...)
+	got, err := outer(invokeCtx(t, 5*time.Second), 0)
+	if err != nil || got != "new" {
+		t.Errorf("RefreshParameter: %q, %v; want the new value", got, err)
+	}
+}
+
 // The handler's error is the invoke's, whatever its kind. (What the
 // mw.handler span says of it is tested in ../test.)
 func TestHandlerErrorIsTheInvokes(t *testing.T) {

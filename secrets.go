@@ -98,7 +98,7 @@ func RefreshParameter(ctx context.Context, name string) (string, error) {
 }
 
 func refresh(ctx context.Context, k Kind, name string) (string, error) {
-	if w, _ := owner(ctx, k, name); w != nil {
+	if w := owner(ctx, k, name); w != nil {
 		if err := w.refresh(ctx, resolved.Kind(k), name); err != nil {
 			return "", err
 		}
@@ -106,21 +106,36 @@ func refresh(ctx context.Context, k Kind, name string) (string, error) {
 	return lookup(ctx, k, name)
 }
 
-// owner returns the engine of the innermost Wrap in ctx that declares name
-// as kind k (or, for a parameter, a path that lists it), which fetches it,
-// and the Set it published; nil when no Wrap in ctx does, or when the
-// values are a test's (package mwtest).
-func owner(ctx context.Context, k Kind, name string) (w *wrapper, s *resolved.Set) {
+// owner returns the engine of the Wrap in ctx that fetches name as kind k:
+// that of the innermost Wrap whose values hold it (declared, or found under
+// a declared path), which the accessors read it from; else, for a
+// parameter no listing has found yet, that of the innermost Wrap that
+// declares a path that would list it. It is nil when no Wrap in ctx does,
+// or when the values are a test's (package mwtest).
+func owner(ctx context.Context, k Kind, name string) *wrapper {
+	var holds, covers *resolved.Holder
 	resolved.Each(ctx, func(h *resolved.Holder) bool {
 		set := h.Load()
-		if set == nil || !set.Index.Covers(resolved.Kind(k), name) {
+		if set == nil {
 			return true
 		}
-		w, _ = h.Owner.(*wrapper)
-		s = set
-		return false
+		if _, err, ok := set.Position(resolved.Kind(k), name); ok || err != nil {
+			holds = h
+			return false
+		}
+		if covers == nil && set.Index.Covers(resolved.Kind(k), name) {
+			covers = h
+		}
+		return true
 	})
-	return w, s
+	if holds == nil {
+		holds = covers
+	}
+	if holds == nil {
+		return nil
+	}
+	w, _ := holds.Owner.(*wrapper)
+	return w
 }
 
 func lookup(ctx context.Context, k Kind, name string) (string, error) {

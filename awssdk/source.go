@@ -2,6 +2,8 @@ package awssdk
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -185,6 +187,15 @@ func noRetries() (aws.Retryer, int) { return aws.NopRetryer{}, 0 }
 func noBodies(m aws.ClientLogMode) aws.ClientLogMode {
 	return m &^ (aws.LogRequestWithBody | aws.LogResponseWithBody)
 }
+
+// String describes the Source by its Region, never with a credential:
+// `awssdk.Source(eu-west-1)`.
+func (s *Source) String() string { return "awssdk.Source(" + s.cfg.Region + ")" }
+
+// Format prints String for every verb: the aws.Config a Source holds may
+// hold credentials (a static provider holds the secret access key and the
+// session token), which no verb may print.
+func (s *Source) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
 
 // Name returns "awssdk".
 func (s *Source) Name() string { return "awssdk" }

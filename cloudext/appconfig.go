@@ -34,6 +34,9 @@ func (s *Source) getConfiguration(ctx context.Context, it mw.Item) mw.Result {
 	if a.status != http.StatusOK {
 		return mw.Result{Err: s.refused(extAppConfig, it, a)}
 	}
+	if problem := strictProblem(a.body); problem != "" {
+		return mw.Result{Err: malformed(extAppConfig, a.status, problem)}
+	}
 	var out struct {
 		Content *string `json:"content"`
 	}
@@ -133,6 +136,9 @@ func (s *Source) EvaluateFlag(ctx context.Context, it mw.Item, flag string, eval
 			se.Err = errors.Join(se.Err, mw.ErrUnknownFlag)
 		}
 		return mw.Flag{}, se
+	}
+	if problem := strictProblem(a.body); problem != "" {
+		return mw.Flag{}, malformed(extAppConfig, a.status, problem)
 	}
 	var out flagBody
 	if err := json.Unmarshal(a.body, &out); err != nil {

@@ -356,6 +356,8 @@ func TestPrintedFormsHoldNoKey(t *testing.T) {
 		cloudext.ExtensionKey(cloudexttest.ExtensionAccessKeyID, cloudexttest.ExtensionSecretKey),
 		cloudext.New(cfg, cloudext.WithExtensionKey(cloudext.ExtensionKey(cloudexttest.ExtensionAccessKeyID, cloudexttest.ExtensionSecretKey)), cloudext.WithSSRFToken(ssrfToken)),
 		cloudext.New(cfg, cloudext.WithSSRFToken(ssrfToken)),
+		// A password in the endpoint's URL is masked, as a hint masks it.
+		cloudext.New(cfg, cloudext.WithEndpoint("http://user:"+ssrfToken+"@localhost:5333")),
 		cloudext.New(cfg, cloudext.WithExtensionKey(heldKey{aws.Credentials{AccessKeyID: cloudexttest.ExtensionAccessKeyID, SecretAccessKey: cloudexttest.ExtensionSecretKey}})),
 		cloudexttest.Auth{Mode: cloudexttest.AuthExtensionKey, AccessKeyID: cloudexttest.ExtensionAccessKeyID, SecretKey: cloudexttest.ExtensionSecretKey},
 	} {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/lambda-mw/mw"
@@ -17,9 +19,11 @@ import (
 // Parameter Store answers it: only the fields the Source reads.
 type parametersBody struct {
 	Parameters []struct {
-		Name  *string `json:"Name"`
-		ARN   *string `json:"ARN"`
-		Value *string `json:"Value"`
+		Name     *string `json:"Name"`
+		ARN      *string `json:"ARN"`
+		Value    *string `json:"Value"`
+		Version  *int64  `json:"Version"`
+		Selector *string `json:"Selector"`
 	} `json:"Parameters"`
 	InvalidParameters []string `json:"InvalidParameters"`
 }
@@ -78,6 +82,9 @@ func (s *Source) getParametersCall(ctx context.Context, names []string, first mw
 	if a.status != http.StatusOK {
 		return fail(s.refused(extParameterStore, first, a))
 	}
+	if problem := strictProblem(a.body); problem != "" {
+		return fail(malformed(extParameterStore, a.status, problem))
+	}
 	var out parametersBody
 	if err := json.Unmarshal(a.body, &out); err != nil {
 		return fail(malformed(extParameterStore, a.status, jsonProblem(err)))
@@ -87,16 +94,24 @@ func (s *Source) getParametersCall(ctx context.Context, names []string, first mw
 		byKey[awsname.ParameterKey(n)] = n
 	}
 	for _, p := range out.Parameters {
-		if p.Value == nil {
+		// Its Name and its ARN, each when present, name one parameter:
+		// an answer that names two is served for neither.
+		k, ka := key(p.Name), key(p.ARN)
+		if k == "" {
+			k = ka
+		}
+		if p.Value == nil || k == "" || ka != "" && ka != k {
 			continue
 		}
-		for _, k := range []string{key(p.Name), key(p.ARN)} {
-			if n, ok := byKey[k]; ok && k != "" {
-				if _, dup := got[n]; !dup {
-					got[n] = mw.Result{Value: *p.Value}
-				}
-				break
+		if n, ok := byKey[k]; ok {
+			if _, dup := got[n]; dup {
+				continue
 			}
+			if !sameVersion(n, p.Version, p.Selector) {
+				got[n] = mw.Result{Err: mismatch(extParameterStore, "version of the parameter")}
+				continue
+			}
+			got[n] = mw.Result{Value: *p.Value}
 		}
 	}
 	for _, inv := range out.InvalidParameters {
@@ -113,6 +128,25 @@ func (s *Source) getParametersCall(ctx context.Context, names []string, first mw
 		}
 	}
 	return got
+}
+
+// sameVersion reports whether an answer's Version and Selector, each when
+// present, are those the request n pinned with its selector: :3 is
+// version 3 and selector :3, :label selector :label.
+func sameVersion(n string, version *int64, selector *string) bool {
+	part := parameterPart(n)
+	i := strings.IndexByte(part, ':')
+	if i < 0 {
+		return true // the latest version: any
+	}
+	sel := part[i:]
+	if selector != nil && *selector != sel {
+		return false
+	}
+	if v, err := strconv.ParseInt(sel[1:], 10, 64); err == nil && version != nil && *version != v {
+		return false
+	}
+	return true
 }
 
 func key(s *string) string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -157,7 +158,7 @@ func New(cfg aws.Config, opts ...Option) *Source {
 		o.acSigning = DefaultAppConfigSigningName
 	}
 	s := &Source{
-		base:      strings.TrimSuffix(o.endpoint, "/"),
+		base:      canonicalLoopback(strings.TrimSuffix(o.endpoint, "/")),
 		hc:        noRedirects(o.hc),
 		region:    o.region,
 		ssrf:      o.ssrf,
@@ -171,6 +172,38 @@ func New(cfg aws.Config, opts ...Option) *Source {
 		s.creds = runtimeCredentials{cfg.Credentials}
 	}
 	return s
+}
+
+// canonicalLoopback is base with localhost spelt as Go's proxy rules
+// (net/http's ProxyFromEnvironment) exempt it: "localhost" exactly. They
+// proxy "LocalHost" and "localhost.", so that a client whose transport
+// honours HTTP_PROXY would send the signed request, the session token and
+// the SSRF token to the proxy. Any other base is left as it is.
+func canonicalLoopback(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	host := u.Hostname()
+	name := strings.TrimSuffix(host, ".")
+	if host == "localhost" || !isASCII(name) || !strings.EqualFold(name, "localhost") {
+		return base
+	}
+	p := u.Port()
+	u.Host = "localhost"
+	if p != "" {
+		u.Host += ":" + p
+	}
+	return u.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Name returns "cloudext".
@@ -204,14 +237,13 @@ func (s *Source) Fetch(ctx context.Context, op string, items []mw.Item) []mw.Res
 }
 
 // sharedClient is the Source's HTTP client when the user gives none: the
-// runtime is local, so it never uses a proxy.
+// runtime is local, so it never uses a proxy, and keeps no connection (see
+// send).
 var sharedClient = &http.Client{
 	Transport: &http.Transport{
 		Proxy:                  nil,
-		DialContext:            (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:           64,
-		MaxIdleConnsPerHost:    64,
-		IdleConnTimeout:        30 * time.Second,
+		DialContext:            (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+		DisableKeepAlives:      true,
 		MaxResponseHeaderBytes: 16 << 10,
 	},
 	CheckRedirect: refuseRedirect,
@@ -251,7 +283,7 @@ func (s *Source) String() string {
 	if s.ssrf.token != "" {
 		auth += ", an SSRF token in " + s.ssrf.header
 	}
-	return "cloudext.Source(" + s.base + ", " + auth + ")"
+	return "cloudext.Source(" + s.printedBase() + ", " + auth + ")"
 }
 
 // Format prints String for every verb: no field of the Source, which may
