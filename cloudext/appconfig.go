@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/safejson"
 )
 
 // The AppConfig extension's operations (the AppConfig Cloud Extension
@@ -34,14 +35,14 @@ func (s *Source) getConfiguration(ctx context.Context, it mw.Item) mw.Result {
 	if a.status != http.StatusOK {
 		return mw.Result{Err: s.refused(extAppConfig, it, a)}
 	}
-	if problem := strictProblem(a.body); problem != "" {
+	if problem := safejson.Strict(a.body); problem != "" {
 		return mw.Result{Err: malformed(extAppConfig, a.status, problem)}
 	}
 	var out struct {
 		Content *string `json:"content"`
 	}
 	if err := json.Unmarshal(a.body, &out); err != nil {
-		return mw.Result{Err: malformed(extAppConfig, a.status, jsonProblem(err))}
+		return mw.Result{Err: malformed(extAppConfig, a.status, safejson.Describe(err))}
 	}
 	if out.Content == nil {
 		// An empty configuration is "" or no content at all.
@@ -137,12 +138,12 @@ func (s *Source) EvaluateFlag(ctx context.Context, it mw.Item, flag string, eval
 		}
 		return mw.Flag{}, se
 	}
-	if problem := strictProblem(a.body); problem != "" {
+	if problem := safejson.Strict(a.body); problem != "" {
 		return mw.Flag{}, malformed(extAppConfig, a.status, problem)
 	}
 	var out flagBody
 	if err := json.Unmarshal(a.body, &out); err != nil {
-		return mw.Flag{}, malformed(extAppConfig, a.status, jsonProblem(err))
+		return mw.Flag{}, malformed(extAppConfig, a.status, safejson.Describe(err))
 	}
 	if out.Enabled == nil {
 		return mw.Flag{}, malformed(extAppConfig, a.status, `the answer has no boolean "enabled"`)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/internal/awsname"
+	"github.com/lambda-mw/mw/internal/safejson"
 )
 
 // parametersBody is GetParameters' output in the AWS JSON 1.1 protocol, as
@@ -82,12 +81,12 @@ func (s *Source) getParametersCall(ctx context.Context, names []string, first mw
 	if a.status != http.StatusOK {
 		return fail(s.refused(extParameterStore, first, a))
 	}
-	if problem := strictProblem(a.body); problem != "" {
+	if problem := safejson.Strict(a.body); problem != "" {
 		return fail(malformed(extParameterStore, a.status, problem))
 	}
 	var out parametersBody
 	if err := json.Unmarshal(a.body, &out); err != nil {
-		return fail(malformed(extParameterStore, a.status, jsonProblem(err)))
+		return fail(malformed(extParameterStore, a.status, safejson.Describe(err)))
 	}
 	byKey := make(map[string]string, len(names))
 	for _, n := range names {
@@ -134,12 +133,10 @@ func (s *Source) getParametersCall(ctx context.Context, names []string, first mw
 // present, are those the request n pinned with its selector: :3 is
 // version 3 and selector :3, :label selector :label.
 func sameVersion(n string, version *int64, selector *string) bool {
-	part := parameterPart(n)
-	i := strings.IndexByte(part, ':')
-	if i < 0 {
+	if !awsname.HasSelector(n) {
 		return true // the latest version: any
 	}
-	sel := part[i:]
+	sel := n[strings.LastIndexByte(n, ':'):]
 	if selector != nil && *selector != sel {
 		return false
 	}
@@ -163,16 +160,4 @@ func notFoundParameter() *mw.SourceError {
 	return &mw.SourceError{Class: mw.ClassNotFound, Status: http.StatusOK, Code: "ParameterNotFound",
 		Err:  errors.New("GetParameters listed it in InvalidParameters"),
 		Hint: notFoundHint(extParameterStore, mw.Item{}, refusal{})}
-}
-
-// jsonProblem describes a decoding error without quoting the input: the
-// standard library's syntax errors quote the offending character.
-func jsonProblem(err error) string {
-	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
-		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return "truncated JSON"
-	}
-	return "JSON of the wrong shape"
 }

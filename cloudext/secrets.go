@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/safejson"
 )
 
 // secretBody is the Secrets Manager extension's answer, as the Secrets
@@ -76,12 +77,12 @@ func (s *Source) refused(ext extension, it mw.Item, a *answer) *mw.SourceError {
 // readSecret reads a 200 answer for it: the value, once the answer proves
 // to be for it. A binary secret is its raw bytes.
 func readSecret(it mw.Item, body []byte) (string, *mw.SourceError) {
-	if problem := strictProblem(body); problem != "" {
+	if problem := safejson.Strict(body); problem != "" {
 		return "", malformed(extSecretsManager, http.StatusOK, problem)
 	}
 	var b secretBody
 	if err := json.Unmarshal(body, &b); err != nil {
-		return "", malformed(extSecretsManager, http.StatusOK, jsonProblem(err))
+		return "", malformed(extSecretsManager, http.StatusOK, safejson.Describe(err))
 	}
 	if !sameSecret(it.Name, b.Name, b.ARN) {
 		return "", mismatch(extSecretsManager, "secret")

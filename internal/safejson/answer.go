@@ -34,6 +34,23 @@ func Check(body []byte) string {
 	}
 }
 
+// Strict is Check for a whole answer read with no field of its own
+// checked after: it also refuses bytes that are not UTF-8 and an escaped
+// lone UTF-16 surrogate anywhere in body, each of which encoding/json
+// would read as U+FFFD. It returns what is wrong, or "".
+func Strict(body []byte) string {
+	if !utf8.Valid(body) {
+		return "the answer is not valid UTF-8"
+	}
+	if p := Check(body); p != "" {
+		return p
+	}
+	if loneSurrogate(body) {
+		return "the answer holds an escaped lone UTF-16 surrogate, which is not text"
+	}
+	return ""
+}
+
 // keyWalker follows a stream of JSON tokens and tells the keys of each
 // object from its values.
 type keyWalker struct {

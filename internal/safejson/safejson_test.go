@@ -168,3 +168,27 @@ func TestDescribeQuotesNothing(t *testing.T) {
 		t.Errorf("a truncated stream: %q", got)
 	}
 }
+
+// Strict refuses what encoding/json would read otherwise than a person
+// does, anywhere in an answer, and says so without quoting it.
+func TestStrict(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"Name":"s","SecretString":"v"}`: "",
+		`{"a":{"b":"\ud83d\ude00"}}`:      "",
+		`{"Name":"s","NAME":"t"}`:         "one key twice",
+		`{"a":{"b":1,"b":2}}`:             "one key twice",
+		"{\"a\":\"\xff\"}":                "not valid UTF-8",
+		`{"a":["\ud800"]}`:                "lone UTF-16 surrogate",
+		`{"a":"\udc00\ud800"}`:            "lone UTF-16 surrogate",
+		`{"a":"secret-value`:              "truncated JSON",
+		`{"a":"secret-value"} x`:          "invalid JSON",
+	} {
+		got := Strict([]byte(body))
+		if want == "" && got != "" || !strings.Contains(got, want) {
+			t.Errorf("Strict(%q) = %q; want %q", body, got, want)
+		}
+		if strings.Contains(got, "secret-value") {
+			t.Errorf("Strict quoted the answer: %q", got)
+		}
+	}
+}
