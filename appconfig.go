@@ -264,7 +264,7 @@ func (w *wrapper) evaluate(ctx context.Context, profile, flag string, evalCtx ma
 	defer cancel()
 	fctx, span := w.tel.StartEvaluate(fctx, i, r.name)
 	start := time.Now()
-	f, err := within(fctx, func() (Flag, error) { return fe.EvaluateFlag(fctx, w.items[i].Item, flag, evalCtx) })
+	f, err := within(fctx, r, func() (Flag, error) { return fe.EvaluateFlag(fctx, w.items[i].Item, flag, evalCtx) })
 	if err == nil {
 		span.End("")
 		return f, nil

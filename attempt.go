@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/lambda-mw/mw/internal/cache"
@@ -149,7 +150,7 @@ func (r *attempts) fetch(ctx context.Context, pending []int) []Result {
 	for j, k := range pending {
 		items[j] = r.c.slots[k].item
 	}
-	res := callSource(ctx, r.c.route.src, r.c.op, items)
+	res := callSource(ctx, r.c.route, r.c.op, items)
 	if len(res) != len(items) {
 		err := &SourceError{Class: ClassOther, Err: fmt.Errorf("the %s source returned %d results for %d items", r.c.route.name, len(res), len(items))}
 		res = make([]Result, len(items))
@@ -197,7 +198,7 @@ func (r *attempts) awaitReady(ctx context.Context, wait []int, at time.Time) (ag
 // shows the source serving or not.
 func (r *attempts) prober(it Item) func(context.Context) gate.Answer[Result] {
 	return func(ctx context.Context) gate.Answer[Result] {
-		res := callSource(ctx, r.c.route.src, r.c.op, []Item{it})
+		res := callSource(ctx, r.c.route, r.c.op, []Item{it})
 		if len(res) != 1 {
 			return gate.Answer[Result]{Class: string(ClassOther)}
 		}
@@ -468,8 +469,8 @@ func (w *wrapper) run(ctx context.Context, c *call) (p *fetchPanic) {
 // ctx has ended, each item's Result is ctx's error, and what the source
 // returns later is dropped. A panic in the source is raised again in the
 // caller's goroutine, with the source's stack.
-func callSource(ctx context.Context, src Source, op string, items []Item) []Result {
-	res, err := within(ctx, func() ([]Result, error) { return src.Fetch(ctx, op, items), nil })
+func callSource(ctx context.Context, rt *route, op string, items []Item) []Result {
+	res, err := within(ctx, rt, func() ([]Result, error) { return rt.src.Fetch(ctx, op, items), nil })
 	if err != nil {
 		res = make([]Result, len(items))
 		for j := range res {
@@ -479,21 +480,56 @@ func callSource(ctx context.Context, src Source, op string, items []Item) []Resu
 	return res
 }
 
-// within runs f, and returns what it does or, when ctx ends first, ctx's
-// error: a source that ignores its context cannot hold the caller past
-// it. A panic in f is raised again in the caller's goroutine.
-func within[T any](ctx context.Context, f func() (T, error)) (T, error) {
+// maxOverdue is how many calls to one source may still run after their
+// context ended before mw calls it no more until some return.
+const maxOverdue = 16
+
+// overdue counts the calls to one source that still run after their
+// context ended: each costs a goroutine, and a source that ignores its
+// context would otherwise cost one, and a call, per invoke.
+type overdue struct{ n atomic.Int32 }
+
+// refusal is the error of a call not made, since maxOverdue calls to the
+// source named still run past their context; nil if fewer do.
+func (o *overdue) refusal(name string) error {
+	n := o.n.Load()
+	if n < maxOverdue {
+		return nil
+	}
+	return &SourceError{Class: ClassTimeout, Err: fmt.Errorf("%d calls to the %s source still run after their invokes ended, so no more are made until they return", n, name),
+		Hint: "the source ignores its context: make its Fetch, and any HTTP transport it uses, return when ctx is done"}
+}
+
+// within runs f for rt's source, and returns what it does or, when ctx
+// ends first, ctx's error: a source that ignores its context cannot hold
+// the caller past it. Such a call is counted in rt.late until it returns,
+// and while maxOverdue are, f is not run. A panic in f is raised again in
+// the caller's goroutine.
+func within[T any](ctx context.Context, rt *route, f func() (T, error)) (T, error) {
 	type answer struct {
 		v     T
 		err   error
 		panic *sourcePanic
 	}
+	var zero T
+	if err := rt.late.refusal(rt.name); err != nil {
+		return zero, err
+	}
+	const (
+		running int32 = iota
+		returned
+		abandoned
+	)
+	var state atomic.Int32
 	done := make(chan answer, 1)
 	go func() {
 		var a answer
 		defer func() {
 			if v := recover(); v != nil {
 				a.panic = &sourcePanic{value: v, stack: debug.Stack()}
+			}
+			if !state.CompareAndSwap(running, returned) {
+				rt.late.n.Add(-1) // its caller left, and counted it
 			}
 			done <- a
 		}()
@@ -506,8 +542,15 @@ func within[T any](ctx context.Context, f func() (T, error)) (T, error) {
 		}
 		return a.v, a.err
 	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
+		if state.CompareAndSwap(running, abandoned) {
+			rt.late.n.Add(1)
+			return zero, ctx.Err()
+		}
+		a := <-done // it returned as ctx ended: its answer stands
+		if a.panic != nil {
+			panic(a.panic)
+		}
+		return a.v, a.err
 	}
 }
 

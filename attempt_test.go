@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -366,6 +367,56 @@ func TestTheDeadlineHoldsWhateverTheSourceDoes(t *testing.T) {
 			t.Fatalf("next invoke: %v, %v", got, err)
 		}
 	})
+}
+
+// A source that ignores its context, and never returns, costs a bounded
+// number of goroutines and calls, not one of each per invoke: past the
+// bound, an invoke fails at once with the fix. Once the calls return, the
+// source is called again.
+func TestASourceThatNeverReturnsCostsBoundedGoroutines(t *testing.T) {
+	src := &stuckSource{end: make(chan struct{})}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(src.end)
+		}
+	}
+	t.Cleanup(release)
+	src.stuck.Store(true)
+	h := mw.Wrap(echo, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithSecrets("s"), mw.WithStartupWindow(0))
+	before := runtime.NumGoroutine()
+	var refused *mw.FetchError
+	for range 200 {
+		_, err := h(invokeCtx(t, 20*time.Millisecond), nil)
+		if fe := asFetchError(t, err); fe.Class == mw.ClassTimeout && strings.Contains(fe.Error(), "ignores its context") {
+			refused = fe
+		}
+	}
+	if grown := runtime.NumGoroutine() - before; grown >= 20 || src.calls.Load() > 20 {
+		t.Errorf("200 invokes against a source that never returns left %d goroutines behind and made %d calls", grown, src.calls.Load())
+	}
+	if refused == nil {
+		t.Fatal("no invoke was refused with the fix")
+	}
+	if !strings.Contains(refused.Error(), "make its Fetch") {
+		t.Errorf("the refusal names no fix: %v", refused)
+	}
+
+	src.stuck.Store(false)
+	release()
+	calls := src.calls.Load()
+	for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
+		if _, err := h(invokeCtx(t, time.Second), nil); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the source was not called again once its calls returned (%d calls)", src.calls.Load())
+		}
+	}
+	if src.calls.Load() == calls {
+		t.Error("served without calling the source again")
+	}
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

@@ -36,6 +36,7 @@ type route struct {
 	src  Source
 	name string
 	gate *gate.Gate[Result]
+	late overdue // its calls still running after their context ended
 }
 
 // itemPlan is how one item is fetched: by which source, in which call.
