@@ -82,7 +82,11 @@ type options struct {
 
 // WithEndpoint sets the runtime's base URL, such as http://localhost:5333
 // (DefaultEndpoint) or a test server's URL. The runtime owns its port;
-// AWS documents no setting that moves it.
+// AWS documents no setting that moves it. Each request carries a SigV4
+// signature made with the function's credentials, their session token and
+// any SSRF token: unlike mw's own MW_ENDPOINT, this URL comes from code
+// alone, never the environment, so a host other than a loopback one is
+// the caller's deliberate choice.
 func WithEndpoint(baseURL string) Option {
 	return func(o *options) { o.endpoint = baseURL }
 }
