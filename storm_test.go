@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,12 +146,14 @@ func TestStorm(t *testing.T) {
 						ok.Add(1)
 					}
 				}()
-				// Late past a bound, and past how late the process ran
-				// anything meanwhile: a machine too loaded to run the
-				// test's own timer on time cannot tell mw's lateness.
-				if el := time.Since(start); el > deadline+200*time.Millisecond+stall.worst() {
-					late.Add(1)
-					wrong.add("invoke %d took %v of its %v (the process stalled %v at worst)", i, el, deadline, stall.worst())
+				// Late past a bound, and past how long the process ran
+				// nothing during this invoke: a machine too loaded to run
+				// the test's own timer on time cannot tell mw's lateness.
+				if el := time.Since(start); el > deadline+200*time.Millisecond {
+					if st := stall.during(start, start.Add(el)); el > deadline+200*time.Millisecond+st {
+						late.Add(1)
+						wrong.add("invoke %d took %v of its %v (the process stalled %v meanwhile)", i, el, deadline, st)
+					}
 				}
 				cancel()
 			}
@@ -182,11 +185,44 @@ func TestStorm(t *testing.T) {
 	}
 }
 
-// stalls measures how late the process runs a goroutine that asks to wake
-// every millisecond: how long the machine kept it from running anything.
-type stalls struct{ max atomic.Int64 }
+// stalls records when the process ran nothing, as seen by a goroutine
+// that asks to wake every millisecond: each time it ran late, the span it
+// waited past its tick. A test judges an invoke's lateness beside the
+// stalls during that invoke alone.
+type stalls struct {
+	mu    sync.Mutex
+	spans []stallSpan // in order
+	max   time.Duration
+}
 
-func (s *stalls) worst() time.Duration { return time.Duration(s.max.Load()) }
+type stallSpan struct{ from, to time.Time }
+
+// worst is the longest stall seen.
+func (s *stalls) worst() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.max
+}
+
+// during is how long the process stalled between from and to: the sum of
+// the stalls' overlaps with it.
+func (s *stalls) during(from, to time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(s.spans, from, func(sp stallSpan, t time.Time) int { return sp.to.Compare(t) })
+	var d time.Duration
+	for ; i < len(s.spans) && s.spans[i].from.Before(to); i++ {
+		a, b := s.spans[i].from, s.spans[i].to
+		if a.Before(from) {
+			a = from
+		}
+		if b.After(to) {
+			b = to
+		}
+		d += b.Sub(a)
+	}
+	return d
+}
 
 // watchStalls watches the process until the test ends.
 func watchStalls(t *testing.T) *stalls {
@@ -204,8 +240,11 @@ func watchStalls(t *testing.T) *stalls {
 				return
 			case <-tick.C:
 				now := time.Now() // when this goroutine ran, not when the tick was due
-				if lag := int64(now.Sub(last) - time.Millisecond); lag > s.max.Load() {
-					s.max.Store(lag)
+				if lag := now.Sub(last) - time.Millisecond; lag > time.Millisecond {
+					s.mu.Lock()
+					s.spans = append(s.spans, stallSpan{now.Add(-lag), now})
+					s.max = max(s.max, lag)
+					s.mu.Unlock()
 				}
 				last = now
 			}
