@@ -114,7 +114,7 @@ func readSecret(it Item, body []byte) (value, typ string, err error) {
 	if err := json.Unmarshal(body, &s); err != nil {
 		return "", "", malformed(http.StatusOK, safejson.Describe(err))
 	}
-	if !answersSecret(it.Name, s.Name, s.ARN) {
+	if !awsname.AnswersSecret(it.Name, s.Name, s.ARN) {
 		return "", "", mismatch(it, "secret")
 	}
 	if it.VersionID != "" && s.VersionID != nil && *s.VersionID != it.VersionID ||
@@ -144,8 +144,8 @@ func readSecret(it Item, body []byte) (value, typ string, err error) {
 func answersParameter(asked string, name, arn *string) bool {
 	asked = awsname.CutSelector(asked)
 	if id, ok := strings.CutPrefix(asked, awsname.ReferencePrefix); ok {
-		return (name == nil || *name == asked || secretNamed(id, *name) || secretNamed(id, strings.TrimPrefix(*name, awsname.ReferencePrefix))) &&
-			(arn == nil || secretARNed(id, *arn) || parameterARNed(asked, *arn))
+		return (name == nil || *name == asked || awsname.SecretNamed(id, *name) || awsname.SecretNamed(id, strings.TrimPrefix(*name, awsname.ReferencePrefix))) &&
+			(arn == nil || awsname.SecretARNed(id, *arn) || parameterARNed(asked, *arn))
 	}
 	return (name == nil || parameterNamed(asked, *name)) && (arn == nil || parameterARNed(asked, *arn))
 }
@@ -183,51 +183,6 @@ func parameterResource(arn string) (string, bool) {
 
 // rooted is a parameter name with one leading '/', as its ARN writes it.
 func rooted(name string) string { return "/" + strings.TrimPrefix(name, "/") }
-
-// answersSecret reports whether an answer's Name and ARN, each when
-// present, name the secret asked for as asked: by name, by full ARN, or by
-// a partial ARN (without the six characters Secrets Manager adds).
-func answersSecret(asked string, name, arn *string) bool {
-	return (name == nil || secretNamed(asked, *name)) && (arn == nil || secretARNed(asked, *arn))
-}
-
-// secretNamed reports whether name can be the Name of the secret asked
-// for: the name asked, or the one the ARN asked names, in full or in part.
-func secretNamed(asked, name string) bool {
-	if asked == name {
-		return true
-	}
-	r, ok := secretResource(asked)
-	return ok && (r == name || suffixed(r, name))
-}
-
-// secretARNed reports whether arn can be the ARN of the secret asked for:
-// the ARN asked, the full ARN of a partial one, or the ARN of the name
-// asked.
-func secretARNed(asked, arn string) bool {
-	if asked == arn || strings.HasPrefix(asked, "arn:") && suffixed(arn, asked) {
-		return true
-	}
-	r, ok := secretResource(arn)
-	return ok && !strings.HasPrefix(asked, "arn:") && suffixed(r, asked)
-}
-
-// secretResource returns the resource of a secret's ARN,
-// arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 characters>.
-func secretResource(arn string) (string, bool) {
-	f := strings.SplitN(arn, ":", 7)
-	if len(f) != 7 || f[0] != "arn" || f[2] != "secretsmanager" || f[5] != "secret" {
-		return "", false
-	}
-	return f[6], true
-}
-
-// suffixed reports whether s is prefix, a '-', and the six characters that
-// Secrets Manager adds to a secret's name in its ARN.
-func suffixed(s, prefix string) bool {
-	rest, ok := strings.CutPrefix(s, prefix+"-")
-	return ok && len(rest) == 6
-}
 
 func mismatch(it Item, what string) error {
 	return &SourceError{Class: ClassMalformed, Status: http.StatusOK,
@@ -294,7 +249,7 @@ func referencedBinary(it Item, src string) (string, error) {
 	if len(s.SecretBinary) == 0 || string(s.SecretBinary) == "null" {
 		return "", malformed(http.StatusOK, "the answer has no Parameter.Value")
 	}
-	if !answersSecret(id, s.Name, s.ARN) {
+	if !awsname.AnswersSecret(id, s.Name, s.ARN) {
 		return "", mismatch(it, "secret")
 	}
 	if it.Label != "" && s.VersionStages != nil && !slices.Contains(s.VersionStages, it.Label) {

@@ -7,17 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/textproto"
-	"net/url"
-	"os"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/loopback"
 )
 
 // The AWS JSON 1.1 protocol of the Parameter Store and AppConfig
@@ -98,18 +92,9 @@ func (s *Source) send(ctx context.Context, ext extension, service, method, targe
 			return nil, &mw.SourceError{Class: mw.ClassConfig, Err: errors.New("the request could not be signed; nothing was sent")}
 		}
 	}
-	// No connection is kept: net/http keeps one as soon as it has read
-	// the last byte an answer's framing announces, before the answer can
-	// be judged, and logs what it then finds on it while idle ("Unsolicited
-	// response received on idle HTTP channel starting with …"), such as the
-	// tail of a value sent with a Content-Length counted in characters.
-	req.Close = true
-	resp, err := s.hc.Do(req)
-	if err != nil {
-		return nil, s.transportError(ctx, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, int64(ext.maxBody)+1))
+	// No connection is kept (loopback.Get): net/http would log what an
+	// endpoint left on a kept one, quoting it.
+	resp, b, err := loopback.Get(s.hc, req, ext.maxBody)
 	if err != nil {
 		return nil, s.transportError(ctx, err)
 	}
@@ -121,82 +106,32 @@ func (s *Source) send(ctx context.Context, ext extension, service, method, targe
 
 // transportError classifies a request that got no answer. The context's
 // own end is returned as it is, for mw to classify. Its message is mw's
-// own words for what happened, never the HTTP client's: net/http's errors
-// quote what the server sent (`malformed HTTP response "{\"ARN\":…`, `bad
-// Content-Length "…"`), which may be a value.
+// own words for what happened (loopback.Describe), never the HTTP
+// client's: net/http's errors quote what the server sent, which may be a
+// value.
 func (s *Source) transportError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if strings.Contains(err.Error(), "server response headers exceeded") {
-		return &mw.SourceError{Class: mw.ClassMalformed, Err: errors.New("the answer's headers are too large"),
-			Hint: "the endpoint is not the Cloud Extensions runtime: check cloudext.WithEndpoint"}
-	}
-	cause := transportCause(err)
-	if errors.Unwrap(cause) == nil && notHTTP(err) {
-		return &mw.SourceError{Class: mw.ClassMalformed, Err: errors.New("the answer was not HTTP"),
+	f := loopback.Describe(err)
+	switch f.Kind {
+	case loopback.NotHTTP:
+		return &mw.SourceError{Class: mw.ClassMalformed, Err: f,
 			Hint: "something answered at " + s.printedBase() + ", but not as the Cloud Extensions runtime does: " +
 				"is cloudext.WithEndpoint the runtime's address, with nothing in between?"}
+	case loopback.TLS:
+		return &mw.SourceError{Class: mw.ClassConfig, Err: f,
+			Hint: "the runtime serves plain HTTP on localhost: check the scheme of cloudext.WithEndpoint (" + s.printedBase() + ")"}
 	}
-	return &mw.SourceError{Class: mw.ClassUnavailable, Retry: true, Err: cause,
+	return &mw.SourceError{Class: mw.ClassUnavailable, Retry: true, Err: f,
 		Hint: "nothing answered at " + s.printedBase() + ": is the Cloud Extensions runtime attached to the function as a layer " +
 			"(its ARN is the public parameter /aws/service/aws-cloudextensions/lambda-extension/<amd64|arm64>/latest), " +
 			"and does it listen there (cloudext.WithEndpoint)?"}
 }
 
-// transportCause says in fixed words how a request that got no answer
-// failed, keeping the sentinel it matched for errors.Is; never the
-// error's own text, nor its URL, which holds the names asked for.
-func transportCause(err error) error {
-	var ne net.Error
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return fixedCause{"connection refused", syscall.ECONNREFUSED}
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE):
-		return fixedCause{"connection reset", syscall.ECONNRESET}
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return fixedCause{"the connection closed before a whole answer came", io.ErrUnexpectedEOF}
-	case errors.As(err, &ne) && ne.Timeout():
-		return fixedCause{"timed out", os.ErrDeadlineExceeded}
-	}
-	return fixedCause{"the request failed (the HTTP client's error is not shown: it may quote the answer)", nil}
-}
-
-// fixedCause is a transport failure in fixed words, and the sentinel it
-// is, for errors.Is.
-type fixedCause struct {
-	what string
-	is   error
-}
-
-func (c fixedCause) Error() string { return c.what }
-func (c fixedCause) Unwrap() error { return c.is }
-
-// notHTTP reports whether err is net/http's refusal of an answer's
-// framing: its status line, headers or body encoding. These errors are
-// plain texts; these are the words they use.
-func notHTTP(err error) bool {
-	var pe textproto.ProtocolError
-	if errors.As(err, &pe) {
-		return true
-	}
-	msg := strings.ToLower(err.Error())
-	for _, w := range []string{"transport connection broken", "malformed", "content-length", "transfer encoding", "transfer-encoding", "chunk", "header", "trailer"} {
-		if strings.Contains(msg, w) {
-			return true
-		}
-	}
-	return false
-}
-
 // printedBase is the endpoint as messages show it, with any password in
 // it masked.
-func (s *Source) printedBase() string {
-	if u, err := url.Parse(s.base); err == nil {
-		return u.Redacted()
-	}
-	return "the endpoint (cloudext.WithEndpoint)"
-}
+func (s *Source) printedBase() string { return loopback.RedactURL(s.base) }
 
 // malformed is an answer the Source cannot use. Its message says what is
 // wrong with it, never what it holds.

@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/awsname"
 	"github.com/lambda-mw/mw/internal/safejson"
 )
 
@@ -84,7 +84,7 @@ func readSecret(it mw.Item, body []byte) (string, *mw.SourceError) {
 	if err := json.Unmarshal(body, &b); err != nil {
 		return "", malformed(extSecretsManager, http.StatusOK, safejson.Describe(err))
 	}
-	if !sameSecret(it.Name, b.Name, b.ARN) {
+	if !awsname.AnswersSecret(it.Name, b.Name, b.ARN) {
 		return "", mismatch(extSecretsManager, "secret")
 	}
 	if it.VersionID != "" && b.VersionID != nil && *b.VersionID != it.VersionID ||
@@ -102,51 +102,6 @@ func readSecret(it mw.Item, body []byte) (string, *mw.SourceError) {
 		return string(v), nil
 	}
 	return "", malformed(extSecretsManager, http.StatusOK, "the answer has neither SecretString nor SecretBinary")
-}
-
-// sameSecret reports whether an answer's Name and ARN, each when present,
-// name the secret asked for as asked: by name, by full ARN, or by a
-// partial ARN (without the six characters Secrets Manager adds).
-func sameSecret(asked string, name, arn *string) bool {
-	return (name == nil || secretNamed(asked, *name)) && (arn == nil || secretARNed(asked, *arn))
-}
-
-// secretNamed reports whether name can be the Name of the secret asked
-// for: the name asked, or the one the ARN asked names, in full or in part.
-func secretNamed(asked, name string) bool {
-	if asked == name {
-		return true
-	}
-	r, ok := secretResource(asked)
-	return ok && (r == name || suffixed(r, name))
-}
-
-// secretARNed reports whether arn can be the ARN of the secret asked for:
-// the ARN asked, the full ARN of a partial one, or the ARN of the name
-// asked.
-func secretARNed(asked, arn string) bool {
-	if asked == arn || strings.HasPrefix(asked, "arn:") && suffixed(arn, asked) {
-		return true
-	}
-	r, ok := secretResource(arn)
-	return ok && !strings.HasPrefix(asked, "arn:") && suffixed(r, asked)
-}
-
-// secretResource returns the resource of a secret's ARN,
-// arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 characters>.
-func secretResource(arn string) (string, bool) {
-	f := strings.SplitN(arn, ":", 7)
-	if len(f) != 7 || f[0] != "arn" || f[2] != "secretsmanager" || f[5] != "secret" {
-		return "", false
-	}
-	return f[6], true
-}
-
-// suffixed reports whether s is prefix, a '-', and the six characters that
-// Secrets Manager adds to a secret's name in its ARN.
-func suffixed(s, prefix string) bool {
-	rest, ok := strings.CutPrefix(s, prefix+"-")
-	return ok && len(rest) == 6
 }
 
 func mismatch(ext extension, what string) *mw.SourceError {

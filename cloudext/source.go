@@ -5,17 +5,16 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/loopback"
 )
 
 // DefaultEndpoint is the runtime's base URL: AWS's SDKs for the AppConfig
@@ -163,7 +162,7 @@ func New(cfg aws.Config, opts ...Option) *Source {
 	}
 	s := &Source{
 		base:      canonicalLoopback(strings.TrimSuffix(o.endpoint, "/")),
-		hc:        noRedirects(o.hc),
+		hc:        loopback.NoRedirects(o.hc),
 		region:    o.region,
 		ssrf:      o.ssrf,
 		acSigning: o.acSigning,
@@ -188,26 +187,15 @@ func canonicalLoopback(base string) string {
 	if err != nil {
 		return base
 	}
-	host := u.Hostname()
-	name := strings.TrimSuffix(host, ".")
-	if host == "localhost" || !isASCII(name) || !strings.EqualFold(name, "localhost") {
+	host, ok := loopback.CanonicalLoopback(u.Hostname())
+	if !ok || host == u.Hostname() {
 		return base
 	}
-	p := u.Port()
-	u.Host = "localhost"
-	if p != "" {
-		u.Host += ":" + p
+	if p := u.Port(); p != "" {
+		host += ":" + p
 	}
+	u.Host = host
 	return u.String()
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
 }
 
 // Name returns "cloudext".
@@ -239,33 +227,6 @@ func (s *Source) Fetch(ctx context.Context, op string, items []mw.Item) []mw.Res
 	}
 	return res
 }
-
-// sharedClient is the Source's HTTP client when the user gives none: the
-// runtime is local, so it never uses a proxy, and keeps no connection (see
-// send).
-var sharedClient = &http.Client{
-	Transport: &http.Transport{
-		Proxy:                  nil,
-		DialContext:            (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
-		DisableKeepAlives:      true,
-		MaxResponseHeaderBytes: 16 << 10,
-	},
-	CheckRedirect: refuseRedirect,
-}
-
-// noRedirects returns a client that does what hc does but never follows a
-// redirect: a signature and a token go to the endpoint the user chose and
-// nowhere else.
-func noRedirects(hc *http.Client) *http.Client {
-	if hc == nil {
-		return sharedClient
-	}
-	c := *hc
-	c.CheckRedirect = refuseRedirect
-	return &c
-}
-
-func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // String describes the Source by its endpoint and authentication, never
 // with a credential or a token.

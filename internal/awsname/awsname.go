@@ -143,3 +143,49 @@ func Batches(names []string, size int) [][]string {
 	}
 	return calls
 }
+
+// AnswersSecret reports whether an answer's Name and ARN, each when
+// present (nil when not), name the secret asked for as asked: by name, by
+// full ARN, or by a partial ARN (without the six characters Secrets
+// Manager adds).
+func AnswersSecret(asked string, name, arn *string) bool {
+	return (name == nil || SecretNamed(asked, *name)) && (arn == nil || SecretARNed(asked, *arn))
+}
+
+// SecretNamed reports whether name can be the Name of the secret asked
+// for: the name asked, or the one the ARN asked names, in full or in part.
+func SecretNamed(asked, name string) bool {
+	if asked == name {
+		return true
+	}
+	r, ok := secretResource(asked)
+	return ok && (r == name || suffixed(r, name))
+}
+
+// SecretARNed reports whether arn can be the ARN of the secret asked for:
+// the ARN asked, the full ARN of a partial one, or the ARN of the name
+// asked.
+func SecretARNed(asked, arn string) bool {
+	if asked == arn || strings.HasPrefix(asked, "arn:") && suffixed(arn, asked) {
+		return true
+	}
+	r, ok := secretResource(arn)
+	return ok && !strings.HasPrefix(asked, "arn:") && suffixed(r, asked)
+}
+
+// secretResource returns the resource of a secret's ARN,
+// arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 characters>.
+func secretResource(arn string) (string, bool) {
+	f := strings.SplitN(arn, ":", 7)
+	if len(f) != 7 || f[0] != "arn" || f[2] != "secretsmanager" || f[5] != "secret" {
+		return "", false
+	}
+	return f[6], true
+}
+
+// suffixed reports whether s is prefix, a '-', and the six characters that
+// Secrets Manager adds to a secret's name in its ARN.
+func suffixed(s, prefix string) bool {
+	rest, ok := strings.CutPrefix(s, prefix+"-")
+	return ok && len(rest) == 6
+}

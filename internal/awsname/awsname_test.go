@@ -135,3 +135,43 @@ func TestBatches(t *testing.T) {
 		t.Errorf("Batches(nil) = %q; want none", got)
 	}
 }
+
+// An answer names the secret asked for by its name, its full ARN, or the
+// ARN a partial ARN asked for stands for; never another secret.
+func TestAnswersSecret(t *testing.T) {
+	const (
+		full    = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
+		partial = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db"
+		other   = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/dbx-AbCdEf"
+	)
+	s := func(v string) *string { return &v }
+	for _, c := range []struct {
+		asked     string
+		name, arn *string
+		want      bool
+	}{
+		{"prod/db", s("prod/db"), s(full), true},
+		{"prod/db", nil, s(full), true},
+		{"prod/db", s("prod/db"), nil, true},
+		{full, s("prod/db"), s(full), true},
+		{partial, s("prod/db"), s(full), true},
+		{partial, nil, s(full), true},
+		{"prod/db", s("prod/dbx"), s(full), false},
+		{"prod/db", s("prod/db"), s(other), false},
+		{"prod/db", nil, s(other), false},
+		{full, nil, s(other), false},
+		{partial, s("prod/dbx"), nil, false},
+		{"prod/db", nil, nil, true},
+	} {
+		if got := AnswersSecret(c.asked, c.name, c.arn); got != c.want {
+			n, a := "<nil>", "<nil>"
+			if c.name != nil {
+				n = *c.name
+			}
+			if c.arn != nil {
+				a = *c.arn
+			}
+			t.Errorf("AnswersSecret(%q, %q, %q) = %v; want %v", c.asked, n, a, got, c.want)
+		}
+	}
+}

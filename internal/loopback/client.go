@@ -1,10 +1,11 @@
 // Package loopback holds what mw's own sources use to reach the local
 // servers they read from (the Parameters and Secrets Lambda Extension, the
-// Secrets Manager Agent, the AppConfig Agent): one HTTP client, which never
-// proxies, never follows a redirect and keeps no connection; the checks of
-// their endpoints, which keep the session token on loopback unless the user
-// allows another host; and the fixed words in which a failed request is
-// described, which never quote what a server sent.
+// Secrets Manager Agent, the AppConfig Agent, Cloud Extensions): one HTTP
+// client, which never proxies, never follows a redirect and keeps no
+// connection; the checks of their endpoints, which keep the session token
+// on loopback unless the user allows another host; and the fixed words in
+// which a failed request is described, which never quote what a server
+// sent.
 package loopback
 
 import (
