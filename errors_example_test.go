@@ -76,3 +76,24 @@ func ExampleLookupError() {
 	// mw: secret "prod/api-key" is not in this test's values: add it to the mwtest.Values given to mwtest.NewContext, and check that the handler's mw.Wrap declares it (in a Lambda, a name it does not declare fails as not declared)
 	// true secret prod/db
 }
+
+// ErrWrongType: an accessor given an item of another type than it reads,
+// as the item's source said, here a String parameter read as a list. The
+// error names the accessor that reads it.
+func ExampleLookupError_errWrongType() {
+	ext := mwtest.New(mwtest.Managed)
+	ext.PutParameter("/app/region", mwtest.TypeString, "eu-west-1")
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) ([]string, error) {
+		return mw.ParameterList(ctx, "/app/region")
+	}, append(ext.Options(srv.URL), mw.WithParameters("/app/region"))...)
+
+	_, err := h(context.Background(), struct{}{})
+	fmt.Println(errors.Is(err, mw.ErrWrongType))
+	fmt.Println(err)
+	// Output:
+	// true
+	// mw: parameter "/app/region": not of the type this accessor reads: it is a String parameter, not a StringList: read it with mw.Parameter
+}
