@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -171,4 +172,157 @@ func ExampleWithAppConfigSigningName() {
 	res := src.Fetch(context.Background(), "AppConfig.GetConfiguration", []mw.Item{{Kind: mw.KindAppConfig, Application: "app", Environment: "prod", Name: "settings"}})
 	fmt.Println(res[0].Value)
 	// Output: {"greeting":"hello"}
+}
+
+// The runtime at another base URL than DefaultEndpoint: here the fake
+// runtime on a loopback port, as a test serves it.
+func ExampleWithEndpoint() {
+	f := cloudexttest.New(cloudexttest.Settings{})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+
+	src := cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL))
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		return mw.Parameter(ctx, "/app/url")
+	}, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithParameters("/app/url"))
+
+	fmt.Println(h(context.Background(), struct{}{}))
+	fmt.Println("requests to the runtime:", f.Requests())
+	// Output:
+	// https://example.com <nil>
+	// requests to the runtime: 1
+}
+
+// An HTTP client of your own, here one with a timeout of its own. The
+// Source follows no redirect, whatever the client says.
+func ExampleWithHTTPClient() {
+	f := cloudexttest.New(cloudexttest.Settings{})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+
+	src := cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL),
+		cloudext.WithHTTPClient(&http.Client{Timeout: 2 * time.Second}))
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		return mw.Parameter(ctx, "/app/url")
+	}, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithParameters("/app/url"))
+
+	fmt.Println(h(context.Background(), struct{}{}))
+	// Output: https://example.com <nil>
+}
+
+// The Region of the signatures' scope, for a runtime that checks it: here
+// the fake, set to accept eu-west-1 only, refuses the aws.Config's
+// us-east-1.
+func ExampleWithRegion() {
+	f := cloudexttest.New(cloudexttest.Settings{Region: "eu-west-1"})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+
+	for _, src := range []*cloudext.Source{
+		cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL)),
+		cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL), cloudext.WithRegion("eu-west-1")),
+	} {
+		h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+			return mw.Parameter(ctx, "/app/url")
+		}, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithParameters("/app/url"))
+		out, err := h(context.Background(), struct{}{})
+		if fe, ok := errors.AsType[*mw.FetchError](err); ok {
+			fmt.Println(fe.Status, fe.Code, fe.Class)
+		} else {
+			fmt.Println(out)
+		}
+	}
+	// Output:
+	// 400 AccessDeniedException bad_token
+	// https://example.com
+}
+
+// A profile entry whose Secrets Manager extension checks an SSRF token (on
+// by default) on top of the signature: a request without it is refused.
+// The token is the entry's setting, made up here.
+func ExampleWithSSRFToken() {
+	const token = "example-ssrf-token"
+	f := cloudexttest.New(cloudexttest.Settings{SSRFToken: token})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutSecret("prod/db", "example-only")
+
+	for _, src := range []*cloudext.Source{
+		cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL)),
+		cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL), cloudext.WithSSRFToken(token)),
+	} {
+		h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+			pw, err := mw.Secret(ctx, "prod/db")
+			return fmt.Sprintf("password of %d bytes", len(pw)), err
+		}, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithSecrets("prod/db"))
+		out, err := h(context.Background(), struct{}{})
+		if fe, ok := errors.AsType[*mw.FetchError](err); ok {
+			fmt.Println(fe.Status, fe.Code, fe.Class)
+		} else {
+			fmt.Println(out)
+		}
+	}
+	// Output:
+	// 403 InvalidSsrfTokenException bad_token
+	// password of 12 bytes
+}
+
+// A profile entry whose SSRF token headers setting names another header
+// than DefaultSSRFHeader: here X-Ssrf-Token, the token made up.
+func ExampleWithSSRFHeader() {
+	const token = "example-ssrf-token"
+	f := cloudexttest.New(cloudexttest.Settings{SSRFToken: token, SSRFHeaders: []string{"X-Ssrf-Token"}})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutSecret("prod/db", "example-only")
+
+	src := cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL),
+		cloudext.WithSSRFToken(token), cloudext.WithSSRFHeader("X-Ssrf-Token"))
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		pw, err := mw.Secret(ctx, "prod/db")
+		return fmt.Sprintf("password of %d bytes", len(pw)), err
+	}, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithSecrets("prod/db"))
+
+	fmt.Println(h(context.Background(), struct{}{}))
+	fmt.Println("requests with a token:", f.Stats().SSRFSent, "refused:", f.Stats().SSRFRefused)
+	// Output:
+	// password of 12 bytes <nil>
+	// requests with a token: 1 refused: 0
+}
+
+// An extension key given directly. It prints as its access key ID alone,
+// and a key of another shape, such as an IAM key given by mistake, fails
+// with nothing sent, naming the fix.
+func ExampleExtensionKey() {
+	f := cloudexttest.New(cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthExtensionKey}})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+
+	for _, key := range []aws.CredentialsProvider{
+		cloudext.ExtensionKey(cloudexttest.ExtensionAccessKeyID, cloudexttest.ExtensionSecretKey),
+		cloudext.ExtensionKey("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"),
+	} {
+		src := cloudext.New(aws.Config{}, cloudext.WithEndpoint(srv.URL), cloudext.WithExtensionKey(key))
+		h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+			return mw.Parameter(ctx, "/app/url")
+		}, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithParameters("/app/url"))
+		out, err := h(context.Background(), struct{}{})
+		fmt.Println(key)
+		if fe, ok := errors.AsType[*mw.FetchError](err); ok {
+			fmt.Println(fe.Class, fe.Hint())
+		} else {
+			fmt.Println(out)
+		}
+	}
+	fmt.Println("requests to the runtime:", f.Requests())
+	// Output:
+	// cloudext.ExtensionKey(CXEKCLOUDEXTTEST0001)
+	// https://example.com
+	// cloudext.ExtensionKey(an access key ID that is not an extension key's)
+	// config that is an IAM access key, not an extension key: give the profile's CXEK… key, or, if the profile's authentication is runtimeCredentials, drop cloudext.WithExtensionKey
+	// requests to the runtime: 1
 }
