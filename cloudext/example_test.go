@@ -326,3 +326,63 @@ func ExampleExtensionKey() {
 	// config that is an IAM access key, not an extension key: give the profile's CXEK… key, or, if the profile's authentication is runtimeCredentials, drop cloudext.WithExtensionKey
 	// requests to the runtime: 1
 }
+
+// A Source names itself "cloudext" on spans, metrics and errors, and
+// prints as its endpoint and authentication, never a key or a token.
+func ExampleSource_Name() {
+	src := cloudext.New(aws.Config{Region: "eu-west-1"})
+	fmt.Println(src.Name())
+	fmt.Println(src)
+	// Output:
+	// cloudext
+	// cloudext.Source(http://localhost:5333, runtime credentials)
+}
+
+// Which request fetches each item, said without I/O: what the Cloud
+// Extensions runtime does not serve is refused with the fix.
+func ExampleSource_Plan() {
+	src := cloudext.New(aws.Config{Region: "eu-west-1"})
+	for _, it := range []mw.Item{
+		{Kind: mw.KindParameter, Name: "/app/prod/url"},
+		{Kind: mw.KindParameter, Name: "/app/prod/url", Version: 3},
+		{Kind: mw.KindSecret, Name: "prod/db", VersionStage: "AWSPREVIOUS"},
+		{Kind: mw.KindAppConfig, Name: "flags", Application: "app", Environment: "prod"},
+		{Kind: mw.KindParametersByPath, Name: "/app/prod"},
+	} {
+		p, err := src.Plan(it)
+		if err != nil {
+			fmt.Printf("%v: %v\n", it, err)
+			continue
+		}
+		fmt.Printf("%v: %s, %d a call\n", it, p.Op, p.Batch)
+	}
+	// Output:
+	// parameter "/app/prod/url": AmazonSSM.GetParameters, 10 a call
+	// parameter "/app/prod/url" (version 3): AmazonSSM.GetParameters, 10 a call
+	// secret "prod/db" (stage AWSPREVIOUS): GET /secretsmanager/get, 1 a call
+	// appconfig "app/prod/flags": AppConfig.GetConfiguration, 1 a call
+	// parameters_by_path "/app/prod": cloudext: parameters_by_path "/app/prod": the source does not serve this kind of item: Cloud Extensions' Parameter Store extension serves GetParameter and GetParameters, not GetParametersByPath: list the path through the AWS SDK source, mw.WithSource(awssdk.New(cfg)) from package github.com/lambda-mw/mw/awssdk, given after this source, or declare each parameter with mw.WithParameters
+}
+
+// Fetch is mw's to call; called directly, it shows what each item got: a
+// value, or a *mw.SourceError that says how mw treats the failure.
+func ExampleSource_Fetch() {
+	f := cloudexttest.New(cloudexttest.Settings{})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+
+	src := cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL))
+	items := []mw.Item{{Kind: mw.KindParameter, Name: "/app/url"}, {Kind: mw.KindParameter, Name: "/app/typo"}}
+	p, _ := src.Plan(items[0])
+	for i, r := range src.Fetch(context.Background(), p.Op, items) {
+		if se, ok := errors.AsType[*mw.SourceError](r.Err); ok {
+			fmt.Printf("%v: %s (retry %v): %s\n", items[i], se.Class, se.Retry, se.Hint)
+			continue
+		}
+		fmt.Printf("%v: %s\n", items[i], r.Value)
+	}
+	// Output:
+	// parameter "/app/url": https://example.com
+	// parameter "/app/typo": not_found (retry false): no such parameter, version or label: check the name or ARN, the selector and the extension's region
+}
