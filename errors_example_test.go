@@ -97,3 +97,26 @@ func ExampleLookupError_errWrongType() {
 	// true
 	// mw: parameter "/app/region": not of the type this accessor reads: it is a String parameter, not a StringList: read it with mw.Parameter
 }
+
+// The fix a failure points to follows the answer received: the same
+// secret, missing and then denied, gets two different hints.
+func ExampleFetchError_Hint() {
+	ext := mwtest.New(mwtest.Agent)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil },
+		append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	for _, deny := range []bool{false, true} {
+		if deny {
+			ext.Deny("prod/db")
+		}
+		_, err := h(context.Background(), struct{}{})
+		if fe, ok := errors.AsType[*mw.FetchError](err); ok {
+			fmt.Println(fe.Class+":", fe.Hint())
+		}
+	}
+	// Output:
+	// not_found: check the name: no such item (or version) exists in this account and region (wrong name or region?)
+	// access_denied: allow secretsmanager:GetSecretValue on its ARN in the role the Secrets Manager Agent uses
+}
