@@ -313,3 +313,218 @@ func ExampleExtension_Options() {
 	fmt.Println(n, err)
 	// Output: 2 <nil>
 }
+
+// A fake in one of its dialects, served on a loopback port: here the
+// Secrets Manager Agent's. In a test, Start does the first three lines,
+// and closes both when the test ends.
+func ExampleNew() {
+	ext := mwtest.New(mwtest.Agent)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close() // first: releases any hung request
+	ext.PutSecret("prod/db", "hunter2")
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		pw, err := mw.Secret(ctx, "prod/db")
+		return fmt.Sprintf("password of %d bytes", len(pw)), err
+	}, append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	fmt.Println(h(context.Background(), struct{}{}))
+	fmt.Println(ext.Dialect(), "requests:", ext.Requests())
+	// Output:
+	// password of 7 bytes <nil>
+	// agent requests: 1
+}
+
+// The dialect a fake speaks, as ParseDialect reads it.
+func ExampleExtension_Dialect() {
+	for _, d := range []mwtest.Dialect{mwtest.Managed, mwtest.Agent, mwtest.AppConfig} {
+		fmt.Println(mwtest.New(d).Dialect())
+	}
+	// Output:
+	// managed
+	// agent
+	// appconfig
+}
+
+// The token the fake wants, as the extension wants the function's
+// AWS_SESSION_TOKEN: Options gives the Wrap the fake's, and a request with
+// another is refused. The tokens are made up.
+func ExampleExtension_SetToken() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.SetToken("example-session-token")
+	ext.PutSecret("prod/db", "hunter2")
+
+	handler := func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil }
+	for _, opts := range [][]mw.Option{
+		ext.Options(srv.URL),
+		append(ext.Options(srv.URL), mw.WithToken("expired-token")),
+	} {
+		h := mw.Wrap(handler, append(opts, mw.WithSecrets("prod/db"))...)
+		out, err := h(context.Background(), struct{}{})
+		if fe, ok := errors.AsType[*mw.FetchError](err); ok {
+			fmt.Println(fe.Status, fe.Class)
+		} else {
+			fmt.Println(out)
+		}
+	}
+	fmt.Println("refused for their token:", ext.Stats().BadToken)
+	// Output:
+	// the handler ran
+	// 401 bad_token
+	// refused for their token: 1
+}
+
+// Parameters of each type, with numbered versions: PutParameter returns
+// the new version's number. A SecureString is served decrypted.
+func ExampleExtension_PutParameter() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	v1 := ext.PutParameter("/app/flags", mwtest.TypeStringList, "beta")
+	v2 := ext.PutParameter("/app/flags", mwtest.TypeStringList, "beta,dark-mode")
+	ext.PutParameter("/app/api-key", mwtest.TypeSecureString, "k-123")
+	fmt.Println("versions", v1, v2)
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		flags, err := mw.ParameterList(ctx, "/app/flags")
+		if err != nil {
+			return "", err
+		}
+		key, err := mw.Parameter(ctx, "/app/api-key")
+		return fmt.Sprintf("flags %q, key of %d bytes", flags, len(key)), err
+	}, append(ext.Options(srv.URL), mw.WithParameters("/app/flags", "/app/api-key"))...)
+	fmt.Println(h(context.Background(), struct{}{}))
+	// Output:
+	// versions 1 2
+	// flags ["beta" "dark-mode"], key of 5 bytes <nil>
+}
+
+// A binary secret (SecretBinary), which the fake sends in base64 as
+// Secrets Manager does, and mw.SecretBinary reads as bytes.
+func ExampleExtension_PutSecretBinary() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecretBinary("prod/signing-key", []byte{0xde, 0xad, 0xbe, 0xef})
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) ([]byte, error) {
+		return mw.SecretBinary(ctx, "prod/signing-key")
+	}, append(ext.Options(srv.URL), mw.WithSecrets("prod/signing-key"))...)
+	b, err := h(context.Background(), struct{}{})
+	fmt.Printf("%x %v\n", b, err)
+	// Output: deadbeef <nil>
+}
+
+// A rotation in progress, staged as Secrets Manager stages it: the new
+// version is AWSPENDING while the old one stays AWSCURRENT. A handler reads
+// either by its stage.
+func ExampleExtension_StageSecret() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	old := ext.PutSecret("prod/db", "old-password")
+	pending := ext.PutSecret("prod/db", "new-password") // AWSCURRENT, for now
+	ext.StageSecret("prod/db", old, mwtest.StageCurrent)
+	ext.StageSecret("prod/db", pending, "AWSPENDING")
+
+	cur := mw.WithSecret("prod/db")
+	next := mw.WithSecret("prod/db", mw.VersionStage("AWSPENDING"), mw.Alias("db-pending"))
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		a, _ := cur.Value(ctx)
+		b, err := next.Value(ctx)
+		return a + ", then " + b, err
+	}, append(ext.Options(srv.URL), cur, next)...)
+	fmt.Println(h(context.Background(), struct{}{}))
+	// Output: old-password, then new-password <nil>
+}
+
+// A secret the function's role may not read: the Secrets Manager Agent
+// answers AccessDeniedException, and the invoke fails with the fix.
+func ExampleExtension_Deny() {
+	ext := mwtest.New(mwtest.Agent)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("prod/db", "hunter2")
+	ext.Deny("prod/db")
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil },
+		append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	_, err := h(context.Background(), struct{}{})
+	if fe, ok := errors.AsType[*mw.FetchError](err); ok {
+		fmt.Println(fe.Status, fe.Code, fe.Class)
+		fmt.Println(fe.Hint())
+	}
+	// Output:
+	// 400 AccessDeniedException access_denied
+	// allow secretsmanager:GetSecretValue on its ARN in the role the Secrets Manager Agent uses
+}
+
+// A secret whose KMS key the function's role may not use: the Secrets
+// Manager Agent answers DecryptionFailure.
+func ExampleExtension_DenyDecrypt() {
+	ext := mwtest.New(mwtest.Agent)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("prod/db", "hunter2")
+	ext.DenyDecrypt("prod/db")
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil },
+		append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	_, err := h(context.Background(), struct{}{})
+	if fe, ok := errors.AsType[*mw.FetchError](err); ok {
+		fmt.Println(fe.Status, fe.Code, fe.Class)
+	}
+	// Output: 400 DecryptionFailure kms_decrypt
+}
+
+// After Close, the fake answers every request 503 with ClosedError, as a
+// server shutting down would; held requests are released so.
+func ExampleExtension_Close() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	ext.PutSecret("prod/db", "hunter2")
+	ext.Close()
+
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/secretsmanager/get?secretId=prod/db", nil)
+	req.Header.Set(mwtest.TokenHeader, mwtest.DefaultToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, string(body) == mwtest.ClosedError)
+	// Output: 503 true
+}
+
+// A parameter declared and read by its ARN, in the fake's Region and
+// account, which the fake serves as it serves the name.
+func ExampleParameterARN() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutParameter("/app/url", mwtest.TypeString, "https://example.com")
+
+	arn := mwtest.ParameterARN("/app/url")
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		return mw.Parameter(ctx, arn)
+	}, append(ext.Options(srv.URL), mw.WithParameters(arn))...)
+	fmt.Println(arn)
+	fmt.Println(mwtest.Region, mwtest.AccountID)
+	fmt.Println(h(context.Background(), struct{}{}))
+	// Output:
+	// arn:aws:ssm:us-east-1:123456789012:parameter/app/url
+	// us-east-1 123456789012
+	// https://example.com <nil>
+}
