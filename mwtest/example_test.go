@@ -528,3 +528,207 @@ func ExampleParameterARN() {
 	// us-east-1 123456789012
 	// https://example.com <nil>
 }
+
+// The next requests for an item fail with the fault chosen, whatever
+// Faults draws: here two server errors, which mw tries again within the
+// invoke.
+func ExampleExtension_FailNext() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("prod/db", "hunter2")
+	ext.FailNext("prod/db", mwtest.FaultServerError, 2)
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		pw, err := mw.Secret(ctx, "prod/db")
+		return fmt.Sprintf("password of %d bytes", len(pw)), err
+	}, append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	fmt.Println(h(context.Background(), struct{}{}))
+	fmt.Println("fetches:", ext.Fetches("prod/db"), "served:", ext.Served("prod/db"), "server errors:", ext.Stats().Faults.ServerError)
+	// Output:
+	// password of 7 bytes <nil>
+	// fetches: 3 served: 1 server errors: 2
+}
+
+// Each fault, and how a source classifies it: here the fake's own Source,
+// which meets the faults the fake's HTTP routes do.
+func ExampleFault() {
+	ext := mwtest.New(mwtest.Managed)
+	ext.PutSecret("prod/db", "hunter2")
+	src := ext.Source()
+	it := mw.Item{Kind: mw.KindSecret, Name: "prod/db"}
+	p, _ := src.Plan(it)
+
+	for _, f := range []mwtest.Fault{mwtest.FaultThrottle, mwtest.FaultServerError, mwtest.FaultMalformed, mwtest.FaultReset} {
+		ext.FailNext("prod/db", f, 1)
+		res := src.Fetch(context.Background(), p.Op, []mw.Item{it})
+		if se, ok := errors.AsType[*mw.SourceError](res[0].Err); ok {
+			fmt.Println(f, se.Class, "retry:", se.Retry)
+		}
+	}
+	// Output:
+	// FaultThrottle throttled retry: true
+	// FaultServerError server_error retry: true
+	// FaultMalformed malformed retry: false
+	// FaultReset unavailable retry: true
+}
+
+// A share of requests fails, drawn from a PRNG seeded with Seed: the same
+// seed gives the same faults on every run.
+func ExampleFaults() {
+	ext := mwtest.New(mwtest.Managed)
+	ext.PutSecret("prod/db", "hunter2")
+	ext.SetFaults(mwtest.Faults{Throttle: 0.3, ServerError: 0.2, Seed: 7})
+	src := ext.Source()
+	it := mw.Item{Kind: mw.KindSecret, Name: "prod/db"}
+	p, _ := src.Plan(it)
+
+	var failed int
+	for range 20 {
+		if res := src.Fetch(context.Background(), p.Op, []mw.Item{it}); res[0].Err != nil {
+			failed++
+		}
+	}
+	fmt.Println("failed:", failed, "of 20")
+	// Output: failed: 9 of 20
+}
+
+// The faults injected, by kind.
+func ExampleFaultStats() {
+	ext := mwtest.New(mwtest.Managed)
+	ext.PutSecret("prod/db", "hunter2")
+	src := ext.Source()
+	it := mw.Item{Kind: mw.KindSecret, Name: "prod/db"}
+	p, _ := src.Plan(it)
+
+	ext.FailNext("prod/db", mwtest.FaultThrottle, 2)
+	ext.FailNext("prod/db", mwtest.FaultMalformed, 1)
+	for range 4 {
+		src.Fetch(context.Background(), p.Op, []mw.Item{it})
+	}
+	fmt.Printf("%+v\n", ext.Stats().Faults)
+	// Output: {ServerError:0 Throttle:2 Reset:0 Malformed:1}
+}
+
+// Value requests for a name, answered or not: one for three invokes, which
+// mw serves from memory until the item's TTL passes.
+func ExampleExtension_Fetches() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("prod/db", "hunter2")
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil },
+		append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	for range 3 {
+		h(context.Background(), struct{}{})
+	}
+	fmt.Println("fetches of prod/db:", ext.Fetches("prod/db"))
+	// Output: fetches of prod/db: 1
+}
+
+// The answers that carried the value: a throttled attempt counts in
+// Fetches, not here.
+func ExampleExtension_Served() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("prod/db", "hunter2")
+	ext.FailNext("prod/db", mwtest.FaultThrottle, 1)
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil },
+		append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	fmt.Println(h(context.Background(), struct{}{}))
+	fmt.Println("fetches:", ext.Fetches("prod/db"), "served:", ext.Served("prod/db"))
+	// Output:
+	// the handler ran <nil>
+	// fetches: 2 served: 1
+}
+
+// Every request the fake received, refused ones included.
+func ExampleExtension_Requests() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("prod/db", "hunter2")
+	ext.PutParameter("/app/url", mwtest.TypeString, "https://example.com")
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil },
+		append(ext.Options(srv.URL), mw.WithSecrets("prod/db"), mw.WithParameters("/app/url"))...)
+	h(context.Background(), struct{}{})
+	resp, err := http.Get(srv.URL + "/secretsmanager/get?secretId=prod/db") // no token: refused
+	if err == nil {
+		resp.Body.Close()
+	}
+	fmt.Println("requests:", ext.Requests())
+	// Output: requests: 3
+}
+
+// Stats is one snapshot of the counters: by path, by status, by name and
+// by AWS error code.
+func ExampleStats() {
+	ext := mwtest.New(mwtest.Agent)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("prod/db", "hunter2")
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil },
+		append(ext.Options(srv.URL), mw.WithSecrets("prod/db"), mw.WithSecret("prod/typo", mw.Optional()))...)
+	h(context.Background(), struct{}{})
+
+	st := ext.Stats()
+	fmt.Println("total:", st.Total, "fetches:", st.Fetches)
+	fmt.Println("by status:", st.ByStatus)
+	fmt.Println("served:", st.Served)
+	fmt.Println("by error:", st.ByError)
+	// Output:
+	// total: 2 fetches: 2
+	// by status: map[200:1 400:1]
+	// served: map[prod/db:1]
+	// by error: map[ResourceNotFoundException:1]
+}
+
+// Stats returns a copy: later requests do not change it.
+func ExampleExtension_Stats() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("prod/db", "hunter2")
+
+	before := ext.Stats()
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil },
+		append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	h(context.Background(), struct{}{})
+	fmt.Println("before:", before.Fetches, before.Served["prod/db"], "after:", ext.Stats().Fetches, ext.Stats().Served["prod/db"])
+	// Output: before: 0 0 after: 1 1
+}
+
+// Reset zeroes the counters between the steps of a test; the values stay.
+func ExampleExtension_Reset() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("prod/db", "hunter2")
+	handler := func(ctx context.Context, _ struct{}) (string, error) {
+		pw, err := mw.Secret(ctx, "prod/db")
+		return fmt.Sprintf("password of %d bytes", len(pw)), err
+	}
+
+	first := mw.Wrap(handler, append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	first(context.Background(), struct{}{})
+	ext.Reset()
+
+	second := mw.Wrap(handler, append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	fmt.Println(second(context.Background(), struct{}{}))
+	fmt.Println("fetches since Reset:", ext.Fetches("prod/db"))
+	// Output:
+	// password of 7 bytes <nil>
+	// fetches since Reset: 1
+}
