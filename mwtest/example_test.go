@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"testing"
 	"time"
 
 	"github.com/lambda-mw/mw"
@@ -731,4 +732,223 @@ func ExampleExtension_Reset() {
 	// Output:
 	// password of 7 bytes <nil>
 	// fetches since Reset: 1
+}
+
+// Requests held until their client goes away: here the invoke is
+// canceled while the fake holds its fetch.
+func ExampleExtension_SetHang() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("prod/db", "hunter2")
+	ext.SetHang(true)
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil },
+		append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error)
+	go func() {
+		_, err := h(ctx, struct{}{})
+		errc <- err
+	}()
+	ext.WaitHanging(nil, 1)
+	cancel()
+	if fe, ok := errors.AsType[*mw.FetchError](<-errc); ok {
+		fmt.Println(fe.Class)
+	}
+	fmt.Println("held:", ext.Stats().Hung)
+	// Output:
+	// canceled
+	// held: 1
+}
+
+// WaitHanging waits until requests are held, so that a test acts while
+// they are: here it releases them, and the invoke goes on.
+func ExampleExtension_WaitHanging() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("prod/db", "hunter2")
+	ext.SetHang(true)
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		pw, err := mw.Secret(ctx, "prod/db")
+		return fmt.Sprintf("password of %d bytes", len(pw)), err
+	}, append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	out := make(chan string)
+	go func() {
+		s, err := h(context.Background(), struct{}{})
+		out <- fmt.Sprint(s, " ", err)
+	}()
+	fmt.Println("held:", ext.WaitHanging(nil, 1))
+	ext.SetHang(false)
+	fmt.Println(<-out)
+	// Output:
+	// held: true
+	// password of 7 bytes <nil>
+}
+
+// A slow extension: every answer is delayed, here past the invoke's
+// deadline.
+func ExampleExtension_SetLatency() {
+	ext := mwtest.New(mwtest.Managed)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	defer ext.Close()
+	ext.PutSecret("prod/db", "hunter2")
+	ext.SetLatency(time.Hour)
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil },
+		append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := h(ctx, struct{}{})
+	if fe, ok := errors.AsType[*mw.FetchError](err); ok {
+		fmt.Println(fe.Class)
+	}
+	// Output: timeout
+}
+
+// A fake that is not ready acts out the Lambda INIT phase: here the
+// Secrets Manager Agent before it serves, read through the fake's Source,
+// whose failure says NotReady, as mw waits on.
+func ExampleExtension_SetReady() {
+	ext := mwtest.New(mwtest.Agent)
+	ext.PutSecret("prod/db", "hunter2")
+	src := ext.Source()
+	it := mw.Item{Kind: mw.KindSecret, Name: "prod/db"}
+	p, _ := src.Plan(it)
+
+	ext.SetReady(false)
+	res := src.Fetch(context.Background(), p.Op, []mw.Item{it})
+	if se, ok := errors.AsType[*mw.SourceError](res[0].Err); ok {
+		fmt.Println(se.Class, "not ready:", se.NotReady)
+	}
+	ext.SetReady(true)
+	res = src.Fetch(context.Background(), p.Op, []mw.Item{it})
+	fmt.Println(res[0].Err)
+	// Output:
+	// unavailable not ready: true
+	// <nil>
+}
+
+// A parameter as another account's role reads it, beside the function's
+// own: only the fake's Source reads parameters as a role, as the AWS SDK
+// source does.
+func ExampleExtension_PutRoleParameter() {
+	const reader = "arn:aws:iam::111122223333:role/config-reader"
+	ext := mwtest.New(mwtest.Managed)
+	ext.PutParameter("/app/url", mwtest.TypeString, "https://own.example.com")
+	ext.PutRoleParameter(reader, "/app/url", mwtest.TypeString, "https://partner.example.com")
+
+	own := mw.WithParameter("/app/url", mw.From(ext.Source()))
+	partner := mw.WithParameter("/app/url", mw.From(ext.Source()), mw.RoleARN(reader), mw.Alias("partner-url"))
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		a, err := own.Value(ctx)
+		if err != nil {
+			return "", err
+		}
+		b, err := partner.Value(ctx)
+		return a + " " + b, err
+	}, mw.WithoutEnvironment(), own, partner)
+	fmt.Println(h(context.Background(), struct{}{}))
+	fmt.Println("read as a role:", ext.Stats().WithRole)
+	// Output:
+	// https://own.example.com https://partner.example.com <nil>
+	// read as a role: 1
+}
+
+// A Backend is what a test fills and makes fail, whatever holds the
+// values: the fake is one, as cloudexttest's Server is. Here seed fills
+// the fake, and the fake's Source reads it.
+func ExampleBackend() {
+	seed := func(be mwtest.Backend) {
+		be.PutSecret("prod/db", "hunter2")
+		be.Deny("prod/other-team")
+	}
+	ext := mwtest.New(mwtest.Managed)
+	seed(ext)
+
+	src := ext.Source()
+	items := []mw.Item{{Kind: mw.KindSecret, Name: "prod/db"}, {Kind: mw.KindSecret, Name: "prod/other-team"}}
+	p, _ := src.Plan(items[0])
+	for i, r := range src.Fetch(context.Background(), p.Op, items) {
+		if se, ok := errors.AsType[*mw.SourceError](r.Err); ok {
+			fmt.Println(items[i], se.Class)
+			continue
+		}
+		fmt.Println(items[i], len(r.Value), "bytes")
+	}
+	// Output:
+	// secret "prod/db" 7 bytes
+	// secret "prod/other-team" access_denied
+}
+
+// An AppConfigBackend also holds AppConfig configurations, for a source
+// that serves profiles: the fake in any dialect is one.
+func ExampleAppConfigBackend() {
+	seed := func(be mwtest.AppConfigBackend) {
+		be.PutConfiguration("orders", "prod", "settings", "application/json", []byte(`{"batch":25}`))
+		be.PutConfiguration("orders", "prod", "secret-plan", "application/json", []byte(`{}`))
+		be.DenyConfiguration("orders", "prod", "secret-plan")
+	}
+	ext := mwtest.New(mwtest.AppConfig)
+	seed(ext)
+
+	src := ext.Source()
+	for _, name := range []string{"settings", "secret-plan"} {
+		it := mw.Item{Kind: mw.KindAppConfig, Application: "orders", Environment: "prod", Name: name}
+		p, _ := src.Plan(it)
+		r := src.Fetch(context.Background(), p.Op, []mw.Item{it})[0]
+		if se, ok := errors.AsType[*mw.SourceError](r.Err); ok {
+			fmt.Println(it, se.Class)
+			continue
+		}
+		fmt.Println(it, r.Value)
+	}
+	// Output:
+	// appconfig "orders/prod/settings" {"batch":25}
+	// appconfig "orders/prod/secret-plan" access_denied
+}
+
+// A RoleBackend also holds what other IAM roles read, for a source that
+// serves items read as a role (mw.RoleARN).
+func ExampleRoleBackend() {
+	const reader = "arn:aws:iam::111122223333:role/shared-secret-reader"
+	seed := func(be mwtest.RoleBackend) {
+		be.PutSecret("partner-key", "own-copy")
+		be.PutRoleSecret(reader, "partner-key", "partner-copy")
+	}
+	ext := mwtest.New(mwtest.Agent)
+	seed(ext)
+
+	src := ext.Source()
+	for _, it := range []mw.Item{
+		{Kind: mw.KindSecret, Name: "partner-key"},
+		{Kind: mw.KindSecret, Name: "partner-key", RoleARN: reader},
+	} {
+		p, _ := src.Plan(it)
+		r := src.Fetch(context.Background(), p.Op, []mw.Item{it})[0]
+		fmt.Println(it, r.Value, r.Err)
+	}
+	// Output:
+	// secret "partner-key" own-copy <nil>
+	// secret "partner-key" as role arn:aws:iam::111122223333:role/shared-secret-reader partner-copy <nil>
+}
+
+// TestSource runs the conformance suite in a test of your source, here
+// the fake's own Source over the fake. It takes the test's *testing.T, so
+// this example shows the test without running it: in a _test.go file it
+// is func TestConformance(t *testing.T).
+func ExampleTestSource() {
+	testConformance := func(t *testing.T) {
+		mwtest.TestSource(t, func(t *testing.T) (mw.Source, mwtest.Backend) {
+			ext := mwtest.New(mwtest.Managed)
+			t.Cleanup(ext.Close)
+			return ext.Source(), ext
+		})
+	}
+	_ = testConformance
 }
