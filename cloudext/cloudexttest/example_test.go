@@ -2,12 +2,16 @@ package cloudexttest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"testing"
 	"time"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/cloudext"
 	"github.com/lambda-mw/mw/cloudext/cloudexttest"
 )
 
@@ -102,4 +106,324 @@ func ExampleServer_SetAuth() {
 	// Output:
 	// 400 AccessDeniedException bad_token
 	// https://example.com
+}
+
+// The fake serves the runtime's routes over HTTP: here a profile whose
+// authentication is none, asked as AWS's curl examples ask it.
+func ExampleNew() {
+	f := cloudexttest.New(cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthNone}})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	defer f.Close()
+	f.PutSecret("prod/db", "example-only")
+
+	resp, err := http.Get(srv.URL + cloudexttest.RouteSecretsManager + "?secretId=prod/db")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	var body struct{ Name, SecretString string }
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	fmt.Println(resp.StatusCode, body.Name, body.SecretString)
+	// Output: 200 prod/db example-only
+}
+
+// cleanupT is the part of a *testing.T that Start uses: this example runs
+// the cleanups itself, as go test does when a test returns.
+type cleanupT struct {
+	testing.TB
+	cleanups []func()
+}
+
+func (t *cleanupT) Helper() {}
+
+func (t *cleanupT) Cleanup(f func()) { t.cleanups = append(t.cleanups, f) }
+
+// In a test, Start serves the fake and closes it, then its server, when
+// the test ends. t is the test's *testing.T.
+func ExampleStart() {
+	t := &cleanupT{}
+	f, srv := cloudexttest.Start(t, cloudexttest.Settings{})
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		return mw.Parameter(ctx, "/app/url")
+	}, mw.WithSource(f.NewSource(srv.URL)), mw.WithParameters("/app/url"), mw.WithoutEnvironment())
+	fmt.Println(h(context.Background(), struct{}{}))
+
+	for i := len(t.cleanups) - 1; i >= 0; i-- { // as go test does when the test returns
+		t.cleanups[i]()
+	}
+	// Output: https://example.com <nil>
+}
+
+// After Close, the runtime answers every request 503 RUNTIME_SHUTTING_DOWN,
+// as one that is stopping does.
+func ExampleServer_Close() {
+	f := cloudexttest.New(cloudexttest.Settings{})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutSecret("prod/db", "example-only")
+	f.Close()
+
+	src := f.NewSource(srv.URL)
+	it := mw.Item{Kind: mw.KindSecret, Name: "prod/db"}
+	p, _ := src.Plan(it)
+	res := src.Fetch(context.Background(), p.Op, []mw.Item{it})
+	if se, ok := errors.AsType[*mw.SourceError](res[0].Err); ok {
+		fmt.Println(se.Status, se.Code, se.Class, "retry:", se.Retry)
+	}
+	// Output: 503 ServiceUnavailableException server_error retry: false
+}
+
+// Config is what config.LoadDefaultConfig gives a function: credentials
+// the runtime accepts, in us-east-1.
+func ExampleServer_Config() {
+	f := cloudexttest.New(cloudexttest.Settings{})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+
+	cfg := f.Config()
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		return mw.Parameter(ctx, "/app/url")
+	}, mw.WithSource(cloudext.New(cfg, cloudext.WithEndpoint(srv.URL))), mw.WithParameters("/app/url"), mw.WithoutEnvironment())
+	fmt.Println(cfg.Region)
+	fmt.Println(h(context.Background(), struct{}{}))
+	// Output:
+	// us-east-1
+	// https://example.com <nil>
+}
+
+// NewSource authenticates as the fake's profile requires, then as the
+// options given say: here the Region of a fake that checks it.
+func ExampleServer_NewSource() {
+	f := cloudexttest.New(cloudexttest.Settings{Region: "eu-west-1"})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+
+	src := f.NewSource(srv.URL, cloudext.WithRegion("eu-west-1"))
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		return mw.Parameter(ctx, "/app/url")
+	}, mw.WithSource(src), mw.WithParameters("/app/url"), mw.WithoutEnvironment())
+	fmt.Println(h(context.Background(), struct{}{}))
+	// Output: https://example.com <nil>
+}
+
+// Every request the fake received, refused ones included: here one
+// unsigned.
+func ExampleServer_Requests() {
+	f := cloudexttest.New(cloudexttest.Settings{})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutSecret("prod/db", "example-only")
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil },
+		mw.WithSource(f.NewSource(srv.URL)), mw.WithSecrets("prod/db"), mw.WithoutEnvironment())
+	fmt.Println(h(context.Background(), struct{}{}))
+	if resp, err := http.Get(srv.URL + cloudexttest.RouteSecretsManager + "?secretId=prod/db"); err == nil {
+		fmt.Println(resp.StatusCode)
+		resp.Body.Close()
+	}
+	fmt.Println("requests:", f.Requests())
+	// Output:
+	// the handler ran <nil>
+	// 401
+	// requests: 2
+}
+
+// A slow runtime: every answer is delayed, here past the invoke's deadline.
+func ExampleServer_SetLatency() {
+	f := cloudexttest.New(cloudexttest.Settings{})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	defer f.Close() // first: releases the delayed requests
+	f.PutSecret("prod/db", "example-only")
+	f.SetLatency(time.Hour)
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil },
+		mw.WithSource(f.NewSource(srv.URL)), mw.WithSecrets("prod/db"), mw.WithoutEnvironment())
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := h(ctx, struct{}{})
+	if fe, ok := errors.AsType[*mw.FetchError](err); ok {
+		fmt.Println(fe.Class)
+	}
+	// Output: timeout
+}
+
+// The SSRF token check turned on during a test: a source made before,
+// without the token, is refused, and one NewSource makes now sends it. The
+// token is made up.
+func ExampleServer_SetSSRFToken() {
+	f := cloudexttest.New(cloudexttest.Settings{})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutSecret("prod/db", "example-only")
+	before := f.NewSource(srv.URL)
+	f.SetSSRFToken("example-ssrf-token")
+
+	it := mw.Item{Kind: mw.KindSecret, Name: "prod/db"}
+	for _, src := range []*cloudext.Source{before, f.NewSource(srv.URL)} {
+		p, _ := src.Plan(it)
+		res := src.Fetch(context.Background(), p.Op, []mw.Item{it})
+		if se, ok := errors.AsType[*mw.SourceError](res[0].Err); ok {
+			fmt.Println(se.Status, se.Code)
+			continue
+		}
+		fmt.Println("served, token in", cloudexttest.DefaultSSRFHeader)
+	}
+	// Output:
+	// 403 InvalidSsrfTokenException
+	// served, token in X-Aws-Parameters-Secrets-Token
+}
+
+// What the runtime received, by operation, for a test to check what a
+// client sent.
+func ExampleServer_Stats() {
+	f := cloudexttest.New(cloudexttest.Settings{})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutSecret("prod/db", "example-only")
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+	f.PutParameter("/app/name", cloudexttest.TypeString, "shop")
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil },
+		mw.WithSource(f.NewSource(srv.URL)), mw.WithSecrets("prod/db"), mw.WithParameters("/app/url", "/app/name"), mw.WithoutEnvironment())
+	h(context.Background(), struct{}{})
+	fmt.Println(f.Stats().Operations)
+	// Output: map[GetParameters:1 GetSecretValue:1]
+}
+
+// The counters of the runtime's checks: here an unsigned request, refused
+// for its authentication.
+func ExampleStats() {
+	f := cloudexttest.New(cloudexttest.Settings{})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutSecret("prod/db", "example-only")
+
+	if resp, err := http.Get(srv.URL + cloudexttest.RouteSecretsManager + "?secretId=prod/db"); err == nil {
+		resp.Body.Close()
+	}
+	st := f.Stats()
+	fmt.Println("requests:", st.Requests, "unsigned:", st.Unsigned, "refused:", st.AuthRefused, "past the checks:", st.Operations)
+	// Output: requests: 1 unsigned: 1 refused: 1 past the checks: map[]
+}
+
+// Settings make the fake's choices where AWS is silent: here its clock,
+// 10 s ahead of the client's, which the documented 5 s of skew refuses,
+// and a wider ClockSkew accepts.
+func ExampleSettings() {
+	ahead := func() time.Time { return time.Now().Add(10 * time.Second) }
+	for _, s := range []cloudexttest.Settings{
+		{Now: ahead},
+		{Now: ahead, ClockSkew: 30 * time.Second},
+	} {
+		f := cloudexttest.New(s)
+		srv := httptest.NewServer(f)
+		f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+		src := f.NewSource(srv.URL)
+		it := mw.Item{Kind: mw.KindParameter, Name: "/app/url"}
+		p, _ := src.Plan(it)
+		res := src.Fetch(context.Background(), p.Op, []mw.Item{it})
+		if se, ok := errors.AsType[*mw.SourceError](res[0].Err); ok {
+			fmt.Println(se.Status, se.Code, se.Class)
+		} else {
+			fmt.Println(res[0].Value)
+		}
+		srv.Close()
+	}
+	// Output:
+	// 400 AccessDeniedException bad_token
+	// https://example.com
+}
+
+// Each route's answer to a request it refuses for its authentication, in
+// the style of each page of AWS's documentation: here an unsigned request
+// to the Secrets Manager extension.
+func ExampleAuthStyle() {
+	for _, style := range []cloudexttest.AuthStyle{
+		cloudexttest.AuthStyleDefault, // the route's own: AuthStyleSecretsManager
+		cloudexttest.AuthStyleParameterStore,
+		cloudexttest.AuthStyleAppConfig,
+	} {
+		f := cloudexttest.New(cloudexttest.Settings{SecretsManagerAuth: style})
+		srv := httptest.NewServer(f)
+		f.PutSecret("prod/db", "example-only")
+		src := cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL), cloudext.WithoutAuthentication())
+		it := mw.Item{Kind: mw.KindSecret, Name: "prod/db"}
+		p, _ := src.Plan(it)
+		res := src.Fetch(context.Background(), p.Op, []mw.Item{it})
+		if se, ok := errors.AsType[*mw.SourceError](res[0].Err); ok {
+			fmt.Println(se.Status, se.Code, se.Class)
+		}
+		srv.Close()
+	}
+	// Output:
+	// 401 MissingAuthenticationToken bad_token
+	// 400 AccessDeniedException bad_token
+	// 403 AccessDeniedException bad_token
+}
+
+// The runtime held in one phase of its startup: a request is answered 503
+// EXTENSION_LOADING, which a source reports as not ready, until the
+// runtime serves.
+func ExampleServer_SetLoading() {
+	f := cloudexttest.New(cloudexttest.Settings{})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+	src := f.NewSource(srv.URL)
+	it := mw.Item{Kind: mw.KindParameter, Name: "/app/url"}
+	p, _ := src.Plan(it)
+
+	for _, phase := range []cloudexttest.Phase{cloudexttest.PhaseExtensionLoading, cloudexttest.PhaseServing} {
+		f.SetLoading(phase)
+		res := src.Fetch(context.Background(), p.Op, []mw.Item{it})
+		if se, ok := errors.AsType[*mw.SourceError](res[0].Err); ok {
+			fmt.Println(phase, se.Status, se.Code, "not ready:", se.NotReady)
+			continue
+		}
+		fmt.Println(phase, res[0].Value)
+	}
+	// Output:
+	// EXTENSION_LOADING 503 ServiceUnavailableException not ready: true
+	// SERVING https://example.com
+}
+
+// The phases of the runtime's startup, by the reasons it answers with.
+func ExamplePhase() {
+	for _, p := range []cloudexttest.Phase{cloudexttest.PhaseProfileLoading, cloudexttest.PhaseExtensionLoading, cloudexttest.PhaseServing} {
+		fmt.Println(p)
+	}
+	// Output:
+	// PROFILE_LOADING
+	// EXTENSION_LOADING
+	// SERVING
+}
+
+// ReadyAt says whether a loading window has started, and when its runtime
+// began to serve: the window starts with the first request after
+// SetLoadingWindow.
+func ExampleServer_ReadyAt() {
+	f := cloudexttest.New(cloudexttest.Settings{})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+	f.SetLoadingWindow(0, 0)
+	_, started := f.ReadyAt()
+	fmt.Println("started:", started)
+
+	src := f.NewSource(srv.URL)
+	it := mw.Item{Kind: mw.KindParameter, Name: "/app/url"}
+	p, _ := src.Plan(it)
+	src.Fetch(context.Background(), p.Op, []mw.Item{it})
+	readyAt, started := f.ReadyAt()
+	fmt.Println("started:", started, "ready by now:", !readyAt.After(time.Now()))
+	// Output:
+	// started: false
+	// started: true ready by now: true
 }
