@@ -431,3 +431,35 @@ func ExampleAppConfigHandle_Flag() {
 	fmt.Println(f.Enabled, f.Attributes["limit"], err)
 	// Output: true 5 <nil>
 }
+
+// A profile takes the item options: here a Default, served while the
+// profile is not deployed, and a TTL of its own.
+func ExampleAppConfigOption() {
+	ext := mwtest.New(mwtest.AppConfig)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+
+	settings := mw.WithAppConfig("orders", "prod", "settings", mw.Default(`{"batch":10}`), mw.TTL(time.Minute))
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		b, err := settings.Value(ctx)
+		return string(b), err
+	}, append(ext.Options(srv.URL), settings)...)
+	fmt.Println(h(context.Background(), struct{}{}))
+	// Output: {"batch":10} <nil>
+}
+
+// A path takes the item options but Default: here an Alias, and From,
+// whose source lists the path (mwtest's store, as the AWS SDK source
+// would).
+func ExamplePathOption() {
+	ext := mwtest.New(mwtest.Managed)
+	ext.PutParameter("/app/prod/db/host", mwtest.TypeString, "db.internal")
+	ext.PutParameter("/app/prod/db/port", mwtest.TypeString, "5432")
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		all, err := mw.ParametersByPath(ctx, "prod")
+		return fmt.Sprintf("%d parameters", len(all)), err
+	}, mw.WithoutEnvironment(), mw.WithParametersByPath("/app/prod", mw.Alias("prod"), mw.From(ext.Source())))
+	fmt.Println(h(context.Background(), struct{}{}))
+	// Output: 2 parameters <nil>
+}
