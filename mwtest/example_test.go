@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -951,4 +952,16 @@ func ExampleTestSource() {
 		})
 	}
 	_ = testConformance
+}
+
+// The names the counters key are bounded: a name longer than AWS takes
+// counts under OtherNames.
+func ExampleStats_otherNames() {
+	ext := mwtest.New(mwtest.Managed)
+	src := ext.Source()
+	it := mw.Item{Kind: mw.KindSecret, Name: "prod/" + strings.Repeat("x", 3000)}
+	p, _ := src.Plan(it)
+	src.Fetch(context.Background(), p.Op, []mw.Item{it})
+	fmt.Println("under OtherNames:", ext.Fetches(mwtest.OtherNames), "names counted:", len(ext.Stats().ByName))
+	// Output: under OtherNames: 1 names counted: 1
 }
