@@ -184,3 +184,74 @@ func ExampleEvaluateFlag() {
 	// off: false, limit <nil> <nil>
 	// requests to the extension: 4
 }
+
+// ErrNotEvaluable: a profile read through a source that cannot evaluate a
+// flag against a context, here mwtest's Source. FeatureFlag still reads
+// the flag as fetched.
+func ExampleEvaluateFlag_errNotEvaluable() {
+	ext := mwtest.New(mwtest.AppConfig)
+	ext.PutFeatureFlags("shop", "prod", "flags", map[string]mwtest.Flag{"checkout": {Enabled: true}})
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (bool, error) {
+		_, err := mw.EvaluateFlag(ctx, "flags", "checkout", map[string]string{"tier": "gold"})
+		fmt.Println(errors.Is(err, mw.ErrNotEvaluable))
+		fmt.Println(err)
+		f, err := mw.FeatureFlag(ctx, "flags", "checkout")
+		return f.Enabled, err
+	}, mw.WithoutEnvironment(), mw.WithAppConfig("shop", "prod", "flags", mw.From(ext.Source())))
+
+	fmt.Println(h(context.Background(), struct{}{}))
+	// Output:
+	// true
+	// mw: appconfig "flags": the profile's source cannot evaluate a flag against a context: the mwtest source does not; read the profile through the AWS AppConfig Agent or Cloud Extensions
+	// true <nil>
+}
+
+// tierFlags is a Source of your own for feature-flag profiles that is also
+// a FlagEvaluator: its one flag, "checkout", is on for callers of the gold
+// tier.
+type tierFlags struct{}
+
+func (tierFlags) Name() string { return "tiers" }
+
+func (tierFlags) Plan(it mw.Item) (mw.Plan, error) {
+	if it.Kind != mw.KindAppConfig {
+		return mw.Plan{}, mw.ErrNotServed
+	}
+	return mw.Plan{Op: "GetFlags", Batch: 1}, nil
+}
+
+// Fetch serves each profile as fetched with no context: its default variant.
+func (tierFlags) Fetch(_ context.Context, _ string, items []mw.Item) []mw.Result {
+	out := make([]mw.Result, len(items))
+	for i := range out {
+		out[i].Value = `{"checkout":{"enabled":false,"_variant":"off"}}`
+	}
+	return out
+}
+
+// EvaluateFlag chooses the flag's variant by the caller's tier.
+func (tierFlags) EvaluateFlag(_ context.Context, _ mw.Item, flag string, evalCtx map[string]string) (mw.Flag, error) {
+	if flag != "checkout" {
+		return mw.Flag{}, mw.ErrUnknownFlag
+	}
+	if evalCtx["tier"] == "gold" {
+		return mw.Flag{Enabled: true, Variant: "gold", Attributes: map[string]any{"limit": 500.0}}, nil
+	}
+	return mw.Flag{Variant: "off"}, nil
+}
+
+// A source of your own that evaluates flags: EvaluateFlag asks it on each
+// call, with the caller's context.
+func ExampleFlagEvaluator() {
+	h := mw.Wrap(func(ctx context.Context, tier string) (string, error) {
+		f, err := mw.EvaluateFlag(ctx, "flags", "checkout", map[string]string{"tier": tier})
+		return fmt.Sprintf("%s: %t, limit %v", f.Variant, f.Enabled, f.Attributes["limit"]), err
+	}, mw.WithoutEnvironment(), mw.WithAppConfig("shop", "prod", "flags", mw.From(tierFlags{})))
+
+	fmt.Println(h(context.Background(), "gold"))
+	fmt.Println(h(context.Background(), "silver"))
+	// Output:
+	// gold: true, limit 500 <nil>
+	// off: false, limit <nil> <nil>
+}

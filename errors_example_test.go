@@ -76,3 +76,47 @@ func ExampleLookupError() {
 	// mw: secret "prod/api-key" is not in this test's values: add it to the mwtest.Values given to mwtest.NewContext, and check that the handler's mw.Wrap declares it (in a Lambda, a name it does not declare fails as not declared)
 	// true secret prod/db
 }
+
+// ErrWrongType: an accessor given an item of another type than it reads,
+// as the item's source said, here a String parameter read as a list. The
+// error names the accessor that reads it.
+func ExampleLookupError_errWrongType() {
+	ext := mwtest.New(mwtest.Managed)
+	ext.PutParameter("/app/region", mwtest.TypeString, "eu-west-1")
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) ([]string, error) {
+		return mw.ParameterList(ctx, "/app/region")
+	}, append(ext.Options(srv.URL), mw.WithParameters("/app/region"))...)
+
+	_, err := h(context.Background(), struct{}{})
+	fmt.Println(errors.Is(err, mw.ErrWrongType))
+	fmt.Println(err)
+	// Output:
+	// true
+	// mw: parameter "/app/region": not of the type this accessor reads: it is a String parameter, not a StringList: read it with mw.Parameter
+}
+
+// The fix a failure points to follows the answer received: the same
+// secret, missing and then denied, gets two different hints.
+func ExampleFetchError_Hint() {
+	ext := mwtest.New(mwtest.Agent)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "the handler ran", nil },
+		append(ext.Options(srv.URL), mw.WithSecrets("prod/db"))...)
+	for _, deny := range []bool{false, true} {
+		if deny {
+			ext.Deny("prod/db")
+		}
+		_, err := h(context.Background(), struct{}{})
+		if fe, ok := errors.AsType[*mw.FetchError](err); ok {
+			fmt.Println(fe.Class+":", fe.Hint())
+		}
+	}
+	// Output:
+	// not_found: check the name: no such item (or version) exists in this account and region (wrong name or region?)
+	// access_denied: allow secretsmanager:GetSecretValue on its ARN in the role the Secrets Manager Agent uses
+}

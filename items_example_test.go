@@ -280,3 +280,186 @@ func ExampleRoleARN() {
 		mw.WithoutEnvironment(), mw.WithSecret("shared/db", mw.RoleARN("arn:aws:iam::123456789012:role/reader")))
 	// Output: mw: secret "shared/db" as role arn:aws:iam::123456789012:role/reader: the Parameters and Secrets extension reads with the function's own role and cannot take on another: read it through the AWS SDK source (mw.WithSource(awssdk.New(cfg)), package github.com/lambda-mw/mw/awssdk), the Secrets Manager Agent, or Cloud Extensions, which take a roleArn
 }
+
+// A binary secret read through its handle, as bytes.
+func ExampleSecretHandle_Binary() {
+	ext := mwtest.New(mwtest.Managed)
+	ext.PutSecretBinary("prod/signing-key", []byte{0xde, 0xad, 0xbe, 0xef})
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+
+	key := mw.WithSecret("prod/signing-key")
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) ([]byte, error) {
+		return key.Binary(ctx)
+	}, append(ext.Options(srv.URL), key)...)
+
+	b, err := h(context.Background(), struct{}{})
+	fmt.Printf("%x %v\n", b, err)
+	// Output: deadbeef <nil>
+}
+
+// Refresh fetches the secret again now, past the cache: after a rotation,
+// say, when a login with the cached password fails.
+func ExampleSecretHandle_Refresh() {
+	ext := mwtest.New(mwtest.Managed)
+	ext.PutSecret("prod/db", "hunter2")
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+
+	db := mw.WithSecret("prod/db")
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		ext.PutSecret("prod/db", "rotated-password") // (the rotation, for this example)
+		pw, err := db.Refresh(ctx)
+		return fmt.Sprintf("password of %d bytes", len(pw)), err
+	}, append(ext.Options(srv.URL), db)...)
+
+	fmt.Println(h(context.Background(), struct{}{}))
+	fmt.Println("fetches of prod/db:", ext.Fetches("prod/db"))
+	// Output:
+	// password of 16 bytes <nil>
+	// fetches of prod/db: 2
+}
+
+// A parameter read through its handle. In a handler's unit test,
+// mwtest.NewContext holds the values, by the names the handles declare.
+func ExampleParameterHandle_Value() {
+	apiURL := mw.WithParameter("/app/api-url") // var apiURL = ..., at package level
+
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{Parameters: map[string]string{"/app/api-url": "https://api.example.com"}})
+	fmt.Println(apiURL.Value(ctx))
+	fmt.Println(apiURL) // a handle prints its name, never a value
+	// Output:
+	// https://api.example.com <nil>
+	// parameter "/app/api-url"
+}
+
+// Refresh fetches the parameter again now, past the cache: here a price
+// changed since the invoke's values were fetched.
+func ExampleParameterHandle_Refresh() {
+	ext := mwtest.New(mwtest.Managed)
+	ext.PutParameter("/app/price", mwtest.TypeString, "10")
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+
+	price := mw.WithParameter("/app/price")
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		before, _ := price.Value(ctx)
+		ext.PutParameter("/app/price", mwtest.TypeString, "12") // (the change, for this example)
+		after, err := price.Refresh(ctx)
+		return before + " then " + after, err
+	}, append(ext.Options(srv.URL), price)...)
+
+	fmt.Println(h(context.Background(), struct{}{}))
+	// Output: 10 then 12 <nil>
+}
+
+// A profile's configuration read through its handle, as deployed.
+func ExampleAppConfigHandle_Value() {
+	ext := mwtest.New(mwtest.AppConfig)
+	ext.PutConfiguration("orders", "prod", "settings", "application/json", []byte(`{"batch":25}`))
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+
+	settings := mw.WithAppConfig("orders", "prod", "settings")
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		b, err := settings.Value(ctx)
+		return string(b), err
+	}, append(ext.Options(srv.URL), settings)...)
+
+	fmt.Println(h(context.Background(), struct{}{}))
+	fmt.Println(settings) // a handle prints its name, never the configuration
+	// Output:
+	// {"batch":25} <nil>
+	// appconfig "settings" (orders/prod/settings)
+}
+
+// A multi-variant flag evaluated through the profile's handle, against
+// the caller's context: one request to the extension per call.
+func ExampleAppConfigHandle_EvaluateFlag() {
+	ext := mwtest.New(mwtest.AppConfig)
+	ext.PutFeatureFlags("shop", "prod", "flags", map[string]mwtest.Flag{"checkout": {
+		Variants: []mwtest.Variant{
+			{Name: "uk", Enabled: true, When: map[string]string{"country": "UK"}},
+			{Name: "off"},
+		},
+		DefaultVariant: "off",
+	}})
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+
+	flags := mw.WithAppConfig("shop", "prod", "flags")
+	h := mw.Wrap(func(ctx context.Context, country string) (string, error) {
+		f, err := flags.EvaluateFlag(ctx, "checkout", map[string]string{"country": country})
+		return fmt.Sprintf("%s: %t", f.Variant, f.Enabled), err
+	}, append(ext.Options(srv.URL), flags)...)
+
+	fmt.Println(h(context.Background(), "UK"))
+	fmt.Println(h(context.Background(), "FR"))
+	// Output:
+	// uk: true <nil>
+	// off: false <nil>
+}
+
+// A secret read through its handle in a handler's unit test, where
+// mwtest.NewContext holds the values.
+func ExampleSecretHandle_Value() {
+	db := mw.WithSecret("prod/db") // var db = ..., at package level
+
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{Secrets: map[string]string{"prod/db": "hunter2"}})
+	pw, err := db.Value(ctx)
+	fmt.Println(len(pw), err)
+	// Output: 7 <nil>
+}
+
+// A StringList parameter read through its handle as a list.
+func ExampleParameterHandle_List() {
+	origins := mw.WithParameter("/app/allowed-origins")
+
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{Parameters: map[string]string{"/app/allowed-origins": "https://a.example,https://b.example"}})
+	fmt.Println(origins.List(ctx))
+	// Output: [https://a.example https://b.example] <nil>
+}
+
+// A feature flag read through its profile's handle, from memory.
+func ExampleAppConfigHandle_Flag() {
+	flags := mw.WithAppConfig("shop", "prod", "flags")
+
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{AppConfig: map[string]string{
+		"flags": `{"new-checkout":{"enabled":true,"limit":5}}`,
+	}})
+	f, err := flags.Flag(ctx, "new-checkout")
+	fmt.Println(f.Enabled, f.Attributes["limit"], err)
+	// Output: true 5 <nil>
+}
+
+// A profile takes the item options: here a Default, served while the
+// profile is not deployed, and a TTL of its own.
+func ExampleAppConfigOption() {
+	ext := mwtest.New(mwtest.AppConfig)
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+
+	settings := mw.WithAppConfig("orders", "prod", "settings", mw.Default(`{"batch":10}`), mw.TTL(time.Minute))
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		b, err := settings.Value(ctx)
+		return string(b), err
+	}, append(ext.Options(srv.URL), settings)...)
+	fmt.Println(h(context.Background(), struct{}{}))
+	// Output: {"batch":10} <nil>
+}
+
+// A path takes the item options but Default: here an Alias, and From,
+// whose source lists the path (mwtest's store, as the AWS SDK source
+// would).
+func ExamplePathOption() {
+	ext := mwtest.New(mwtest.Managed)
+	ext.PutParameter("/app/prod/db/host", mwtest.TypeString, "db.internal")
+	ext.PutParameter("/app/prod/db/port", mwtest.TypeString, "5432")
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		all, err := mw.ParametersByPath(ctx, "prod")
+		return fmt.Sprintf("%d parameters", len(all)), err
+	}, mw.WithoutEnvironment(), mw.WithParametersByPath("/app/prod", mw.Alias("prod"), mw.From(ext.Source())))
+	fmt.Println(h(context.Background(), struct{}{}))
+	// Output: 2 parameters <nil>
+}

@@ -176,3 +176,144 @@ func ExampleWithParametersByPath() {
 	fmt.Println(h(context.Background(), struct{}{}))
 	// Output: 2 parameters; host db.internal <nil>
 }
+
+// ErrNotServed: a source's Plan refuses a kind it does not serve, and the
+// source mw would choose for it serves it instead. memorySource serves no
+// AppConfig profile, which goes to the AWS AppConfig Agent, mw's default.
+func ExampleSource_errNotServed() {
+	ext := mwtest.New(mwtest.AppConfig)
+	ext.PutConfiguration("orders", "prod", "settings", "application/json", []byte(`{"batch":25}`))
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+	src := &memorySource{secrets: map[string]string{"prod/db": "hunter2"}}
+
+	_, err := src.Plan(mw.Item{Kind: mw.KindAppConfig, Application: "orders", Environment: "prod", Name: "settings"})
+	fmt.Println(errors.Is(err, mw.ErrNotServed))
+
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		b, err := mw.AppConfig(ctx, "settings")
+		return string(b), err
+	}, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithAppConfigEndpoint(srv.URL),
+		mw.WithSecrets("prod/db"), mw.WithAppConfig("orders", "prod", "settings"))
+	fmt.Println(h(context.Background(), struct{}{}))
+	fmt.Println("calls to the source:", src.calls.Load(), "requests to the agent:", ext.Requests())
+	// Output:
+	// true
+	// {"batch":25} <nil>
+	// calls to the source: 1 requests to the agent: 1
+}
+
+// The kinds of item, as spans, metrics and errors name them.
+func ExampleKind() {
+	for _, k := range []mw.Kind{mw.KindParameter, mw.KindSecret, mw.KindParametersByPath, mw.KindAppConfig} {
+		fmt.Println(k)
+	}
+	// Output:
+	// parameter
+	// secret
+	// parameters_by_path
+	// appconfig
+}
+
+// An Item is what a Source is asked to fetch. It prints what it names and
+// how it is pinned, never a value.
+func ExampleItem() {
+	fmt.Println(mw.Item{Kind: mw.KindSecret, Name: "prod/db", VersionStage: "AWSPREVIOUS"})
+	fmt.Println(mw.Item{Kind: mw.KindParameter, Name: "/app/price", Label: "live"})
+	fmt.Println(mw.Item{Kind: mw.KindAppConfig, Application: "orders", Environment: "prod", Name: "flags"})
+	fmt.Println(mw.Item{Kind: mw.KindSecret, Name: "shared/db", RoleARN: "arn:aws:iam::123456789012:role/reader"})
+	// Output:
+	// secret "prod/db" (stage AWSPREVIOUS)
+	// parameter "/app/price" (label live)
+	// appconfig "orders/prod/flags"
+	// secret "shared/db" as role arn:aws:iam::123456789012:role/reader
+}
+
+// What a source's Plan says of each item: the call that fetches it, and
+// how many items one call takes. Here, memorySource's.
+func ExamplePlan() {
+	src := &memorySource{}
+	for _, it := range []mw.Item{
+		{Kind: mw.KindSecret, Name: "prod/db"},
+		{Kind: mw.KindParametersByPath, Name: "/app/prod"},
+	} {
+		p, _ := src.Plan(it)
+		fmt.Printf("%v: %s, up to %d a call\n", it, p.Op, p.Batch)
+	}
+	// Output:
+	// secret "prod/db": Get, up to 10 a call
+	// parameters_by_path "/app/prod": List, up to 1 a call
+}
+
+// A Result never prints its value, under any verb, alone or in a slice.
+func ExampleResult() {
+	r := mw.Result{Value: "hunter2", Type: "SecretString"}
+	fmt.Println(r)
+	fmt.Printf("%#v %q\n", r, []mw.Result{r})
+	fmt.Println(mw.Result{Values: map[string]string{"/app/prod/db": "hunter2", "/app/prod/url": "https://example.com"}})
+	fmt.Println(mw.Result{Err: &mw.SourceError{Class: mw.ClassNotFound, Code: "ResourceNotFoundException"}})
+	// Output:
+	// mw.Result{Value: (not shown)}
+	// mw.Result{Value: (not shown)} [mw.Result{Value: (not shown)}]
+	// mw.Result{Values: ["/app/prod/db" "/app/prod/url"] (not shown)}
+	// mw.Result{Err: ResourceNotFoundException}
+}
+
+// A source's failure says how mw treats it: here a throttled answer, which
+// mw tries again, within the invoke's deadline. The source is mwtest's
+// store, read directly, whose next answer for prod/db is throttled.
+func ExampleSourceError() {
+	ext := mwtest.New(mwtest.Managed)
+	ext.PutSecret("prod/db", "hunter2")
+	ext.FailNext("prod/db", mwtest.FaultThrottle, 1)
+	src := ext.Source()
+
+	it := mw.Item{Kind: mw.KindSecret, Name: "prod/db"}
+	p, _ := src.Plan(it)
+	res := src.Fetch(context.Background(), p.Op, []mw.Item{it})
+	if se, ok := errors.AsType[*mw.SourceError](res[0].Err); ok {
+		fmt.Println(se.Class, se.Retry, se.Status, se.Code)
+	}
+
+	ext.FailNext("prod/db", mwtest.FaultThrottle, 1)
+	before := ext.Fetches("prod/db")
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		pw, err := mw.Secret(ctx, "prod/db")
+		return fmt.Sprintf("password of %d bytes", len(pw)), err
+	}, mw.WithoutEnvironment(), mw.WithSecret("prod/db", mw.From(src)))
+	fmt.Println(h(context.Background(), struct{}{}))
+	fmt.Println("attempts through Wrap:", ext.Fetches("prod/db")-before)
+	// Output:
+	// throttled true 429 ThrottlingException
+	// password of 7 bytes <nil>
+	// attempts through Wrap: 2
+}
+
+// A failure's class is the one word to go by, in a handler as on a
+// dashboard: here three optional secrets, which fail for three reasons.
+func ExampleClass() {
+	ext := mwtest.New(mwtest.Agent)
+	ext.PutSecret("prod/sealed", "hunter2")
+	ext.DenyDecrypt("prod/sealed") // KMS refuses to decrypt it
+	ext.Deny("prod/other-team")    // the role may not read it
+	srv := httptest.NewServer(ext)
+	defer srv.Close()
+
+	ids := []string{"prod/sealed", "prod/other-team", "prod/typo"}
+	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
+		for _, id := range ids {
+			_, err := mw.Secret(ctx, id)
+			if le, ok := errors.AsType[*mw.LookupError](err); ok && le.Fetch != nil {
+				fmt.Println(id, le.Fetch.Class)
+			}
+		}
+		return "the handler ran", nil
+	}, append(ext.Options(srv.URL),
+		mw.WithSecret(ids[0], mw.Optional()), mw.WithSecret(ids[1], mw.Optional()), mw.WithSecret(ids[2], mw.Optional()))...)
+	fmt.Println(h(context.Background(), struct{}{}))
+	// Output:
+	// prod/sealed kms_decrypt
+	// prod/other-team access_denied
+	// prod/typo not_found
+	// the handler ran <nil>
+}

@@ -113,3 +113,74 @@ func ExampleWithTargetingKey() {
 	// u-1: true (tester, TARGETING_MATCH) <nil>
 	// u-2: false (off, DEFAULT) <nil>
 }
+
+// The flag's state, or a boolean attribute, as "flag.attribute". In a
+// handler's unit test, mwtest.NewContext holds the profile.
+func ExampleProvider_BooleanEvaluation() {
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{AppConfig: map[string]string{
+		"flags": `{"checkout":{"enabled":true,"express":false}}`,
+	}})
+	p := mwof.NewProvider("flags")
+	none := openfeature.FlattenedContext{}
+	fmt.Println(p.BooleanEvaluation(ctx, "checkout", false, none).Value)
+	fmt.Println(p.BooleanEvaluation(ctx, "checkout.express", true, none).Value)
+	// Output:
+	// true
+	// false
+}
+
+// A number attribute, as "flag.attribute".
+func ExampleProvider_FloatEvaluation() {
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{AppConfig: map[string]string{
+		"flags": `{"checkout":{"enabled":true,"discount":0.15}}`,
+	}})
+	p := mwof.NewProvider("flags")
+	d := p.FloatEvaluation(ctx, "checkout.discount", 0, openfeature.FlattenedContext{})
+	fmt.Println(d.Value, d.Reason)
+	// Output: 0.15 STATIC
+}
+
+// A number attribute that is a whole number; one that is not gives the
+// default, and says why.
+func ExampleProvider_IntEvaluation() {
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{AppConfig: map[string]string{
+		"flags": `{"checkout":{"enabled":true,"limit":5,"discount":0.15}}`,
+	}})
+	p := mwof.NewProvider("flags")
+	none := openfeature.FlattenedContext{}
+	fmt.Println(p.IntEvaluation(ctx, "checkout.limit", 0, none).Value)
+	d := p.IntEvaluation(ctx, "checkout.discount", 0, none)
+	fmt.Println(d.Value, d.Reason, d.Error())
+	// Output:
+	// 5
+	// 0 ERROR TYPE_MISMATCH: mw: attribute "discount" of flag "checkout" is a number, not a whole number
+}
+
+// The flag's attributes as a map, or any one attribute.
+func ExampleProvider_ObjectEvaluation() {
+	ctx := mwtest.NewContext(context.Background(), mwtest.Values{AppConfig: map[string]string{
+		"flags": `{"checkout":{"enabled":true,"limit":5,"regions":["eu-west-1","eu-west-2"]}}`,
+	}})
+	p := mwof.NewProvider("flags")
+	none := openfeature.FlattenedContext{}
+	fmt.Println(p.ObjectEvaluation(ctx, "checkout", nil, none).Value)
+	fmt.Println(p.ObjectEvaluation(ctx, "checkout.regions", nil, none).Value)
+	// Output:
+	// map[limit:5 regions:[eu-west-1 eu-west-2]]
+	// [eu-west-1 eu-west-2]
+}
+
+// The provider names itself Name, as OpenFeature's client reports it.
+func ExampleProvider_Metadata() {
+	p := mwof.NewProvider("flags")
+	fmt.Println(p.Metadata().Name)
+	// Output: mw
+}
+
+// The provider adds no hook of its own to OpenFeature's: a client's hooks
+// are the application's.
+func ExampleProvider_Hooks() {
+	p := mwof.NewProvider("flags")
+	fmt.Println(len(p.Hooks()))
+	// Output: 0
+}
