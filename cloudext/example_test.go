@@ -18,22 +18,15 @@ import (
 	"github.com/lambda-mw/mw/cloudext/cloudexttest"
 )
 
-// fakeRuntime serves the fake Cloud Extensions runtime on a loopback port,
-// with a secret, a parameter and a profile, as the examples read them.
-func fakeRuntime(s cloudexttest.Settings) (*cloudexttest.Server, *httptest.Server) {
-	f := cloudexttest.New(s)
-	f.PutSecret("prod/db", `{"username":"app","password":"example-only"}`)
-	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
-	f.PutConfiguration("app", "prod", "settings", "application/json", []byte(`{"greeting":"hello"}`))
-	return f, httptest.NewServer(f)
-}
-
 // A wrapped handler reads its secrets, parameters and AppConfig profiles
 // through Cloud Extensions. In a function, cfg comes from
 // config.LoadDefaultConfig, and the endpoint is the default,
 // http://localhost:5333.
 func Example() {
-	f, srv := fakeRuntime(cloudexttest.Settings{})
+	f := cloudexttest.New(cloudexttest.Settings{})
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+	f.PutConfiguration("app", "prod", "settings", "application/json", []byte(`{"greeting":"hello"}`))
+	srv := httptest.NewServer(f)
 	defer srv.Close()
 	cfg := f.Config() // the function's credentials, which the runtime has too
 
@@ -58,7 +51,9 @@ func Example() {
 // New signs with the aws.Config's credentials: runtimeCredentials, the
 // profile's default authentication.
 func ExampleNew() {
-	f, srv := fakeRuntime(cloudexttest.Settings{})
+	f := cloudexttest.New(cloudexttest.Settings{})
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+	srv := httptest.NewServer(f)
 	defer srv.Close()
 	src := cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL))
 	fmt.Println(src.Name())
@@ -72,7 +67,9 @@ func ExampleNew() {
 // A profile whose authentication is extensionKey: requests are signed with
 // its CXEK… key.
 func ExampleWithExtensionKey() {
-	_, srv := fakeRuntime(cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthExtensionKey}})
+	f := cloudexttest.New(cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthExtensionKey}})
+	f.PutSecret("prod/db", `{"username":"app","password":"example-only"}`)
+	srv := httptest.NewServer(f)
 	defer srv.Close()
 	key := cloudext.ExtensionKey(cloudexttest.ExtensionAccessKeyID, cloudexttest.ExtensionSecretKey)
 	src := cloudext.New(aws.Config{}, cloudext.WithEndpoint(srv.URL), cloudext.WithExtensionKey(key))
@@ -86,7 +83,9 @@ func ExampleWithExtensionKey() {
 
 // The extension key from two environment variables the function sets.
 func ExampleExtensionKeyFromEnv() {
-	f, srv := fakeRuntime(cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthExtensionKey}})
+	f := cloudexttest.New(cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthExtensionKey}})
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+	srv := httptest.NewServer(f)
 	defer srv.Close()
 	os.Setenv("CLOUDEXTENSIONS_ACCESS_KEY_ID", cloudexttest.ExtensionAccessKeyID)
 	os.Setenv("CLOUDEXTENSIONS_SECRET_KEY", cloudexttest.ExtensionSecretKey)
@@ -104,7 +103,9 @@ func ExampleExtensionKeyFromEnv() {
 // Here an httptest server stands in for Secrets Manager; in a function the
 // aws.Config reaches the real one.
 func ExampleExtensionKeyFromSecret() {
-	f, srv := fakeRuntime(cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthExtensionKey}})
+	f := cloudexttest.New(cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthExtensionKey}})
+	f.PutParameter("/app/url", cloudexttest.TypeString, "https://example.com")
+	srv := httptest.NewServer(f)
 	defer srv.Close()
 	secretsManager := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"Name": "cloudextensions/key", "SecretString": cloudexttest.ExtensionSecretKey})
@@ -124,7 +125,9 @@ func ExampleExtensionKeyFromSecret() {
 // extension's SSRF token check on, as AWS's best practices keep it then.
 func ExampleWithoutAuthentication() {
 	const token = "the-token-of-the-profile-entry"
-	f, srv := fakeRuntime(cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthNone}, SSRFToken: token})
+	f := cloudexttest.New(cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthNone}, SSRFToken: token})
+	f.PutSecret("prod/db", `{"username":"app","password":"example-only"}`)
+	srv := httptest.NewServer(f)
 	defer srv.Close()
 	src := cloudext.New(aws.Config{}, cloudext.WithEndpoint(srv.URL), cloudext.WithoutAuthentication(), cloudext.WithSSRFToken(token))
 	fmt.Println(strings.Replace(fmt.Sprint(src), srv.URL, "http://localhost:5333", 1)) // never the token
@@ -138,7 +141,8 @@ func ExampleWithoutAuthentication() {
 // Flags evaluated with a caller's context: one request to the AppConfig
 // extension per evaluation.
 func ExampleSource_EvaluateFlag() {
-	f, srv := fakeRuntime(cloudexttest.Settings{})
+	f := cloudexttest.New(cloudexttest.Settings{})
+	srv := httptest.NewServer(f)
 	defer srv.Close()
 	f.PutFlags("shop", "prod", "flags", map[string]cloudexttest.Flag{"checkout": {
 		Variants: []cloudexttest.Variant{
@@ -165,7 +169,9 @@ func ExampleSource_EvaluateFlag() {
 // The AppConfig extension's signing name, which AWS does not document,
 // and the Region of the signatures' scope.
 func ExampleWithAppConfigSigningName() {
-	f, srv := fakeRuntime(cloudexttest.Settings{AppConfigSigningName: "appconfigcloudextension"})
+	f := cloudexttest.New(cloudexttest.Settings{AppConfigSigningName: "appconfigcloudextension"})
+	f.PutConfiguration("app", "prod", "settings", "application/json", []byte(`{"greeting":"hello"}`))
+	srv := httptest.NewServer(f)
 	defer srv.Close()
 	src := cloudext.New(f.Config(), cloudext.WithEndpoint(srv.URL),
 		cloudext.WithAppConfigSigningName("appconfigcloudextension"), cloudext.WithRegion("eu-west-1"))
