@@ -67,7 +67,7 @@ func TestAuthenticationRefused(t *testing.T) {
 		},
 		{
 			name: "wrong secret key", settings: cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthExtensionKey}}, opts: []cloudext.Option{badKey},
-			sm: want{class: mw.ClassBadToken, status: 403, code: "SignatureDoesNotMatch", hint: []string{"secret key"}},
+			sm: want{class: mw.ClassBadToken, status: 403, code: "SignatureDoesNotMatch", hint: []string{"secret key", "for Region us-east-1", "cloudext.WithRegion"}},
 			ps: want{class: mw.ClassBadToken, status: 400, code: "AccessDeniedException", hint: []string{"secret key"}},
 			ac: want{class: mw.ClassBadToken, status: 403, code: "AccessDeniedException", hint: []string{"secret key", "WithAppConfigSigningName"}},
 		},
@@ -90,6 +90,12 @@ func TestAuthenticationRefused(t *testing.T) {
 			sm:   want{class: mw.ClassBadToken, status: 403, code: "InvalidClientTokenId", hint: []string{"current key"}},
 			ps:   want{class: mw.ClassBadToken, status: 400, code: "AccessDeniedException", hint: []string{"current key"}},
 			ac:   want{class: mw.ClassBadToken, status: 403, code: "AccessDeniedException", hint: []string{"current key"}},
+		},
+		{
+			name: "another Region", settings: cloudexttest.Settings{Region: "us-east-1"}, opts: []cloudext.Option{cloudext.WithRegion("eu-west-1")},
+			sm: want{class: mw.ClassBadToken, status: 403, code: "SignatureDoesNotMatch", hint: []string{"for Region eu-west-1", "cloudext.WithRegion"}},
+			ps: want{class: mw.ClassBadToken, status: 400, code: "AccessDeniedException", hint: []string{"for Region eu-west-1", "cloudext.WithRegion"}},
+			ac: want{class: mw.ClassBadToken, status: 403, code: "AccessDeniedException", hint: []string{"for Region eu-west-1", "cloudext.WithRegion"}},
 		},
 		{
 			name: "another AppConfig signing name", settings: cloudexttest.Settings{AppConfigSigningName: "appconfigcloudextension"},

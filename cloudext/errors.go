@@ -354,8 +354,8 @@ func (s *Source) authHint(ext extension, r refusal) string {
 	}
 	// SIGNATURE_MISMATCH, SignatureDoesNotMatch: a bad signature, key or
 	// clock, as the Secrets Manager errors page lumps them together.
-	hint := "the runtime refused the request's signature, made with " + mode + ": check the secret key, " +
-		"that the host's clock is within 5 seconds of the runtime's"
+	hint := "the runtime refused the request's signature, made with " + mode + " for Region " + s.region + ": check the secret key, " +
+		"the Region, if the runtime checks it (cloudext.WithRegion; the aws.Config's by default), that the host's clock is within 5 seconds of the runtime's"
 	if ext == extAppConfig {
 		hint += ", and the signing name (cloudext.WithAppConfigSigningName: AWS does not document the AppConfig extension's; " + s.acSigning + " was used)"
 	}
