@@ -1,25 +1,19 @@
 package mw_test
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/wiretest"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -78,64 +72,6 @@ func TestResponseHeadersAreCapped(t *testing.T) {
 	}
 }
 
-// rawServer is an endpoint that is no well-behaved HTTP server: to each
-// connection it sends answer as it is, once the request's headers have
-// come, then closes it; or, with hold, keeps it open until the client
-// closes it, and says so on closed.
-func rawServer(t *testing.T, answer string, hold bool) (url string, closed <-chan struct{}) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{}, 64)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if line == "\r\n" {
-						break
-					}
-				}
-				if _, err := io.WriteString(c, answer); err != nil || !hold {
-					return
-				}
-				_, _ = io.Copy(io.Discard, br) // until the client closes it
-				select {
-				case done <- struct{}{}:
-				default:
-				}
-			})
-		}
-	})
-	return "http://" + ln.Addr().String(), done
-}
-
 // Nothing from the wire goes into an error. net/http's own errors quote
 // what the server sent (`malformed HTTP response "{\"ARN\":…`), so an
 // endpoint that answers a bare body (a wrong port, a raw proxy, a desynced
@@ -160,7 +96,7 @@ func TestTransportFailuresQuoteNothingFromTheWire(t *testing.T) {
 		{"a truncated answer", "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" + body, mw.ClassUnavailable, "closed"},
 		{"nothing", "", mw.ClassUnavailable, "closed"},
 	} {
-		url, _ := rawServer(t, c.answer, false)
+		url, _ := wiretest.Serve(t, c.answer, false)
 		for source, opts := range map[string][]mw.Option{
 			"extension": {mw.WithEndpoint(url), mw.WithSecrets("s")},
 			"appconfig": {mw.WithAppConfigEndpoint(url), mw.WithAppConfig("a", "e", "p")},
@@ -192,25 +128,6 @@ func TestTransportFailuresQuoteNothingFromTheWire(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer that the standard logger may write while
-// a test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Nothing from the wire goes into the process's log. An endpoint whose
 // Content-Length is short (counted in characters, not bytes), or that
 // answers twice, leaves bytes on the connection after its answer; net/http,
@@ -219,18 +136,11 @@ func (l *lockedBuffer) String() string {
 // the tail of the value, on the standard logger, which Lambda sends to
 // CloudWatch. No connection that carried such an answer may be kept.
 func TestNothingFromTheWireReachesTheProcessLog(t *testing.T) {
-	logged := &lockedBuffer{}
-	prev := log.Writer()
-	log.SetOutput(logged)
-	t.Cleanup(func() { log.SetOutput(prev) })
+	logged := wiretest.CaptureLog(t)
 
 	value := strings.Repeat("é", 40) + canary
 	secret := `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf","Name":"s","SecretString":"` + value + `"}`
-	answer := func(status, body string, length int) string {
-		return "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(length) + "\r\n\r\n" + body
-	}
-	inChars := func(status, body string) string { return answer(status, body, utf8.RuneCountInString(body)) }
-	whole := func(status, body string) string { return answer(status, body, len(body)) }
+	inChars, whole := wiretest.InChars, wiretest.Whole
 	for _, c := range []struct {
 		name, answer string
 		appConfig    bool
@@ -244,7 +154,7 @@ func TestNothingFromTheWireReachesTheProcessLog(t *testing.T) {
 	} {
 		// mw's own client, and a user's that keeps connections.
 		for client, hc := range map[string]*http.Client{"mw's client": nil, "a user's client": {Transport: &http.Transport{}}} {
-			url, closed := rawServer(t, c.answer, true)
+			url, closed := wiretest.Serve(t, c.answer, true)
 			opts := []mw.Option{mw.WithoutEnvironment(), mw.WithEndpoint(url), mw.WithSecrets("s")}
 			if c.appConfig {
 				opts = []mw.Option{mw.WithoutEnvironment(), mw.WithAppConfigEndpoint(url), mw.WithAppConfig("a", "e", "p")}

@@ -1,11 +1,8 @@
 package cloudext_test
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,66 +11,12 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/cloudext"
 	"github.com/lambda-mw/mw/cloudext/cloudexttest"
+	"github.com/lambda-mw/mw/internal/wiretest"
 )
-
-// rawRuntime is an endpoint that is no well-behaved HTTP server: to each
-// connection it sends answer as it is, once the request (headers and
-// body) has come, then closes it; or, with hold, keeps it open until the
-// client closes it, and says so on closed.
-func rawRuntime(t *testing.T, answer string, hold bool) (url string, closed <-chan struct{}) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{}, 64)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				req, err := http.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				_, _ = io.Copy(io.Discard, req.Body)
-				if _, err := io.WriteString(c, answer); err != nil || !hold {
-					return
-				}
-				_, _ = io.Copy(io.Discard, br) // until the client closes it
-				select {
-				case done <- struct{}{}:
-				default:
-				}
-			})
-		}
-	})
-	return "http://" + ln.Addr().String(), done
-}
 
 // Nothing from the wire goes into an error. net/http's own transport
 // errors quote what the server sent (`malformed HTTP response
@@ -95,7 +38,7 @@ func TestTransportFailuresQuoteNothingFromTheWire(t *testing.T) {
 		{"a garbage chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + canary + "\r\n", mw.ClassMalformed},
 		{"a truncated answer", "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" + body, mw.ClassUnavailable},
 	} {
-		url, _ := rawRuntime(t, c.answer, false)
+		url, _ := wiretest.Serve(t, c.answer, false)
 		src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
 		for _, it := range []mw.Item{secret("s"), param("/p"), profile("a", "e", "p")} {
 			r := fetch(t, src, it)[0] // fetch checks every printed form for the canary
@@ -112,25 +55,6 @@ func TestTransportFailuresQuoteNothingFromTheWire(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer that the standard logger may write while
-// a test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Nothing from the wire goes into the process's log. An endpoint whose
 // Content-Length is short (counted in characters, not bytes), or that
 // answers twice, leaves bytes on the connection after its answer; net/http,
@@ -139,18 +63,11 @@ func (l *lockedBuffer) String() string {
 // the tail of the value, on the standard logger, which Lambda sends to
 // CloudWatch. No connection that carried such an answer may be kept.
 func TestNothingFromTheWireReachesTheProcessLog(t *testing.T) {
-	logged := &lockedBuffer{}
-	prev := log.Writer()
-	log.SetOutput(logged)
-	t.Cleanup(func() { log.SetOutput(prev) })
+	logged := wiretest.CaptureLog(t)
 
 	value := strings.Repeat("é", 40) + canary
 	secretBody := `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf","Name":"s","SecretString":"` + value + `"}`
-	answer := func(status, body string, length int) string {
-		return "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(length) + "\r\n\r\n" + body
-	}
-	inChars := func(status, body string) string { return answer(status, body, utf8.RuneCountInString(body)) }
-	whole := func(status, body string) string { return answer(status, body, len(body)) }
+	inChars, whole := wiretest.InChars, wiretest.Whole
 	for _, c := range []struct {
 		name, answer string
 		it           mw.Item
@@ -161,7 +78,7 @@ func TestNothingFromTheWireReachesTheProcessLog(t *testing.T) {
 		{"parameters, their length in characters", inChars("200 OK", `{"Parameters":[{"Name":"/p","Value":"`+value+`"}],"InvalidParameters":[]}`), param("/p")},
 	} {
 		for client, hc := range map[string]*http.Client{"the Source's client": nil, "a user's client": {Transport: &http.Transport{}}} {
-			url, closed := rawRuntime(t, c.answer, true)
+			url, closed := wiretest.Serve(t, c.answer, true)
 			opts := []cloudext.Option{cloudext.WithEndpoint(url)}
 			if hc != nil {
 				opts = append(opts, cloudext.WithHTTPClient(hc))
@@ -198,7 +115,7 @@ func TestAnswersNameTheSecretAskedFor(t *testing.T) {
 		{"SecretString twice", `{"Name":"s","SecretString":"x","SecretString":"` + canary + `"}`},
 		{"a lone surrogate", `{"Name":"s","SecretString":"` + canary + `\ud800"}`},
 	} {
-		url, _ := rawRuntime(t, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(c.body))+"\r\n\r\n"+c.body, false)
+		url, _ := wiretest.Serve(t, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(c.body))+"\r\n\r\n"+c.body, false)
 		src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
 		r := fetch(t, src, secret("s"))[0]
 		if r.Err == nil {
@@ -215,7 +132,7 @@ func TestAnswersNameTheSecretAskedFor(t *testing.T) {
 // and its ARN, each when present, name the same parameter.
 func TestParametersAnswerNamesTheParameterAskedFor(t *testing.T) {
 	body := `{"Parameters":[{"Name":"/p","ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/other","Value":"` + canary + `"}],"InvalidParameters":[]}`
-	url, _ := rawRuntime(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, false)
+	url, _ := wiretest.Serve(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, false)
 	src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
 	if r := fetch(t, src, param("/p"))[0]; r.Err == nil {
 		t.Errorf("an answer whose ARN names another parameter was served")
@@ -229,7 +146,7 @@ func TestAppConfigAnswersReadStrictly(t *testing.T) {
 		{"content twice", `{"content":"e30=","content":"eyJ4IjoxfQ=="}`},
 		{"enabled twice", `{"enabled":false,"ENABLED":true}`},
 	} {
-		url, _ := rawRuntime(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(c.body))+"\r\n\r\n"+c.body, false)
+		url, _ := wiretest.Serve(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(c.body))+"\r\n\r\n"+c.body, false)
 		src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
 		it := profile("a", "e", "p")
 		var err error
@@ -305,7 +222,7 @@ func TestParametersAnswerTheVersionAskedFor(t *testing.T) {
 		{"the latest, answered 7", param("/p"), `"Version":7`, true},
 	} {
 		body := `{"Parameters":[{"Name":"/p",` + c.param + `,"Value":"` + canary + `"}],"InvalidParameters":[]}`
-		url, _ := rawRuntime(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, false)
+		url, _ := wiretest.Serve(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, false)
 		src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
 		r := fetch(t, src, c.it)[0]
 		if served := r.Err == nil; served != c.serve {
