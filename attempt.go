@@ -480,15 +480,6 @@ func callSource(ctx context.Context, rt *route, op string, items []Item) []Resul
 	return res
 }
 
-// maxOverdue is how many calls to one source may still run after their
-// context ended before mw calls it no more until some return.
-const maxOverdue = 16
-
-// overdue counts the calls to one source that still run after their
-// context ended: each costs a goroutine, and a source that ignores its
-// context would otherwise cost one, and a call, per invoke.
-type overdue struct{ n atomic.Int32 }
-
 // refusal is the error of a call not made, since maxOverdue calls to the
 // source named still run past their context; nil if fewer do.
 func (o *overdue) refusal(name string) error {

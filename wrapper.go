@@ -39,6 +39,15 @@ type route struct {
 	late overdue // its calls still running after their context ended
 }
 
+// maxOverdue is how many calls to one source may still run after their
+// context ended before mw calls it no more until some return.
+const maxOverdue = 16
+
+// overdue counts the calls to one source that still run after their
+// context ended: each costs a goroutine, and a source that ignores its
+// context would otherwise cost one, and a call, per invoke.
+type overdue struct{ n atomic.Int32 }
+
 // itemPlan is how one item is fetched: by which source, in which call.
 type itemPlan struct {
 	route *route
