@@ -303,27 +303,8 @@ func (e *LookupError) Error() string {
 	}
 	switch e.Err {
 	case ErrNotDeclared:
-		if e.readAs != "" {
-			return fmt.Sprintf("mw: %s %q is declared, and read by %q: read it by that name", e.Kind, e.Name, e.readAs)
-		}
-		if e.inTest && e.near != "" {
-			return fmt.Sprintf("mw: %s %q is not in this test's values, but %s %q is: check the name the handler reads "+
-				"(in a Lambda, a name its mw.Wrap does not declare fails as not declared), or add it to the mwtest.Values given to mwtest.NewContext",
-				e.Kind, e.Name, e.Kind, e.near)
-		}
-		if e.inTest {
-			return fmt.Sprintf("mw: %s %q is not in this test's values: add it to the mwtest.Values given to mwtest.NewContext, "+
-				"and check that the handler's mw.Wrap declares it (in a Lambda, a name it does not declare fails as not declared)", e.Kind, e.Name)
-		}
-		if f := e.declaredAs.facts(); f != nil {
-			return fmt.Sprintf("mw: %s %q was not declared, but %s %q was: read it with mw.%s", e.Kind, e.Name, e.declaredAs, e.Name, f.accessor)
-		}
-		if f := e.Kind.facts(); f != nil && e.near != "" {
-			return fmt.Sprintf("mw: %s %q was not declared, but %s %q was: read it by that name, or add mw.%s to mw.Wrap",
-				e.Kind, e.Name, e.Kind, e.near, fmt.Sprintf(f.declare, e.Name))
-		}
-		if f := e.Kind.facts(); f != nil {
-			return fmt.Sprintf("mw: %s %q was not declared: add mw.%s to mw.Wrap", e.Kind, e.Name, fmt.Sprintf(f.declare, e.Name))
+		if msg := e.notDeclared(); msg != "" {
+			return msg
 		}
 	case ErrNoValues:
 		return fmt.Sprintf("mw: %s %q: %v: pass the ctx your wrapped handler received (values exist only inside an invoke of a handler made by mw.Wrap)", e.Kind, e.Name, e.Err)
@@ -333,6 +314,35 @@ func (e *LookupError) Error() string {
 		}
 	}
 	return fmt.Sprintf("mw: %s %q: %v", e.Kind, e.Name, e.Err)
+}
+
+// notDeclared is the message of ErrNotDeclared, with the fix for what the
+// lookup found: another spelling, a likely typo, a test's values, another
+// kind; "" when it found nothing to say.
+func (e *LookupError) notDeclared() string {
+	if e.readAs != "" {
+		return fmt.Sprintf("mw: %s %q is declared, and read by %q: read it by that name", e.Kind, e.Name, e.readAs)
+	}
+	if e.inTest && e.near != "" {
+		return fmt.Sprintf("mw: %s %q is not in this test's values, but %s %q is: check the name the handler reads "+
+			"(in a Lambda, a name its mw.Wrap does not declare fails as not declared), or add it to the mwtest.Values given to mwtest.NewContext",
+			e.Kind, e.Name, e.Kind, e.near)
+	}
+	if e.inTest {
+		return fmt.Sprintf("mw: %s %q is not in this test's values: add it to the mwtest.Values given to mwtest.NewContext, "+
+			"and check that the handler's mw.Wrap declares it (in a Lambda, a name it does not declare fails as not declared)", e.Kind, e.Name)
+	}
+	if f := e.declaredAs.facts(); f != nil {
+		return fmt.Sprintf("mw: %s %q was not declared, but %s %q was: read it with mw.%s", e.Kind, e.Name, e.declaredAs, e.Name, f.accessor)
+	}
+	if f := e.Kind.facts(); f != nil && e.near != "" {
+		return fmt.Sprintf("mw: %s %q was not declared, but %s %q was: read it by that name, or add mw.%s to mw.Wrap",
+			e.Kind, e.Name, e.Kind, e.near, fmt.Sprintf(f.declare, e.Name))
+	}
+	if f := e.Kind.facts(); f != nil {
+		return fmt.Sprintf("mw: %s %q was not declared: add mw.%s to mw.Wrap", e.Kind, e.Name, fmt.Sprintf(f.declare, e.Name))
+	}
+	return ""
 }
 
 // Unwrap returns Err, and Fetch when set.

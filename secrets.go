@@ -188,18 +188,9 @@ func notDeclared(ctx context.Context, k Kind, name string) *LookupError {
 		if s == nil {
 			return true
 		}
-		if ref, ok := s.Index.Spelling(resolved.Kind(k), name); ok {
+		if ref, ok := spelling(s, h.Owner == nil, k, name); ok {
 			e.readAs = ref
 			return false
-		}
-		if h.Owner == nil && k == KindAppConfig {
-			// A test's values hold a profile by its name alone.
-			if p := name[strings.LastIndexByte(name, '/')+1:]; p != name {
-				if _, ok := s.Index.Lookup(resolved.Kind(k), p); ok {
-					e.readAs = p
-					return false
-				}
-			}
 		}
 		if e.near == "" {
 			e.near, _ = s.Index.Nearest(resolved.Kind(k), name)
@@ -210,6 +201,19 @@ func notDeclared(ctx context.Context, k Kind, name string) *LookupError {
 		return !e.inTest
 	})
 	return e
+}
+
+// spelling returns the name handlers read the item that name spells
+// otherwise by, if s declares one: an AppConfig profile read as
+// application/environment/profile. A test's values (inTest) hold a
+// profile by its name alone.
+func spelling(s *resolved.Set, inTest bool, k Kind, name string) (string, bool) {
+	if ref, ok := s.Index.Spelling(resolved.Kind(k), name); ok || !inTest || k != KindAppConfig {
+		return ref, ok
+	}
+	p := name[strings.LastIndexByte(name, '/')+1:]
+	_, ok := s.Index.Lookup(resolved.Kind(k), p)
+	return p, ok && p != name
 }
 
 // find returns the Set that holds a declared item's value, and its
