@@ -70,43 +70,15 @@ func refuse(it mw.Item, format string, args ...any) error {
 }
 
 func checkParameter(it mw.Item) error {
-	name := it.Name
-	switch {
-	case name == "":
-		return refuse(it, "no name")
-	case awsname.Service(name) == "secretsmanager":
-		return refuse(it, "a Secrets Manager secret's ARN, not a parameter's: declare it with mw.WithSecrets, or read it through Parameter Store as %s<secret id>", awsname.ReferencePrefix)
-	case strings.HasPrefix(name, "arn:") && awsname.Service(name) != "ssm":
-		return refuse(it, "not an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)")
-	case awsname.Service(name) == "ssm" && !strings.Contains(name, ":parameter/"):
-		return refuse(it, "an SSM ARN that is not a parameter's (arn:aws:ssm:<region>:<account>:parameter/<name>)")
-	case it.VersionID != "" || it.VersionStage != "":
-		return refuse(it, "a parameter has no version id or stage: pin it with a version number or a label (for a secret read through %s<id>, the label is its stage)", awsname.ReferencePrefix)
-	case it.Version < 0:
-		return refuse(it, "versions start at 1")
-	case it.Version != 0 && it.Label != "":
-		return refuse(it, "pinned by both a version and a label: Parameter Store takes one selector")
-	case awsname.HasSelector(name) && (it.Version != 0 || it.Label != ""):
-		return refuse(it, "the name already ends in a selector (:version or :label): drop it or the version option")
-	case strings.Contains(it.Label, ":"):
-		return refuse(it, "a label cannot hold ':'")
+	if p := awsname.ParameterProblem(it.Name, it.Version, it.Label, it.VersionID, it.VersionStage); p != "" {
+		return refuse(it, "%s", p)
 	}
 	return nil
 }
 
 func checkSecret(it mw.Item) error {
-	name := it.Name
-	switch {
-	case name == "":
-		return refuse(it, "no name")
-	case awsname.Service(name) == "ssm":
-		return refuse(it, "an SSM parameter's ARN, not a secret's: declare it with mw.WithParameters")
-	case strings.HasPrefix(name, "arn:") && awsname.Service(name) != "secretsmanager":
-		return refuse(it, "not a Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
-	case strings.HasPrefix(name, awsname.ReferencePrefix):
-		return refuse(it, "a Parameter Store reference to a secret: declare it with mw.WithParameters, or declare the secret %q itself", strings.TrimPrefix(name, awsname.ReferencePrefix))
-	case it.Version != 0 || it.Label != "":
-		return refuse(it, "a secret has no version number or label: pin it with a version id or a version stage")
+	if p := awsname.SecretProblem(it.Name, it.Version, it.Label); p != "" {
+		return refuse(it, "%s", p)
 	}
 	return nil
 }

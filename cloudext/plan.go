@@ -2,7 +2,6 @@ package cloudext
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/internal/awsname"
@@ -75,42 +74,23 @@ func roleRefusal(it mw.Item, ext extension) error {
 }
 
 func checkSecret(it mw.Item) error {
-	switch name := it.Name; {
-	case name == "":
-		return refuse(it, "no name")
-	case awsname.Service(name) == "ssm":
-		return refuse(it, "an SSM parameter's ARN, not a secret's: declare it with mw.WithParameters")
-	case strings.HasPrefix(name, "arn:") && awsname.Service(name) != "secretsmanager":
-		return refuse(it, "not a Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
-	case it.Version != 0 || it.Label != "":
-		return refuse(it, "a secret has no version number or label: pin it with a version id or a version stage")
-	case it.RoleARN != "" && !awsname.IsRole(it.RoleARN):
+	if p := awsname.SecretProblem(it.Name, it.Version, it.Label); p != "" {
+		return refuse(it, "%s", p)
+	}
+	if it.RoleARN != "" && !awsname.IsRole(it.RoleARN) {
 		return refuse(it, "the role is not an IAM role's ARN (arn:<partition>:iam::<account>:role/<name>), which the extension refuses")
 	}
 	return nil
 }
 
 func checkParameter(it mw.Item) error {
-	switch name := it.Name; {
-	case it.RoleARN != "":
+	if it.RoleARN != "" {
 		return roleRefusal(it, extParameterStore)
-	case name == "":
-		return refuse(it, "no name")
-	case awsname.Service(name) == "secretsmanager":
-		return refuse(it, "a Secrets Manager secret's ARN, not a parameter's: declare it with mw.WithSecrets, or read it through Parameter Store as %s<secret id>", awsname.ReferencePrefix)
-	case strings.HasPrefix(name, "arn:") && awsname.Service(name) != "ssm":
-		return refuse(it, "not an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)")
-	case it.VersionID != "" || it.VersionStage != "":
-		return refuse(it, "a parameter has no version id or stage: pin it with a version number or a label")
-	case it.Version < 0:
-		return refuse(it, "versions start at 1")
-	case it.Version != 0 && it.Label != "":
-		return refuse(it, "pinned by both a version and a label: Parameter Store takes one selector")
-	case awsname.HasSelector(name) && (it.Version != 0 || it.Label != ""):
-		return refuse(it, "the name already ends in a selector (:version or :label): drop it or the version option")
-	case strings.Contains(it.Label, ":"):
-		return refuse(it, "a label cannot hold ':'")
-	case len(awsname.ParameterRequest(it.Name, it.Version, it.Label)) > 2048:
+	}
+	if p := awsname.ParameterProblem(it.Name, it.Version, it.Label, it.VersionID, it.VersionStage); p != "" {
+		return refuse(it, "%s", p)
+	}
+	if len(awsname.ParameterRequest(it.Name, it.Version, it.Label)) > 2048 {
 		return refuse(it, "a name of more than 2,048 characters, which the extension refuses")
 	}
 	return nil

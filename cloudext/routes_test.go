@@ -277,6 +277,9 @@ func TestPlan(t *testing.T) {
 		{it: mw.Item{Kind: mw.KindParameter, Name: "/p:3", Version: 2}, refusal: "selector"},
 		{it: param("arn:aws:secretsmanager:us-east-1:123456789012:secret:s"), refusal: "WithSecrets"},
 		{it: mw.Item{Kind: mw.KindAppConfig, Name: "p"}, refusal: "application"},
+		{it: param("arn:aws:ssm:us-east-1:123456789012:document/d"), refusal: "not a parameter's"},
+		{it: secret("/aws/reference/secretsmanager/prod/db"), refusal: `"prod/db"`},
+		{it: mw.Item{Kind: mw.KindParameter, Name: "/p", VersionStage: "AWSPREVIOUS"}, refusal: "the label is its stage"},
 	} {
 		p, err := src.Plan(c.it)
 		switch {

@@ -84,6 +84,53 @@ func resource(s string) string {
 	return ""
 }
 
+// ParameterProblem says what makes a parameter's name and selectors one
+// that Parameter Store refuses or that names no parameter: a fixed phrase
+// with the fix, or "" for none. A source checks the Items it is given with
+// it, since a Source may be called with an Item no Wrap checked.
+func ParameterProblem(name string, version int64, label, versionID, versionStage string) string {
+	switch {
+	case name == "":
+		return "no name"
+	case Service(name) == "secretsmanager":
+		return "a Secrets Manager secret's ARN, not a parameter's: declare it with mw.WithSecrets, or read it through Parameter Store as " + ReferencePrefix + "<secret id>"
+	case strings.HasPrefix(name, "arn:") && Service(name) != "ssm":
+		return "not an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)"
+	case Service(name) == "ssm" && !strings.Contains(name, ":parameter/"):
+		return "an SSM ARN that is not a parameter's (arn:aws:ssm:<region>:<account>:parameter/<name>)"
+	case versionID != "" || versionStage != "":
+		return "a parameter has no version id or stage: pin it with a version number or a label (for a secret read through " + ReferencePrefix + "<id>, the label is its stage)"
+	case version < 0:
+		return "versions start at 1"
+	case version != 0 && label != "":
+		return "pinned by both a version and a label: Parameter Store takes one selector"
+	case HasSelector(name) && (version != 0 || label != ""):
+		return "the name already ends in a selector (:version or :label): drop it or the version option"
+	case strings.Contains(label, ":"):
+		return "a label cannot hold ':'"
+	}
+	return ""
+}
+
+// SecretProblem says what makes a secret's name and selectors one that
+// names no secret: a fixed phrase with the fix, or "" for none.
+func SecretProblem(name string, version int64, label string) string {
+	switch {
+	case name == "":
+		return "no name"
+	case Service(name) == "ssm":
+		return "an SSM parameter's ARN, not a secret's: declare it with mw.WithParameters"
+	case strings.HasPrefix(name, "arn:") && Service(name) != "secretsmanager":
+		return "not a Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)"
+	case strings.HasPrefix(name, ReferencePrefix):
+		return "a Parameter Store reference to a secret: declare it with mw.WithParameters, or declare the secret " +
+			strconv.Quote(strings.TrimPrefix(name, ReferencePrefix)) + " itself"
+	case version != 0 || label != "":
+		return "a secret has no version number or label: pin it with a version id or a version stage"
+	}
+	return ""
+}
+
 // ParameterRequest returns the name GetParameters is asked for a
 // parameter pinned to version (if not 0) or label (if not ""): name:3 or
 // name:label.

@@ -2,6 +2,7 @@ package awsname
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -172,6 +173,60 @@ func TestAnswersSecret(t *testing.T) {
 				a = *c.arn
 			}
 			t.Errorf("AnswersSecret(%q, %q, %q) = %v; want %v", c.asked, n, a, got, c.want)
+		}
+	}
+}
+
+func TestParameterProblem(t *testing.T) {
+	type q struct {
+		name                    string
+		version                 int64
+		label, versionID, stage string
+	}
+	for _, c := range []struct {
+		q    q
+		says string // a part of the problem; "" for none
+	}{
+		{q{name: "/app/db"}, ""},
+		{q{name: paramARN, version: 3}, ""},
+		{q{name: ReferencePrefix + "db:AWSPREVIOUS"}, ""},
+		{q{name: ""}, "no name"},
+		{q{name: secretARN}, "mw.WithSecrets"},
+		{q{name: "arn:aws:s3:::bucket/key"}, "not an SSM parameter ARN"},
+		{q{name: "arn:aws:ssm:us-east-1:123456789012:document/d"}, "not a parameter's"},
+		{q{name: "/a", stage: "AWSCURRENT"}, "the label is its stage"},
+		{q{name: "/a", versionID: "v"}, "no version id"},
+		{q{name: "/a", version: -1}, "start at 1"},
+		{q{name: "/a", version: 2, label: "live"}, "one selector"},
+		{q{name: "/a:3", label: "live"}, "already ends in a selector"},
+		{q{name: "/a", label: "a:b"}, "cannot hold ':'"},
+	} {
+		got := ParameterProblem(c.q.name, c.q.version, c.q.label, c.q.versionID, c.q.stage)
+		if (c.says == "") != (got == "") || !strings.Contains(got, c.says) {
+			t.Errorf("ParameterProblem(%+v) = %q; want one saying %q", c.q, got, c.says)
+		}
+	}
+}
+
+func TestSecretProblem(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		version int64
+		label   string
+		says    string // a part of the problem; "" for none
+	}{
+		{"prod/db", 0, "", ""},
+		{secretARN, 0, "", ""},
+		{"", 0, "", "no name"},
+		{paramARN, 0, "", "mw.WithParameters"},
+		{"arn:aws:kms:us-east-1:123456789012:key/k", 0, "", "not a Secrets Manager ARN"},
+		{ReferencePrefix + "prod/db", 0, "", `secret "prod/db"`},
+		{"prod/db", 2, "", "version id or a version stage"},
+		{"prod/db", 0, "live", "version id or a version stage"},
+	} {
+		got := SecretProblem(c.name, c.version, c.label)
+		if (c.says == "") != (got == "") || !strings.Contains(got, c.says) {
+			t.Errorf("SecretProblem(%q, %d, %q) = %q; want one saying %q", c.name, c.version, c.label, got, c.says)
 		}
 	}
 }
