@@ -268,6 +268,13 @@ func (c *collector) add(it item) {
 	c.index(r, len(c.d.items))
 	if q := it.qualifiedName(); q != it.Name {
 		c.d.index.AddSpelling(resolved.Kind(it.Kind), q, it.ref())
+		// What comes before the name: a profile's application, and its
+		// application/environment.
+		for i := range len(q) - len(it.Name) {
+			if q[i] == '/' {
+				c.d.index.AddPart(resolved.Kind(it.Kind), q[:i], it.ref())
+			}
+		}
 	}
 	if it.Kind.facts().lists != 0 {
 		c.d.index.AddPath(it.Name, len(c.d.items))

@@ -3,6 +3,7 @@ package mw
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -273,10 +274,11 @@ type LookupError struct {
 	Err   error       // ErrNoValues, ErrNotDeclared, ErrNotFound, or wraps ErrDecode
 	Fetch *FetchError // with ErrNotFound: why the item has no value
 
-	declaredAs Kind   // with ErrNotDeclared: the kind the name is declared as, if any
-	readAs     string // with ErrNotDeclared: how handlers read the item name spells otherwise
-	inTest     bool   // with ErrNotDeclared: the values are a test's (mwtest.NewContext), which lack it
-	near       string // with ErrNotDeclared: the declared name of the same kind it likely misspells
+	declaredAs Kind     // with ErrNotDeclared: the kind the name is declared as, if any
+	readAs     string   // with ErrNotDeclared: how handlers read the item name spells otherwise
+	partOf     []string // with ErrNotDeclared: how handlers read the profiles of the application (and environment) name is
+	inTest     bool     // with ErrNotDeclared: the values are a test's (mwtest.NewContext), which lack it
+	near       string   // with ErrNotDeclared: the declared name of the same kind it likely misspells
 }
 
 // Errors a LookupError wraps.
@@ -322,6 +324,14 @@ func (e *LookupError) Error() string {
 func (e *LookupError) notDeclared() string {
 	if e.readAs != "" {
 		return fmt.Sprintf("mw: %s %q is declared, and read by %q: read it by that name", e.Kind, e.Name, e.readAs)
+	}
+	if len(e.partOf) > 0 {
+		refs := make([]string, len(e.partOf))
+		for i, r := range e.partOf {
+			refs[i] = strconv.Quote(r)
+		}
+		return fmt.Sprintf("mw: %s %q names the application (or application/environment) of declared profiles, not a profile: read a profile by its own name: %s",
+			e.Kind, e.Name, strings.Join(refs, ", "))
 	}
 	if e.inTest && e.near != "" {
 		return fmt.Sprintf("mw: %s %q is not in this test's values, but %s %q is: check the name the handler reads "+

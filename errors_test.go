@@ -102,9 +102,13 @@ func TestAMisspelledReadNamesTheDeclaredItem(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
 	w.ext.PutSecret("orders/db", "v")
 	w.ext.PutParameter("/orders/config/a", "String", "p")
+	app := newAppWorld(t, false)
+	app.ext.PutConfiguration("orders", "prod", "flags", "", []byte(`{}`))
+	app.ext.PutConfiguration("orders", "prod", "settings", "", []byte(`{}`))
 	read := map[string]func(ctx context.Context) error{}
 	h := mw.Wrap(func(ctx context.Context, name string) (string, error) { return "", read[name](ctx) },
-		w.opts(mw.WithSecrets("orders/db"), mw.WithParametersByPath("/orders/config"), mw.WithSource(w.ext.Source(), mw.KindParametersByPath))...)
+		w.opts(mw.WithSecrets("orders/db"), mw.WithParametersByPath("/orders/config"), mw.WithSource(w.ext.Source(), mw.KindParametersByPath),
+			mw.WithAppConfig("orders", "prod", "flags"), mw.WithAppConfig("orders", "prod", "settings"), mw.WithAppConfigEndpoint(app.srv.URL))...)
 	test := mwtest.NewContext(context.Background(), mwtest.Values{
 		Secrets:   map[string]string{"orders/db": "v"},
 		AppConfig: map[string]string{"flags": "{}"},
@@ -125,6 +129,12 @@ func TestAMisspelledReadNamesTheDeclaredItem(t *testing.T) {
 			[]string{`secret "order/db" is not in this test's values, but secret "orders/db" is: check the name the handler reads`, "fails as not declared"}},
 		{"nothing alike in a test", func(ctx context.Context) error { _, err := mw.Secret(ctx, "payments/key"); return err }, test,
 			[]string{"add it to the mwtest.Values", "check that the handler's mw.Wrap declares it"}},
+		{"a profile by its application", func(ctx context.Context) error { _, err := mw.AppConfig(ctx, "orders"); return err }, nil,
+			[]string{`appconfig "orders" names the application (or application/environment) of declared profiles, not a profile: read a profile by its own name: "flags", "settings"`}},
+		{"a profile by its application and environment", func(ctx context.Context) error { _, err := mw.AppConfig(ctx, "orders/prod"); return err }, nil,
+			[]string{`read a profile by its own name: "flags", "settings"`}},
+		{"a profile by another environment", func(ctx context.Context) error { _, err := mw.AppConfig(ctx, "orders/dev"); return err }, nil,
+			[]string{`appconfig "orders/dev" was not declared: add mw.WithAppConfig(application, environment, "orders/dev")`}},
 		{"a profile by its full name in a test", func(ctx context.Context) error { _, err := mw.FeatureFlag(ctx, "orders/prod/flags", "x"); return err }, test,
 			[]string{`appconfig "orders/prod/flags" is declared, and read by "flags": read it by that name`}},
 	} {

@@ -192,6 +192,10 @@ func notDeclared(ctx context.Context, k Kind, name string) *LookupError {
 			e.readAs = ref
 			return false
 		}
+		if refs := s.Index.Parts(resolved.Kind(k), name); refs != nil {
+			e.partOf = slices.Clone(refs)
+			return false
+		}
 		if e.near == "" {
 			e.near, _ = s.Index.Nearest(resolved.Kind(k), name)
 		}

@@ -5,6 +5,7 @@ package resolved
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ type Index struct {
 	paths     map[string]int   // declared paths, by path (not alias)
 	listed    Kind             // the kind of the items a declared path lists
 	spellings map[ref]string   // another spelling of a declared item -> its ref
+	parts     map[ref][]string // the start of other spellings -> the refs of their items
 }
 
 // ref is a name of an item of a kind.
@@ -45,6 +47,26 @@ func (ix *Index) AddSpelling(k Kind, spelling, asRef string) {
 func (ix *Index) Spelling(k Kind, name string) (string, bool) {
 	r, ok := ix.spellings[ref{k, name}]
 	return r, ok
+}
+
+// AddPart records that part, a start of another spelling that ends
+// before one of its '/', begins the other spelling of the item handlers
+// read as asRef: an AppConfig profile's application, or its
+// application/environment.
+func (ix *Index) AddPart(k Kind, part, asRef string) {
+	if ix.parts == nil {
+		ix.parts = map[ref][]string{}
+	}
+	r := ref{k, part}
+	if !slices.Contains(ix.parts[r], asRef) {
+		ix.parts[r] = append(ix.parts[r], asRef)
+	}
+}
+
+// Parts returns the refs of the items whose other spelling name begins,
+// in the order they were added, or nil. The caller must not change them.
+func (ix *Index) Parts(k Kind, name string) []string {
+	return ix.parts[ref{k, name}]
 }
 
 // Nearest returns the declared name of kind k that name most likely

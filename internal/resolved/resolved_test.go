@@ -2,6 +2,7 @@ package resolved
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -107,5 +108,22 @@ func TestEdits(t *testing.T) {
 		if got := edits(c.b, c.a, 3); got != c.want {
 			t.Errorf("edits(%q, %q) = %d; want %d", c.b, c.a, got, c.want)
 		}
+	}
+}
+
+func TestParts(t *testing.T) {
+	var ix Index
+	ix.AddPart(3, "orders", "flags")
+	ix.AddPart(3, "orders", "settings")
+	ix.AddPart(3, "orders", "flags")
+	ix.AddPart(3, "orders/prod", "flags")
+	if got := ix.Parts(3, "orders"); !slices.Equal(got, []string{"flags", "settings"}) {
+		t.Errorf(`Parts(orders) = %q; want flags, settings, once each, in order`, got)
+	}
+	if got := ix.Parts(3, "orders/prod"); !slices.Equal(got, []string{"flags"}) {
+		t.Errorf(`Parts(orders/prod) = %q; want flags`, got)
+	}
+	if got := ix.Parts(2, "orders"); got != nil {
+		t.Errorf("Parts of another kind = %q; want none", got)
 	}
 }
