@@ -194,20 +194,10 @@ type declarations struct {
 	index *resolved.Index
 }
 
-// A declError is a declaration that cannot stand. fromEnv says whether an
-// environment entry is involved: code mistakes panic at Wrap, while an
-// operator's mistake fails the invokes, with a message quoting the entry.
-type declError struct {
-	msg     string
-	fromEnv bool
-}
-
-func (e *declError) Error() string { return "mw: " + e.msg }
-
 // worse returns the mistake to report of a, found first, and b: a code
 // mistake over an environment one, since code mistakes must fail at Wrap;
 // else a. Either may be nil.
-func worse(a, b *declError) *declError {
+func worse(a, b *DeclarationError) *DeclarationError {
 	if a == nil || (a.fromEnv && b != nil && !b.fromEnv) {
 		return b
 	}
@@ -219,7 +209,7 @@ func worse(a, b *declError) *declError {
 // with. It is an error for two different things to share a ref, or for code
 // to declare one thing with different caching; where the environment
 // repeats what code declares, code's options stand.
-func collect(items []item) (declarations, *declError) {
+func collect(items []item) (declarations, *DeclarationError) {
 	c := collector{d: declarations{index: resolved.NewIndex(resolved.Kind(listedKind())), items: make([]item, 0, len(items))},
 		refs: map[ref]int{}, byWhat: map[Item]int{}}
 	for _, it := range items {
@@ -237,11 +227,11 @@ type collector struct {
 	d      declarations
 	refs   map[ref]int  // by kind and ref: position in d.items
 	byWhat map[Item]int // by what is fetched: position in d.items
-	first  *declError
+	first  *DeclarationError
 }
 
 func (c *collector) fail(env bool, format string, args ...any) {
-	c.first = worse(c.first, &declError{msg: fmt.Sprintf(format, args...), fromEnv: env})
+	c.first = worse(c.first, &DeclarationError{msg: fmt.Sprintf(format, args...), fromEnv: env})
 }
 
 func (c *collector) add(it item) {

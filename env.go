@@ -25,9 +25,9 @@ const (
 // readEnv returns the items the environment declares, and sets in ext the
 // endpoint and dialect it names where code set none. It returns the first
 // malformed entry, quoted.
-func readEnv(ext *extensionConfig) ([]item, *declError) {
-	var first *declError
-	keep := func(e *declError) { first = worse(first, e) }
+func readEnv(ext *extensionConfig) ([]item, *DeclarationError) {
+	var first *DeclarationError
+	keep := func(e *DeclarationError) { first = worse(first, e) }
 	var items []item
 	for _, v := range [...]struct {
 		env  string
@@ -40,7 +40,7 @@ func readEnv(ext *extensionConfig) ([]item, *declError) {
 	keep(readBool(envAllowRemote, &ext.remote))
 	if raw := os.Getenv(envEndpoint); ext.endpoint == "" && raw != "" {
 		if u, err := loopback.CheckEndpoint(raw, ext.remote, allowRemote(false)); err != nil {
-			keep(&declError{msg: fmt.Sprintf("%s=%q: %v", envEndpoint, loopback.RedactURL(raw), err), fromEnv: true})
+			keep(&DeclarationError{msg: fmt.Sprintf("%s=%q: %v", envEndpoint, loopback.RedactURL(raw), err), fromEnv: true})
 		} else {
 			ext.endpoint = u
 		}
@@ -53,14 +53,14 @@ func readEnv(ext *extensionConfig) ([]item, *declError) {
 
 // readBool sets *b when env holds true, and reports a value that is not a
 // boolean.
-func readBool(env string, b *bool) *declError {
+func readBool(env string, b *bool) *DeclarationError {
 	raw := os.Getenv(env)
 	if raw == "" {
 		return nil
 	}
 	v, err := strconv.ParseBool(raw)
 	if err != nil {
-		return &declError{msg: fmt.Sprintf("%s=%q: want true or false", env, raw), fromEnv: true}
+		return &DeclarationError{msg: fmt.Sprintf("%s=%q: want true or false", env, raw), fromEnv: true}
 	}
 	*b = *b || v
 	return nil
@@ -69,19 +69,19 @@ func readBool(env string, b *bool) *declError {
 // parseDeclarations reads a list such as "db=prod/db, /app/flags": entries
 // separated by commas, each a name or ARN, or alias=name. An entry is cut at
 // its first '=': a secret whose name holds '=' needs an alias.
-func parseDeclarations(env, list string, k Kind) ([]item, *declError) {
+func parseDeclarations(env, list string, k Kind) ([]item, *DeclarationError) {
 	if strings.TrimSpace(list) == "" {
 		return nil, nil
 	}
 	entries := strings.Split(list, ",")
 	var items []item
-	var first *declError
+	var first *DeclarationError
 	for n, raw := range entries {
 		entry := strings.TrimSpace(raw)
 		from := fmt.Sprintf("%s entry %d of %d, %q,", env, n+1, len(entries), entry)
 		bad := func(why string) {
 			if first == nil {
-				first = &declError{msg: from + " " + why, fromEnv: true}
+				first = &DeclarationError{msg: from + " " + why, fromEnv: true}
 			}
 		}
 		alias, name, hasAlias := strings.Cut(entry, "=")

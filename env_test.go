@@ -2,6 +2,8 @@ package mw_test
 
 import (
 	"context"
+	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -56,8 +58,8 @@ func TestTheEnvironmentMergesWithCode(t *testing.T) {
 	}
 }
 
-// An operator's mistake fails every invoke, quoting the entry; Wrap does
-// not panic, and the handler does not run.
+// An operator's mistake fails every invoke with a *DeclarationError
+// quoting the entry; Wrap does not panic, and the handler does not run.
 func TestMalformedEnvironmentFailsInvokesQuotingTheEntry(t *testing.T) {
 	for _, tc := range []struct {
 		env, value, want string
@@ -81,6 +83,11 @@ func TestMalformedEnvironmentFailsInvokesQuotingTheEntry(t *testing.T) {
 				_, err := h(invokeCtx(t, time.Second), 0)
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("error %v\nwant it to contain %s", err, tc.want)
+				}
+				// Lambda reports an error by the name of its type (of what
+				// a pointer points to): an exported one, a user can look up.
+				if _, ok := errors.AsType[*mw.DeclarationError](err); !ok || reflect.TypeOf(err).Elem().Name() != "DeclarationError" {
+					t.Errorf("error of type %T; want a *mw.DeclarationError", err)
 				}
 			}
 			if ran {

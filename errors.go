@@ -262,6 +262,22 @@ func (e *PrefetchError) Unwrap() []error {
 	return errs
 }
 
+// A DeclarationError is a declaration mw cannot serve, found before
+// anything is fetched: an empty name, one name for two items, an item no
+// source serves, a malformed endpoint or duration. Wrap panics with one
+// on a mistake in code; a mistake in the environment (MW_SECRETS and the
+// other MW_ entries) is the error of every invoke instead, returned before
+// the handler runs and reported by Lambda with the errorType
+// "DeclarationError". Its message quotes the option or the entry, with the
+// fix; never a value.
+type DeclarationError struct {
+	msg     string
+	fromEnv bool // an environment entry is involved
+}
+
+// Error returns "mw: ", what is wrong and the fix.
+func (e *DeclarationError) Error() string { return "mw: " + e.msg }
+
 // LookupError is returned by the accessors when they cannot answer: the
 // context holds no values (ErrNoValues), the item was not declared
 // (ErrNotDeclared), an optional item could not be fetched (ErrNotFound,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"time"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/mwtest"
@@ -119,4 +120,20 @@ func ExampleFetchError_Hint() {
 	// Output:
 	// not_found: check the name: no such item (or version) exists in this account and region (wrong name or region?)
 	// access_denied: allow secretsmanager:GetSecretValue on its ARN in the role the Secrets Manager Agent uses
+}
+
+// A mistake in code is found when the handler is built, in INIT or in any
+// test that builds it: Wrap panics with a *DeclarationError that says the
+// fix. Here one secret is declared twice, with different caching.
+func ExampleDeclarationError() {
+	defer func() {
+		err, _ := recover().(error)
+		if _, ok := errors.AsType[*mw.DeclarationError](err); ok {
+			fmt.Println(err)
+		}
+	}()
+	mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) { return "", nil },
+		mw.WithSecrets("prod/db"), mw.WithSecret("prod/db", mw.TTL(time.Minute)))
+	// Output:
+	// mw: secret "prod/db" is declared twice, with different options (the Wrap's TTL and TTL(1m0s)): declare it once, with the options it needs, and read it anywhere through the handle mw.WithSecret returns
 }

@@ -34,15 +34,15 @@ import (
 // own.
 //
 // Items come from opts and from the environment (MW_SECRETS,
-// MW_PARAMETERS; see the package documentation), merged. Wrap panics on a
-// mistake in code: a nil handler, an empty name, one alias or name
+// MW_PARAMETERS; see the package documentation), merged. Wrap panics with
+// a *DeclarationError on a mistake in code: a nil handler, an empty name, one alias or name
 // declared for two different items, one item declared with different
 // options, a name that is the ARN of another kind of item, an item no
 // source can serve, a malformed WithEndpoint, or a duration option given a
 // negative duration or one below a millisecond. Any test that builds the
 // handler finds it. A mistake in the environment is an operator's: every
-// invoke returns an error quoting the bad entry, and the handler does not
-// run.
+// invoke returns a *DeclarationError quoting the bad entry, and the
+// handler does not run.
 //
 // Wrap takes the handler shape func(context.Context, In) (Out, error); for
 // the other shapes lambda.Start accepts, use WrapEvent, WrapResult and
@@ -107,7 +107,7 @@ func WrapHandler(h lambda.Handler, opts ...Option) lambda.Handler {
 // Wrap panics on.
 func checkHandler(isNil bool, wrap string, opts []Option) []Option {
 	if isNil {
-		panic(&declError{msg: wrap + " was given a nil handler"})
+		panic(&DeclarationError{msg: wrap + " was given a nil handler"})
 	}
 	return opts
 }

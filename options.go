@@ -86,9 +86,9 @@ func (c *config) ttlOf(it item) time.Duration {
 }
 
 // newConfig applies opts, then what the environment declares, then the
-// defaults. A mistake in code is returned as a *declError with fromEnv
+// defaults. A mistake in code is returned as a *DeclarationError with fromEnv
 // false; otherwise the first malformed environment entry, if any.
-func newConfig(opts []Option) (*config, *declError) {
+func newConfig(opts []Option) (*config, *DeclarationError) {
 	c := &config{
 		ttl:           DefaultTTL,
 		startupWindow: DefaultStartupWindow,
@@ -106,7 +106,7 @@ func newConfig(opts []Option) (*config, *declError) {
 	// The environment's switches first: MW_ALLOW_REMOTE_ENDPOINT applies
 	// to the endpoints of code as to MW_ENDPOINT.
 	code := c.ext.endpoint
-	var bad *declError
+	var bad *DeclarationError
 	if !c.noEnv {
 		var items []item
 		items, bad = readEnv(&c.ext)
@@ -115,14 +115,14 @@ func newConfig(opts []Option) (*config, *declError) {
 	if code != "" {
 		u, err := loopback.CheckEndpoint(code, c.ext.remote, allowRemote(c.noEnv))
 		if err != nil {
-			bad = worse(bad, &declError{msg: fmt.Sprintf("WithEndpoint(%q): %v", loopback.RedactURL(code), err)})
+			bad = worse(bad, &DeclarationError{msg: fmt.Sprintf("WithEndpoint(%q): %v", loopback.RedactURL(code), err)})
 		}
 		c.ext.endpoint = u
 	}
 	if raw := c.appConfig.endpoint; raw != "" {
 		u, err := checkAppConfigEndpoint(raw, c.ext.remote, allowRemote(c.noEnv))
 		if err != nil {
-			bad = worse(bad, &declError{msg: fmt.Sprintf("WithAppConfigEndpoint(%q): %v", loopback.RedactURL(raw), err)})
+			bad = worse(bad, &DeclarationError{msg: fmt.Sprintf("WithAppConfigEndpoint(%q): %v", loopback.RedactURL(raw), err)})
 		}
 		c.appConfig.endpoint = u
 	}
@@ -338,7 +338,7 @@ const noFetchTimeout = 15 * time.Minute
 
 // checkDurations reports the first duration option of c that is refused,
 // as a mistake in code.
-func checkDurations(c *config) *declError {
+func checkDurations(c *config) *DeclarationError {
 	for _, v := range [...]struct {
 		o durationOption
 		d time.Duration
@@ -347,7 +347,7 @@ func checkDurations(c *config) *declError {
 		{optMaxStale, c.maxStale}, {optRefreshAhead, c.refreshAhead},
 	} {
 		if err := v.o.check(v.d); err != nil {
-			return &declError{msg: err.Error()}
+			return &DeclarationError{msg: err.Error()}
 		}
 	}
 	return nil

@@ -87,14 +87,14 @@ func newWrapper(opts []Option) *wrapper {
 
 // routeItems gives each item the source that serves it (see WithSource),
 // one route per source, and returns the first refusal.
-func routeItems(items []item, cfg *config) ([]itemPlan, *declError) {
+func routeItems(items []item, cfg *config) ([]itemPlan, *DeclarationError) {
 	r := router{cfg: cfg}
 	plans := make([]itemPlan, len(items))
-	var first *declError
+	var first *DeclarationError
 	for i, it := range items {
 		p, err := r.plan(it)
 		if err != nil {
-			first = worse(first, &declError{msg: origin(it) + err.Error(), fromEnv: it.from != "" || cfg.ext.fromEnv})
+			first = worse(first, &DeclarationError{msg: origin(it) + err.Error(), fromEnv: it.from != "" || cfg.ext.fromEnv})
 			continue
 		}
 		plans[i] = p
