@@ -263,7 +263,7 @@ func pathSegment(s string) string {
 func (a *appConfig) transportError(ctx context.Context, err error) error {
 	h := failureHints{
 		unavailable: "nothing answered: is the AWS AppConfig Agent Lambda extension layer attached to the function, and is " +
-			appConfigPortEnv + " the port it listens on? (connection refused or reset)",
+			appConfigPortEnv + " the port it listens on? (connection refused or reset)" + outsideLambda(),
 		notHTTP: "something answered at the AppConfig extension's port, but not as the extension does: is " + appConfigPortEnv +
 			" the port the AWS AppConfig Agent Lambda extension listens on, and nothing else listening there?",
 		tls: "check the endpoint's scheme (WithAppConfigEndpoint): the AppConfig extension speaks plain http:// on loopback; " +

@@ -288,7 +288,7 @@ func validHeaderValue(v string) bool {
 func (x *extension) transportError(ctx context.Context, err error) error {
 	h := failureHints{
 		unavailable: "nothing answered: is the AWS Parameters and Secrets Lambda Extension layer attached to the function, " +
-			"and is " + portEnv + " the port it listens on? (connection refused or reset)",
+			"and is " + portEnv + " the port it listens on? (connection refused or reset)" + outsideLambda(),
 		notHTTP: "something answered at the extension's port, but not as the extension does: is " + portEnv +
 			" the port the extension listens on, and nothing else listening there?",
 		tls: "check the endpoint's scheme (WithEndpoint, MW_ENDPOINT): the extension speaks plain http:// on loopback; " +

@@ -3,6 +3,7 @@ package mw
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/lambda-mw/mw/internal/loopback"
 )
@@ -13,6 +14,22 @@ type failureHints struct {
 	unavailable string // nothing (usable) answered: is the server there?
 	notHTTP     string // something answered, not in HTTP: is it the server?
 	tls         string // the TLS handshake failed: the scheme, the certificate
+}
+
+// runtimeAPIEnv is set by Lambda (and by AWS's emulator of it, RIE) for
+// every function's process: without it, no extension of the function can
+// be serving.
+const runtimeAPIEnv = "AWS_LAMBDA_RUNTIME_API"
+
+// outsideLambda is what to add to the hint of an extension that did not
+// answer at its default port: outside Lambda, as in a unit test, nothing
+// serves there.
+func outsideLambda() string {
+	if os.Getenv(runtimeAPIEnv) != "" {
+		return ""
+	}
+	return " Outside Lambda (" + runtimeAPIEnv + " is not set), as in a unit test, no extension runs: " +
+		"give mw.Wrap an mwtest fake's Options, or run the function under mw-local"
 }
 
 // localEndpoint is http://localhost at the port the variable env names,

@@ -176,3 +176,30 @@ func TestNothingFromTheWireReachesTheProcessLog(t *testing.T) {
 		}
 	}
 }
+
+// Nothing answering at an extension's default port, outside Lambda (as in
+// a unit test that forgot the fake's Options), says so and names the
+// fake; inside Lambda, where AWS_LAMBDA_RUNTIME_API is set, it does not.
+func TestNothingAnsweringOutsideLambdaNamesTheFake(t *testing.T) {
+	for _, c := range []struct {
+		decl   mw.Option
+		lambda string // AWS_LAMBDA_RUNTIME_API
+		fake   bool   // whether the hint names the fake
+	}{
+		{mw.WithSecrets("s"), "", true},
+		{mw.WithSecrets("s"), "127.0.0.1:9001", false},
+		{mw.WithAppConfig("a", "e", "p"), "", true},
+		{mw.WithAppConfig("a", "e", "p"), "127.0.0.1:9001", false},
+	} {
+		t.Setenv("AWS_LAMBDA_RUNTIME_API", c.lambda)
+		hc, _ := refusingDialer(1 << 30)
+		_, err := mw.Wrap(echo, mw.WithoutEnvironment(), mw.WithHTTPClient(hc), mw.WithStartupWindow(0), c.decl)(invokeCtx(t, 200*time.Millisecond), nil)
+		fe, ok := errors.AsType[*mw.FetchError](err)
+		if !ok || fe.Class != mw.ClassUnavailable {
+			t.Fatalf("%v: want an unavailable *FetchError", err)
+		}
+		if got := strings.Contains(fe.Hint(), "mwtest") && strings.Contains(fe.Hint(), "AWS_LAMBDA_RUNTIME_API is not set"); got != c.fake {
+			t.Errorf("AWS_LAMBDA_RUNTIME_API=%q: hint %q names the fake: %v; want %v", c.lambda, fe.Hint(), got, c.fake)
+		}
+	}
+}
