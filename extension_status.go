@@ -43,13 +43,17 @@ func (d dialect) product() string {
 // x. Only what is known to be safe is kept of the body: the AWS error code,
 // or one of knownTexts.
 func statusError(it Item, resp *http.Response, body []byte, x dialect) error {
-	e := &SourceError{Status: resp.StatusCode, Code: safejson.Code(body)}
+	var token string // what the answer must not echo
+	if resp.Request != nil {
+		token = resp.Request.Header.Get(tokenHeader)
+	}
+	e := &SourceError{Status: resp.StatusCode, Code: safejson.Code(body, token)}
 	text := strings.TrimSpace(string(body))
 	if slices.Contains(knownTexts, text) && text != knownTexts[0] { // the generic 400 says nothing more than its class
 		e.Err = errors.New(strconv.Quote(text))
 	}
 	if e.Code == "" && resp.StatusCode == http.StatusUnauthorized {
-		e.Code = safejson.CleanCode(resp.Header.Get("X-Amzn-Errortype"))
+		e.Code = safejson.CleanCode(resp.Header.Get("X-Amzn-Errortype"), token)
 	}
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:

@@ -413,3 +413,45 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 		t.Fatalf("%d requests reached the redirect's target", reached.Load())
 	}
 }
+
+// An endpoint that echoes the token it was sent as its error code (the
+// X-Amzn-Errortype of a 401, or the __type of a JSON body), whole or in
+// part, puts none of it into the invoke's error, so none into a span's
+// status or Lambda's log.
+func TestAnEchoedTokenReachesNoError(t *testing.T) {
+	for _, token := range []string{
+		"TokCANARY0123456789abcdef", // the shape of a code
+		"IQoJCANARYb3JpZ2luX2VjEHYaCXVzLWVhc3QtMSJHMEUCIQ+/AbCdEf" + strings.Repeat("x", 80) + "==", // a session token's
+	} {
+		for name, answer := range map[string]func(w http.ResponseWriter, tok string){
+			"X-Amzn-Errortype of a 401": func(w http.ResponseWriter, tok string) {
+				w.Header().Set("X-Amzn-Errortype", tok)
+				w.WriteHeader(http.StatusUnauthorized)
+			},
+			"__type of a 400": func(w http.ResponseWriter, tok string) {
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = fmt.Fprintf(w, `{"__type":%q,"message":"no"}`, tok)
+			},
+			"__type of a 400, a run of it": func(w http.ResponseWriter, tok string) {
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = fmt.Fprintf(w, `{"__type":%q,"message":"no"}`, tok[:20])
+			},
+		} {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				answer(w, r.Header.Get("X-Aws-Parameters-Secrets-Token"))
+			}))
+			h := mw.Wrap(echo, mw.WithoutEnvironment(), mw.WithEndpoint(srv.URL), mw.WithToken(token), mw.WithStartupWindow(0), mw.WithSecrets("db"))
+			_, err := h(invokeCtx(t, 3*time.Second), nil)
+			srv.Close()
+			if err == nil {
+				t.Fatalf("%s: no error", name)
+			}
+			for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+				if strings.Contains(s, "CANARY") {
+					t.Errorf("%s: the token is in the invoke's error: %s", name, s)
+					break
+				}
+			}
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/safejson"
 )
 
 // profileEnv is the variable that names the profile the runtime loads
@@ -80,9 +81,9 @@ type refusal struct {
 func readRefusal(a *answer, now time.Time) refusal {
 	var b errorBody
 	_ = json.Unmarshal(a.body, &b) // an empty or non-JSON body says nothing more
-	r := refusal{status: a.status, code: bareCode(a.header.Get("X-Amzn-Errortype"))}
+	r := refusal{status: a.status, code: safejson.CleanCode(a.header.Get("X-Amzn-Errortype"), a.sent...)}
 	if r.code == "" {
-		r.code = bareCode(b.Type)
+		r.code = safejson.CleanCode(b.Type, a.sent...)
 	}
 	r.reason = known(b.Reason)
 	if r.reason == "" {
@@ -98,27 +99,6 @@ func readRefusal(a *answer, now time.Time) refusal {
 	r.kms = strings.Contains(msg, "KMS") || strings.Contains(msg, "kms:") || strings.Contains(msg, "ciphertext")
 	r.retryAfter = retryAfter(a.header.Get("Retry-After"), now)
 	return r
-}
-
-// bareCode is an error code without the namespace of AWS JSON
-// ("com.amazonaws.ssm#ParameterNotFound") or the suffix some services add
-// to X-Amzn-Errortype ("Code:http://..."), or "" unless it has the shape of
-// AWS's codes: a capital letter, then letters and digits, at most 64. A
-// body cannot forge a log line, nor pass a value off as a code.
-func bareCode(code string) string {
-	code = strings.TrimSpace(code[strings.LastIndexByte(code, '#')+1:])
-	if i := strings.IndexByte(code, ':'); i >= 0 {
-		code = code[:i]
-	}
-	if len(code) == 0 || len(code) > 64 || code[0] < 'A' || code[0] > 'Z' {
-		return ""
-	}
-	for i := 0; i < len(code); i++ {
-		if c := code[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
-			return ""
-		}
-	}
-	return code
 }
 
 // known returns r if AWS documents it as a reason, else "".

@@ -52,6 +52,7 @@ type answer struct {
 	status int
 	header http.Header
 	body   []byte
+	sent   []string // the tokens the request carried, which no error may quote
 }
 
 // send makes one request to ext: the SSRF token on the Secrets Manager
@@ -101,7 +102,8 @@ func (s *Source) send(ctx context.Context, ext extension, service, method, targe
 	if len(b) > ext.maxBody {
 		return nil, malformed(ext, resp.StatusCode, fmt.Sprintf("the answer is larger than %d bytes", ext.maxBody))
 	}
-	return &answer{status: resp.StatusCode, header: resp.Header, body: b}, nil
+	return &answer{status: resp.StatusCode, header: resp.Header, body: b,
+		sent: []string{req.Header.Get("X-Amz-Security-Token"), s.ssrf.token}}, nil
 }
 
 // transportError classifies a request that got no answer. The context's

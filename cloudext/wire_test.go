@@ -1,7 +1,9 @@
 package cloudext_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/cloudext"
 	"github.com/lambda-mw/mw/cloudext/cloudexttest"
@@ -227,6 +230,49 @@ func TestParametersAnswerTheVersionAskedFor(t *testing.T) {
 		r := fetch(t, src, c.it)[0]
 		if served := r.Err == nil; served != c.serve {
 			t.Errorf("%s: served %v (%v); want %v", c.name, served, r.Err, c.serve)
+		}
+	}
+}
+
+// An endpoint that echoes a token the request carried (the SSRF token, the
+// session token the signature sends) as its error code, in
+// X-Amzn-Errortype or __type, whole or in part, puts none of it into the
+// error: a token of letters and digits has the shape of a code.
+func TestAnEchoedTokenReachesNoError(t *testing.T) {
+	const (
+		ssrf    = "SsrfTokenCANARY0123456789"
+		session = "SessionCANARY0123456789abcdefghijklmnop"
+	)
+	cfg := cloudexttest.New(cloudexttest.Settings{}).Config()
+	cfg.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret", SessionToken: session, Source: "test"}, nil
+	})
+	for name, echo := range map[string]func(w http.ResponseWriter, r *http.Request){
+		"the SSRF token, in X-Amzn-Errortype": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Amzn-Errortype", r.Header.Get(cloudext.DefaultSSRFHeader))
+			w.WriteHeader(http.StatusForbidden)
+		},
+		"the session token, in __type": func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = fmt.Fprintf(w, `{"__type":%q}`, r.Header.Get("X-Amz-Security-Token"))
+		},
+		"a run of the session token, in X-Amzn-Errortype": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Amzn-Errortype", r.Header.Get("X-Amz-Security-Token")[:16])
+			w.WriteHeader(http.StatusForbidden)
+		},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(echo))
+		src := cloudext.New(cfg, cloudext.WithEndpoint(srv.URL), cloudext.WithSSRFToken(ssrf))
+		err := fetch(t, src, secret("s"))[0].Err
+		srv.Close()
+		if err == nil {
+			t.Fatalf("%s: no error", name)
+		}
+		for _, s := range []string{fmt.Sprint(err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), err.(*mw.SourceError).Hint} {
+			if strings.Contains(s, "CANARY") {
+				t.Errorf("%s: a token is in the error: %s", name, s)
+				break
+			}
 		}
 	}
 }

@@ -162,33 +162,49 @@ func Describe(err error) string {
 }
 
 // Code returns the AWS error code of an agent-style JSON body, such as
-// {"__type":"ResourceNotFoundException","message":"..."}, or "".
-func Code(body []byte) string {
+// {"__type":"ResourceNotFoundException","message":"..."}, as CleanCode
+// keeps it, or "".
+func Code(body []byte, sent ...string) string {
 	var aws struct {
 		Type string `json:"__type"`
 	}
-	if json.Unmarshal(body, &aws) != nil || aws.Type == "" {
+	if json.Unmarshal(body, &aws) != nil {
 		return ""
 	}
-	// AWS JSON protocol codes may carry a namespace prefix:
-	// "com.amazonaws.secretsmanager#ResourceNotFoundException".
-	return CleanCode(aws.Type[strings.LastIndexByte(aws.Type, '#')+1:])
+	return CleanCode(aws.Type, sent...)
 }
 
-// CleanCode keeps an error code to the characters AWS codes use, and to 64
-// bytes, so that a body cannot forge log lines through it.
-func CleanCode(code string) string {
-	b := make([]byte, 0, min(len(code), 64))
-	for i := 0; i < len(code) && len(b) < 64; i++ {
-		if c := code[i]; unreserved(c) {
-			b = append(b, c)
+// CleanCode returns an AWS error code as an answer gave it (in __type or
+// X-Amzn-Errortype), without the namespace of the JSON protocols
+// ("com.amazonaws.ssm#ParameterNotFound") or the suffix some services add
+// ("UnrecognizedClientException:http://..."), if it has the shape of AWS's
+// codes: a capital letter, then letters and digits, 64 at most. It returns
+// "" for anything else, and for a code that repeats 8 bytes in a row of
+// any of sent, the secrets the request carried (its tokens): an answer
+// cannot forge a log line through a code, nor echo a token into an error.
+func CleanCode(code string, sent ...string) string {
+	code = strings.TrimSpace(code[strings.LastIndexByte(code, '#')+1:])
+	if i := strings.IndexByte(code, ':'); i >= 0 {
+		code = code[:i]
+	}
+	if len(code) == 0 || len(code) > 64 || code[0] < 'A' || code[0] > 'Z' {
+		return ""
+	}
+	for i := 0; i < len(code); i++ {
+		if c := code[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return ""
 		}
 	}
-	return string(b)
+	for _, secret := range sent {
+		for i := 0; i+echoed <= len(code); i++ {
+			if secret != "" && strings.Contains(secret, code[i:i+echoed]) {
+				return ""
+			}
+		}
+	}
+	return code
 }
 
-// unreserved reports whether c is a character AWS error codes use.
-func unreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '_' || c == '.' || c == '~'
-}
+// echoed is how many bytes in a row of a secret the request carried make a
+// code an echo of it.
+const echoed = 8

@@ -128,13 +128,14 @@ func TestTextRefusesLoneSurrogates(t *testing.T) {
 	}
 }
 
-// Code reads an AWS error code, without its namespace, cleaned: a body
-// cannot forge a log line through it.
+// Code reads an AWS error code, without its namespace or suffix, when it
+// has the shape of one: a body cannot forge a log line through it, nor
+// pass a token the request carried off as a code.
 func TestCodeAndCleanCode(t *testing.T) {
 	for body, want := range map[string]string{
 		`{"__type":"ResourceNotFoundException","message":"` + canary + `"}`: "ResourceNotFoundException",
 		`{"__type":"com.amazonaws.secretsmanager#DecryptionFailure"}`:       "DecryptionFailure",
-		`{"__type":"Bad\nInjected: 1\r\n"}`:                                 "BadInjected1",
+		`{"__type":"Bad\nInjected: 1\r\n"}`:                                 "",
 		`{"message":"` + canary + `"}`:                                      "",
 		`not JSON ` + canary:                                                "",
 		`{"__type":""}`:                                                     "",
@@ -143,11 +144,28 @@ func TestCodeAndCleanCode(t *testing.T) {
 			t.Errorf("Code(%q) = %q; want %q", body, got, want)
 		}
 	}
-	if got := CleanCode(strings.Repeat("A", 100)); len(got) != 64 {
-		t.Errorf("CleanCode kept %d bytes; want 64", len(got))
-	}
-	if got := CleanCode("Throttling Exception: é\x00-_.~"); got != "ThrottlingException-_.~" {
-		t.Errorf("CleanCode = %q", got)
+	const token = "IQoJb3JpZ2luX2VjEHYaCXVzLWVhc3QtMSJHMEUCIQ+/AbCdEf=="
+	for _, c := range []struct {
+		code string
+		sent []string
+		want string
+	}{
+		{"UnrecognizedClientException:http://internal.amazon.com/coral/com.amazon.coral.service/", nil, "UnrecognizedClientException"},
+		{" ThrottlingException ", nil, "ThrottlingException"},
+		{strings.Repeat("A", 64), nil, strings.Repeat("A", 64)},
+		{strings.Repeat("A", 65), nil, ""}, // not cut to a prefix
+		{"Throttling Exception", nil, ""},  // not stripped to a code
+		{"Access-Denied", nil, ""},
+		{"accessDenied", nil, ""},
+		{"ThrottlingException\x00", nil, ""},
+		{token, []string{token}, ""},
+		{"IQoJb3JpZ2luX2VjEHYaCXVz", []string{"", token}, ""}, // a run of it
+		{"SsrfTokenCanary0123456789", []string{"SsrfTokenCanary0123456789"}, ""},
+		{"ResourceNotFoundException", []string{token, "ssrf-token"}, "ResourceNotFoundException"},
+	} {
+		if got := CleanCode(c.code, c.sent...); got != c.want {
+			t.Errorf("CleanCode(%q) = %q; want %q", c.code, got, c.want)
+		}
 	}
 }
 
