@@ -228,7 +228,7 @@ func classify(status int, code, message string) (mw.Class, bool) {
 	case throttleCodes[code] || status == 429:
 		return mw.ClassThrottled, true
 	case decryptCodes[code] || strings.HasPrefix(code, "KMS") ||
-		deniedCodes[code] && isKMSMessage(message):
+		deniedCodes[code] && awsname.KMSRefusal(message):
 		return mw.ClassDecrypt, false
 	case notFoundCodes[code] || code == "InvalidRequestException" && isDeleted(message):
 		return mw.ClassNotFound, false
@@ -238,16 +238,6 @@ func classify(status int, code, message string) (mw.Class, bool) {
 		return mw.ClassServerError, true
 	}
 	return mw.ClassOther, false
-}
-
-// isKMSMessage reports whether an AccessDeniedException is KMS's: Parameter
-// Store answers a SecureString it may not decrypt with
-// AccessDeniedException "The ciphertext refers to a customer master key
-// that does not exist, does not exist in this region, or you are not
-// allowed to access."
-func isKMSMessage(message string) bool {
-	return strings.Contains(message, "ciphertext") || strings.Contains(message, "kms:") ||
-		strings.Contains(message, "KMS")
 }
 
 // isDeleted reports whether an InvalidRequestException says the secret is

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/lambda-mw/mw"
@@ -246,5 +249,27 @@ func TestCancel(t *testing.T) {
 		if !errors.Is(res[0].Err, context.DeadlineExceeded) {
 			t.Errorf("%s: err = %v, want context.DeadlineExceeded", c.op, res[0].Err)
 		}
+	}
+}
+
+// An IAM denial of ssm:GetParameters quotes the parameter's ARN: a name
+// that holds "KMS" (the id of a KMS key, say) is still a denial of the
+// call, whose fix is ssm:GetParameters, not kms:Decrypt.
+func TestADenialQuotingKMSIsNotADecryptFailure(t *testing.T) {
+	msg := "User: arn:aws:sts::123456789012:assumed-role/fn-role/fn is not authorized to perform: ssm:GetParameters on resource: " +
+		"arn:aws:ssm:us-east-1:123456789012:parameter/app/KMS_KEY_ID because no identity-based policy allows the ssm:GetParameters action"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"AccessDeniedException","message":"` + msg + `"}`))
+	}))
+	defer srv.Close()
+	src := awssdk.New(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	se, ok := errors.AsType[*mw.SourceError](src.Fetch(ctx, "GetParameters", []mw.Item{param("/app/KMS_KEY_ID")})[0].Err)
+	if !ok || se.Class != mw.ClassAccessDenied || !strings.HasPrefix(se.Hint, "allow ssm:GetParameters") {
+		t.Errorf("%v; want access_denied, whose fix leads with ssm:GetParameters, not kms:Decrypt", se)
 	}
 }

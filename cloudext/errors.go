@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/awsname"
 	"github.com/lambda-mw/mw/internal/safejson"
 )
 
@@ -70,7 +71,7 @@ type refusal struct {
 	code       string // X-Amzn-Errortype, else the body's __type; bare
 	reason     string // a known reason, else ""
 	problem    string // a known problem of a semantic error, else ""
-	kms        bool   // the message speaks of KMS
+	kms        bool   // the message is KMS's refusal (awsname.KMSRefusal)
 	retryAfter time.Duration
 }
 
@@ -96,7 +97,7 @@ func readRefusal(a *answer, now time.Time) refusal {
 		}
 	}
 	msg := b.Message + " " + b.MessageU
-	r.kms = strings.Contains(msg, "KMS") || strings.Contains(msg, "kms:") || strings.Contains(msg, "ciphertext")
+	r.kms = awsname.KMSRefusal(msg)
 	r.retryAfter = retryAfter(a.header.Get("Retry-After"), now)
 	return r
 }

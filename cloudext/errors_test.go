@@ -1,9 +1,11 @@
 package cloudext_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -197,5 +199,25 @@ func TestErrorBodiesNotQuoted(t *testing.T) {
 			}
 		}
 		srv.Close()
+	}
+}
+
+// An IAM denial quotes the parameter's ARN: a name that holds "KMS" (the id
+// of a KMS key, say) is still a denial of the call, not a key the
+// extension may not use.
+func TestADenialQuotingKMSIsNotADecryptFailure(t *testing.T) {
+	msg := "User: arn:aws:sts::123456789012:assumed-role/fn-role/fn is not authorized to perform: ssm:GetParameters on resource: " +
+		"arn:aws:ssm:us-east-1:123456789012:parameter/app/KMS_KEY_ID because no identity-based policy allows the ssm:GetParameters action"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Header().Set("X-Amzn-Errortype", "AccessDeniedException")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"AccessDeniedException","message":"` + msg + `"}`))
+	}))
+	defer srv.Close()
+	src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(srv.URL))
+	err := fetch(t, src, param("/app/KMS_KEY_ID"))[0].Err
+	if se, ok := errors.AsType[*mw.SourceError](err); !ok || se.Class != mw.ClassAccessDenied || strings.Contains(se.Hint, "kms:Decrypt") {
+		t.Errorf("%v; want access_denied, whose fix is not kms:Decrypt", err)
 	}
 }

@@ -1,7 +1,8 @@
 // Package awsname is the grammar of the AWS names mw reads by: ARNs, IAM
 // roles' ARNs, and Parameter Store's names with their :version and :label
 // selectors, as the Systems Manager, Secrets Manager and IAM references
-// give them. The sources in this repository's nested modules use it too,
+// give them, and the words of AWS's messages that no name can hold (a
+// refusal of KMS). The sources in this repository's nested modules use it too,
 // so a function here keeps its meaning as long as any of them calls it.
 package awsname
 

@@ -230,3 +230,25 @@ func TestSecretProblem(t *testing.T) {
 		}
 	}
 }
+
+func TestKMSRefusal(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.": true,
+		"Access to KMS is not allowed": true,
+		"Secrets Manager can't decrypt the protected secret text using the provided KMS key.":                                                                true,
+		"You can't access a secret from a different AWS account if you encrypt the secret with the default KMS service key.":                                 true,
+		"User: arn:aws:sts::123456789012:assumed-role/fn/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:123456789012:key/k": true,
+		"the key arn:aws:kms:us-east-1:123456789012:key/k is disabled":                                                                                       true,
+		"ends in KMS": true,
+		// Denials of the service, quoting names that hold "KMS" or "kms".
+		"User: arn:aws:sts::123456789012:assumed-role/KMS-reader/fn is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:123456789012:parameter/app/KMS_KEY_ID because no identity-based policy allows the ssm:GetParameters action": false,
+		"User: arn:aws:sts::123456789012:assumed-role/fn/fn is not authorized to perform: secretsmanager:GetSecretValue on resource: kms/ciphertext-key":                                                                                                           false,
+		"User: arn:aws:sts::123456789012:assumed-role/fn/fn is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:123456789012:parameter/KMS":                                                                                         false,
+		"is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:us-east-1:123456789012:parameter/kms":                                                                                                                                             false,
+		"": false,
+	} {
+		if got := KMSRefusal(msg); got != want {
+			t.Errorf("KMSRefusal(%q) = %v; want %v", msg, got, want)
+		}
+	}
+}
