@@ -61,7 +61,7 @@ func (a *appConfig) Plan(it Item) (Plan, error) {
 	}
 	if it.RoleARN != "" {
 		return Plan{}, fmt.Errorf("%s: the AWS AppConfig Agent Lambda extension reads every profile as one role, "+
-			"the one AWS_APPCONFIG_EXTENSION_ROLE_ARN names: set that instead of RoleARN, or read the profile through Cloud Extensions", it)
+			"the one AWS_APPCONFIG_EXTENSION_ROLE_ARN names: set that instead of RoleARN (no source of mw reads a profile as a role of its own)", it)
 	}
 	return Plan{Op: "GET " + appConfigRoute, Batch: 1}, nil
 }

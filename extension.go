@@ -75,10 +75,14 @@ func (x *extension) Name() string {
 // request each.
 func (x *extension) Plan(it Item) (Plan, error) {
 	switch {
-	case it.RoleARN != "" && !x.agent && (it.Kind == KindSecret || it.Kind == KindParameter):
+	case it.RoleARN != "" && !x.agent && it.Kind == KindSecret:
 		return Plan{}, fmt.Errorf("%s: the Parameters and Secrets extension reads with the function's own role and cannot take on another: "+
 			"read it through the AWS SDK source (mw.WithSource(awssdk.New(cfg)), package github.com/lambda-mw/mw/awssdk), "+
 			"the Secrets Manager Agent, or Cloud Extensions, which take a roleArn", it)
+	case it.RoleARN != "" && !x.agent && it.Kind == KindParameter:
+		return Plan{}, fmt.Errorf("%s: the Parameters and Secrets extension reads with the function's own role and cannot take on another: "+
+			"read it through the AWS SDK source, which assumes the role (mw.From(awssdk.New(cfg)), package github.com/lambda-mw/mw/awssdk); "+
+			"no extension reads a parameter as another role", it)
 	case it.Kind == KindSecret:
 		return Plan{Op: "GET " + routeSecret, Batch: 1}, nil
 	case it.Kind == KindParameter && x.agent:

@@ -194,9 +194,12 @@ func Alias(name string) ItemOption {
 // account that shares a secret (arn:aws:iam::123456789012:role/reader),
 // rather than with the source's own credentials. Items read as different
 // roles are cached apart. The sources that can take on a role serve it:
-// the AWS SDK source (by assuming the role), the Secrets Manager Agent and
-// Cloud Extensions (their roleArn); Wrap panics if the item's source
-// cannot, as the Parameters and Secrets Lambda Extension cannot.
+// the AWS SDK source (by assuming the role) any parameter or secret, the
+// Secrets Manager Agent and Cloud Extensions (their roleArn) a secret.
+// Wrap panics if the item's source cannot, as the Parameters and Secrets
+// Lambda Extension cannot; no source reads an AppConfig profile as a role
+// (the AppConfig extension reads every profile as the role
+// AWS_APPCONFIG_EXTENSION_ROLE_ARN names).
 func RoleARN(arn string) ItemOption {
 	return anyKind(func(it *item) { it.RoleARN = arn })
 }

@@ -104,19 +104,33 @@ func TestAgentRoleThatMayNotRead(t *testing.T) {
 }
 
 // The Parameters and Secrets extension takes on no role: a parameter or a
-// secret read as one is refused at Wrap, with the sources that can. (A
-// profile read as a role through the AppConfig Agent is refused too; see
-// TestDeclarationMistakesInCodePanicAtWrap.)
-func TestManagedExtensionRefusesRoles(t *testing.T) {
+// secret read as one is refused at Wrap, naming the sources that serve
+// that kind as a role, and no other: a parameter only through the SDK
+// source (the agent reads no parameter, Cloud Extensions takes a role for
+// secrets only). No source reads a profile as a role: the AppConfig
+// extension's refusal names its own setting and no other source.
+func TestRoleRefusalsNameTheSourcesThatServeTheKind(t *testing.T) {
 	w := newWorld(t, mwtest.Managed)
-	for _, opt := range []mw.Option{
-		mw.WithParameter("/app/url", mw.RoleARN(roleA)),
-		mw.WithSecret("shared/db", mw.RoleARN(roleA)),
+	for _, c := range []struct {
+		opt          mw.Option
+		says, sayNot []string
+	}{
+		{mw.WithSecret("shared/db", mw.RoleARN(roleA)),
+			[]string{"as role " + roleA, "cannot take on another", "AWS SDK source", "Secrets Manager Agent", "Cloud Extensions"}, nil},
+		{mw.WithParameter("/app/url", mw.RoleARN(roleA)),
+			[]string{"as role " + roleA, "cannot take on another", "AWS SDK source"}, []string{"Agent", "Cloud Extensions"}},
+		{mw.WithAppConfig("app", "prod", "settings", mw.RoleARN(roleA)),
+			[]string{"AWS_APPCONFIG_EXTENSION_ROLE_ARN"}, []string{"Cloud Extensions", "SDK"}},
 	} {
-		err := mustPanic(t, func() { mw.Wrap(echo, w.opts(opt)...) })
-		for _, want := range []string{"as role " + roleA, "cannot take on another", "AWS SDK source", "Secrets Manager Agent", "Cloud Extensions"} {
+		err := mustPanic(t, func() { mw.Wrap(echo, w.opts(c.opt)...) })
+		for _, want := range c.says {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("panic %q\ndoes not say %q", err, want)
+			}
+		}
+		for _, not := range c.sayNot {
+			if strings.Contains(err.Error(), not) {
+				t.Errorf("panic %q\nnames %q, which refuses it too", err, not)
 			}
 		}
 	}
