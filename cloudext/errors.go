@@ -346,7 +346,8 @@ func (s *Source) authHint(ext extension, r refusal) string {
 	case "UNKNOWN_ACCESS_KEY":
 		if s.keyMode {
 			return "the runtime does not know the extension key's access key ID: give the profile's current key " +
-				"(aws cloudextensions get-profile shows its ID; an update that supplies no secret key rotates it), " + profileWords()
+				"(aws cloudextensions get-profile shows its ID; an update that supplies no secret key rotates it), " +
+				"or, if the profile's authentication is runtimeCredentials, drop cloudext.WithExtensionKey; " + profileWords()
 		}
 		return "the runtime does not know the access key ID the request was signed with (" + mode + "): with runtimeCredentials " +
 			"the function must sign with the same credentials as the runtime (an assumed role's cannot be verified); " +
