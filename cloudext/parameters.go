@@ -93,25 +93,20 @@ func (s *Source) getParametersCall(ctx context.Context, names []string, first mw
 		byKey[awsname.ParameterKey(n)] = n
 	}
 	for _, p := range out.Parameters {
-		// Its Name and its ARN, each when present, name one parameter:
-		// an answer that names two is served for neither.
-		k, ka := key(p.Name), key(p.ARN)
-		if k == "" {
-			k = ka
-		}
-		if p.Value == nil || k == "" || ka != "" && ka != k {
+		// Its Name and its ARN, each when present, name the request it
+		// answers: an answer that names two, or none, is served for none.
+		n, ok := awsname.ParameterAnswered(names, p.Name, p.ARN)
+		if !ok || p.Value == nil {
 			continue
 		}
-		if n, ok := byKey[k]; ok {
-			if _, dup := got[n]; dup {
-				continue
-			}
-			if !sameVersion(n, p.Version, p.Selector) {
-				got[n] = mw.Result{Err: mismatch(extParameterStore, "version of the parameter")}
-				continue
-			}
-			got[n] = mw.Result{Value: *p.Value}
+		if _, dup := got[n]; dup {
+			continue
 		}
+		if !sameVersion(n, p.Version, p.Selector) {
+			got[n] = mw.Result{Err: mismatch(extParameterStore, "version of the parameter")}
+			continue
+		}
+		got[n] = mw.Result{Value: *p.Value}
 	}
 	for _, inv := range out.InvalidParameters {
 		// Keys are distinct in a request: the key names the request.
@@ -144,13 +139,6 @@ func sameVersion(n string, version *int64, selector *string) bool {
 		return false
 	}
 	return true
-}
-
-func key(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return awsname.ParameterKey(*s)
 }
 
 // notFoundParameter is the error of a name GetParameters listed in
