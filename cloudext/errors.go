@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/awsname"
 )
 
 // profileEnv is the variable that names the profile the runtime loads
@@ -375,6 +376,9 @@ func notFoundHint(ext extension, it mw.Item, r refusal) string {
 		return "no such secret or version readable as the role: check the name or ARN (a secret of another account by its ARN), the version id or stage, and the region"
 	case ext == extSecretsManager:
 		return "no such secret or version: check the name or ARN, the version id or stage, and the extension's region"
+	case strings.HasPrefix(it.Name, awsname.ReferencePrefix):
+		return "no such secret or version stage: check the secret's name or ARN after " + awsname.ReferencePrefix +
+			", the label (its version stage) and the extension's region"
 	}
 	return "no such parameter, version or label: check the name or ARN, the selector and the extension's region"
 }

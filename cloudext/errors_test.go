@@ -147,6 +147,24 @@ func TestNotFound(t *testing.T) {
 		want{class: mw.ClassNotFound, status: 200, code: "ParameterNotFound", hint: []string{"no such parameter"}})
 	wantFailure(t, "a profile", fetch(t, src, profile("a", "e", "missing"))[0].Err,
 		want{class: mw.ClassNotFound, status: 400, code: "ValidationException", hint: []string{"deployment"}})
+
+	// A secret read through Parameter Store is a missing secret, whether
+	// the request fails with ParameterNotFound (the fake, as moto) or
+	// GetParameters lists it in InvalidParameters.
+	const ref = "/aws/reference/secretsmanager/missing"
+	secretHint := []string{"no such secret", "/aws/reference/secretsmanager/", "version stage"}
+	wantFailure(t, "a referenced secret", fetch(t, src, param(ref))[0].Err,
+		want{class: mw.ClassNotFound, status: 400, code: "ParameterNotFound", hint: secretHint})
+	wantFailure(t, "a referenced secret's stage", fetch(t, src, mw.Item{Kind: mw.KindParameter, Name: "/aws/reference/secretsmanager/there", Label: "NOPE"})[0].Err,
+		want{class: mw.ClassNotFound, status: 400, code: "ParameterNotFound", hint: secretHint})
+	listed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Write([]byte(`{"Parameters":[],"InvalidParameters":["` + ref + `:AWSPREVIOUS"]}`))
+	}))
+	defer listed.Close()
+	src = cloudext.New(f.Config(), cloudext.WithEndpoint(listed.URL))
+	wantFailure(t, "a referenced secret in InvalidParameters", fetch(t, src, mw.Item{Kind: mw.KindParameter, Name: ref, Label: "AWSPREVIOUS"})[0].Err,
+		want{class: mw.ClassNotFound, status: 200, code: "ParameterNotFound", hint: secretHint})
 }
 
 // Nothing answering is unavailable and retried, with a hint that names

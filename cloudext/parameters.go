@@ -112,7 +112,7 @@ func (s *Source) getParametersCall(ctx context.Context, names []string, first mw
 		// Keys are distinct in a request: the key names the request.
 		if n, ours := byKey[awsname.ParameterKey(inv)]; ours {
 			if _, has := got[n]; !has {
-				got[n] = mw.Result{Err: notFoundParameter()}
+				got[n] = mw.Result{Err: notFoundParameter(n)}
 			}
 		}
 	}
@@ -143,9 +143,10 @@ func sameVersion(n string, version *int64, selector *string) bool {
 
 // notFoundParameter is the error of a name GetParameters listed in
 // InvalidParameters: "a name that doesn't exist, or whose version or
-// label doesn't exist". The code is the one GetParameter answers it with.
-func notFoundParameter() *mw.SourceError {
+// label doesn't exist"; for a secret read through Parameter Store, a
+// secret or a stage. The code is the one GetParameter answers it with.
+func notFoundParameter(name string) *mw.SourceError {
 	return &mw.SourceError{Class: mw.ClassNotFound, Status: http.StatusOK, Code: "ParameterNotFound",
 		Err:  errors.New("GetParameters listed it in InvalidParameters"),
-		Hint: notFoundHint(extParameterStore, mw.Item{}, refusal{})}
+		Hint: notFoundHint(extParameterStore, mw.Item{Kind: mw.KindParameter, Name: name}, refusal{})}
 }
