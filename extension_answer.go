@@ -76,7 +76,7 @@ func readParameter(it Item, body []byte) (value, typ string, err error) {
 	if p.Parameter == nil {
 		return "", "", malformed(http.StatusOK, "the answer has no Parameter.Value")
 	}
-	if !answersParameter(it.Name, p.Parameter.Name, p.Parameter.ARN) {
+	if !awsname.AnswersParameter(it.Name, p.Parameter.Name, p.Parameter.ARN) {
 		return "", "", mismatch(it, "parameter")
 	}
 	if want := pinnedVersion(it); want != 0 && p.Parameter.Version != nil && *p.Parameter.Version != want {
@@ -136,53 +136,6 @@ func readSecret(it Item, body []byte) (value, typ string, err error) {
 	}
 	return "", "", malformed(http.StatusOK, "the answer has neither SecretString nor SecretBinary")
 }
-
-// answersParameter reports whether an answer's Name and ARN, each when
-// present, name the parameter asked for as asked: by name, by ARN, with a
-// :version or :label selector, or as /aws/reference/secretsmanager/<id>,
-// whose answer may name the secret by its own name, and carries its ARN.
-func answersParameter(asked string, name, arn *string) bool {
-	asked = awsname.CutSelector(asked)
-	if id, ok := strings.CutPrefix(asked, awsname.ReferencePrefix); ok {
-		return (name == nil || *name == asked || awsname.SecretNamed(id, *name) || awsname.SecretNamed(id, strings.TrimPrefix(*name, awsname.ReferencePrefix))) &&
-			(arn == nil || awsname.SecretARNed(id, *arn) || parameterARNed(asked, *arn))
-	}
-	return (name == nil || parameterNamed(asked, *name)) && (arn == nil || parameterARNed(asked, *arn))
-}
-
-// parameterNamed reports whether name can be the Name of the parameter
-// asked for: the name asked, or the one the ARN asked names.
-func parameterNamed(asked, name string) bool {
-	if asked == name {
-		return true
-	}
-	p, ok := parameterResource(asked)
-	return ok && p == rooted(name)
-}
-
-// parameterARNed reports whether arn can be the ARN of the parameter asked
-// for: the ARN asked, or the ARN of the name asked.
-func parameterARNed(asked, arn string) bool {
-	if asked == arn {
-		return true
-	}
-	p, ok := parameterResource(arn)
-	return ok && !strings.HasPrefix(asked, "arn:") && p == rooted(asked)
-}
-
-// parameterResource returns the name in a parameter's ARN,
-// arn:<partition>:ssm:<region>:<account>:parameter/<name>, rooted.
-func parameterResource(arn string) (string, bool) {
-	f := strings.SplitN(arn, ":", 6)
-	if len(f) != 6 || f[0] != "arn" || f[2] != "ssm" {
-		return "", false
-	}
-	p, ok := strings.CutPrefix(f[5], "parameter/")
-	return "/" + p, ok && p != ""
-}
-
-// rooted is a parameter name with one leading '/', as its ARN writes it.
-func rooted(name string) string { return "/" + strings.TrimPrefix(name, "/") }
 
 func mismatch(it Item, what string) error {
 	return &SourceError{Class: ClassMalformed, Status: http.StatusOK,

@@ -5,7 +5,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/lambda-mw/mw"
 	"github.com/lambda-mw/mw/internal/awsname"
@@ -18,8 +17,8 @@ import (
 // asked for, but Name may be the bare name even when asked by ARN, and
 // moto sends no Selector: two requests for one parameter (at two versions,
 // or by name and by ARN) in one call could not be told apart. So no two
-// requests with the same parameterKey share a call, and each answer is
-// matched to its request by key.
+// requests with the same awsname.ParameterKey share a call, and each answer
+// is matched to its request by its Name and ARN (awsname.ParameterAnswered).
 func (c *clients) getParameters(ctx context.Context, items []mw.Item, res []mw.Result) {
 	names, byName := requests(items, func(it mw.Item) string { return awsname.ParameterRequest(it.Name, it.Version, it.Label) })
 	fanOut(awsname.Batches(names, maxGetParameters), byName, res, func(call []string) map[string]mw.Result {
@@ -39,12 +38,8 @@ func (c *clients) getParametersCall(ctx context.Context, names []string) map[str
 		}
 		return got
 	}
-	byKey := make(map[string]string, len(names))
-	for _, n := range names {
-		byKey[awsname.ParameterKey(n)] = n
-	}
 	for _, p := range out.Parameters {
-		if n, ok := matchParameter(byKey, p); ok {
+		if n, ok := awsname.ParameterAnswered(names, p.Name, p.ARN); ok {
 			if _, dup := got[n]; !dup {
 				got[n] = mw.Result{Value: aws.ToString(p.Value), Type: string(p.Type)}
 			}
@@ -70,18 +65,4 @@ func byName(names []string, n string) (int, bool) {
 		}
 	}
 	return -1, false
-}
-
-// matchParameter finds the request a parameter of the answer is for: by
-// its Name (a bare name, or an ARN), by its ARN, or, for a secret read
-// through Parameter Store, by the bare secret name moto puts in Name.
-func matchParameter(byKey map[string]string, p types.Parameter) (string, bool) {
-	name := aws.ToString(p.Name)
-	for _, k := range []string{awsname.ParameterKey(name), awsname.ParameterKey(aws.ToString(p.ARN)),
-		awsname.ParameterKey(awsname.ReferencePrefix + name)} {
-		if n, ok := byKey[k]; ok && k != "" {
-			return n, true
-		}
-	}
-	return "", false
 }

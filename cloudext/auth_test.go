@@ -92,6 +92,15 @@ func TestAuthenticationRefused(t *testing.T) {
 			ac:   want{class: mw.ClassBadToken, status: 403, code: "AccessDeniedException", hint: []string{"current key"}},
 		},
 		{
+			// A profile without a key has no current key to give: the fix
+			// may be to sign with the function's credentials instead.
+			name: "an extension key where the profile takes runtime credentials", settings: cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthRuntimeCredentials}},
+			opts: []cloudext.Option{cloudext.WithExtensionKey(cloudext.ExtensionKey(cloudexttest.ExtensionAccessKeyID, cloudexttest.ExtensionSecretKey))},
+			sm:   want{class: mw.ClassBadToken, status: 403, code: "InvalidClientTokenId", hint: []string{"current key", "runtimeCredentials", "drop cloudext.WithExtensionKey"}},
+			ps:   want{class: mw.ClassBadToken, status: 400, code: "AccessDeniedException", hint: []string{"current key", "runtimeCredentials", "drop cloudext.WithExtensionKey"}},
+			ac:   want{class: mw.ClassBadToken, status: 403, code: "AccessDeniedException", hint: []string{"current key", "runtimeCredentials", "drop cloudext.WithExtensionKey"}},
+		},
+		{
 			name: "another Region", settings: cloudexttest.Settings{Region: "us-east-1"}, opts: []cloudext.Option{cloudext.WithRegion("eu-west-1")},
 			sm: want{class: mw.ClassBadToken, status: 403, code: "SignatureDoesNotMatch", hint: []string{"for Region eu-west-1", "cloudext.WithRegion"}},
 			ps: want{class: mw.ClassBadToken, status: 400, code: "AccessDeniedException", hint: []string{"for Region eu-west-1", "cloudext.WithRegion"}},

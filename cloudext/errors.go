@@ -327,7 +327,8 @@ func (s *Source) authHint(ext extension, r refusal) string {
 	case "UNKNOWN_ACCESS_KEY":
 		if s.keyMode {
 			return "the runtime does not know the extension key's access key ID: give the profile's current key " +
-				"(aws cloudextensions get-profile shows its ID; an update that supplies no secret key rotates it), " + profileWords()
+				"(aws cloudextensions get-profile shows its ID; an update that supplies no secret key rotates it), " +
+				"or, if the profile's authentication is runtimeCredentials, drop cloudext.WithExtensionKey; " + profileWords()
 		}
 		return "the runtime does not know the access key ID the request was signed with (" + mode + "): with runtimeCredentials " +
 			"the function must sign with the same credentials as the runtime (an assumed role's cannot be verified); " +
@@ -355,6 +356,9 @@ func notFoundHint(ext extension, it mw.Item, r refusal) string {
 		return "no such secret or version readable as the role: check the name or ARN (a secret of another account by its ARN), the version id or stage, and the region"
 	case ext == extSecretsManager:
 		return "no such secret or version: check the name or ARN, the version id or stage, and the extension's region"
+	case strings.HasPrefix(it.Name, awsname.ReferencePrefix):
+		return "no such secret or version stage: check the secret's name or ARN after " + awsname.ReferencePrefix +
+			", the label (its version stage) and the extension's region"
 	}
 	return "no such parameter, version or label: check the name or ARN, the selector and the extension's region"
 }

@@ -1,6 +1,7 @@
 package cloudext_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -147,6 +148,24 @@ func TestNotFound(t *testing.T) {
 		want{class: mw.ClassNotFound, status: 200, code: "ParameterNotFound", hint: []string{"no such parameter"}})
 	wantFailure(t, "a profile", fetch(t, src, profile("a", "e", "missing"))[0].Err,
 		want{class: mw.ClassNotFound, status: 400, code: "ValidationException", hint: []string{"deployment"}})
+
+	// A secret read through Parameter Store is a missing secret, whether
+	// the request fails with ParameterNotFound (the fake, as moto) or
+	// GetParameters lists it in InvalidParameters.
+	const ref = "/aws/reference/secretsmanager/missing"
+	secretHint := []string{"no such secret", "/aws/reference/secretsmanager/", "version stage"}
+	wantFailure(t, "a referenced secret", fetch(t, src, param(ref))[0].Err,
+		want{class: mw.ClassNotFound, status: 400, code: "ParameterNotFound", hint: secretHint})
+	wantFailure(t, "a referenced secret's stage", fetch(t, src, mw.Item{Kind: mw.KindParameter, Name: "/aws/reference/secretsmanager/there", Label: "NOPE"})[0].Err,
+		want{class: mw.ClassNotFound, status: 400, code: "ParameterNotFound", hint: secretHint})
+	listed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Write([]byte(`{"Parameters":[],"InvalidParameters":["` + ref + `:AWSPREVIOUS"]}`))
+	}))
+	defer listed.Close()
+	src = cloudext.New(f.Config(), cloudext.WithEndpoint(listed.URL))
+	wantFailure(t, "a referenced secret in InvalidParameters", fetch(t, src, mw.Item{Kind: mw.KindParameter, Name: ref, Label: "AWSPREVIOUS"})[0].Err,
+		want{class: mw.ClassNotFound, status: 200, code: "ParameterNotFound", hint: secretHint})
 }
 
 // Nothing answering is unavailable and retried, with a hint that names
@@ -167,6 +186,41 @@ func TestNotTheRuntime(t *testing.T) {
 	src = cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(html.URL))
 	for _, it := range []mw.Item{secret("s"), param("/p"), profile("a", "e", "p")} {
 		wantFailure(t, it.String(), fetch(t, src, it)[0].Err, want{class: mw.ClassMalformed, status: 200, hint: []string{"Cloud Extensions runtime"}})
+	}
+}
+
+// An endpoint that is not a base URL, such as one without its scheme, can
+// never be sent a request: it is a mistake of configuration, final, whose
+// hint names the URL's shape; Plan refuses every item, so that Wrap
+// panics on it. A remote host stays allowed, as WithEndpoint says.
+func TestEndpointNotABaseURL(t *testing.T) {
+	cfg := cloudexttest.New(cloudexttest.Settings{}).Config()
+	for _, endpoint := range []string{"localhost:5333", "//localhost:5333", "http://", "http://localhost:5333?x=1", "http://u:" + canary + "@[::1"} {
+		src := cloudext.New(cfg, cloudext.WithEndpoint(endpoint))
+		for _, it := range []mw.Item{secret("s"), param("/p"), profile("a", "e", "p")} {
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			p, _ := cloudext.New(cfg).Plan(it) // the op, as a Source with a right endpoint plans it
+			r := src.Fetch(ctx, p.Op, []mw.Item{it})[0]
+			cancel()
+			wantFailure(t, endpoint+" "+it.String(), r.Err, want{class: mw.ClassConfig, hint: []string{"http://host:port", "cloudext.WithEndpoint"}})
+			if _, err := src.Plan(it); err == nil || !strings.Contains(err.Error(), "http://host:port") || strings.Contains(err.Error(), canary) {
+				t.Errorf("%s: Plan(%v): %v; want it refused, naming the URL's shape and no password", endpoint, it, err)
+			}
+		}
+		_, err := src.EvaluateFlag(t.Context(), profile("a", "e", "p"), "f", nil)
+		wantFailure(t, endpoint+" EvaluateFlag", err, want{class: mw.ClassConfig, hint: []string{"http://host:port"}})
+	}
+	msg := panicOf(t, func() {
+		mw.Wrap(func(context.Context, event) (string, error) { return "", nil }, mw.WithoutEnvironment(),
+			mw.WithSource(cloudext.New(cfg, cloudext.WithEndpoint("localhost:5333"))), mw.WithSecrets("s"))
+	})
+	if !strings.Contains(msg, "http://host:port") {
+		t.Errorf("Wrap's panic %q does not name the URL's shape", msg)
+	}
+	for _, endpoint := range []string{"http://10.0.0.7:5333", "https://runtime.example:5333/base/"} {
+		if _, err := cloudext.New(cfg, cloudext.WithEndpoint(endpoint)).Plan(secret("s")); err != nil {
+			t.Errorf("%s: Plan: %v; want a remote base URL allowed", endpoint, err)
+		}
 	}
 }
 

@@ -93,31 +93,26 @@ func (s *Source) getParametersCall(ctx context.Context, names []string, first mw
 		byKey[awsname.ParameterKey(n)] = n
 	}
 	for _, p := range out.Parameters {
-		// Its Name and its ARN, each when present, name one parameter:
-		// an answer that names two is served for neither.
-		k, ka := key(p.Name), key(p.ARN)
-		if k == "" {
-			k = ka
-		}
-		if p.Value == nil || k == "" || ka != "" && ka != k {
+		// Its Name and its ARN, each when present, name the request it
+		// answers: an answer that names two, or none, is served for none.
+		n, ok := awsname.ParameterAnswered(names, p.Name, p.ARN)
+		if !ok || p.Value == nil {
 			continue
 		}
-		if n, ok := byKey[k]; ok {
-			if _, dup := got[n]; dup {
-				continue
-			}
-			if !sameVersion(n, p.Version, p.Selector) {
-				got[n] = mw.Result{Err: mismatch(extParameterStore, "version of the parameter")}
-				continue
-			}
-			got[n] = mw.Result{Value: *p.Value}
+		if _, dup := got[n]; dup {
+			continue
 		}
+		if !sameVersion(n, p.Version, p.Selector) {
+			got[n] = mw.Result{Err: mismatch(extParameterStore, "version of the parameter")}
+			continue
+		}
+		got[n] = mw.Result{Value: *p.Value}
 	}
 	for _, inv := range out.InvalidParameters {
 		// Keys are distinct in a request: the key names the request.
 		if n, ours := byKey[awsname.ParameterKey(inv)]; ours {
 			if _, has := got[n]; !has {
-				got[n] = mw.Result{Err: notFoundParameter()}
+				got[n] = mw.Result{Err: notFoundParameter(n)}
 			}
 		}
 	}
@@ -146,18 +141,12 @@ func sameVersion(n string, version *int64, selector *string) bool {
 	return true
 }
 
-func key(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return awsname.ParameterKey(*s)
-}
-
 // notFoundParameter is the error of a name GetParameters listed in
 // InvalidParameters: "a name that doesn't exist, or whose version or
-// label doesn't exist". The code is the one GetParameter answers it with.
-func notFoundParameter() *mw.SourceError {
+// label doesn't exist"; for a secret read through Parameter Store, a
+// secret or a stage. The code is the one GetParameter answers it with.
+func notFoundParameter(name string) *mw.SourceError {
 	return &mw.SourceError{Class: mw.ClassNotFound, Status: http.StatusOK, Code: "ParameterNotFound",
 		Err:  errors.New("GetParameters listed it in InvalidParameters"),
-		Hint: notFoundHint(extParameterStore, mw.Item{}, refusal{})}
+		Hint: notFoundHint(extParameterStore, mw.Item{Kind: mw.KindParameter, Name: name}, refusal{})}
 }

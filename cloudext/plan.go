@@ -35,8 +35,18 @@ const maxGetParameters = 10
 // serves GetParameter and GetParameters only. A parameter or a profile
 // read as another role (Item.RoleARN) is refused: AWS documents roleArn
 // for the Secrets Manager extension alone. A name that is a mistake for
-// its kind is refused with the fix.
+// its kind is refused with the fix, and so is every item when
+// WithEndpoint's URL is not a base URL.
 func (s *Source) Plan(it mw.Item) (mw.Plan, error) {
+	p, err := plan(it)
+	if err == nil && s.badEndpoint != nil {
+		return mw.Plan{}, refuse(it, "%v: %s", s.badEndpoint.Err, s.badEndpoint.Hint)
+	}
+	return p, err
+}
+
+// plan is Plan for a Source whose endpoint is a base URL.
+func plan(it mw.Item) (mw.Plan, error) {
 	switch it.Kind {
 	case mw.KindSecret:
 		if err := checkSecret(it); err != nil {

@@ -60,6 +60,9 @@ type answer struct {
 // service unless authentication is off. Its error is a *mw.SourceError, or
 // ctx's own.
 func (s *Source) send(ctx context.Context, ext extension, service, method, target, query string, body []byte) (*answer, error) {
+	if s.badEndpoint != nil {
+		return nil, s.badEndpoint
+	}
 	u := s.base + ext.path
 	if query != "" {
 		u += "?" + query

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -172,6 +173,39 @@ func TestParametersRoute(t *testing.T) {
 		if sent[want] != 1 {
 			t.Errorf("%s sent %d times; want 1 (%v)", want, sent[want], sent)
 		}
+	}
+}
+
+// A secret read through Parameter Store, /aws/reference/secretsmanager/<id>
+// (a version stage as its label), is the secret's value, asked for
+// decrypted in a GetParameters request of its own.
+func TestParametersRouteReadsSecretsByReference(t *testing.T) {
+	f, rec, src := record(t, cloudexttest.Settings{})
+	f.PutSecret("prod/db", canary+"1")
+	f.PutSecret("prod/db", canary+"2")
+	f.PutParameter("/app/url", cloudexttest.TypeString, canary+"url")
+	const ref = "/aws/reference/secretsmanager/prod/db"
+	items := []mw.Item{param(ref), {Kind: mw.KindParameter, Name: ref, Label: cloudexttest.StagePrevious}, param("/app/url")}
+	res := fetch(t, src, items...)
+	for i, value := range []string{canary + "2", canary + "1", canary + "url"} {
+		if res[i].Err != nil || res[i].Value != value {
+			t.Errorf("%v: %q, %v; want %q", items[i], res[i].Value, res[i].Err, value)
+		}
+	}
+	var calls [][]string
+	for _, r := range rec.taken() {
+		var in struct {
+			Names          []string
+			WithDecryption bool
+		}
+		if err := json.Unmarshal(r.body, &in); err != nil || !in.WithDecryption {
+			t.Errorf("request %s: %v; want WithDecryption", r.body, err)
+		}
+		calls = append(calls, in.Names)
+	}
+	slices.SortFunc(calls, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
+	if want := [][]string{{"/app/url"}, {ref}, {ref + ":" + cloudexttest.StagePrevious}}; !reflect.DeepEqual(calls, want) {
+		t.Errorf("sent %q; want %q", calls, want)
 	}
 }
 

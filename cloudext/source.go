@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 
@@ -55,6 +54,9 @@ type Source struct {
 	keyMode   bool        // creds are an extension key
 	ssrf      ssrf
 	acSigning string
+	// badEndpoint is the error of every request when WithEndpoint's URL
+	// is not a base URL, such as one without its scheme; nil when it is.
+	badEndpoint *mw.SourceError
 }
 
 var (
@@ -85,7 +87,9 @@ type options struct {
 // signature made with the function's credentials, their session token and
 // any SSRF token: unlike mw's own MW_ENDPOINT, this URL comes from code
 // alone, never the environment, so a host other than a loopback one is
-// the caller's deliberate choice.
+// the caller's deliberate choice. A URL that is not a base URL, such as
+// localhost:5333 without its scheme, is refused by Plan, and every request
+// fails as mw.ClassConfig, without being sent.
 func WithEndpoint(baseURL string) Option {
 	return func(o *options) { o.endpoint = baseURL }
 }
@@ -160,12 +164,23 @@ func New(cfg aws.Config, opts ...Option) *Source {
 	if o.acSigning == "" {
 		o.acSigning = DefaultAppConfigSigningName
 	}
+	raw := strings.TrimSuffix(o.endpoint, "/")
+	base, err := loopback.CheckEndpoint(raw, true, "")
+	if err != nil {
+		base = raw
+	}
 	s := &Source{
-		base:      canonicalLoopback(strings.TrimSuffix(o.endpoint, "/")),
+		base:      base,
 		hc:        loopback.NoRedirects(o.hc),
 		region:    o.region,
 		ssrf:      o.ssrf,
 		acSigning: o.acSigning,
+	}
+	if err != nil {
+		s.badEndpoint = &mw.SourceError{Class: mw.ClassConfig,
+			Err: fmt.Errorf("cloudext.WithEndpoint(%q) is not a base URL", s.printedBase()),
+			Hint: "give cloudext.WithEndpoint the runtime's base URL, with its scheme and no query: http://host:port, such as " +
+				DefaultEndpoint + " (cloudext.DefaultEndpoint)"}
 	}
 	switch {
 	case o.none:
@@ -175,27 +190,6 @@ func New(cfg aws.Config, opts ...Option) *Source {
 		s.creds = runtimeCredentials{cfg.Credentials}
 	}
 	return s
-}
-
-// canonicalLoopback is base with localhost spelt as Go's proxy rules
-// (net/http's ProxyFromEnvironment) exempt it: "localhost" exactly. They
-// proxy "LocalHost" and "localhost.", so that a client whose transport
-// honours HTTP_PROXY would send the signed request, the session token and
-// the SSRF token to the proxy. Any other base is left as it is.
-func canonicalLoopback(base string) string {
-	u, err := url.Parse(base)
-	if err != nil {
-		return base
-	}
-	host, ok := loopback.CanonicalLoopback(u.Hostname())
-	if !ok || host == u.Hostname() {
-		return base
-	}
-	if p := u.Port(); p != "" {
-		host += ":" + p
-	}
-	u.Host = host
-	return u.String()
 }
 
 // Name returns "cloudext".

@@ -142,6 +142,40 @@ func TestParametersAnswerNamesTheParameterAskedFor(t *testing.T) {
 	}
 }
 
+// A secret read through Parameter Store is matched to its answer in
+// either shape it comes in: AWS's, whose Name is the reference and ARN the
+// secret's, and moto's, whose Name is the secret's bare name and ARN an
+// SSM ARN of that name. An answer that names another secret is not served.
+func TestParametersAnswerNamesTheSecretReferenced(t *testing.T) {
+	const (
+		ref       = "/aws/reference/secretsmanager/prod/db"
+		secretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
+	)
+	for _, c := range []struct {
+		name, asked, entry string
+		serve              bool
+	}{
+		{"AWS's shape", ref, `"Name":"` + ref + `","ARN":"` + secretARN + `"`, true},
+		{"moto's shape", ref, `"Name":"prod/db","ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/prod/db"`, true},
+		{"AWS's shape, a stage", ref + ":AWSPREVIOUS", `"Name":"` + ref + `","ARN":"` + secretARN + `","Selector":":AWSPREVIOUS"`, true},
+		{"AWS's shape, by the secret's ARN", "/aws/reference/secretsmanager/" + secretARN, `"Name":"/aws/reference/secretsmanager/` + secretARN + `","ARN":"` + secretARN + `"`, true},
+		{"another secret's ARN", ref, `"Name":"` + ref + `","ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/dbx-AbCdEf"`, false},
+		{"another secret's name", ref, `"Name":"prod/dbx","ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/prod/dbx"`, false},
+		{"another reference", ref, `"Name":"/aws/reference/secretsmanager/prod/dbx"`, false},
+	} {
+		body := `{"Parameters":[{` + c.entry + `,"Type":"SecureString","Version":0,"Value":"` + canary + `"}],"InvalidParameters":[]}`
+		url, _ := wiretest.Serve(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, false)
+		src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
+		r := fetch(t, src, param(c.asked))[0]
+		switch {
+		case c.serve && (r.Err != nil || r.Value != canary):
+			t.Errorf("%s: %v; want the value", c.name, r.Err)
+		case !c.serve && r.Err == nil:
+			t.Errorf("%s: served", c.name)
+		}
+	}
+}
+
 // The AppConfig extension's answers are read as strictly: a content or a
 // flag's state given twice is malformed, not the last one's.
 func TestAppConfigAnswersReadStrictly(t *testing.T) {

@@ -21,7 +21,10 @@
 //   - POST /parameterstore, AWS JSON 1.1, AmazonSSM.GetParameter and
 //     AmazonSSM.GetParameters (1 to 10 names, :version and :label
 //     selectors, WithDecryption; missing names in InvalidParameters with
-//     status 200); errors as Parameter Store's, with the message in Message
+//     status 200; a secret of the fake read decrypted as
+//     /aws/reference/secretsmanager/<id>, with an optional :<stage>, as a
+//     SecureString whose Name is the reference and ARN the secret's);
+//     errors as Parameter Store's, with the message in Message
 //     for AccessDeniedException, InternalServerError, ThrottlingException
 //     and ValidationException and in message for the others.
 //   - POST /appconfig/, AWS JSON 1.1, AppConfig.GetConfiguration (content
@@ -80,6 +83,11 @@
 //     Parameter Store's answers carry LastModifiedDate in epoch seconds and
 //     Selector when one was asked; a flag attribute's list members are
 //     stringList and numberList.
+//   - A secret read through Parameter Store that is missing, or lacks the
+//     stage asked for, fails the whole GetParameters request with
+//     ParameterNotFound, as GetParameter fails and as moto answers; a
+//     version number as its selector is a ValidationException; a binary
+//     secret's answer has no Value.
 //   - The Parameter Store extension's id in a runtime answer:
 //     aws:parameterstore.
 //   - The fake keeps no cache of its own: every request reads the values

@@ -222,6 +222,15 @@ func (s *Server) serveParameters(w http.ResponseWriter, r *http.Request, body []
 	var params []any
 	invalidNames := []string{}
 	for _, ref := range names {
+		if strings.HasPrefix(ref, referencePrefix) {
+			out, fail := s.store.reference(ref, decrypt)
+			if fail != nil {
+				s.extensionError(w, routePS, *fail)
+				return
+			}
+			params = append(params, out)
+			continue
+		}
 		p, name, sel := s.store.findParameter(ref)
 		switch {
 		case s.store.denied[name] || p != nil && s.store.denied[p.name]:

@@ -3,6 +3,7 @@ package cloudexttest_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,5 +78,66 @@ func TestForwardedForAndSSRF(t *testing.T) {
 	}
 	if st := f.Stats(); st.ForwardedFor != 1 || st.SSRFRefused != 1 {
 		t.Errorf("%+v", st)
+	}
+}
+
+func post(t *testing.T, url, target, body string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", target)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp, out
+}
+
+// A secret read through Parameter Store answers as AWS documents it: a
+// SecureString whose Name is the reference and ARN the secret's, the
+// stage asked for as Selector; only decrypted; a missing secret or stage
+// fails the request with ParameterNotFound.
+func TestParameterStoreReadsSecretsByReference(t *testing.T) {
+	f, srv := cloudexttest.Start(t, cloudexttest.Settings{Auth: cloudexttest.Auth{Mode: cloudexttest.AuthNone}})
+	f.PutSecret("prod/db", "v1")
+	f.PutSecret("prod/db", "v2")
+	url := srv.URL + cloudexttest.RouteParameterStore
+	const ref = "/aws/reference/secretsmanager/prod/db"
+	resp, out := post(t, url, "AmazonSSM.GetParameters", `{"Names":["`+ref+`","`+ref+`:AWSPREVIOUS"],"WithDecryption":true}`)
+	ps, _ := out["Parameters"].([]any)
+	if resp.StatusCode != 200 || len(ps) != 2 {
+		t.Fatalf("%d %v", resp.StatusCode, out)
+	}
+	for i, want := range []map[string]any{{"Value": "v2"}, {"Value": "v1", "Selector": ":AWSPREVIOUS"}} {
+		p, _ := ps[i].(map[string]any)
+		arn, _ := p["ARN"].(string)
+		if p["Name"] != ref || p["Type"] != "SecureString" || p["Version"] != 0.0 || p["Value"] != want["Value"] || p["Selector"] != want["Selector"] ||
+			!strings.HasPrefix(arn, "arn:aws:secretsmanager:") || !strings.Contains(arn, ":secret:prod/db-") || p["SourceResult"] == nil {
+			t.Errorf("entry %d: %v", i, p)
+		}
+	}
+	byARN := "/aws/reference/secretsmanager/" + ps[0].(map[string]any)["ARN"].(string)
+	if resp, out := post(t, url, "AmazonSSM.GetParameter", `{"Name":"`+byARN+`:AWSCURRENT","WithDecryption":true}`); resp.StatusCode != 200 ||
+		out["Parameter"].(map[string]any)["Value"] != "v2" {
+		t.Errorf("by ARN, stage AWSCURRENT: %d %v", resp.StatusCode, out)
+	}
+	for name, body := range map[string]string{
+		"a missing secret": `{"Names":["/app/x","/aws/reference/secretsmanager/nope"],"WithDecryption":true}`,
+		"a missing stage":  `{"Names":["` + ref + `:AWSPENDING"],"WithDecryption":true}`,
+	} {
+		if resp, _ := post(t, url, "AmazonSSM.GetParameters", body); resp.StatusCode != 400 || resp.Header.Get("X-Amzn-Errortype") != "ParameterNotFound" {
+			t.Errorf("%s: %d %s; want 400 ParameterNotFound", name, resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"))
+		}
+	}
+	for name, body := range map[string]string{
+		"not decrypted":    `{"Names":["` + ref + `"]}`,
+		"a version number": `{"Names":["` + ref + `:2"],"WithDecryption":true}`,
+	} {
+		if resp, _ := post(t, url, "AmazonSSM.GetParameters", body); resp.StatusCode != 400 || resp.Header.Get("X-Amzn-Errortype") != "ValidationException" {
+			t.Errorf("%s: %d %s; want 400 ValidationException", name, resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"))
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -344,6 +345,77 @@ func (st *store) findSecret(ref string) *secret {
 		}
 	}
 	return nil
+}
+
+// referencePrefix begins the name of a secret read through Parameter
+// Store: /aws/reference/secretsmanager/<secret name or ARN>[:<stage>].
+const referencePrefix = "/aws/reference/secretsmanager/"
+
+// reference answers a secret read through Parameter Store, as AWS
+// documents it ("Referencing AWS Secrets Manager secrets from Parameter
+// Store parameters"): a SecureString parameter whose Name is the reference,
+// ARN the secret's ARN, Version 0, Value the secret's SecretString and
+// SourceResult the secret's description; a :<stage> selector picks the
+// version with that stage, and comes back as Selector. It is read
+// decrypted only. A secret or stage that is missing fails the whole
+// request with ParameterNotFound, as GetParameter fails and as moto fails
+// GetParameters (AWS documents no other answer); a version number is no
+// stage, and is refused. A binary secret's answer has no Value: AWS
+// documents none.
+func (st *store) reference(ref string, decrypt bool) (map[string]any, *Answer) {
+	invalid := &Answer{Status: http.StatusBadRequest, Type: "ValidationException"}
+	id, stage := splitStage(strings.TrimPrefix(ref, referencePrefix))
+	name := referencePrefix + id
+	switch {
+	case !decrypt:
+		return nil, invalid
+	case stage != "" && strings.Trim(stage, "0123456789") == "":
+		return nil, invalid
+	}
+	sec := st.findSecret(id)
+	switch {
+	case st.denied[name] || sec != nil && st.denied[sec.name]:
+		return nil, &ParameterAccess
+	case sec == nil:
+		return nil, &Answer{Status: http.StatusBadRequest, Type: "ParameterNotFound"}
+	case st.noDecrypt[name] || st.noDecrypt[sec.name]:
+		return nil, &InvalidKeyID
+	}
+	v := sec.pick("", stage)
+	if v == nil {
+		return nil, &Answer{Status: http.StatusBadRequest, Type: "ParameterNotFound"}
+	}
+	stages := map[string][]string{}
+	for _, o := range sec.versions {
+		if len(o.stages) > 0 {
+			stages[o.id] = o.stages
+		}
+	}
+	out := map[string]any{"Name": name, "Type": TypeSecureString, "Version": 0, "ARN": secretARN(sec.name),
+		"LastModifiedDate": float64(v.created.UnixMilli()) / 1000, "DataType": "text",
+		"SourceResult": string(must(jsonMarshal(map[string]any{"ARN": secretARN(sec.name), "Name": sec.name, "VersionIdsToStages": stages})))}
+	if v.str != nil {
+		out["Value"] = *v.str
+	}
+	if stage != "" {
+		out["Selector"] = ":" + stage
+	}
+	return out, nil
+}
+
+// splitStage splits a reference's secret id from its :<stage> selector:
+// the ':' after the name, which holds none, whether id is a name or an
+// ARN, arn:<partition>:secretsmanager:<region>:<account>:secret:<name>.
+func splitStage(id string) (string, string) {
+	if strings.HasPrefix(id, "arn:") {
+		f := strings.SplitN(id, ":", 8)
+		if len(f) < 8 {
+			return id, ""
+		}
+		return strings.Join(f[:7], ":"), f[7]
+	}
+	name, stage, _ := strings.Cut(id, ":")
+	return name, stage
 }
 
 // pick returns the version a request asks for: by id, by stage, or

@@ -192,6 +192,85 @@ func Batches(names []string, size int) [][]string {
 	return calls
 }
 
+// AnswersParameter reports whether a GetParameter or GetParameters
+// answer's Name and ARN, each when present (nil when not), name the
+// parameter asked for as asked: by name or ARN, with or without a :version
+// or :label selector. A secret read through ReferencePrefix is answered by
+// Parameter Store with the reference as Name and the secret's ARN, and by
+// moto with the secret's own name and an SSM ARN of that name: either is
+// the secret asked for.
+func AnswersParameter(asked string, name, arn *string) bool {
+	asked = CutSelector(asked)
+	if id, ok := strings.CutPrefix(asked, ReferencePrefix); ok {
+		return (name == nil || SecretNamed(id, strings.TrimPrefix(*name, ReferencePrefix))) &&
+			(arn == nil || SecretARNed(id, *arn) || parameterARNed(asked, *arn) || secretParameterARNed(id, *arn))
+	}
+	return (name == nil || parameterNamed(asked, *name)) && (arn == nil || parameterARNed(asked, *arn))
+}
+
+// ParameterAnswered returns the one request of a GetParameters call,
+// names, that an entry of its answer is for (see AnswersParameter), and
+// false if the entry names none of them, or more than one, or names
+// nothing at all.
+func ParameterAnswered(names []string, name, arn *string) (string, bool) {
+	if name == nil && arn == nil {
+		return "", false
+	}
+	found := ""
+	for _, n := range names {
+		if !AnswersParameter(n, name, arn) {
+			continue
+		}
+		if found != "" {
+			return "", false
+		}
+		found = n
+	}
+	return found, found != ""
+}
+
+// parameterNamed reports whether name can be the Name of the parameter
+// asked for: the name asked, or the one the ARN asked names.
+func parameterNamed(asked, name string) bool {
+	if asked == name {
+		return true
+	}
+	p, ok := parameterResource(asked)
+	return ok && p == rooted(name)
+}
+
+// parameterARNed reports whether arn can be the ARN of the parameter asked
+// for: the ARN asked, or the ARN of the name asked.
+func parameterARNed(asked, arn string) bool {
+	if asked == arn {
+		return true
+	}
+	p, ok := parameterResource(arn)
+	return ok && !strings.HasPrefix(asked, "arn:") && p == rooted(asked)
+}
+
+// secretParameterARNed reports whether arn is an SSM parameter ARN of the
+// name of the secret id names, as moto answers a secret read through
+// ReferencePrefix (without the name's leading '/', as in any SSM ARN).
+func secretParameterARNed(id, arn string) bool {
+	p, ok := parameterResource(arn)
+	return ok && (SecretNamed(id, p) || SecretNamed(id, p[1:]))
+}
+
+// parameterResource returns the name in a parameter's ARN,
+// arn:<partition>:ssm:<region>:<account>:parameter/<name>, rooted.
+func parameterResource(arn string) (string, bool) {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) != 6 || f[0] != "arn" || f[2] != "ssm" {
+		return "", false
+	}
+	p, ok := strings.CutPrefix(f[5], "parameter/")
+	return "/" + p, ok && p != ""
+}
+
+// rooted is a parameter name with one leading '/', as its ARN writes it.
+func rooted(name string) string { return "/" + strings.TrimPrefix(name, "/") }
+
 // AnswersSecret reports whether an answer's Name and ARN, each when
 // present (nil when not), name the secret asked for as asked: by name, by
 // full ARN, or by a partial ARN (without the six characters Secrets

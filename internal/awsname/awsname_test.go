@@ -2,6 +2,7 @@ package awsname
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -175,6 +176,78 @@ func TestAnswersSecret(t *testing.T) {
 			t.Errorf("AnswersSecret(%q, %q, %q) = %v; want %v", c.asked, n, a, got, c.want)
 		}
 	}
+}
+
+func TestAnswersParameter(t *testing.T) {
+	const (
+		ref      = ReferencePrefix + "prod/db"
+		smARN    = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
+		otherARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/dbx-AbCdEf"
+		motoARN  = "arn:aws:ssm:us-east-1:123456789012:parameter/prod/db"
+	)
+	s := func(v string) *string { return &v }
+	for _, c := range []struct {
+		asked     string
+		name, arn *string
+		want      bool
+	}{
+		{"/app/db", s("/app/db"), s(paramARN), true},
+		{"/app/db:3", s("/app/db"), s(paramARN), true},
+		{"/app/db:live", nil, s(paramARN), true},
+		{paramARN, s("/app/db"), s(paramARN), true},
+		{paramARN + ":3", s("/app/db"), nil, true},
+		{"app/db", s("app/db"), s(paramARN), true},
+		{"/app/db", s("/app/dbx"), s(paramARN), false},
+		{"/app/db", s("/app/db"), s(paramARN + "x"), false},
+		{"/app/db", s("app/db"), nil, false},
+		{"/app/db", s("prod/db"), s(motoARN), false},
+		// A secret read through Parameter Store: AWS's shape, moto's, by
+		// the secret's ARN, with a stage.
+		{ref, s(ref), s(smARN), true},
+		{ref, s("prod/db"), s(motoARN), true},
+		{ref + ":AWSPREVIOUS", s(ref), s(smARN), true},
+		{ReferencePrefix + smARN, s(ReferencePrefix + smARN), s(smARN), true},
+		{ReferencePrefix + smARN, s("prod/db"), s(motoARN), true},
+		{ReferencePrefix + "/prod/db", s("/prod/db"), s(motoARN), true},
+		{ref, s(ref), s(otherARN), false},
+		{ref, s("prod/dbx"), s("arn:aws:ssm:us-east-1:123456789012:parameter/prod/dbx"), false},
+		{ref, s(ReferencePrefix + "prod/dbx"), nil, false},
+		{ref, s("prod/db"), s("arn:aws:ssm:us-east-1:123456789012:parameter/prod/dbx"), false},
+	} {
+		if got := AnswersParameter(c.asked, c.name, c.arn); got != c.want {
+			t.Errorf("AnswersParameter(%q, %s, %s) = %v; want %v", c.asked, quoted(c.name), quoted(c.arn), got, c.want)
+		}
+	}
+}
+
+func TestParameterAnswered(t *testing.T) {
+	s := func(v string) *string { return &v }
+	names := []string{"/a", "a", "/b:3", ReferencePrefix + "b"}
+	for _, c := range []struct {
+		name, arn *string
+		want      string
+	}{
+		{s("/a"), nil, "/a"},
+		{s("a"), nil, "a"},
+		{s("/b"), s("arn:aws:ssm:us-east-1:123456789012:parameter/b"), "/b:3"},
+		{nil, s("arn:aws:ssm:us-east-1:123456789012:parameter/a"), ""}, // "/a" and "a" both have this ARN
+		{s(ReferencePrefix + "b"), nil, ReferencePrefix + "b"},
+		{s("/c"), nil, ""},
+		{nil, nil, ""},
+	} {
+		got, ok := ParameterAnswered(names, c.name, c.arn)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("ParameterAnswered(%s, %s) = %q, %v; want %q", quoted(c.name), quoted(c.arn), got, ok, c.want)
+		}
+	}
+}
+
+// quoted is *s quoted, or <nil>.
+func quoted(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return strconv.Quote(*s)
 }
 
 func TestParameterProblem(t *testing.T) {
