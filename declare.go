@@ -150,6 +150,8 @@ func (it item) checkParameter() error {
 		return fmt.Errorf("%s: ParameterVersion and Label are exclusive", it.describe())
 	case it.Version < 0:
 		return fmt.Errorf("%s: ParameterVersion must be positive", it.describe())
+	case it.Version != 0 && strings.HasPrefix(it.Name, awsname.ReferencePrefix):
+		return fmt.Errorf("%s: a secret read through %s is pinned by its version stage, given with Label, not ParameterVersion", it.describe(), awsname.ReferencePrefix)
 	case awsname.HasSelector(it.Name) && (it.Version != 0 || it.Label != ""):
 		return fmt.Errorf("%s: the name already selects a version with its ':' suffix; drop ParameterVersion or Label", it.describe())
 	case awsname.Service(it.Name) == "secretsmanager":

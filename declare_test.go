@@ -109,6 +109,7 @@ func TestNamesThatRevealAMistakePanicAtWrap(t *testing.T) {
 		{mw.WithParameters("/app/prod/"), "WithParametersByPath"},
 		{mw.WithParameter("/app/x:3", mw.ParameterVersion(4)), "already selects a version"},
 		{mw.WithParametersByPath("app/prod"), "a path begins with '/'"},
+		{mw.WithParameter("/aws/reference/secretsmanager/prod/db", mw.ParameterVersion(2)), "pinned by its version stage, given with Label"},
 	} {
 		if err := mustPanic(t, func() { mw.Wrap(echo, c.opt) }); !strings.Contains(err.Error(), c.want) {
 			t.Errorf("panic %q; want %q", err, c.want)

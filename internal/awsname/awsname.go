@@ -74,12 +74,16 @@ func resource(s string) string {
 	if len(f) != 6 {
 		return ""
 	}
+	var prefix string
 	switch f[2] {
 	case "ssm":
-		r, _ := strings.CutPrefix(f[5], "parameter/")
-		return r
+		prefix = "parameter/"
 	case "secretsmanager":
-		r, _ := strings.CutPrefix(f[5], "secret:")
+		prefix = "secret:"
+	default:
+		return ""
+	}
+	if r, ok := strings.CutPrefix(f[5], prefix); ok {
 		return r
 	}
 	return ""
@@ -103,6 +107,8 @@ func ParameterProblem(name string, version int64, label, versionID, versionStage
 		return "a parameter has no version id or stage: pin it with a version number or a label (for a secret read through " + ReferencePrefix + "<id>, the label is its stage)"
 	case version < 0:
 		return "versions start at 1"
+	case version != 0 && strings.HasPrefix(name, ReferencePrefix):
+		return "a secret read through " + ReferencePrefix + " is pinned by its version stage, as a label, not by a version number"
 	case version != 0 && label != "":
 		return "pinned by both a version and a label: Parameter Store takes one selector"
 	case HasSelector(name) && (version != 0 || label != ""):

@@ -66,6 +66,8 @@ func TestSelectors(t *testing.T) {
 		{ReferencePrefix + secretARN, ReferencePrefix + secretARN},
 		{ReferencePrefix + secretARN + ":AWSPENDING", ReferencePrefix + secretARN},
 		{"arn:aws:s3:::bucket:x", "arn:aws:s3:::bucket:x"},
+		// An SSM ARN of something else than a parameter has no selector.
+		{"arn:aws:ssm:us-east-1:123456789012:document/d:3", "arn:aws:ssm:us-east-1:123456789012:document/d:3"},
 	} {
 		if got := CutSelector(c.name); got != c.cut {
 			t.Errorf("CutSelector(%q) = %q; want %q", c.name, got, c.cut)
@@ -270,6 +272,8 @@ func TestParameterProblem(t *testing.T) {
 		{q{name: "/a", stage: "AWSCURRENT"}, "the label is its stage"},
 		{q{name: "/a", versionID: "v"}, "no version id"},
 		{q{name: "/a", version: -1}, "start at 1"},
+		{q{name: ReferencePrefix + "db", version: 2}, "version stage, as a label"},
+		{q{name: ReferencePrefix + "db", label: "AWSPREVIOUS"}, ""},
 		{q{name: "/a", version: 2, label: "live"}, "one selector"},
 		{q{name: "/a:3", label: "live"}, "already ends in a selector"},
 		{q{name: "/a", label: "a:b"}, "cannot hold ':'"},
