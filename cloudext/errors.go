@@ -370,7 +370,11 @@ func deniedHint(ext extension, it mw.Item) string {
 		return "the extension could not read the secret as the role " + it.RoleARN + ": allow sts:AssumeRole on it to the extension's execution role " +
 			"(the role's trust policy must trust that role), and " + ext.actions + " on the secret to the role"
 	}
-	return "allow " + ext.actions + " on it to the " + ext.name + "'s execution role (if neither its profile entry nor the profile sets one, " +
+	actions := ext.actions
+	if ext == extParameterStore && strings.HasPrefix(it.Name, awsname.ReferencePrefix) {
+		actions += " and, for the secret it reads, secretsmanager:GetSecretValue"
+	}
+	return "allow " + actions + " on it to the " + ext.name + "'s execution role (if neither its profile entry nor the profile sets one, " +
 		"the function's role: the runtime's credentials), and approve the capability " + ext.capability + " on the profile entry (" + profileWords() + ")"
 }
 

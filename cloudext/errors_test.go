@@ -275,3 +275,22 @@ func TestADenialQuotingKMSIsNotADecryptFailure(t *testing.T) {
 		t.Errorf("%v; want access_denied, whose fix is not kms:Decrypt", err)
 	}
 }
+
+// A denied read of a secret through Parameter Store names both actions it
+// needs: the parameter's and the secret's.
+func TestDeniedReferenceNamesBothActions(t *testing.T) {
+	f, src, _ := start(t, cloudexttest.Settings{})
+	f.PutSecret("prod/db", canary)
+	f.Deny("prod/db")
+	f.PutParameter("/app/url", cloudexttest.TypeString, canary)
+	f.Deny("/app/url")
+	err := fetch(t, src, param("/aws/reference/secretsmanager/prod/db"))[0].Err
+	if se, ok := errors.AsType[*mw.SourceError](err); !ok || se.Class != mw.ClassAccessDenied ||
+		!strings.Contains(se.Hint, "ssm:GetParameter") || !strings.Contains(se.Hint, "secretsmanager:GetSecretValue") {
+		t.Errorf("a reference: %v; want access_denied naming ssm:GetParameter and secretsmanager:GetSecretValue", err)
+	}
+	err = fetch(t, src, param("/app/url"))[0].Err
+	if se, ok := errors.AsType[*mw.SourceError](err); !ok || se.Class != mw.ClassAccessDenied || strings.Contains(se.Hint, "secretsmanager") {
+		t.Errorf("a parameter: %v; want access_denied naming no secretsmanager action", err)
+	}
+}

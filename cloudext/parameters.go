@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -96,10 +97,17 @@ func (s *Source) getParametersCall(ctx context.Context, names []string, first mw
 		// Its Name and its ARN, each when present, name the request it
 		// answers: an answer that names two, or none, is served for none.
 		n, ok := awsname.ParameterAnswered(names, p.Name, p.ARN)
-		if !ok || p.Value == nil {
+		if !ok {
 			continue
 		}
 		if _, dup := got[n]; dup {
+			continue
+		}
+		if p.Value == nil && strings.HasPrefix(n, awsname.ReferencePrefix) {
+			got[n] = mw.Result{Err: binaryReference(n)}
+			continue
+		}
+		if p.Value == nil {
 			continue
 		}
 		if !sameVersion(n, p.Version, p.Selector) {
@@ -149,4 +157,16 @@ func notFoundParameter(name string) *mw.SourceError {
 	return &mw.SourceError{Class: mw.ClassNotFound, Status: http.StatusOK, Code: "ParameterNotFound",
 		Err:  errors.New("GetParameters listed it in InvalidParameters"),
 		Hint: notFoundHint(extParameterStore, mw.Item{Kind: mw.KindParameter, Name: name}, refusal{})}
+}
+
+// binaryReference is the error of a secret read through Parameter Store
+// (ref) whose answer has no Value: a binary secret, whose bytes AWS
+// documents no way to read through Parameter Store. It says how to read
+// them instead.
+func binaryReference(ref string) error {
+	id := awsname.CutSelector(strings.TrimPrefix(ref, awsname.ReferencePrefix))
+	return &mw.SourceError{Class: mw.ClassMalformed, Status: http.StatusOK,
+		Err: errors.New("the answer is for a binary secret: Parameter Store answers it with no Value"),
+		Hint: fmt.Sprintf("declare the secret itself, mw.WithSecrets(%q), and read it with mw.SecretBinary: "+
+			"the Secrets Manager extension sends a binary secret's bytes", id)}
 }

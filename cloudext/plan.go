@@ -78,9 +78,12 @@ func refuse(it mw.Item, format string, args ...any) error {
 // roleRefusal is the refusal of an item of an extension that takes no
 // roleArn, with what can read it as that role.
 func roleRefusal(it mw.Item, ext extension) error {
+	other := "" // no source of mw reads a profile as a role
+	if it.Kind == mw.KindParameter {
+		other = ", or read it through the AWS SDK source, which assumes the role (mw.From(awssdk.New(cfg)))"
+	}
 	return refuse(it, "AWS documents roleArn for Cloud Extensions' Secrets Manager extension only, not for its %s: "+
-		"give the %s profile entry an execution role that may read it (the extension calls AWS as that role), "+
-		"or read it through a source that takes on the role", ext.name, ext.name)
+		"give the %s profile entry an execution role that may read it (the extension calls AWS as that role)%s", ext.name, ext.name, other)
 }
 
 func checkSecret(it mw.Item) error {

@@ -57,12 +57,12 @@ func TestWrapReadsAsEachRole(t *testing.T) {
 func TestWrapRefusesRolesItCannotTakeOn(t *testing.T) {
 	_, src, _ := start(t, cloudexttest.Settings{})
 	for _, tc := range []struct {
-		name string
-		opt  mw.Option
-		want string
+		name      string
+		opt       mw.Option
+		want, not string // not: what names a source that refuses it too
 	}{
-		{"parameter", mw.WithParameter("/app/url", mw.RoleARN(roleA)), "not for its Parameter Store extension"},
-		{"profile", mw.WithAppConfig("app", "prod", "settings", mw.RoleARN(roleA)), "not for its AppConfig extension"},
+		{"parameter", mw.WithParameter("/app/url", mw.RoleARN(roleA)), "not for its Parameter Store extension", ""},
+		{"profile", mw.WithAppConfig("app", "prod", "settings", mw.RoleARN(roleA)), "not for its AppConfig extension", "source"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			msg := panicOf(t, func() {
@@ -72,6 +72,12 @@ func TestWrapRefusesRolesItCannotTakeOn(t *testing.T) {
 				if !strings.Contains(msg, w) {
 					t.Errorf("panic %q\ndoes not say %q", msg, w)
 				}
+			}
+			if tc.not != "" && strings.Contains(msg, tc.not) {
+				t.Errorf("panic %q\nsends the user to another source, which no source of mw is", msg)
+			}
+			if tc.name == "parameter" && !strings.Contains(msg, "AWS SDK source") {
+				t.Errorf("panic %q\ndoes not name the AWS SDK source, which serves it", msg)
 			}
 		})
 	}

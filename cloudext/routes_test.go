@@ -324,3 +324,16 @@ func TestPlan(t *testing.T) {
 		}
 	}
 }
+
+// A binary secret read through Parameter Store comes back with no Value:
+// the error says it is a binary secret, and how to read its bytes.
+func TestParametersRouteSaysABinarySecretIsOne(t *testing.T) {
+	f, src, _ := start(t, cloudexttest.Settings{})
+	f.PutSecretBinary("prod/key", []byte{0xde, 0xad})
+	err := fetch(t, src, param("/aws/reference/secretsmanager/prod/key"))[0].Err
+	wantFailure(t, "a binary secret", err, want{class: mw.ClassMalformed, status: 200,
+		hint: []string{`mw.WithSecrets("prod/key")`, "mw.SecretBinary"}})
+	if !strings.Contains(err.Error(), "binary secret") {
+		t.Errorf("%v; want it to say it is a binary secret", err)
+	}
+}
