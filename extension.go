@@ -143,7 +143,7 @@ func (x *extension) fetch(ctx context.Context, it Item) Result {
 		return Result{Err: malformed(resp.StatusCode, fmt.Sprintf("the answer is larger than %d bytes", maxBody))}
 	case resp.StatusCode != http.StatusOK:
 		d := x.dialect()
-		d.tokenHint = x.tokenHint(token == "")
+		d.tokenHint, d.token = x.tokenHint(token == ""), token
 		return Result{Err: statusError(it, resp, body, d)}
 	}
 	return readAnswer(it, body)

@@ -29,6 +29,7 @@ var knownTexts = []string{
 type dialect struct {
 	agent     bool   // the Secrets Manager Agent, not the managed extension
 	tokenHint string // what to check about a token it refused
+	token     string // the token the request carried, which no error may quote
 }
 
 // product names the server in messages.
@@ -43,17 +44,13 @@ func (d dialect) product() string {
 // x. Only what is known to be safe is kept of the body: the AWS error code,
 // or one of knownTexts.
 func statusError(it Item, resp *http.Response, body []byte, x dialect) error {
-	var token string // what the answer must not echo
-	if resp.Request != nil {
-		token = resp.Request.Header.Get(tokenHeader)
-	}
-	e := &SourceError{Status: resp.StatusCode, Code: safejson.Code(body, token)}
+	e := &SourceError{Status: resp.StatusCode, Code: safejson.Code(body, x.token)}
 	text := strings.TrimSpace(string(body))
 	if slices.Contains(knownTexts, text) && text != knownTexts[0] { // the generic 400 says nothing more than its class
 		e.Err = errors.New(strconv.Quote(text))
 	}
 	if e.Code == "" && resp.StatusCode == http.StatusUnauthorized {
-		e.Code = safejson.CleanCode(resp.Header.Get("X-Amzn-Errortype"), token)
+		e.Code = safejson.CleanCode(resp.Header.Get("X-Amzn-Errortype"), x.token)
 	}
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
