@@ -258,20 +258,29 @@ func (c *collector) add(it item) {
 	}
 	c.byWhat[it.Item] = len(c.d.items)
 	c.index(r, len(c.d.items))
-	if q := it.qualifiedName(); q != it.Name {
-		c.d.index.AddSpelling(resolved.Kind(it.Kind), q, it.ref())
-		// What comes before the name: a profile's application, and its
-		// application/environment.
-		for i := range len(q) - len(it.Name) {
-			if q[i] == '/' {
-				c.d.index.AddPart(resolved.Kind(it.Kind), q[:i], it.ref())
-			}
-		}
-	}
+	c.addSpellings(it)
 	if it.Kind.facts().lists != 0 {
 		c.d.index.AddPath(it.Name, len(c.d.items))
 	}
 	c.d.items = append(c.d.items, it)
+}
+
+// addSpellings records the other names a handler might read it by: an
+// AppConfig profile's application/environment/profile, and what comes
+// before its name there (its application, its application/environment),
+// so that a read by one of them says which name to read by.
+func (c *collector) addSpellings(it item) {
+	q := it.qualifiedName()
+	if q == it.Name {
+		return
+	}
+	k, ref := resolved.Kind(it.Kind), it.ref()
+	c.d.index.AddSpelling(k, q, ref)
+	for i := range len(q) - len(it.Name) {
+		if q[i] == '/' {
+			c.d.index.AddPart(k, q[:i], ref)
+		}
+	}
 }
 
 func (c *collector) index(r ref, i int) {

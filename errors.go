@@ -342,12 +342,8 @@ func (e *LookupError) notDeclared() string {
 		return fmt.Sprintf("mw: %s %q is declared, and read by %q: read it by that name", e.Kind, e.Name, e.readAs)
 	}
 	if len(e.partOf) > 0 {
-		refs := make([]string, len(e.partOf))
-		for i, r := range e.partOf {
-			refs[i] = strconv.Quote(r)
-		}
 		return fmt.Sprintf("mw: %s %q names the application (or application/environment) of declared profiles, not a profile: read a profile by its own name: %s",
-			e.Kind, e.Name, strings.Join(refs, ", "))
+			e.Kind, e.Name, quoted(e.partOf))
 	}
 	if e.inTest && e.near != "" {
 		return fmt.Sprintf("mw: %s %q is not in this test's values, but %s %q is: check the name the handler reads "+
@@ -380,4 +376,13 @@ func (e *LookupError) Unwrap() []error {
 		return []error{e.Err, e.Fetch}
 	}
 	return []error{e.Err}
+}
+
+// quoted is names, each quoted, separated by commas.
+func quoted(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }

@@ -183,28 +183,34 @@ func position(ctx context.Context, k Kind, name string) (s *resolved.Set, i int,
 // lack it.
 func notDeclared(ctx context.Context, k Kind, name string) *LookupError {
 	e := &LookupError{Kind: k, Name: name, Err: ErrNotDeclared, declaredAs: declaredAs(ctx, name)}
-	resolved.Each(ctx, func(h *resolved.Holder) bool {
-		s := h.Load()
-		if s == nil {
-			return true
-		}
-		if ref, ok := spelling(s, h.Owner == nil, k, name); ok {
-			e.readAs = ref
-			return false
-		}
-		if refs := s.Index.Parts(resolved.Kind(k), name); refs != nil {
-			e.partOf = slices.Clone(refs)
-			return false
-		}
-		if e.near == "" {
-			e.near, _ = s.Index.Nearest(resolved.Kind(k), name)
-		}
-		if h.Owner == nil && e.declaredAs == 0 {
-			e.inTest = true // the innermost values a test made lack it
-		}
-		return !e.inTest
-	})
+	resolved.Each(ctx, e.lookIn)
 	return e
+}
+
+// lookIn looks in the values of one Wrap (or of a test) for what the
+// message of e, a read of a name not declared, needs to point at the fix,
+// and reports whether to look further out.
+func (e *LookupError) lookIn(h *resolved.Holder) bool {
+	s := h.Load()
+	if s == nil {
+		return true
+	}
+	k := resolved.Kind(e.Kind)
+	if ref, ok := spelling(s, h.Owner == nil, e.Kind, e.Name); ok {
+		e.readAs = ref
+		return false
+	}
+	if refs := s.Index.Parts(k, e.Name); refs != nil {
+		e.partOf = slices.Clone(refs)
+		return false
+	}
+	if e.near == "" {
+		e.near, _ = s.Index.Nearest(k, e.Name)
+	}
+	if h.Owner == nil && e.declaredAs == 0 {
+		e.inTest = true // the innermost values a test made lack it
+	}
+	return !e.inTest
 }
 
 // spelling returns the name handlers read the item that name spells

@@ -18,14 +18,17 @@ import (
 // parametersBody is GetParameters' output in the AWS JSON 1.1 protocol, as
 // Parameter Store answers it: only the fields the Source reads.
 type parametersBody struct {
-	Parameters []struct {
-		Name     *string `json:"Name"`
-		ARN      *string `json:"ARN"`
-		Value    *string `json:"Value"`
-		Version  *int64  `json:"Version"`
-		Selector *string `json:"Selector"`
-	} `json:"Parameters"`
-	InvalidParameters []string `json:"InvalidParameters"`
+	Parameters        []parameterEntry `json:"Parameters"`
+	InvalidParameters []string         `json:"InvalidParameters"`
+}
+
+// parameterEntry is one parameter of GetParameters' output.
+type parameterEntry struct {
+	Name     *string `json:"Name"`
+	ARN      *string `json:"ARN"`
+	Value    *string `json:"Value"`
+	Version  *int64  `json:"Version"`
+	Selector *string `json:"Selector"`
 }
 
 // getParameters fetches parameters with GetParameters: each distinct name
@@ -64,64 +67,65 @@ func (s *Source) getParameters(ctx context.Context, items []mw.Item, res []mw.Re
 // are distinct, and returns a Result for each name. first is an item of
 // the call, for the hints of a failure of the whole request.
 func (s *Source) getParametersCall(ctx context.Context, names []string, first mw.Item) map[string]mw.Result {
-	got := make(map[string]mw.Result, len(names))
-	fail := func(err error) map[string]mw.Result {
+	body, _ := json.Marshal(struct {
+		Names          []string
+		WithDecryption bool
+	}{names, true})
+	out, err := s.readParameters(ctx, body, first)
+	if err != nil {
+		got := make(map[string]mw.Result, len(names))
 		for _, n := range names {
 			got[n] = mw.Result{Err: err}
 		}
 		return got
 	}
-	body, _ := json.Marshal(struct {
-		Names          []string
-		WithDecryption bool
-	}{names, true})
+	return answered(names, out)
+}
+
+// readParameters sends a GetParameters request and reads its answer.
+func (s *Source) readParameters(ctx context.Context, body []byte, first mw.Item) (*parametersBody, error) {
 	a, err := s.send(ctx, extParameterStore, signingParameterStore, http.MethodPost, opGetParameters, "", body)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	if a.status != http.StatusOK {
-		return fail(s.refused(extParameterStore, first, a))
+		return nil, s.refused(extParameterStore, first, a)
 	}
 	if problem := safejson.Strict(a.body); problem != "" {
-		return fail(malformed(extParameterStore, a.status, problem))
+		return nil, malformed(extParameterStore, a.status, problem)
 	}
 	var out parametersBody
 	if err := json.Unmarshal(a.body, &out); err != nil {
-		return fail(malformed(extParameterStore, a.status, safejson.Describe(err)))
+		return nil, malformed(extParameterStore, a.status, safejson.Describe(err))
 	}
-	byKey := make(map[string]string, len(names))
-	for _, n := range names {
-		byKey[awsname.ParameterKey(n)] = n
-	}
+	return &out, nil
+}
+
+// answered gives each of names, whose keys are distinct, the Result out
+// gives it: the value of the entry that answers it, not found where
+// InvalidParameters lists it, else malformed.
+func answered(names []string, out *parametersBody) map[string]mw.Result {
+	got := make(map[string]mw.Result, len(names))
 	for _, p := range out.Parameters {
 		// Its Name and its ARN, each when present, name the request it
 		// answers: an answer that names two, or none, is served for none.
 		n, ok := awsname.ParameterAnswered(names, p.Name, p.ARN)
-		if !ok {
+		if _, dup := got[n]; !ok || dup {
 			continue
 		}
-		if _, dup := got[n]; dup {
-			continue
+		if r, ok := entryResult(n, p); ok {
+			got[n] = r
 		}
-		if p.Value == nil && strings.HasPrefix(n, awsname.ReferencePrefix) {
-			got[n] = mw.Result{Err: binaryReference(n)}
-			continue
-		}
-		if p.Value == nil {
-			continue
-		}
-		if !sameVersion(n, p.Version, p.Selector) {
-			got[n] = mw.Result{Err: mismatch(extParameterStore, "version of the parameter")}
-			continue
-		}
-		got[n] = mw.Result{Value: *p.Value}
 	}
+	// Keys are distinct in a request: the key of an entry of
+	// InvalidParameters names the request.
+	invalid := make(map[string]bool, len(out.InvalidParameters))
 	for _, inv := range out.InvalidParameters {
-		// Keys are distinct in a request: the key names the request.
-		if n, ours := byKey[awsname.ParameterKey(inv)]; ours {
-			if _, has := got[n]; !has {
-				got[n] = mw.Result{Err: notFoundParameter(n)}
-			}
+		invalid[awsname.ParameterKey(inv)] = true
+	}
+	for _, n := range names {
+		if _, has := got[n]; !has && invalid[awsname.ParameterKey(n)] {
+			got[n] = mw.Result{Err: notFoundParameter(n)}
 		}
 	}
 	for _, n := range names {
@@ -130,6 +134,21 @@ func (s *Source) getParametersCall(ctx context.Context, names []string, first mw
 		}
 	}
 	return got
+}
+
+// entryResult is the Result of request n that entry p answers, and
+// false when p says nothing of n: an entry with no Value, but a binary
+// secret's.
+func entryResult(n string, p parameterEntry) (mw.Result, bool) {
+	switch {
+	case p.Value == nil && strings.HasPrefix(n, awsname.ReferencePrefix):
+		return mw.Result{Err: binaryReference(n)}, true
+	case p.Value == nil:
+		return mw.Result{}, false
+	case !sameVersion(n, p.Version, p.Selector):
+		return mw.Result{Err: mismatch(extParameterStore, "version of the parameter")}, true
+	}
+	return mw.Result{Value: *p.Value}, true
 }
 
 // sameVersion reports whether an answer's Version and Selector, each when

@@ -187,22 +187,33 @@ func CleanCode(code string, sent ...string) string {
 	if i := strings.IndexByte(code, ':'); i >= 0 {
 		code = code[:i]
 	}
-	if len(code) == 0 || len(code) > 64 || code[0] < 'A' || code[0] > 'Z' {
+	if !codeShaped(code) || echoes(code, sent) {
 		return ""
 	}
-	for i := 0; i < len(code); i++ {
-		if c := code[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
-			return ""
-		}
+	return code
+}
+
+// codeShaped reports whether code has the shape of AWS's error codes.
+func codeShaped(code string) bool {
+	if len(code) == 0 || len(code) > 64 || code[0] < 'A' || code[0] > 'Z' {
+		return false
 	}
-	for _, secret := range sent {
-		for i := 0; i+echoed <= len(code); i++ {
-			if secret != "" && strings.Contains(secret, code[i:i+echoed]) {
-				return ""
+	return strings.IndexFunc(code, func(c rune) bool {
+		return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9')
+	}) < 0
+}
+
+// echoes reports whether code repeats echoed bytes in a row of any of
+// secrets.
+func echoes(code string, secrets []string) bool {
+	for _, secret := range secrets {
+		for i := 0; secret != "" && i+echoed <= len(code); i++ {
+			if strings.Contains(secret, code[i:i+echoed]) {
+				return true
 			}
 		}
 	}
-	return code
+	return false
 }
 
 // echoed is how many bytes in a row of a secret the request carried make a
