@@ -2,6 +2,9 @@ package awssdk
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -39,10 +42,18 @@ func (c *clients) getParametersCall(ctx context.Context, names []string) map[str
 		return got
 	}
 	for _, p := range out.Parameters {
-		if n, ok := awsname.ParameterAnswered(names, p.Name, p.ARN); ok {
-			if _, dup := got[n]; !dup {
-				got[n] = mw.Result{Value: aws.ToString(p.Value), Type: string(p.Type)}
-			}
+		n, ok := awsname.ParameterAnswered(names, p.Name, p.ARN, awsname.AnswersParameterOrMoto)
+		if _, dup := got[n]; !ok || dup {
+			continue
+		}
+		switch {
+		case p.Value != nil:
+			got[n] = mw.Result{Value: *p.Value, Type: string(p.Type)}
+		case strings.HasPrefix(n, awsname.ReferencePrefix):
+			// A binary secret: Parameter Store gives no Value.
+			got[n] = mw.Result{Err: &mw.SourceError{Class: mw.ClassMalformed, Status: http.StatusOK,
+				Err:  errors.New("the answer is for a binary secret: Parameter Store answers it with no Value"),
+				Hint: awsname.BinaryReferenceFix(n) + ": the SDK source reads a binary secret's bytes with BatchGetSecretValue"}}
 		}
 	}
 	for _, n := range out.InvalidParameters {

@@ -168,3 +168,18 @@ func TestParametersThatReferenceSecrets(t *testing.T) {
 	wantFailure(t, "the missing secret", res[4].Err, failure{class: mw.ClassNotFound, status: 400, code: "ParameterNotFound",
 		hint: []string{"no such secret", "/aws/reference/secretsmanager/", "version stage"}})
 }
+
+// Parameter Store (and moto, after it) takes /db and db for one parameter
+// at the root of the hierarchy: asked by the other spelling, the answer
+// names the parameter as stored, and is served.
+func TestARootParameterByItsOtherSpelling(t *testing.T) {
+	b := newBackend(t)
+	b.PutParameter("db", "String", "one")
+	b.PutParameter("/cfg", "String", "two")
+	res := fetch(t, awssdk.New(b.Config()), "GetParameters", param("/db"), param("cfg"))
+	for i, want := range []string{"one", "two"} {
+		if res[i].Err != nil || res[i].Value != want {
+			t.Errorf("item %d: %q, %v; want %q", i, res[i].Value, res[i].Err, want)
+		}
+	}
+}

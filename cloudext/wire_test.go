@@ -142,10 +142,9 @@ func TestParametersAnswerNamesTheParameterAskedFor(t *testing.T) {
 	}
 }
 
-// A secret read through Parameter Store is matched to its answer in
-// either shape it comes in: AWS's, whose Name is the reference and ARN the
-// secret's, and moto's, whose Name is the secret's bare name and ARN an
-// SSM ARN of that name. An answer that names another secret is not served.
+// A secret read through Parameter Store is matched to its answer as AWS
+// shapes it: the reference as Name, the secret's ARN. An answer that names
+// another secret, or a parameter, is not served.
 func TestParametersAnswerNamesTheSecretReferenced(t *testing.T) {
 	const (
 		ref       = "/aws/reference/secretsmanager/prod/db"
@@ -156,7 +155,9 @@ func TestParametersAnswerNamesTheSecretReferenced(t *testing.T) {
 		serve              bool
 	}{
 		{"AWS's shape", ref, `"Name":"` + ref + `","ARN":"` + secretARN + `"`, true},
-		{"moto's shape", ref, `"Name":"prod/db","ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/prod/db"`, true},
+		// moto answers a reference so, but to Cloud Extensions, which moto
+		// is never behind, it is the answer of the parameter prod/db.
+		{"the parameter of the secret's name", ref, `"Name":"prod/db","ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/prod/db"`, false},
 		{"AWS's shape, a stage", ref + ":AWSPREVIOUS", `"Name":"` + ref + `","ARN":"` + secretARN + `","Selector":":AWSPREVIOUS"`, true},
 		{"AWS's shape, by the secret's ARN", "/aws/reference/secretsmanager/" + secretARN, `"Name":"/aws/reference/secretsmanager/` + secretARN + `","ARN":"` + secretARN + `"`, true},
 		{"another secret's ARN", ref, `"Name":"` + ref + `","ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/dbx-AbCdEf"`, false},
@@ -308,5 +309,17 @@ func TestAnEchoedTokenReachesNoError(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// A parameter at the root of the hierarchy is one with or without its
+// leading '/': /db asked, the answer names it as stored, db, with the same
+// ARN, and is served.
+func TestARootParameterByItsOtherSpelling(t *testing.T) {
+	body := `{"Parameters":[{"Name":"db","ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/db","Type":"String","Version":1,"Value":"` + canary + `"}],"InvalidParameters":[]}`
+	url, _ := wiretest.Serve(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, false)
+	src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
+	if r := fetch(t, src, param("/db"))[0]; r.Err != nil || r.Value != canary {
+		t.Errorf("%v; want the value", r.Err)
 	}
 }

@@ -89,6 +89,20 @@ func resource(s string) string {
 	return ""
 }
 
+// BinaryReferenceFix says how to read the bytes of the binary secret that
+// ref, a read through ReferencePrefix, names, which Parameter Store does
+// not give as a value: declare the secret itself, at the version stage ref
+// selects, and read it with mw.SecretBinary.
+func BinaryReferenceFix(ref string) string {
+	id := CutSelector(strings.TrimPrefix(ref, ReferencePrefix))
+	decl := "mw.WithSecrets(" + strconv.Quote(id) + ")"
+	if HasSelector(ref) {
+		stage := ref[strings.LastIndexByte(ref, ':')+1:]
+		decl = "mw.WithSecret(" + strconv.Quote(id) + ", mw.VersionStage(" + strconv.Quote(stage) + "))"
+	}
+	return "declare the secret itself, " + decl + ", and read it with mw.SecretBinary"
+}
+
 // ParameterProblem says what makes a parameter's name and selectors one
 // that Parameter Store refuses or that names no parameter: a fixed phrase
 // with the fix, or "" for none. A source checks the Items it is given with
@@ -201,30 +215,43 @@ func Batches(names []string, size int) [][]string {
 // AnswersParameter reports whether a GetParameter or GetParameters
 // answer's Name and ARN, each when present (nil when not), name the
 // parameter asked for as asked: by name or ARN, with or without a :version
-// or :label selector. A secret read through ReferencePrefix is answered by
-// Parameter Store with the reference as Name and the secret's ARN, and by
-// moto with the secret's own name and an SSM ARN of that name: either is
-// the secret asked for.
+// or :label selector. A parameter at the root of the hierarchy is one
+// parameter with or without its leading '/' (/db and db). A secret read
+// through ReferencePrefix is answered by Parameter Store with the
+// reference as Name and the secret's ARN.
 func AnswersParameter(asked string, name, arn *string) bool {
+	return answersParameter(asked, name, arn, false)
+}
+
+// AnswersParameterOrMoto is AnswersParameter that also takes moto's
+// answer for a secret read through ReferencePrefix: the secret's own name,
+// and an SSM parameter ARN of that name. Only a source that is tested
+// against moto takes it (the SDK source): to any other, it is the answer
+// of another parameter.
+func AnswersParameterOrMoto(asked string, name, arn *string) bool {
+	return answersParameter(asked, name, arn, true)
+}
+
+func answersParameter(asked string, name, arn *string, moto bool) bool {
 	asked = CutSelector(asked)
 	if id, ok := strings.CutPrefix(asked, ReferencePrefix); ok {
 		return (name == nil || SecretNamed(id, strings.TrimPrefix(*name, ReferencePrefix))) &&
-			(arn == nil || SecretARNed(id, *arn) || parameterARNed(asked, *arn) || secretParameterARNed(id, *arn))
+			(arn == nil || SecretARNed(id, *arn) || parameterARNed(asked, *arn) || moto && secretParameterARNed(id, *arn))
 	}
 	return (name == nil || parameterNamed(asked, *name)) && (arn == nil || parameterARNed(asked, *arn))
 }
 
 // ParameterAnswered returns the one request of a GetParameters call,
-// names, that an entry of its answer is for (see AnswersParameter), and
-// false if the entry names none of them, or more than one, or names
-// nothing at all.
-func ParameterAnswered(names []string, name, arn *string) (string, bool) {
+// names, that an entry of its answer is for, as answers (AnswersParameter
+// or AnswersParameterOrMoto) tells, and false if the entry names none of
+// them, or more than one, or names nothing at all.
+func ParameterAnswered(names []string, name, arn *string, answers func(asked string, name, arn *string) bool) (string, bool) {
 	if name == nil && arn == nil {
 		return "", false
 	}
 	found := ""
 	for _, n := range names {
-		if !AnswersParameter(n, name, arn) {
+		if !answers(n, name, arn) {
 			continue
 		}
 		if found != "" {
@@ -238,7 +265,7 @@ func ParameterAnswered(names []string, name, arn *string) (string, bool) {
 // parameterNamed reports whether name can be the Name of the parameter
 // asked for: the name asked, or the one the ARN asked names.
 func parameterNamed(asked, name string) bool {
-	if asked == name {
+	if asked == name || atRoot(asked) && rooted(asked) == rooted(name) {
 		return true
 	}
 	p, ok := parameterResource(asked)
@@ -272,6 +299,13 @@ func parameterResource(arn string) (string, bool) {
 	}
 	p, ok := strings.CutPrefix(f[5], "parameter/")
 	return "/" + p, ok && p != ""
+}
+
+// atRoot reports whether name, not an ARN, is of a parameter at the root
+// of the hierarchy, which Parameter Store names with or without its
+// leading '/'.
+func atRoot(name string) bool {
+	return !strings.HasPrefix(name, "arn:") && !strings.Contains(strings.TrimPrefix(name, "/"), "/")
 }
 
 // rooted is a parameter name with one leading '/', as its ARN writes it.

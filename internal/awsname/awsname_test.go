@@ -203,44 +203,67 @@ func TestAnswersParameter(t *testing.T) {
 		{"/app/db", s("/app/db"), s(paramARN + "x"), false},
 		{"/app/db", s("app/db"), nil, false},
 		{"/app/db", s("prod/db"), s(motoARN), false},
-		// A secret read through Parameter Store: AWS's shape, moto's, by
-		// the secret's ARN, with a stage.
+		// At the root, a parameter is one with or without its '/'.
+		{"/db", s("db"), s("arn:aws:ssm:us-east-1:123456789012:parameter/db"), true},
+		{"db", s("/db"), nil, true},
+		{"/db", s("dbx"), nil, false},
+		// A secret read through Parameter Store: AWS's shape, by the
+		// secret's ARN, with a stage; moto's shape (the secret's name and an
+		// SSM ARN of it) to AnswersParameterOrMoto only.
 		{ref, s(ref), s(smARN), true},
-		{ref, s("prod/db"), s(motoARN), true},
 		{ref + ":AWSPREVIOUS", s(ref), s(smARN), true},
 		{ReferencePrefix + smARN, s(ReferencePrefix + smARN), s(smARN), true},
-		{ReferencePrefix + smARN, s("prod/db"), s(motoARN), true},
-		{ReferencePrefix + "/prod/db", s("/prod/db"), s(motoARN), true},
 		{ref, s(ref), s(otherARN), false},
 		{ref, s("prod/dbx"), s("arn:aws:ssm:us-east-1:123456789012:parameter/prod/dbx"), false},
 		{ref, s(ReferencePrefix + "prod/dbx"), nil, false},
 		{ref, s("prod/db"), s("arn:aws:ssm:us-east-1:123456789012:parameter/prod/dbx"), false},
+		{ref, s("prod/db"), s(motoARN), false},
+		{ReferencePrefix + "db", s("db"), s("arn:aws:ssm:us-east-1:123456789012:parameter/db"), false}, // the parameter db's answer
 	} {
 		if got := AnswersParameter(c.asked, c.name, c.arn); got != c.want {
 			t.Errorf("AnswersParameter(%q, %s, %s) = %v; want %v", c.asked, quoted(c.name), quoted(c.arn), got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		asked     string
+		name, arn *string
+	}{
+		{ref, s("prod/db"), s(motoARN)},
+		{ReferencePrefix + smARN, s("prod/db"), s(motoARN)},
+		{ReferencePrefix + "/prod/db", s("/prod/db"), s(motoARN)},
+		{ref, s(ref), s(smARN)},
+	} {
+		if !AnswersParameterOrMoto(c.asked, c.name, c.arn) {
+			t.Errorf("AnswersParameterOrMoto(%q, %s, %s) = false; want true", c.asked, quoted(c.name), quoted(c.arn))
 		}
 	}
 }
 
 func TestParameterAnswered(t *testing.T) {
 	s := func(v string) *string { return &v }
-	names := []string{"/a", "a", "/b:3", ReferencePrefix + "b"}
+	names := []string{"/a", "/b:3", ReferencePrefix + "b", "c", "/x/y"}
 	for _, c := range []struct {
 		name, arn *string
 		want      string
 	}{
 		{s("/a"), nil, "/a"},
-		{s("a"), nil, "a"},
+		{s("a"), nil, "/a"}, // at the root, with or without its '/'
+		{s("/c"), s("arn:aws:ssm:us-east-1:123456789012:parameter/c"), "c"},
 		{s("/b"), s("arn:aws:ssm:us-east-1:123456789012:parameter/b"), "/b:3"},
-		{nil, s("arn:aws:ssm:us-east-1:123456789012:parameter/a"), ""}, // "/a" and "a" both have this ARN
+		{nil, s("arn:aws:ssm:us-east-1:123456789012:parameter/a"), "/a"},
 		{s(ReferencePrefix + "b"), nil, ReferencePrefix + "b"},
-		{s("/c"), nil, ""},
+		{s("x/y"), nil, ""}, // below the root, the '/' is part of the name
+		{s("/d"), nil, ""},
 		{nil, nil, ""},
 	} {
-		got, ok := ParameterAnswered(names, c.name, c.arn)
+		got, ok := ParameterAnswered(names, c.name, c.arn, AnswersParameter)
 		if got != c.want || ok != (c.want != "") {
 			t.Errorf("ParameterAnswered(%s, %s) = %q, %v; want %q", quoted(c.name), quoted(c.arn), got, ok, c.want)
 		}
+	}
+	// Two requests an answer may both be for: it is served for neither.
+	if got, ok := ParameterAnswered([]string{"/a", "a"}, s("a"), nil, AnswersParameter); ok {
+		t.Errorf("ParameterAnswered(/a and a, a) = %q; want neither", got)
 	}
 }
 
@@ -316,7 +339,8 @@ func TestKMSRefusal(t *testing.T) {
 		"You can't access a secret from a different AWS account if you encrypt the secret with the default KMS service key.":                                 true,
 		"User: arn:aws:sts::123456789012:assumed-role/fn/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:123456789012:key/k": true,
 		"the key arn:aws:kms:us-east-1:123456789012:key/k is disabled":                                                                                       true,
-		"ends in KMS": true,
+		"ends in KMS":             true,
+		"KMS refused the request": true,
 		// Denials of the service, quoting names that hold "KMS" or "kms".
 		"User: arn:aws:sts::123456789012:assumed-role/KMS-reader/fn is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:123456789012:parameter/app/KMS_KEY_ID because no identity-based policy allows the ssm:GetParameters action": false,
 		"User: arn:aws:sts::123456789012:assumed-role/fn/fn is not authorized to perform: secretsmanager:GetSecretValue on resource: kms/ciphertext-key":                                                                                                           false,

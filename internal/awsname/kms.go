@@ -20,7 +20,7 @@ func KMSRefusal(message string) bool {
 	if strings.Contains(message, "ciphertext refers to") || strings.Contains(message, " kms:") || strings.Contains(message, ":kms:") {
 		return true
 	}
-	for rest := message; ; {
+	for rest := " " + message; ; {
 		i := strings.Index(rest, " KMS")
 		if i < 0 {
 			return false
