@@ -197,7 +197,7 @@ func referencedBinary(it Item, src string) (string, error) {
 	id := awsname.CutSelector(strings.TrimPrefix(it.Name, awsname.ReferencePrefix))
 	var s referencedSecret
 	if !utf8.ValidString(src) || safejson.Check([]byte(src)) != "" || json.Unmarshal([]byte(src), &s) != nil {
-		return "", unreadableBinary(id)
+		return "", unreadableBinary(awsname.ParameterRequest(it.Name, it.Version, it.Label))
 	}
 	if len(s.SecretBinary) == 0 || string(s.SecretBinary) == "null" {
 		return "", malformed(http.StatusOK, "the answer has no Parameter.Value")
@@ -210,7 +210,7 @@ func referencedBinary(it Item, src string) (string, error) {
 	}
 	b, ok := bufferBytes(s.SecretBinary)
 	if !ok {
-		return "", unreadableBinary(id)
+		return "", unreadableBinary(awsname.ParameterRequest(it.Name, it.Version, it.Label))
 	}
 	return string(b), nil
 }
@@ -241,9 +241,9 @@ func bufferBytes(raw json.RawMessage) ([]byte, bool) {
 
 // unreadableBinary is the error for a binary secret whose bytes came in a
 // form mw does not read: it says so, and how to read the secret instead.
-func unreadableBinary(id string) error {
+func unreadableBinary(ref string) error {
 	return &SourceError{Class: ClassMalformed, Status: http.StatusOK,
 		Err: errors.New("the answer is for a binary secret, whose bytes the extension sent in a form mw does not read (Value is null)"),
-		Hint: fmt.Sprintf("declare the secret itself, WithSecrets(%q), and read it with SecretBinary: "+
-			"the extension sends a binary secret's bytes as SecretBinary, in base64, when asked for the secret", id)}
+		Hint: awsname.BinaryReferenceFix(ref) + ": the extension sends a binary secret's bytes as SecretBinary, " +
+			"in base64, when asked for the secret"}
 }

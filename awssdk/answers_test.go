@@ -2,6 +2,7 @@ package awssdk_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -184,4 +185,30 @@ func TestGetParametersByPathPagesAsAWS(t *testing.T) {
 	loop.Store(true)
 	res = src.Fetch(t.Context(), "GetParametersByPath", []mw.Item{path("/p")})
 	wantFailure(t, "repeated NextToken", res[0].Err, failure{class: mw.ClassMalformed})
+}
+
+// A binary secret read through Parameter Store has no Value in its answer
+// (the managed extension passes it on so, and cloudexttest answers so): it
+// is never served as an empty string, and the error says how to read its
+// bytes, at the stage asked for.
+func TestABinarySecretByReferenceIsSaidToBeOne(t *testing.T) {
+	const ref = "/aws/reference/secretsmanager/prod/key"
+	for asked, fix := range map[string]string{
+		ref:                  `mw.WithSecrets("prod/key")`,
+		ref + ":AWSPREVIOUS": `mw.WithSecret("prod/key", mw.VersionStage("AWSPREVIOUS"))`,
+	} {
+		src := answer(t, map[string]func(map[string]any) any{
+			"GetParameters": func(map[string]any) any {
+				return map[string]any{"Parameters": []any{map[string]any{
+					"Name": ref, "Type": "SecureString", "Version": 0,
+					"ARN": "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/key-AbCdEf"}},
+					"InvalidParameters": []string{}}
+			},
+		})
+		res := fetch(t, src, "GetParameters", param(asked))
+		se, ok := errors.AsType[*mw.SourceError](res[0].Err)
+		if !ok || se.Class != mw.ClassMalformed || !strings.Contains(se.Error(), "binary secret") || !strings.Contains(se.Hint, fix) {
+			t.Errorf("%s: %q, %v; want an error saying it is a binary secret, whose fix is %s", asked, res[0].Value, res[0].Err, fix)
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -109,7 +108,7 @@ func answered(names []string, out *parametersBody) map[string]mw.Result {
 	for _, p := range out.Parameters {
 		// Its Name and its ARN, each when present, name the request it
 		// answers: an answer that names two, or none, is served for none.
-		n, ok := awsname.ParameterAnswered(names, p.Name, p.ARN)
+		n, ok := awsname.ParameterAnswered(names, p.Name, p.ARN, awsname.AnswersParameter)
 		if _, dup := got[n]; !ok || dup {
 			continue
 		}
@@ -183,9 +182,7 @@ func notFoundParameter(name string) *mw.SourceError {
 // documents no way to read through Parameter Store. It says how to read
 // them instead.
 func binaryReference(ref string) error {
-	id := awsname.CutSelector(strings.TrimPrefix(ref, awsname.ReferencePrefix))
 	return &mw.SourceError{Class: mw.ClassMalformed, Status: http.StatusOK,
-		Err: errors.New("the answer is for a binary secret: Parameter Store answers it with no Value"),
-		Hint: fmt.Sprintf("declare the secret itself, mw.WithSecrets(%q), and read it with mw.SecretBinary: "+
-			"the Secrets Manager extension sends a binary secret's bytes", id)}
+		Err:  errors.New("the answer is for a binary secret: Parameter Store answers it with no Value"),
+		Hint: awsname.BinaryReferenceFix(ref) + ": the Secrets Manager extension sends a binary secret's bytes"}
 }

@@ -336,4 +336,8 @@ func TestParametersRouteSaysABinarySecretIsOne(t *testing.T) {
 	if !strings.Contains(err.Error(), "binary secret") {
 		t.Errorf("%v; want it to say it is a binary secret", err)
 	}
+	f.PutSecretBinary("prod/key", []byte{0xbe, 0xef})
+	err = fetch(t, src, mw.Item{Kind: mw.KindParameter, Name: "/aws/reference/secretsmanager/prod/key", Label: cloudexttest.StagePrevious})[0].Err
+	wantFailure(t, "a binary secret at a stage", err, want{class: mw.ClassMalformed, status: 200,
+		hint: []string{`mw.WithSecret("prod/key", mw.VersionStage("AWSPREVIOUS"))`}})
 }

@@ -180,8 +180,9 @@ func Code(body []byte, sent ...string) string {
 // ("UnrecognizedClientException:http://..."), if it has the shape of AWS's
 // codes: a capital letter, then letters and digits, 64 at most. It returns
 // "" for anything else, and for a code that repeats 8 bytes in a row of
-// any of sent, the secrets the request carried (its tokens): an answer
-// cannot forge a log line through a code, nor echo a token into an error.
+// any of sent, the secrets the request carried (its tokens), or the whole
+// of a shorter one: an answer cannot forge a log line through a code, nor
+// echo a token into an error.
 func CleanCode(code string, sent ...string) string {
 	code = strings.TrimSpace(code[strings.LastIndexByte(code, '#')+1:])
 	if i := strings.IndexByte(code, ':'); i >= 0 {
@@ -204,11 +205,12 @@ func codeShaped(code string) bool {
 }
 
 // echoes reports whether code repeats echoed bytes in a row of any of
-// secrets.
+// secrets, or the whole of a shorter one.
 func echoes(code string, secrets []string) bool {
 	for _, secret := range secrets {
-		for i := 0; secret != "" && i+echoed <= len(code); i++ {
-			if strings.Contains(secret, code[i:i+echoed]) {
+		w := min(echoed, len(secret))
+		for i := 0; w > 0 && i+w <= len(code); i++ {
+			if strings.Contains(secret, code[i:i+w]) {
 				return true
 			}
 		}

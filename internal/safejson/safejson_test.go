@@ -161,6 +161,9 @@ func TestCodeAndCleanCode(t *testing.T) {
 		{token, []string{token}, ""},
 		{"IQoJb3JpZ2luX2VjEHYaCXVz", []string{"", token}, ""}, // a run of it
 		{"SsrfTokenCanary0123456789", []string{"SsrfTokenCanary0123456789"}, ""},
+		{"Secret7", []string{"Secret7"}, ""},             // a token shorter than a run
+		{"BadSecret7Exception", []string{"Secret7"}, ""}, // the whole of it, inside
+		{"ResourceNotFoundException", []string{"token"}, "ResourceNotFoundException"},
 		{"ResourceNotFoundException", []string{token, "ssrf-token"}, "ResourceNotFoundException"},
 	} {
 		if got := CleanCode(c.code, c.sent...); got != c.want {
