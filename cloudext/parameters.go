@@ -45,14 +45,12 @@ func (s *Source) getParameters(ctx context.Context, items []mw.Item, res []mw.Re
 		}
 		byName[n] = append(byName[n], i)
 	}
-	var mu sync.Mutex
+	// Each name is in one call, and each item under one name: the calls
+	// write results apart, with no lock.
 	var wg sync.WaitGroup
 	for _, call := range awsname.Batches(names, maxGetParameters) {
 		wg.Go(func() {
-			got := s.getParametersCall(ctx, call, items[byName[call[0]][0]])
-			mu.Lock()
-			defer mu.Unlock()
-			for n, r := range got {
+			for n, r := range s.getParametersCall(ctx, call, items[byName[call[0]][0]]) {
 				for _, i := range byName[n] {
 					res[i] = r
 				}
