@@ -194,7 +194,7 @@ type byteBuffer struct {
 // (/aws/reference/secretsmanager/<id>), from src, the SourceResult of an
 // answer whose Value is null.
 func referencedBinary(it Item, src string) (string, error) {
-	id := awsname.CutSelector(strings.TrimPrefix(it.Name, awsname.ReferencePrefix))
+	id, _, _ := awsname.CutSelector(strings.TrimPrefix(it.Name, awsname.ReferencePrefix))
 	var s referencedSecret
 	if !utf8.ValidString(src) || safejson.Check([]byte(src)) != "" || json.Unmarshal([]byte(src), &s) != nil {
 		return "", unreadableBinary(awsname.ParameterRequest(it.Name, it.Version, it.Label))

@@ -152,14 +152,14 @@ func entryResult(n string, p parameterEntry) (mw.Result, bool) {
 // present, are those the request n pinned with its selector: :3 is
 // version 3 and selector :3, :label selector :label.
 func sameVersion(n string, version *int64, selector *string) bool {
-	if !awsname.HasSelector(n) {
+	_, sel, pinned := awsname.CutSelector(n)
+	if !pinned {
 		return true // the latest version: any
 	}
-	sel := n[strings.LastIndexByte(n, ':'):]
-	if selector != nil && *selector != sel {
+	if selector != nil && *selector != ":"+sel {
 		return false
 	}
-	if v, err := strconv.ParseInt(sel[1:], 10, 64); err == nil && version != nil && *version != v {
+	if v, err := strconv.ParseInt(sel, 10, 64); err == nil && version != nil && *version != v {
 		return false
 	}
 	return true

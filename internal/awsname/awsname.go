@@ -56,12 +56,15 @@ func HasSelector(name string) bool {
 	return i >= 0 && i > strings.LastIndexByte(s, '/')
 }
 
-// CutSelector returns name without its selector, if HasSelector.
-func CutSelector(name string) string {
+// CutSelector returns name without its selector, the selector without
+// its ':' ("3", "live", "AWSPREVIOUS"), and whether name has one
+// (HasSelector); name, "" and false if it has none.
+func CutSelector(name string) (before, selector string, found bool) {
 	if !HasSelector(name) {
-		return name
+		return name, "", false
 	}
-	return name[:strings.LastIndexByte(name, ':')]
+	i := strings.LastIndexByte(name, ':')
+	return name[:i], name[i+1:], true
 }
 
 // resource returns what follows "parameter/" in an SSM ARN or "secret:" in
@@ -94,10 +97,9 @@ func resource(s string) string {
 // not give as a value: declare the secret itself, at the version stage ref
 // selects, and read it with mw.SecretBinary.
 func BinaryReferenceFix(ref string) string {
-	id := CutSelector(strings.TrimPrefix(ref, ReferencePrefix))
+	id, stage, pinned := CutSelector(strings.TrimPrefix(ref, ReferencePrefix))
 	decl := "mw.WithSecrets(" + strconv.Quote(id) + ")"
-	if HasSelector(ref) {
-		stage := ref[strings.LastIndexByte(ref, ':')+1:]
+	if pinned {
 		decl = "mw.WithSecret(" + strconv.Quote(id) + ", mw.VersionStage(" + strconv.Quote(stage) + "))"
 	}
 	return "declare the secret itself, " + decl + ", and read it with mw.SecretBinary"
@@ -173,7 +175,7 @@ func ParameterRequest(name string, version int64, label string) string {
 // may join what two distinct parameters (of two accounts, or "a" and "/a")
 // would give: they then take two calls.
 func ParameterKey(s string) string {
-	s = CutSelector(s)
+	s, _, _ = CutSelector(s)
 	if Service(s) == "ssm" {
 		if i := strings.Index(s, ":parameter/"); i >= 0 {
 			s = s[i+len(":parameter/"):]
@@ -233,7 +235,7 @@ func AnswersParameterOrMoto(asked string, name, arn *string) bool {
 }
 
 func answersParameter(asked string, name, arn *string, moto bool) bool {
-	asked = CutSelector(asked)
+	asked, _, _ = CutSelector(asked)
 	if id, ok := strings.CutPrefix(asked, ReferencePrefix); ok {
 		return (name == nil || SecretNamed(id, strings.TrimPrefix(*name, ReferencePrefix))) &&
 			(arn == nil || SecretARNed(id, *arn) || parameterARNed(asked, *arn) || moto && secretParameterARNed(id, *arn))

@@ -69,8 +69,9 @@ func TestSelectors(t *testing.T) {
 		// An SSM ARN of something else than a parameter has no selector.
 		{"arn:aws:ssm:us-east-1:123456789012:document/d:3", "arn:aws:ssm:us-east-1:123456789012:document/d:3"},
 	} {
-		if got := CutSelector(c.name); got != c.cut {
-			t.Errorf("CutSelector(%q) = %q; want %q", c.name, got, c.cut)
+		got, sel, found := CutSelector(c.name)
+		if got != c.cut || found != (c.cut != c.name) || found && got+":"+sel != c.name || !found && sel != "" {
+			t.Errorf("CutSelector(%q) = %q, %q, %v; want %q and the selector it cut", c.name, got, sel, found, c.cut)
 		}
 		if got, want := HasSelector(c.name), c.cut != c.name; got != want {
 			t.Errorf("HasSelector(%q) = %v; want %v", c.name, got, want)
