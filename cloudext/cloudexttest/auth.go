@@ -32,16 +32,14 @@ const (
 )
 
 const (
-	extensionKeyPrefix    = "CXEK"
-	amzDateLayout         = "20060102T150405Z"
-	signatureAlgorithm    = "AWS4-HMAC-SHA256"
-	headerSecurityToken   = "X-Amz-Security-Token"
-	headerAmzDate         = "X-Amz-Date"
-	headerErrorType       = "X-Amzn-Errortype"
-	headerErrorReason     = "Cloudextensions-Error-Reason"
-	headerForwardedFor    = "X-Forwarded-For"
-	defaultAccount        = "123456789012"
-	defaultRegionInAnswer = "us-east-1"
+	extensionKeyPrefix  = "CXEK"
+	amzDateLayout       = "20060102T150405Z"
+	signatureAlgorithm  = "AWS4-HMAC-SHA256"
+	headerSecurityToken = "X-Amz-Security-Token"
+	headerAmzDate       = "X-Amz-Date"
+	headerErrorType     = "X-Amzn-Errortype"
+	headerErrorReason   = "Cloudextensions-Error-Reason"
+	headerForwardedFor  = "X-Forwarded-For"
 )
 
 // An AuthMode is a profile's authentication of local clients.

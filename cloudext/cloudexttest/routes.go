@@ -9,9 +9,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-)
 
-var jsonMarshal = json.Marshal
+	"github.com/lambda-mw/mw/mwtest"
+)
 
 // route is one extension's route and how it speaks.
 type route struct {
@@ -263,7 +263,7 @@ func (s *Server) serveParameters(w http.ResponseWriter, r *http.Request, body []
 				return
 			}
 		}
-		out := map[string]any{"Name": p.name, "Type": v.typ, "Value": value, "Version": n, "ARN": parameterARN(p.name),
+		out := map[string]any{"Name": p.name, "Type": v.typ, "Value": value, "Version": n, "ARN": mwtest.ParameterARN(p.name),
 			"LastModifiedDate": float64(v.modified.UnixMilli()) / 1000, "DataType": "text"}
 		if sel != "" {
 			out["Selector"] = ":" + sel

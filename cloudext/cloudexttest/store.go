@@ -3,6 +3,7 @@ package cloudexttest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -249,7 +250,7 @@ func (s *Server) PutFlags(application, environment, profile string, flags map[st
 		}
 		rendered[k] = m
 	}
-	content := must(jsonMarshal(rendered))
+	content := must(json.Marshal(rendered))
 	return s.deploy(configKey{application, environment, profile},
 		configVersion{contentType: "application/json", content: content, flags: maps.Clone(flags)})
 }
@@ -393,7 +394,7 @@ func (st *store) reference(ref string, decrypt bool) (map[string]any, *Answer) {
 	}
 	out := map[string]any{"Name": name, "Type": TypeSecureString, "Version": 0, "ARN": secretARN(sec.name),
 		"LastModifiedDate": float64(v.created.UnixMilli()) / 1000, "DataType": "text",
-		"SourceResult": string(must(jsonMarshal(map[string]any{"ARN": secretARN(sec.name), "Name": sec.name, "VersionIdsToStages": stages})))}
+		"SourceResult": string(must(json.Marshal(map[string]any{"ARN": secretARN(sec.name), "Name": sec.name, "VersionIdsToStages": stages})))}
 	if v.str != nil {
 		out["Value"] = *v.str
 	}
@@ -436,11 +437,7 @@ func (sec *secret) pick(versionID, stage string) *secretVersion {
 // of six characters, as Secrets Manager adds.
 func secretARN(name string) string {
 	sum := sha256.Sum256([]byte(name))
-	return "arn:aws:secretsmanager:" + defaultRegionInAnswer + ":" + defaultAccount + ":secret:" + name + "-" + hex.EncodeToString(sum[:3])
-}
-
-func parameterARN(name string) string {
-	return "arn:aws:ssm:" + defaultRegionInAnswer + ":" + defaultAccount + ":parameter/" + strings.TrimPrefix(name, "/")
+	return "arn:aws:secretsmanager:" + mwtest.Region + ":" + mwtest.AccountID + ":secret:" + name + "-" + hex.EncodeToString(sum[:3])
 }
 
 func must[T any](v T, err error) T {
