@@ -115,24 +115,9 @@ func (s *Server) verify(r *http.Request, body []byte, rt route, now time.Time) s
 	if authz == "" {
 		return reasonMissing
 	}
-	fields, ok := strings.CutPrefix(authz, signatureAlgorithm+" ")
-	if !ok {
-		return reasonMismatch
-	}
-	var cred, signed, sig string
-	for f := range strings.SplitSeq(fields, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
-		switch k {
-		case "Credential":
-			cred = v
-		case "SignedHeaders":
-			signed = v
-		case "Signature":
-			sig = v
-		}
-	}
+	cred, signed, sig, ok := authFields(authz)
 	scope := strings.Split(cred, "/")
-	if len(scope) != 5 || scope[4] != "aws4_request" || signed == "" || sig == "" {
+	if !ok || len(scope) != 5 || scope[4] != "aws4_request" || signed == "" || sig == "" {
 		return reasonMismatch
 	}
 	keyID, region, service := scope[0], scope[2], scope[3]
@@ -164,26 +149,32 @@ func (s *Server) verify(r *http.Request, body []byte, rt route, now time.Time) s
 	if err != nil {
 		return reasonMismatch
 	}
-	wantSigned, wantSig := authFields(want)
+	_, wantSigned, wantSig, _ := authFields(want)
 	if wantSigned != signed || !hmac.Equal([]byte(wantSig), []byte(sig)) {
 		return reasonMismatch
 	}
 	return ""
 }
 
-// authFields returns the SignedHeaders and Signature of an Authorization
-// header.
-func authFields(authz string) (signed, sig string) {
-	for f := range strings.SplitSeq(strings.TrimPrefix(authz, signatureAlgorithm+" "), ",") {
+// authFields returns the Credential, SignedHeaders and Signature of an
+// Authorization header, and false if it is not a SigV4 one.
+func authFields(authz string) (cred, signed, sig string, ok bool) {
+	fields, ok := strings.CutPrefix(authz, signatureAlgorithm+" ")
+	if !ok {
+		return "", "", "", false
+	}
+	for f := range strings.SplitSeq(fields, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
 		switch k {
+		case "Credential":
+			cred = v
 		case "SignedHeaders":
 			signed = v
 		case "Signature":
 			sig = v
 		}
 	}
-	return signed, sig
+	return cred, signed, sig, true
 }
 
 // resign signs a copy of r that has only the headers r says it signed, as
