@@ -41,8 +41,7 @@ func TestTransportFailuresQuoteNothingFromTheWire(t *testing.T) {
 		{"a garbage chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + canary + "\r\n", mw.ClassMalformed},
 		{"a truncated answer", "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" + body, mw.ClassUnavailable},
 	} {
-		url, _ := wiretest.Serve(t, c.answer, false)
-		src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
+		src := rawSource(t, c.answer)
 		for _, it := range []mw.Item{secret("s"), param("/p"), profile("a", "e", "p")} {
 			r := fetch(t, src, it)[0] // fetch checks every printed form for the canary
 			se, ok := errors.AsType[*mw.SourceError](r.Err)
@@ -118,8 +117,7 @@ func TestAnswersNameTheSecretAskedFor(t *testing.T) {
 		{"SecretString twice", `{"Name":"s","SecretString":"x","SecretString":"` + canary + `"}`},
 		{"a lone surrogate", `{"Name":"s","SecretString":"` + canary + `\ud800"}`},
 	} {
-		url, _ := wiretest.Serve(t, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(c.body))+"\r\n\r\n"+c.body, false)
-		src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
+		src := rawSource(t, wiretest.Whole("200 OK", c.body))
 		r := fetch(t, src, secret("s"))[0]
 		if r.Err == nil {
 			t.Errorf("%s: served", c.name)
@@ -135,8 +133,7 @@ func TestAnswersNameTheSecretAskedFor(t *testing.T) {
 // and its ARN, each when present, name the same parameter.
 func TestParametersAnswerNamesTheParameterAskedFor(t *testing.T) {
 	body := `{"Parameters":[{"Name":"/p","ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/other","Value":"` + canary + `"}],"InvalidParameters":[]}`
-	url, _ := wiretest.Serve(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, false)
-	src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
+	src := rawSource(t, amzJSON(body))
 	if r := fetch(t, src, param("/p"))[0]; r.Err == nil {
 		t.Errorf("an answer whose ARN names another parameter was served")
 	}
@@ -165,8 +162,7 @@ func TestParametersAnswerNamesTheSecretReferenced(t *testing.T) {
 		{"another reference", ref, `"Name":"/aws/reference/secretsmanager/prod/dbx"`, false},
 	} {
 		body := `{"Parameters":[{` + c.entry + `,"Type":"SecureString","Version":0,"Value":"` + canary + `"}],"InvalidParameters":[]}`
-		url, _ := wiretest.Serve(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, false)
-		src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
+		src := rawSource(t, amzJSON(body))
 		r := fetch(t, src, param(c.asked))[0]
 		switch {
 		case c.serve && (r.Err != nil || r.Value != canary):
@@ -184,8 +180,7 @@ func TestAppConfigAnswersReadStrictly(t *testing.T) {
 		{"content twice", `{"content":"e30=","content":"eyJ4IjoxfQ=="}`},
 		{"enabled twice", `{"enabled":false,"ENABLED":true}`},
 	} {
-		url, _ := wiretest.Serve(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(c.body))+"\r\n\r\n"+c.body, false)
-		src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
+		src := rawSource(t, amzJSON(c.body))
 		it := profile("a", "e", "p")
 		var err error
 		if strings.HasPrefix(c.name, "content") {
@@ -260,8 +255,7 @@ func TestParametersAnswerTheVersionAskedFor(t *testing.T) {
 		{"the latest, answered 7", param("/p"), `"Version":7`, true},
 	} {
 		body := `{"Parameters":[{"Name":"/p",` + c.param + `,"Value":"` + canary + `"}],"InvalidParameters":[]}`
-		url, _ := wiretest.Serve(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, false)
-		src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
+		src := rawSource(t, amzJSON(body))
 		r := fetch(t, src, c.it)[0]
 		if served := r.Err == nil; served != c.serve {
 			t.Errorf("%s: served %v (%v); want %v", c.name, served, r.Err, c.serve)
@@ -317,9 +311,21 @@ func TestAnEchoedTokenReachesNoError(t *testing.T) {
 // ARN, and is served.
 func TestARootParameterByItsOtherSpelling(t *testing.T) {
 	body := `{"Parameters":[{"Name":"db","ARN":"arn:aws:ssm:us-east-1:123456789012:parameter/db","Type":"String","Version":1,"Value":"` + canary + `"}],"InvalidParameters":[]}`
-	url, _ := wiretest.Serve(t, "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, false)
-	src := cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
+	src := rawSource(t, amzJSON(body))
 	if r := fetch(t, src, param("/db"))[0]; r.Err != nil || r.Value != canary {
 		t.Errorf("%v; want the value", r.Err)
 	}
+}
+
+// rawSource is a Source for an endpoint that sends answer, byte for byte,
+// to every request (wiretest.Serve).
+func rawSource(t *testing.T, answer string) *cloudext.Source {
+	t.Helper()
+	url, _ := wiretest.Serve(t, answer, false)
+	return cloudext.New(cloudexttest.New(cloudexttest.Settings{}).Config(), cloudext.WithEndpoint(url))
+}
+
+// amzJSON is a 200 answer of the AWS JSON 1.1 protocol that carries body.
+func amzJSON(body string) string {
+	return "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
 }
