@@ -237,8 +237,8 @@ func AnswersParameterOrMoto(asked string, name, arn *string) bool {
 func answersParameter(asked string, name, arn *string, moto bool) bool {
 	asked, _, _ = CutSelector(asked)
 	if id, ok := strings.CutPrefix(asked, ReferencePrefix); ok {
-		return (name == nil || SecretNamed(id, strings.TrimPrefix(*name, ReferencePrefix))) &&
-			(arn == nil || SecretARNed(id, *arn) || parameterARNed(asked, *arn) || moto && secretParameterARNed(id, *arn))
+		return (name == nil || secretNamed(id, strings.TrimPrefix(*name, ReferencePrefix))) &&
+			(arn == nil || secretARNed(id, *arn) || parameterARNed(asked, *arn) || moto && secretParameterARNed(id, *arn))
 	}
 	return (name == nil || parameterNamed(asked, *name)) && (arn == nil || parameterARNed(asked, *arn))
 }
@@ -289,7 +289,7 @@ func parameterARNed(asked, arn string) bool {
 // ReferencePrefix (without the name's leading '/', as in any SSM ARN).
 func secretParameterARNed(id, arn string) bool {
 	p, ok := parameterResource(arn)
-	return ok && (SecretNamed(id, p) || SecretNamed(id, p[1:]))
+	return ok && (secretNamed(id, p) || secretNamed(id, p[1:]))
 }
 
 // parameterResource returns the name in a parameter's ARN,
@@ -318,12 +318,12 @@ func rooted(name string) string { return "/" + strings.TrimPrefix(name, "/") }
 // full ARN, or by a partial ARN (without the six characters Secrets
 // Manager adds).
 func AnswersSecret(asked string, name, arn *string) bool {
-	return (name == nil || SecretNamed(asked, *name)) && (arn == nil || SecretARNed(asked, *arn))
+	return (name == nil || secretNamed(asked, *name)) && (arn == nil || secretARNed(asked, *arn))
 }
 
-// SecretNamed reports whether name can be the Name of the secret asked
+// secretNamed reports whether name can be the Name of the secret asked
 // for: the name asked, or the one the ARN asked names, in full or in part.
-func SecretNamed(asked, name string) bool {
+func secretNamed(asked, name string) bool {
 	if asked == name {
 		return true
 	}
@@ -331,10 +331,10 @@ func SecretNamed(asked, name string) bool {
 	return ok && (r == name || suffixed(r, name))
 }
 
-// SecretARNed reports whether arn can be the ARN of the secret asked for:
+// secretARNed reports whether arn can be the ARN of the secret asked for:
 // the ARN asked, the full ARN of a partial one, or the ARN of the name
 // asked.
-func SecretARNed(asked, arn string) bool {
+func secretARNed(asked, arn string) bool {
 	if asked == arn || strings.HasPrefix(asked, "arn:") && suffixed(arn, asked) {
 		return true
 	}

@@ -16,9 +16,9 @@ import (
 	"time"
 )
 
-// MaxHeader caps the response headers Client reads: the local servers'
+// maxHeader caps the response headers Client reads: the local servers'
 // are a few hundred bytes.
-const MaxHeader = 16 << 10
+const maxHeader = 16 << 10
 
 // Client is mw's HTTP client, shared by every Wrap, as
 // http.DefaultClient is by a program: one transport rather than one per
@@ -30,7 +30,7 @@ var Client = sync.OnceValue(func() *http.Client {
 			Proxy:                  nil, // the extension is local: never proxy
 			DialContext:            (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 			DisableKeepAlives:      true,
-			MaxResponseHeaderBytes: MaxHeader,
+			MaxResponseHeaderBytes: maxHeader,
 		},
 		CheckRedirect: refuseRedirect,
 	}

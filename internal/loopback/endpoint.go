@@ -11,7 +11,7 @@ import (
 
 // CheckEndpoint validates a base URL such as http://localhost:2773, and
 // returns it as mw sends to it: a loopback host spelt as Go's proxy rules
-// exempt it (CanonicalLoopback). Its host must be loopback unless remote
+// exempt it (canonicalLoopback). Its host must be loopback unless remote
 // allows another, since every request carries the session token; allow
 // says how to allow one.
 func CheckEndpoint(raw string, remote bool, allow string) (string, error) {
@@ -26,7 +26,7 @@ func CheckEndpoint(raw string, remote bool, allow string) (string, error) {
 	case u.RawQuery != "" || u.Fragment != "":
 		return "", fmt.Errorf("want a base URL, without a query or fragment")
 	}
-	host, ok := CanonicalLoopback(u.Hostname())
+	host, ok := canonicalLoopback(u.Hostname())
 	switch {
 	case !ok && !remote:
 		return "", fmt.Errorf("%s is not a loopback host, and every request carries the session token: "+
@@ -48,12 +48,12 @@ func CheckEndpoint(raw string, remote bool, allow string) (string, error) {
 // whose transport honours HTTP_PROXY would send the token to the proxy.
 const loopbackName = "localhost"
 
-// CanonicalLoopback reports whether host is loopback and returns it as mw
+// canonicalLoopback reports whether host is loopback and returns it as mw
 // sends it: localhost in any ASCII case, with or without the trailing dot
 // of a fully qualified name, as loopbackName; a loopback IP address as it
 // is, which Go's proxy rules read as mw does (net.ParseIP). A name that
 // only Unicode case folding makes localhost ("localhoſt") is not loopback.
-func CanonicalLoopback(host string) (string, bool) {
+func canonicalLoopback(host string) (string, bool) {
 	if isLocalhost(strings.TrimSuffix(host, ".")) {
 		return loopbackName, true
 	}
@@ -80,7 +80,7 @@ func isLocalhost(name string) bool {
 
 // Is reports whether host is localhost or a loopback address.
 func Is(host string) bool {
-	_, ok := CanonicalLoopback(host)
+	_, ok := canonicalLoopback(host)
 	return ok
 }
 

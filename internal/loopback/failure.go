@@ -51,7 +51,7 @@ func Describe(err error) *Failure {
 	)
 	switch {
 	case strings.Contains(err.Error(), "server response headers exceeded"):
-		return &Failure{what: fmt.Sprintf("the answer's headers are larger than %d bytes", MaxHeader), Kind: NotHTTP}
+		return &Failure{what: fmt.Sprintf("the answer's headers are larger than %d bytes", maxHeader), Kind: NotHTTP}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return &Failure{what: "connection refused", is: syscall.ECONNREFUSED, Kind: Unavailable}
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE):

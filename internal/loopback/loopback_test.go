@@ -74,15 +74,15 @@ func TestCheckEndpointRefusesWhatIsNoBaseURL(t *testing.T) {
 func TestCanonicalLoopback(t *testing.T) {
 	for host, want := range map[string]string{"localhost": "localhost", "LOCALHOST.": "localhost", "lOcAlHoSt": "localhost",
 		"127.0.0.1": "127.0.0.1", "::1": "::1", "127.255.255.254": "127.255.255.254"} {
-		if got, ok := CanonicalLoopback(host); !ok || got != want {
-			t.Errorf("CanonicalLoopback(%s) = %q, %v; want %q", host, got, ok, want)
+		if got, ok := canonicalLoopback(host); !ok || got != want {
+			t.Errorf("canonicalLoopback(%s) = %q, %v; want %q", host, got, ok, want)
 		}
 		if !Is(host) {
 			t.Errorf("Is(%s) = false", host)
 		}
 	}
 	for _, host := range []string{"localhoſt", "localhosts", "locahost", "", "128.0.0.1", "::2", "localhost.localdomain", "127.0.0.1."} {
-		if _, ok := CanonicalLoopback(host); ok || Is(host) {
+		if _, ok := canonicalLoopback(host); ok || Is(host) {
 			t.Errorf("%q taken for loopback", host)
 		}
 	}
@@ -204,7 +204,7 @@ func TestNoRedirects(t *testing.T) {
 		t.Error("without a client of the user's, want the one shared client")
 	}
 	tr := Client().Transport.(*http.Transport)
-	if tr.Proxy != nil || !tr.DisableKeepAlives || tr.MaxResponseHeaderBytes != MaxHeader || Client().CheckRedirect(nil, nil) != http.ErrUseLastResponse {
+	if tr.Proxy != nil || !tr.DisableKeepAlives || tr.MaxResponseHeaderBytes != maxHeader || Client().CheckRedirect(nil, nil) != http.ErrUseLastResponse {
 		t.Errorf("the shared client: %+v", tr)
 	}
 }
