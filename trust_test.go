@@ -456,3 +456,21 @@ func TestAnEchoedTokenReachesNoError(t *testing.T) {
 		}
 	}
 }
+
+// An endpoint's query or fragment may carry a credential: a refused
+// endpoint, from code or the environment, is quoted without them.
+func TestARefusedEndpointIsQuotedWithoutItsQuery(t *testing.T) {
+	const secret = "CANARYq0123"
+	for _, raw := range []string{"http://localhost:2773/?token=" + secret, "http://localhost:2773/#" + secret} {
+		if err := mustPanic(t, func() { mw.Wrap(echo, mw.WithoutEnvironment(), mw.WithEndpoint(raw)) }); strings.Contains(err.Error(), secret) {
+			t.Errorf("WithEndpoint(%q): %v", raw, err)
+		}
+		if err := mustPanic(t, func() { mw.Wrap(echo, mw.WithoutEnvironment(), mw.WithAppConfigEndpoint(raw)) }); strings.Contains(err.Error(), secret) {
+			t.Errorf("WithAppConfigEndpoint(%q): %v", raw, err)
+		}
+		t.Setenv("MW_ENDPOINT", raw)
+		if _, err := mw.Wrap(echo)(invokeCtx(t, time.Second), nil); err == nil || strings.Contains(err.Error(), secret) {
+			t.Errorf("MW_ENDPOINT=%q: %v", raw, err)
+		}
+	}
+}

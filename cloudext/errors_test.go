@@ -3,6 +3,7 @@ package cloudext_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -292,5 +293,24 @@ func TestDeniedReferenceNamesBothActions(t *testing.T) {
 	err = fetch(t, src, param("/app/url"))[0].Err
 	if se, ok := errors.AsType[*mw.SourceError](err); !ok || se.Class != mw.ClassAccessDenied || strings.Contains(se.Hint, "secretsmanager") {
 		t.Errorf("a parameter: %v; want access_denied naming no secretsmanager action", err)
+	}
+}
+
+// An endpoint's query or fragment may carry a credential: a refused
+// endpoint is quoted without them, in the refusal and in the Source's
+// printed form.
+func TestARefusedEndpointIsQuotedWithoutItsQuery(t *testing.T) {
+	cfg := cloudexttest.New(cloudexttest.Settings{}).Config()
+	for _, raw := range []string{"http://localhost:5333/?token=" + canary, "http://localhost:5333/#" + canary} {
+		src := cloudext.New(cfg, cloudext.WithEndpoint(raw))
+		_, err := src.Plan(secret("s"))
+		if err == nil {
+			t.Fatalf("%s: accepted", raw)
+		}
+		for _, s := range []string{err.Error(), fmt.Sprint(src), fmt.Sprintf("%+v", src), fmt.Sprintf("%#v", src)} {
+			if strings.Contains(s, canary) {
+				t.Errorf("%s: %s", raw, s)
+			}
+		}
 	}
 }

@@ -84,14 +84,24 @@ func Is(host string) bool {
 	return ok
 }
 
-// RedactURL is raw for messages, with any password in it masked: an
-// endpoint is configuration, but a URL may carry credentials.
+// RedactURL is raw for messages, with any password, query and fragment in
+// it masked: an endpoint is configuration, but a URL may carry credentials
+// in any of them.
 func RedactURL(raw string) string {
 	if u, err := url.Parse(raw); err == nil {
+		if u.RawQuery != "" {
+			u.RawQuery = "xxxxx"
+		}
+		if u.Fragment != "" {
+			u.Fragment, u.RawFragment = "xxxxx", ""
+		}
 		return u.Redacted()
 	}
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		raw = raw[:i+1] + "xxxxx" // unparsable: mask all after the path
+	}
 	if at := strings.LastIndexByte(raw, '@'); at >= 0 {
-		return "xxxxx" + raw[at:] // unparsable: mask all before the host
+		return "xxxxx" + raw[at:] // and all before the host
 	}
 	return raw
 }

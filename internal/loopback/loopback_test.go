@@ -88,13 +88,19 @@ func TestCanonicalLoopback(t *testing.T) {
 	}
 }
 
-// RedactURL masks a password, in a URL that parses or one that does not.
+// RedactURL masks a password, a query and a fragment, in a URL that
+// parses or one that does not.
 func TestRedactURL(t *testing.T) {
 	for raw, want := range map[string]string{
-		"http://user:" + canary + "@localhost:2773/": "http://user:xxxxx@localhost:2773/",
-		"http://user:" + canary + "@local host:x":    "xxxxx@local host:x",
-		"http://localhost:2773":                      "http://localhost:2773",
-		"http://local host:x":                        "http://local host:x",
+		"http://user:" + canary + "@localhost:2773/":  "http://user:xxxxx@localhost:2773/",
+		"http://user:" + canary + "@local host:x":     "xxxxx@local host:x",
+		"http://localhost:2773/?token=" + canary:      "http://localhost:2773/?xxxxx",
+		"http://localhost:2773/#" + canary:            "http://localhost:2773/#xxxxx",
+		"http://local host:x/?token=" + canary + "@a": "http://local host:x/?xxxxx",
+		"http://local host:x/?token=" + canary:        "http://local host:x/?xxxxx",
+		"http://local host:x/#" + canary:              "http://local host:x/#xxxxx",
+		"http://localhost:2773":                       "http://localhost:2773",
+		"http://local host:x":                         "http://local host:x",
 	} {
 		if got := RedactURL(raw); got != want {
 			t.Errorf("RedactURL(%q) = %q; want %q", raw, got, want)
