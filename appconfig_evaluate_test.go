@@ -226,29 +226,9 @@ func TestEvaluateFlagNotDeclared(t *testing.T) {
 	}
 }
 
-// profileSource serves AppConfig profiles from memory, and cannot evaluate
-// a flag: it is no FlagEvaluator.
-type profileSource struct{ values map[string]string }
-
-func (profileSource) Name() string { return "profiles" }
-
-func (profileSource) Plan(it mw.Item) (mw.Plan, error) {
-	if it.Kind != mw.KindAppConfig {
-		return mw.Plan{}, mw.ErrNotServed
-	}
-	return mw.Plan{Op: "read", Batch: 1}, nil
-}
-
-func (s profileSource) Fetch(_ context.Context, _ string, items []mw.Item) []mw.Result {
-	out := make([]mw.Result, len(items))
-	for i, it := range items {
-		out[i] = mw.Result{Value: s.values[it.Name]}
-	}
-	return out
-}
-
 func TestEvaluateFlagSourceNotEvaluable(t *testing.T) {
-	src := profileSource{map[string]string{"flags": `{"checkout":{"enabled":true}}`}}
+	// A source that serves AppConfig profiles, but is no FlagEvaluator.
+	src := &kindSource{name: "profiles", kinds: []mw.Kind{mw.KindAppConfig}, values: map[string]string{"flags": `{"checkout":{"enabled":true}}`}}
 	h := mw.Wrap(evaluate, mw.WithoutEnvironment(), mw.WithAppConfig("shop", "prod", "flags", mw.From(src)))
 	_, err := h(evalInvoke(t, 5*time.Second), map[string]string{"country": evalCanary})
 	var le *mw.LookupError
