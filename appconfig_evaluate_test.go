@@ -83,13 +83,6 @@ func evaluate(ctx context.Context, evalCtx map[string]string) (mw.Flag, error) {
 	return mw.EvaluateFlag(ctx, "flags", "checkout", evalCtx)
 }
 
-// evalInvoke is a context with an invoke's deadline.
-func evalInvoke(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // noEvalCanary fails when an error, or any printed form of it, shows the
 // canary.
 func noEvalCanary(t *testing.T, err error) {
@@ -115,7 +108,7 @@ func TestEvaluateFlagChoosesTheVariantByContext(t *testing.T) {
 		{map[string]string{"country": "FR"}, "off", false, nil},
 		{nil, "off", false, nil},
 	} {
-		f, err := h(evalInvoke(t, 5*time.Second), tc.evalCtx)
+		f, err := h(invokeCtx(t, 5*time.Second), tc.evalCtx)
 		if err != nil || f.Variant != tc.variant || f.Enabled != tc.enabled || f.Attributes["limit"] != tc.limit {
 			t.Errorf("%v: got %+v, %v; want variant %q, enabled %t, limit %v", tc.evalCtx, f, err, tc.variant, tc.enabled, tc.limit)
 		}
@@ -157,7 +150,7 @@ func TestEvaluateFlagBesideFeatureFlag(t *testing.T) {
 		first.Attributes["limit"] = -1.0
 		return mw.EvaluateFlag(ctx, "flags", "checkout", evalCtx)
 	})
-	f, err := h(evalInvoke(t, 5*time.Second), map[string]string{"country": "UK"})
+	f, err := h(invokeCtx(t, 5*time.Second), map[string]string{"country": "UK"})
 	if err != nil || f.Variant != "uk" || f.Attributes["limit"] != 100.0 {
 		t.Errorf("got %+v, %v", f, err)
 	}
@@ -173,7 +166,7 @@ func TestEvaluateFlagUnknownFlag(t *testing.T) {
 	h := w.wrap(func(ctx context.Context, evalCtx map[string]string) (mw.Flag, error) {
 		return mw.EvaluateFlag(ctx, "flags", "nope", evalCtx)
 	})
-	_, err := h(evalInvoke(t, 5*time.Second), map[string]string{"country": evalCanary})
+	_, err := h(invokeCtx(t, 5*time.Second), map[string]string{"country": evalCanary})
 	var le *mw.LookupError
 	if !errors.As(err, &le) || !errors.Is(err, mw.ErrUnknownFlag) || le.Kind != mw.KindAppConfig || le.Name != "flags" ||
 		!strings.Contains(err.Error(), `"nope"`) {
@@ -193,14 +186,14 @@ func TestEvaluateFlagOlderAgent(t *testing.T) {
 	}))
 	t.Cleanup(old.Close)
 	h := mw.Wrap(evaluate, mw.WithAppConfigEndpoint(old.URL), mw.WithoutEnvironment(), mw.WithAppConfig("shop", "prod", "flags"))
-	f, err := h(evalInvoke(t, 5*time.Second), map[string]string{"country": "UK"})
+	f, err := h(invokeCtx(t, 5*time.Second), map[string]string{"country": "UK"})
 	if err != nil || f.Variant != "off" || f.Enabled {
 		t.Errorf("got %+v, %v; want the default variant", f, err)
 	}
 	h = mw.Wrap(func(ctx context.Context, _ map[string]string) (mw.Flag, error) {
 		return mw.EvaluateFlag(ctx, "flags", "nope", nil)
 	}, mw.WithAppConfigEndpoint(old.URL), mw.WithoutEnvironment(), mw.WithAppConfig("shop", "prod", "flags"))
-	if _, err := h(evalInvoke(t, 5*time.Second), nil); !errors.Is(err, mw.ErrUnknownFlag) {
+	if _, err := h(invokeCtx(t, 5*time.Second), nil); !errors.Is(err, mw.ErrUnknownFlag) {
 		t.Errorf("a flag the whole profile lacks: %v; want ErrUnknownFlag", err)
 	}
 }
@@ -212,7 +205,7 @@ func TestEvaluateFlagNotDeclared(t *testing.T) {
 	h := w.wrap(func(ctx context.Context, evalCtx map[string]string) (mw.Flag, error) {
 		return mw.EvaluateFlag(ctx, "other", "checkout", evalCtx)
 	})
-	_, err := h(evalInvoke(t, 5*time.Second), map[string]string{"country": evalCanary})
+	_, err := h(invokeCtx(t, 5*time.Second), map[string]string{"country": evalCanary})
 	var le *mw.LookupError
 	if !errors.As(err, &le) || !errors.Is(err, mw.ErrNotDeclared) || le.Name != "other" {
 		t.Errorf("got %v; want a *LookupError wrapping ErrNotDeclared", err)
@@ -226,31 +219,11 @@ func TestEvaluateFlagNotDeclared(t *testing.T) {
 	}
 }
 
-// profileSource serves AppConfig profiles from memory, and cannot evaluate
-// a flag: it is no FlagEvaluator.
-type profileSource struct{ values map[string]string }
-
-func (profileSource) Name() string { return "profiles" }
-
-func (profileSource) Plan(it mw.Item) (mw.Plan, error) {
-	if it.Kind != mw.KindAppConfig {
-		return mw.Plan{}, mw.ErrNotServed
-	}
-	return mw.Plan{Op: "read", Batch: 1}, nil
-}
-
-func (s profileSource) Fetch(_ context.Context, _ string, items []mw.Item) []mw.Result {
-	out := make([]mw.Result, len(items))
-	for i, it := range items {
-		out[i] = mw.Result{Value: s.values[it.Name]}
-	}
-	return out
-}
-
 func TestEvaluateFlagSourceNotEvaluable(t *testing.T) {
-	src := profileSource{map[string]string{"flags": `{"checkout":{"enabled":true}}`}}
+	// A source that serves AppConfig profiles, but is no FlagEvaluator.
+	src := &kindSource{name: "profiles", kinds: []mw.Kind{mw.KindAppConfig}, values: map[string]string{"flags": `{"checkout":{"enabled":true}}`}}
 	h := mw.Wrap(evaluate, mw.WithoutEnvironment(), mw.WithAppConfig("shop", "prod", "flags", mw.From(src)))
-	_, err := h(evalInvoke(t, 5*time.Second), map[string]string{"country": evalCanary})
+	_, err := h(invokeCtx(t, 5*time.Second), map[string]string{"country": evalCanary})
 	var le *mw.LookupError
 	if !errors.As(err, &le) || !errors.Is(err, mw.ErrNotEvaluable) || le.Name != "flags" ||
 		!strings.Contains(err.Error(), "profiles source") || !strings.Contains(err.Error(), "AppConfig Agent or Cloud Extensions") {
@@ -280,7 +253,7 @@ func TestEvaluateFlagExtensionFails(t *testing.T) {
 				once.Do(func() { tc.fail(w) }) // after the profile's fetch
 				return mw.EvaluateFlag(ctx, "flags", "checkout", evalCtx)
 			})
-			_, err := h(evalInvoke(t, 5*time.Second), map[string]string{"country": evalCanary, "tier": evalCanary})
+			_, err := h(invokeCtx(t, 5*time.Second), map[string]string{"country": evalCanary, "tier": evalCanary})
 			var fe *mw.FetchError
 			if !errors.As(err, &fe) || fe.Class != tc.class || fe.Kind != mw.KindAppConfig || fe.Name != "shop/prod/flags" ||
 				fe.Source != "appconfig" || fe.Attempts != 1 || !strings.Contains(err.Error(), tc.fix) {
@@ -305,7 +278,7 @@ func TestEvaluateFlagRefusesContextTheHeaderCannotCarry(t *testing.T) {
 		{"a,b": evalCanary},
 		{"a\nb": evalCanary},
 	} {
-		_, err := h(evalInvoke(t, 5*time.Second), evalCtx)
+		_, err := h(invokeCtx(t, 5*time.Second), evalCtx)
 		var fe *mw.FetchError
 		if !errors.As(err, &fe) || fe.Class != mw.ClassConfig || !strings.Contains(err.Error(), "nothing was sent") ||
 			!strings.Contains(err.Error(), "'='") {
@@ -328,7 +301,7 @@ func TestEvaluateFlagDeadlineBoundsAHungExtension(t *testing.T) {
 	})
 	done := make(chan error, 1)
 	go func() {
-		_, err := h(evalInvoke(t, 300*time.Millisecond), map[string]string{"country": "UK"})
+		_, err := h(invokeCtx(t, 300*time.Millisecond), map[string]string{"country": "UK"})
 		done <- err
 	}()
 	guard := time.NewTimer(10 * time.Second)
@@ -358,7 +331,7 @@ func TestEvaluateFlagConcurrentInvokes(t *testing.T) {
 		{map[string]string{"country": "UK"}, "uk"},
 		{map[string]string{"country": "FR"}, "off"},
 	}
-	ctx := evalInvoke(t, 30*time.Second)
+	ctx := invokeCtx(t, 30*time.Second)
 	var wg sync.WaitGroup
 	for i := range 48 {
 		c := contexts[i%len(contexts)]
@@ -424,7 +397,7 @@ func TestEvaluateFlagReadsEitherShape(t *testing.T) {
 		h := mw.Wrap(func(ctx context.Context, _ map[string]string) (mw.Flag, error) {
 			return mw.EvaluateFlag(ctx, "flags", tc.flag, nil)
 		}, mw.WithAppConfigEndpoint(srv.URL), mw.WithoutEnvironment(), mw.WithAppConfig("shop", "prod", "flags"))
-		f, err := h(evalInvoke(t, 5*time.Second), nil)
+		f, err := h(invokeCtx(t, 5*time.Second), nil)
 		srv.Close()
 		var fe *mw.FetchError
 		switch {

@@ -56,19 +56,14 @@ func (it item) target() string {
 	return s
 }
 
-// name is what the item fetches, as errors, spans and metrics name it: its
-// name or ARN as declared; an AppConfig profile as
-// application/environment/profile.
-func (it item) name() string { return it.qualifiedName() }
-
 // describe names the item in messages: `secret "db" (prod/db, stage
 // AWSPREVIOUS)`.
-func (it item) describe() string { return subject(it.Kind, it.ref(), it.name(), it.version()) }
+func (it item) describe() string { return subject(it.Kind, it.ref(), it.qualifiedName(), it.version()) }
 
 // label names the item on spans and metrics, as describe and fetchError do
 // in messages.
 func (it item) label() telemetry.Label {
-	return telemetry.Label{Kind: it.Kind.String(), Name: it.name(), Alias: it.alias, Version: it.version(), Key: it.key()}
+	return telemetry.Label{Kind: it.Kind.String(), Name: it.qualifiedName(), Alias: it.alias, Version: it.version(), Key: it.key()}
 }
 
 // fetchError makes the *FetchError that reports failure f of the item. The
@@ -86,7 +81,7 @@ func (it item) fetchError(f fetchFailure) *FetchError {
 		// milliseconds of the first invoke, and the window is seconds.
 		hint += "; or it was not ready: nothing the " + f.source + " answered within the startup window (WithStartupWindow) showed it serving"
 	}
-	return &FetchError{Kind: it.Kind, Name: it.name(), Alias: it.alias, Version: it.version(), Source: f.source,
+	return &FetchError{Kind: it.Kind, Name: it.qualifiedName(), Alias: it.alias, Version: it.version(), Source: f.source,
 		Class: f.class, Status: f.status, Code: f.code, Attempts: f.attempts, Elapsed: f.elapsed, Stale: f.stale, Err: f.err, hint: hint,
 		ref: it.ref()}
 }

@@ -33,7 +33,7 @@ type FetchError struct {
 }
 
 // fetchFailure is what is known of a failed fetch when its *FetchError is
-// made, by newFetchError only: the error is plain data from then on.
+// made, by item.fetchError only: the error is plain data from then on.
 type fetchFailure struct {
 	class          Class
 	status         int

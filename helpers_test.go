@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -59,9 +60,9 @@ func echo(ctx context.Context, keys []string) (map[string]string, error) {
 	for _, k := range keys {
 		var v string
 		var err error
-		if name, ok := cut(k, "secret:"); ok {
+		if name, ok := strings.CutPrefix(k, "secret:"); ok {
 			v, err = mw.Secret(ctx, name)
-		} else if name, ok := cut(k, "parameter:"); ok {
+		} else if name, ok := strings.CutPrefix(k, "parameter:"); ok {
 			v, err = mw.Parameter(ctx, name)
 		}
 		if err != nil {
@@ -70,13 +71,6 @@ func echo(ctx context.Context, keys []string) (map[string]string, error) {
 		out[k] = v
 	}
 	return out, nil
-}
-
-func cut(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return "", false
 }
 
 // clock is a settable clock for TTL tests.

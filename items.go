@@ -69,7 +69,7 @@ func WithSecret(id string, opts ...SecretOption) SecretHandle {
 			o.applySecret(&it)
 		}
 	}
-	return SecretHandle{it}
+	return SecretHandle{handle{it}}
 }
 
 // WithParameter declares one SSM parameter, by name or ARN, with options
@@ -83,7 +83,7 @@ func WithParameter(name string, opts ...ParameterOption) ParameterHandle {
 			o.applyParameter(&it)
 		}
 	}
-	return ParameterHandle{it}
+	return ParameterHandle{handle{it}}
 }
 
 // WithAppConfig declares an AWS AppConfig configuration profile, deployed
@@ -112,7 +112,7 @@ func WithAppConfig(application, environment, profile string, opts ...AppConfigOp
 			o.applyAppConfig(&it)
 		}
 	}
-	return AppConfigHandle{it}
+	return AppConfigHandle{handle{it}}
 }
 
 // Item options. Each kind of item takes its own: Version is a
@@ -244,18 +244,33 @@ func VersionStage(stage string) SecretOption {
 	return secretOnly(func(it *item) { it.VersionStage = stage })
 }
 
+// handle is what the handles share: the item they declare, as an Option,
+// and how they print it, never with a value.
+type handle struct{ it item }
+
+func (h handle) apply(c *config) {
+	if h.it.Kind != 0 { // the zero handle declares nothing
+		c.items = append(c.items, h.it)
+	}
+}
+
+// String names the item, never its value: `secret "prod/db"`,
+// `appconfig "flags" (orders/prod/flags)`.
+func (h handle) String() string { return h.it.describe() }
+
+// GoString is String, so that %#v reveals no Default either.
+func (h handle) GoString() string { return h.String() }
+
+// Format writes String under every verb, so that no verb (%d, %x, ...)
+// prints a Default.
+func (h handle) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, h.String()) }
+
 // A SecretHandle is a secret declared with WithSecret, held as a value: an
 // Option to give Wrap, and the way handlers read the secret, so that a
 // misspelt name is a compile error rather than ErrNotDeclared at run time.
 // It is read by its Alias when it has one, else by its id. Its zero value
 // declares nothing and reads nothing.
-type SecretHandle struct{ it item }
-
-func (h SecretHandle) apply(c *config) {
-	if h.it.Kind != 0 { // the zero handle declares nothing
-		c.items = append(c.items, h.it)
-	}
-}
+type SecretHandle struct{ handle }
 
 // Value returns the secret's value, as Secret does.
 func (h SecretHandle) Value(ctx context.Context) (string, error) {
@@ -272,26 +287,10 @@ func (h SecretHandle) Refresh(ctx context.Context) (string, error) {
 	return RefreshSecret(ctx, h.it.ref())
 }
 
-// String names the secret, never its value: `secret "prod/db"`.
-func (h SecretHandle) String() string { return h.it.describe() }
-
-// GoString is String, so that %#v reveals no Default either.
-func (h SecretHandle) GoString() string { return h.String() }
-
-// Format writes String under every verb, so that no verb (%d, %x, ...)
-// prints a Default.
-func (h SecretHandle) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, h.String()) }
-
 // A ParameterHandle is a parameter declared with WithParameter, held as a
 // value: an Option to give Wrap, and the way handlers read the parameter
 // (see SecretHandle).
-type ParameterHandle struct{ it item }
-
-func (h ParameterHandle) apply(c *config) {
-	if h.it.Kind != 0 { // the zero handle declares nothing
-		c.items = append(c.items, h.it)
-	}
-}
+type ParameterHandle struct{ handle }
 
 // Value returns the parameter's value, as Parameter does.
 func (h ParameterHandle) Value(ctx context.Context) (string, error) {
@@ -308,27 +307,11 @@ func (h ParameterHandle) Refresh(ctx context.Context) (string, error) {
 	return RefreshParameter(ctx, h.it.ref())
 }
 
-// String names the parameter, never its value: `parameter "/app/flags"`.
-func (h ParameterHandle) String() string { return h.it.describe() }
-
-// GoString is String, so that %#v reveals no Default either.
-func (h ParameterHandle) GoString() string { return h.String() }
-
-// Format writes String under every verb, so that no verb (%d, %x, ...)
-// prints a Default.
-func (h ParameterHandle) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, h.String()) }
-
 // An AppConfigHandle is a profile declared with WithAppConfig, held as a
 // value: an Option to give Wrap, and the way handlers read the profile
 // (see SecretHandle). It is read by its Alias when it has one, else by the
 // profile's name. Its zero value declares nothing and reads nothing.
-type AppConfigHandle struct{ it item }
-
-func (h AppConfigHandle) apply(c *config) {
-	if h.it.Kind != 0 { // the zero handle declares nothing
-		c.items = append(c.items, h.it)
-	}
-}
+type AppConfigHandle struct{ handle }
 
 // Value returns the profile's configuration, as AppConfig does.
 func (h AppConfigHandle) Value(ctx context.Context) ([]byte, error) {
@@ -345,16 +328,6 @@ func (h AppConfigHandle) Flag(ctx context.Context, flag string) (Flag, error) {
 func (h AppConfigHandle) EvaluateFlag(ctx context.Context, flag string, evalCtx map[string]string) (Flag, error) {
 	return EvaluateFlag(ctx, h.it.ref(), flag, evalCtx)
 }
-
-// String names the profile, never its configuration: `appconfig "flags"
-// (orders/prod/flags)`.
-func (h AppConfigHandle) String() string { return h.it.describe() }
-
-// GoString is String, so that %#v reveals no Default either.
-func (h AppConfigHandle) GoString() string { return h.String() }
-
-// Format writes String under every verb, so that no verb prints a Default.
-func (h AppConfigHandle) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, h.String()) }
 
 // JSON decodes the JSON value of an item held as a handle, as SecretJSON,
 // ParameterJSON and AppConfigJSON do for a name:

@@ -131,4 +131,8 @@ func TestCanaryNeverLeaksFromLifecyclePaths(t *testing.T) {
 	}
 }
 
-func resolvedHolder(ctx context.Context) any { return resolved.FromContext(ctx) }
+// resolvedHolder is the innermost Wrap's values in ctx.
+func resolvedHolder(ctx context.Context) any {
+	h, _ := resolved.Next(ctx)
+	return h
+}

@@ -293,40 +293,14 @@ func TestRefreshParameterUnderTwoPathsReturnsTheNewValue(t *testing.T) {
 // A source of the user's that serves AppConfig comes first; the default
 // still serves what it does not.
 func TestAUserSourceServesAppConfigFirst(t *testing.T) {
-	var asked atomic.Int64
-	src := &mapSource{kind: mw.KindAppConfig, values: map[string]string{"p": "mine"}, asked: &asked}
+	src := &kindSource{name: "map", kinds: []mw.Kind{mw.KindAppConfig}, values: map[string]string{"p": "mine"}}
 	h := mw.Wrap(func(ctx context.Context, _ struct{}) (string, error) {
 		b, err := mw.AppConfig(ctx, "p")
 		return string(b), err
 	}, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithAppConfig("a", "e", "p"))
-	if out, err := h(invokeCtx(t, 5*time.Second), struct{}{}); err != nil || out != "mine" || asked.Load() != 1 {
-		t.Errorf("got %q, %v, %d asks", out, err, asked.Load())
+	if out, err := h(invokeCtx(t, 5*time.Second), struct{}{}); err != nil || out != "mine" || src.count("p") != 1 {
+		t.Errorf("got %q, %v, %d asks", out, err, src.count("p"))
 	}
-}
-
-// mapSource serves one kind from a map.
-type mapSource struct {
-	kind   mw.Kind
-	values map[string]string
-	asked  *atomic.Int64
-}
-
-func (s *mapSource) Name() string { return "map" }
-
-func (s *mapSource) Plan(it mw.Item) (mw.Plan, error) {
-	if it.Kind != s.kind {
-		return mw.Plan{}, mw.ErrNotServed
-	}
-	return mw.Plan{Op: "get"}, nil
-}
-
-func (s *mapSource) Fetch(_ context.Context, _ string, items []mw.Item) []mw.Result {
-	out := make([]mw.Result, len(items))
-	for i, it := range items {
-		s.asked.Add(1)
-		out[i].Value = s.values[it.Name]
-	}
-	return out
 }
 
 // kindSource serves every kind it is told to from a map, and counts what

@@ -348,13 +348,6 @@ func NewContext(ctx context.Context, h *Holder) context.Context {
 	return &valuesCtx{Context: ctx, h: h}
 }
 
-// FromContext returns the innermost Holder in ctx, or nil; ctx may be nil.
-func FromContext(ctx context.Context) *Holder {
-	var inner *Holder
-	Each(ctx, func(h *Holder) bool { inner = h; return false })
-	return inner
-}
-
 // Each calls f with each Holder ctx carries, from the innermost Wrap's out,
 // until f returns false; ctx may be nil.
 func Each(ctx context.Context, f func(*Holder) bool) {
