@@ -123,8 +123,13 @@ func (e *Extension) getSecretAs(role, ref, versionID, stage string) (*secret, *s
 
 // serve answers 200 with the value of name, and counts it as served.
 func (e *Extension) serve(w http.ResponseWriter, name, contentType, body string) {
-	e.count(func(s *Stats) { s.Served[e.nameKey(s.Served, name, &e.others.served)]++ })
+	e.countServed(name)
 	e.reply(w, http.StatusOK, contentType, body)
+}
+
+// countServed counts a value request for name answered with its value.
+func (e *Extension) countServed(name string) {
+	e.count(func(s *Stats) { s.Served[e.nameKey(s.Served, name, &e.others.served)]++ })
 }
 
 // fail answers an AWS error for a value request, counted by code.
