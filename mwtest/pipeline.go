@@ -100,14 +100,9 @@ func (e *Extension) gate(name string) (notReady bool, f fault) {
 	return false, f
 }
 
-// getSecret reads a secret version from the store, with its stages.
-func (e *Extension) getSecret(ref, versionID, stage string) (*secret, *secretVersion, []string, *failure) {
-	return e.getSecretAs("", ref, versionID, stage)
-}
-
-// getSecretAs reads a secret version as role reads it ("" for the
+// getSecret reads a secret version as role reads it ("" for the
 // function's own role), with its stages.
-func (e *Extension) getSecretAs(role, ref, versionID, stage string) (*secret, *secretVersion, []string, *failure) {
+func (e *Extension) getSecret(role, ref, versionID, stage string) (*secret, *secretVersion, []string, *failure) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st, f := e.storeAs(role)
