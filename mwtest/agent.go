@@ -85,7 +85,7 @@ func (e *Extension) agentRoute(w http.ResponseWriter, r *http.Request) (agentQue
 }
 
 func (e *Extension) agentSecret(w http.ResponseWriter, q agentQuery) {
-	sec, v, stages, f := e.getSecretAs(q.role, q.secretID, q.versionID, q.versionStage)
+	sec, v, stages, f := e.getSecret(q.role, q.secretID, q.versionID, q.versionStage)
 	if f != nil {
 		e.fail(w, f)
 		return

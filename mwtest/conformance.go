@@ -219,9 +219,18 @@ func (c conformance) noValueIn(err error) {
 // value fetches one item and wants v.
 func (c conformance) value(it mw.Item, want string) {
 	c.t.Helper()
-	r := c.fetch(c.ctx(), it)[0]
-	if r.Err != nil || r.Value != want {
-		c.t.Errorf("%s: %q, %v; want %q", it, r.Value, r.Err, want)
+	c.values([]mw.Item{it}, want)
+}
+
+// values fetches items, in calls as their plans group them, and wants
+// each the value at its position in want.
+func (c conformance) values(items []mw.Item, want ...string) {
+	c.t.Helper()
+	res := c.fetch(c.ctx(), items...)
+	for i, w := range want {
+		if res[i].Err != nil || res[i].Value != w {
+			c.t.Errorf("%s: %q, %v; want %q", items[i], res[i].Value, res[i].Err, w)
+		}
 	}
 }
 
@@ -680,13 +689,7 @@ func (c conformance) rolesOfSecrets() {
 	be.PutSecret(it.Name, v+"own")
 	be.PutRoleSecret(conformanceRoleA, it.Name, v+"a")
 	be.PutRoleSecret(conformanceRoleB, it.Name, v+"b")
-	items := []mw.Item{it, as(it, conformanceRoleA), as(it, conformanceRoleB)}
-	res := c.fetch(c.ctx(), items...)
-	for i, want := range []string{v + "own", v + "a", v + "b"} {
-		if res[i].Err != nil || res[i].Value != want {
-			c.t.Errorf("%s: %q, %v; want %q", items[i], res[i].Value, res[i].Err, want)
-		}
-	}
+	c.values([]mw.Item{it, as(it, conformanceRoleA), as(it, conformanceRoleB)}, v+"own", v+"a", v+"b")
 	be.PutRoleSecret(conformanceRoleA, it.Name, v+"a2")
 	refreshed := as(it, conformanceRoleA)
 	refreshed.Refresh = true
@@ -709,13 +712,7 @@ func (c conformance) rolesOfParameters() {
 	c.be.PutParameter(it.Name, TypeSecureString, v+"own")
 	be.PutRoleParameter(conformanceRoleA, it.Name, TypeSecureString, v+"a")
 	be.PutRoleParameter(conformanceRoleB, it.Name, TypeString, v+"b")
-	items := []mw.Item{it, as(it, conformanceRoleA), as(it, conformanceRoleB)}
-	res := c.fetch(c.ctx(), items...)
-	for i, want := range []string{v + "own", v + "a", v + "b"} {
-		if res[i].Err != nil || res[i].Value != want {
-			c.t.Errorf("%s: %q, %v; want %q", items[i], res[i].Value, res[i].Err, want)
-		}
-	}
+	c.values([]mw.Item{it, as(it, conformanceRoleA), as(it, conformanceRoleB)}, v+"own", v+"a", v+"b")
 	c.want(c.failure(as(it, conformanceRoleUnknown)), mw.ClassAccessDenied, false, false)
 }
 

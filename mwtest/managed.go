@@ -137,7 +137,7 @@ func (p *paramResult) json() parameterJSON {
 }
 
 func (e *Extension) managedSecret(w http.ResponseWriter, q url.Values, id string) {
-	sec, v, stages, f := e.getSecret(id, q.Get("versionId"), q.Get("versionStage"))
+	sec, v, stages, f := e.getSecret("", id, q.Get("versionId"), q.Get("versionStage"))
 	if f != nil {
 		e.fail(w, f)
 		return

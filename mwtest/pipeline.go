@@ -100,14 +100,9 @@ func (e *Extension) gate(name string) (notReady bool, f fault) {
 	return false, f
 }
 
-// getSecret reads a secret version from the store, with its stages.
-func (e *Extension) getSecret(ref, versionID, stage string) (*secret, *secretVersion, []string, *failure) {
-	return e.getSecretAs("", ref, versionID, stage)
-}
-
-// getSecretAs reads a secret version as role reads it ("" for the
+// getSecret reads a secret version as role reads it ("" for the
 // function's own role), with its stages.
-func (e *Extension) getSecretAs(role, ref, versionID, stage string) (*secret, *secretVersion, []string, *failure) {
+func (e *Extension) getSecret(role, ref, versionID, stage string) (*secret, *secretVersion, []string, *failure) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st, f := e.storeAs(role)
@@ -123,8 +118,13 @@ func (e *Extension) getSecretAs(role, ref, versionID, stage string) (*secret, *s
 
 // serve answers 200 with the value of name, and counts it as served.
 func (e *Extension) serve(w http.ResponseWriter, name, contentType, body string) {
-	e.count(func(s *Stats) { s.Served[e.nameKey(s.Served, name, &e.others.served)]++ })
+	e.countServed(name)
 	e.reply(w, http.StatusOK, contentType, body)
+}
+
+// countServed counts a value request for name answered with its value.
+func (e *Extension) countServed(name string) {
+	e.count(func(s *Stats) { s.Served[e.nameKey(s.Served, name, &e.others.served)]++ })
 }
 
 // fail answers an AWS error for a value request, counted by code.

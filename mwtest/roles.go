@@ -24,9 +24,7 @@ import (
 func (e *Extension) PutRoleSecret(role, id, value string) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	st := e.roleStore(role)
-	e.store.name(id, SecretARN(id), referencePrefix+id)
-	return st.putSecret(id, value, nil, time.Now())
+	return e.roleStore(role).putSecret(id, value, nil, time.Now())
 }
 
 // PutRoleParameter stores a new version of parameter name as the IAM role
@@ -36,9 +34,7 @@ func (e *Extension) PutRoleSecret(role, id, value string) string {
 func (e *Extension) PutRoleParameter(role, name, typ, value string) int64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	st := e.roleStore(role)
-	e.store.name(name, ParameterARN(name))
-	return st.putParameter(name, typ, value, time.Now())
+	return e.roleStore(role).putParameter(name, typ, value, time.Now())
 }
 
 // roleARNPattern is an IAM role's ARN, as the agent checks a roleArn.
@@ -47,8 +43,9 @@ var roleARNPattern = regexp.MustCompile(`^arn:[\w-]+:iam::\d{12}:role/[\w+=,.@/-
 // msgInvalidRole is the agent's 400 for a roleArn of another shape.
 const msgInvalidRole = "invalid roleArn format, expected arn:<partition>:iam::<account>:role/<name>"
 
-// roleStore returns the store of role, made on first use. e.mu must be
-// held.
+// roleStore returns the store of role, made on first use. It records the
+// names it is given in the function's store's, which Stats keys by. e.mu
+// must be held.
 func (e *Extension) roleStore(role string) *store {
 	if !roleARNPattern.MatchString(role) {
 		panic(fmt.Sprintf("mwtest: %q is not an IAM role's ARN (arn:<partition>:iam::<account>:role/<name>)", role))
@@ -59,6 +56,7 @@ func (e *Extension) roleStore(role string) *store {
 	st := e.roles[role]
 	if st == nil {
 		s := newStore()
+		s.named = e.store.named
 		st = &s
 		e.roles[role] = st
 	}

@@ -3,6 +3,7 @@ package mwtest_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 
 	"github.com/lambda-mw/mw/mwtest"
@@ -68,4 +69,28 @@ func TestPutRoleSecretPanicsOnAnotherARN(t *testing.T) {
 		}
 	}()
 	ext.PutRoleSecret("arn:aws:iam::123456789012:user/bob", "s", "v")
+}
+
+// What the fake was given for a role keeps keys of its own in the per-name
+// counters, as the function's own items do, however many other names came
+// first: its id, and its ARN.
+func TestRoleNamesKeepTheirKeys(t *testing.T) {
+	ext, srv := mwtest.Start(t, mwtest.Agent)
+	ext.PutRoleSecret(roleA, "partner-key", "theirs")
+	for i := range 150 {
+		get(t, srv, secretPath("missing-"+strconv.Itoa(i)), withToken)
+	}
+	role := "&roleArn=" + url.QueryEscape(roleA)
+	for _, id := range []string{"partner-key", mwtest.SecretARN("partner-key")} {
+		get(t, srv, secretPath(id, role), withToken)
+	}
+	st := ext.Stats()
+	for _, id := range []string{"partner-key", mwtest.SecretARN("partner-key")} {
+		if st.ByName[id] != 1 || st.Served[id] != 1 {
+			t.Errorf("%s: ByName %d, Served %d; want 1, 1 (a key of its own)", id, st.ByName[id], st.Served[id])
+		}
+	}
+	if st.ByName[mwtest.OtherNames] == 0 {
+		t.Error("no name counted under OtherNames: the test did not pass the bound")
+	}
 }

@@ -133,7 +133,7 @@ func (e *Extension) sourceFetch(ctx context.Context, it mw.Item) mw.Result {
 		e.count(func(s *Stats) { s.ByError[fl.code]++ })
 		return mw.Result{Err: failureError(it, fl)}
 	}
-	e.count(func(s *Stats) { s.Served[e.nameKey(s.Served, name, &e.others.served)]++ })
+	e.countServed(name)
 	return r
 }
 

@@ -34,5 +34,9 @@ func (em *emulator) shutdown(reason string) {
 	fakeext.LogStats(em.logger, em.ext, reason)
 }
 
-// isLoopback reports whether host names the loopback interface.
-func isLoopback(host string) bool { return fakeext.IsLoopback(host) }
+// isLoopback reports whether host names the loopback interface: an IP
+// address of it, or "localhost". Any other name counts as not loopback.
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}

@@ -210,23 +210,15 @@ func serveFake(s setup, f fakeext.Fake, store fakeext.Store, addr, name string, 
 // summary says in a line what a fake answered: requests, values served by
 // name, and answers as not ready.
 func summary(st mwtest.Stats) string {
-	var served []string
-	for _, name := range slices.Sorted(maps.Keys(st.Served)) {
-		served = append(served, fmt.Sprintf("%s %d", name, st.Served[name]))
-	}
 	line := fmt.Sprintf("%d requests", st.Total)
-	if len(served) > 0 {
-		line += "; values served: " + strings.Join(served, ", ")
+	if len(st.Served) > 0 {
+		line += "; values served: " + counts(st.Served)
 	}
 	if st.NotReady > 0 {
 		line += fmt.Sprintf("; %d answered as not ready", st.NotReady)
 	}
-	if errs := len(st.ByError); errs > 0 {
-		var codes []string
-		for _, code := range slices.Sorted(maps.Keys(st.ByError)) {
-			codes = append(codes, fmt.Sprintf("%s %d", code, st.ByError[code]))
-		}
-		line += "; errors: " + strings.Join(codes, ", ")
+	if len(st.ByError) > 0 {
+		line += "; errors: " + counts(st.ByError)
 	}
 	return line + " (-v: every counter)"
 }

@@ -110,6 +110,23 @@ func TestParseEnv(t *testing.T) {
 	}
 }
 
+// An -env entry with a bad name is refused by its name alone: its value may
+// be a credential, which the error, printed on standard error, must not
+// show.
+func TestParseEnvErrorShowsNoValue(t *testing.T) {
+	lookup := func(string) (string, bool) { return "", false }
+	for _, bad := range []string{"=user-secret", "API KEY=user-secret", "API\tKEY=user-secret"} {
+		_, err := parseEnv([]string{bad}, lookup)
+		if err == nil {
+			t.Errorf("parseEnv(%q) accepted it", bad)
+			continue
+		}
+		if strings.Contains(err.Error(), "user-secret") {
+			t.Errorf("parseEnv(%q): the error shows the value: %v", bad, err)
+		}
+	}
+}
+
 // The function's environment: Lambda's, -env's over it, the dialects' last;
 // the log shows no token and no -env value.
 func TestFunctionEnv(t *testing.T) {

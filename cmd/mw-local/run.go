@@ -372,7 +372,8 @@ func parseEnv(entries []string, lookup func(string) (string, bool)) (map[string]
 	for _, e := range entries {
 		name, value, hasValue := strings.Cut(e, "=")
 		if name == "" || strings.ContainsAny(name, " \t\n") {
-			return nil, fmt.Errorf("-env %q: want NAME=VALUE, or NAME", e)
+			// The name alone: the value may be a credential.
+			return nil, fmt.Errorf("-env with the name %q: want NAME=VALUE, or NAME, a name without spaces", name)
 		}
 		if why, ok := owned[name]; ok {
 			return nil, fmt.Errorf("-env %s: %s", name, why)

@@ -177,7 +177,7 @@ func (r *Runtime) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	in, _ := io.ReadAll(io.LimitReader(req.Body, maxRequestBody))
 	req.Body = io.NopCloser(bytes.NewReader(in))
-	rw := &answerWriter{ResponseWriter: w}
+	rw := &answerWriter{statusWriter: statusWriter{ResponseWriter: w}}
 	r.Server.ServeHTTP(rw, req)
 	switch rw.status {
 	case http.StatusServiceUnavailable:
@@ -242,27 +242,14 @@ func servedNames(req *http.Request, in, out []byte) []string {
 // reason it gives, a 200 for the names of the items it carried. The body
 // is read for those, and dropped with the writer.
 type answerWriter struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (w *answerWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
+	statusWriter
+	body bytes.Buffer
 }
 
 func (w *answerWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	n, err := w.statusWriter.Write(b)
 	if w.status == http.StatusOK || w.status == http.StatusServiceUnavailable {
 		w.body.Write(b)
 	}
-	return w.ResponseWriter.Write(b)
+	return n, err
 }
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *answerWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -87,13 +87,6 @@ func LogStats(logger *log.Logger, ext Fake, reason string) {
 	logger.Printf("shutdown (%s): stats %s", reason, stats)
 }
 
-// IsLoopback reports whether host names the loopback interface: an IP
-// address of it, or "localhost". Any other name counts as not loopback.
-func IsLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
-}
-
 // bodyDeadline gives a request that comes with a body d to send it: the
 // Cloud Extensions routes read theirs, and the server reads any other (to
 // discard it) before it answers; either would otherwise wait for it
