@@ -73,3 +73,20 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A request may carry a credential in its query, as a presigned request
+// does: the log shows the values of the parameters that name what is
+// asked for, and masks every other.
+func TestRequestLogShowsNoQueryCredential(t *testing.T) {
+	var logs syncBuffer
+	ext := mwtest.New(mwtest.Managed)
+	r := httptest.NewRequest(http.MethodGet, "/secretsmanager/get?secretId=prod%2Fdb&X-Amz-Security-Token=tok-canary&X-Amz-Signature=sig-canary&versionStage=AWSPREVIOUS", nil)
+	logRequests(ext, log.New(&logs, "", 0)).ServeHTTP(httptest.NewRecorder(), r)
+	s := logs.String()
+	if strings.Contains(s, "canary") {
+		t.Errorf("the request log shows a credential of the query: %s", s)
+	}
+	if !strings.Contains(s, "?secretId=prod%2Fdb&X-Amz-Security-Token=xxxxx&X-Amz-Signature=xxxxx&versionStage=AWSPREVIOUS") {
+		t.Errorf("the request log does not show what is asked for: %s", s)
+	}
+}

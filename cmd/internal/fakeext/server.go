@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -115,14 +116,35 @@ func logRequests(h http.Handler, logger *log.Logger) http.Handler {
 			if sw.status == 0 {
 				status = "no answer"
 			}
-			q := ""
-			if r.URL.RawQuery != "" {
-				q = "?" + r.URL.RawQuery
-			}
-			logger.Printf("%s %s%s -> %s (%.3fms)", r.Method, logSafe(r.URL.EscapedPath()), logSafe(q), status, time.Since(start).Seconds()*1e3)
+			logger.Printf("%s %s%s -> %s (%.3fms)", r.Method, logSafe(r.URL.EscapedPath()), logSafe(loggedQuery(r.URL.RawQuery)), status, time.Since(start).Seconds()*1e3)
 		}()
 		h.ServeHTTP(sw, r)
 	})
+}
+
+// namingKeys are the query parameters whose values name what a request
+// asks for (an item, its version, a role, how to read it): the log shows
+// them. Any other parameter's value is masked, since a request may carry a
+// credential in its query, as a presigned request carries
+// X-Amz-Security-Token and X-Amz-Signature.
+var namingKeys = map[string]bool{"secretId": true, "name": true, "version": true, "label": true, "versionId": true,
+	"versionStage": true, "withDecryption": true, "roleArn": true, "refreshNow": true}
+
+// loggedQuery is a request's raw query as the log shows it: "" for none,
+// else "?" and its parameters in order, the value of each that is not of
+// namingKeys masked.
+func loggedQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	params := strings.Split(raw, "&")
+	for i, p := range params {
+		k, _, hasValue := strings.Cut(p, "=")
+		if key, err := url.QueryUnescape(k); hasValue && (err != nil || !namingKeys[key]) {
+			params[i] = k + "=xxxxx"
+		}
+	}
+	return "?" + strings.Join(params, "&")
 }
 
 // logSafe percent-encodes every byte of s that is not printable ASCII (a
