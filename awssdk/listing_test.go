@@ -39,9 +39,9 @@ func seedTree(b *moto.Backend, root string, n int) map[string]string {
 	want := make(map[string]string, n)
 	for i := range n {
 		name := fmt.Sprintf("%s/d%d/p%03d", root, i%4, i)
-		b.PutParameter(name, "SecureString", "v:"+name)
 		want[name] = "v:" + name
 	}
+	b.PutParameters("SecureString", want, 8)
 	return want
 }
 
