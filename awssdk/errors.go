@@ -90,7 +90,7 @@ func (c *clients) callError(ctx context.Context, op string, err error) *mw.Sourc
 		return &mw.SourceError{Class: mw.ClassTimeout, Retry: true, Status: status, Err: transportCause(err),
 			Hint: c.unreachableHint(op)}
 	}
-	if _, ok := errors.AsType[*smithyhttp.RequestSendError](err); ok || isTransport(err) {
+	if isTransport(err) {
 		return &mw.SourceError{Class: mw.ClassUnavailable, Retry: true, Status: status, Err: transportCause(err),
 			Hint: c.unreachableHint(op)}
 	}
@@ -131,7 +131,7 @@ func (c *clients) assumeError(ctx context.Context, op string, ae *assumeRoleErro
 		return &mw.SourceError{Class: mw.ClassTimeout, Err: ctx.Err(),
 			Hint: "the invoke's deadline came before STS answered AssumeRole of " + c.role + ": raise the function's timeout"}
 	}
-	if isTransport(ae.err) || errors.As(ae.err, new(*smithyhttp.RequestSendError)) {
+	if isTransport(ae.err) {
 		return &mw.SourceError{Class: mw.ClassUnavailable, Retry: true, Err: transportCause(ae.err),
 			Hint: "nothing answered the sts endpoint in " + c.where() + " to assume " + c.role +
 				": a function in a VPC needs a NAT gateway or an interface VPC endpoint for sts"}
@@ -161,11 +161,12 @@ func (c *clients) assumeHint(class mw.Class, code string) string {
 	return "STS refused AssumeRole of " + c.role + " (" + code + "): check the role's ARN and the options awssdk.WithAssumeRoleOptions sets"
 }
 
-// isTransport reports whether err is a connection's failure while an
-// answer was read.
+// isTransport reports whether err says that no answer came: the request
+// could not be sent, or the connection failed while an answer was read.
 func isTransport(err error) bool {
+	_, unsent := errors.AsType[*smithyhttp.RequestSendError](err)
 	_, isNet := errors.AsType[*net.OpError](err)
-	return isNet || errors.Is(err, io.ErrUnexpectedEOF)
+	return unsent || isNet || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // transportCause returns the network error inside err, which names the

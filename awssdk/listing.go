@@ -27,14 +27,16 @@ const resumeWithin = mw.DefaultMaxStale
 // A listing is one path's listing in progress: the parameters of the pages
 // listed so far, the NextToken of the next page, every NextToken followed
 // (a repeated one is a malformed answer), and when its first page was
-// asked for.
+// asked for. Each page listed so far answered one NextToken of seen.
 type listing struct {
 	values map[string]string
 	next   string
 	seen   map[string]bool
-	pages  int
 	began  time.Time
 }
+
+// pages is how many pages p has listed.
+func (p *listing) pages() int { return len(p.seen) }
 
 // listings holds the listings cut short, by item, for the next Fetch of
 // the item to resume. A listing is held by one Fetch at a time: start
@@ -166,7 +168,7 @@ func (l *listings) keep(it mw.Item, p *listing, now time.Time) {
 	if p.began.Before(l.listed[k]) || now.Sub(p.began) > resumeWithin {
 		return
 	}
-	if q := l.cut[k]; q == nil || q.pages <= p.pages {
+	if q := l.cut[k]; q == nil || q.pages() <= p.pages() {
 		if l.cut == nil {
 			l.cut = make(map[mw.Item]*listing)
 		}
@@ -241,12 +243,11 @@ func (c *clients) getParametersByPath(ctx context.Context, it mw.Item) mw.Result
 			case se.Code == "InvalidNextToken" && p.next != "" && !restarted:
 				restarted, p = true, s.newListing()
 				continue
-			case p.pages > 0 && (se.Retry || ctx.Err() != nil):
+			case p.pages() > 0 && (se.Retry || ctx.Err() != nil):
 				s.listings.keep(it, p, s.now())
 			}
 			return mw.Result{Err: se}
 		}
-		p.pages++
 		for _, prm := range out.Parameters {
 			p.values[aws.ToString(prm.Name)] = aws.ToString(prm.Value)
 		}

@@ -39,9 +39,9 @@ func seedTree(b *moto.Backend, root string, n int) map[string]string {
 	want := make(map[string]string, n)
 	for i := range n {
 		name := fmt.Sprintf("%s/d%d/p%03d", root, i%4, i)
-		b.PutParameter(name, "SecureString", "v:"+name)
 		want[name] = "v:" + name
 	}
+	b.PutParameters("SecureString", want, 8)
 	return want
 }
 
@@ -281,12 +281,15 @@ func TestListingIsTheItemsAlone(t *testing.T) {
 
 // holder is the HTTP client of a Source's Parameter Store client: a
 // listing whose context carries a hold stops at the page after hold.after
-// until released, and that page then fails as a connection would.
+// until released, and that page then fails as a connection would. A hold
+// with a cancel ends the listing's context first, and then, as a
+// transport slow to notice, returns only when released.
 type holder struct{}
 
 type hold struct {
 	after            int
 	pages            int
+	cancel           context.CancelFunc // if set, ends the listing's context at the page
 	reached, release chan struct{}
 }
 
@@ -295,8 +298,14 @@ type holdKey struct{}
 func (holder) Do(r *http.Request) (*http.Response, error) {
 	if h, ok := r.Context().Value(holdKey{}).(*hold); ok {
 		if h.pages++; h.pages > h.after {
+			if h.cancel != nil {
+				h.cancel()
+			}
 			close(h.reached)
 			<-h.release
+			if err := r.Context().Err(); err != nil {
+				return nil, err
+			}
 			return nil, errors.New("connection reset by the test")
 		}
 	}
@@ -458,33 +467,6 @@ func TestWrapTreeThrottledMidListing(t *testing.T) {
 	wantCallsN(t, "throttled at the fourth page", b.Calls("GetParametersByPath"), treePages+1)
 }
 
-// lingerer is the HTTP client of a Source's Parameter Store client: the
-// listing whose context carries a linger ends its context when it asks for
-// the page after linger.after, and then, as a transport slow to notice,
-// returns only when released.
-type lingerer struct{}
-
-type linger struct {
-	after            int
-	pages            int
-	cancel           context.CancelFunc
-	reached, release chan struct{}
-}
-
-type lingerKey struct{}
-
-func (lingerer) Do(r *http.Request) (*http.Response, error) {
-	if l, ok := r.Context().Value(lingerKey{}).(*linger); ok {
-		if l.pages++; l.pages > l.after {
-			l.cancel()
-			close(l.reached)
-			<-l.release
-			return nil, r.Context().Err()
-		}
-	}
-	return http.DefaultClient.Do(r)
-}
-
 // TestListingHandedOverFromAnEndedFetch: mw leaves a Fetch at the end of
 // its context without waiting for it to return, and the next Fetch of the
 // item may start before the first has kept its pages. The next Fetch waits
@@ -492,16 +474,16 @@ func (lingerer) Do(r *http.Request) (*http.Response, error) {
 func TestListingHandedOverFromAnEndedFetch(t *testing.T) {
 	b := newBackend(t)
 	want := seedTree(b, "/handover", 55)
-	src := awssdk.New(b.Config(), awssdk.WithSSMOptions(func(o *ssm.Options) { o.HTTPClient = lingerer{} }))
+	src := awssdk.New(b.Config(), awssdk.WithSSMOptions(func(o *ssm.Options) { o.HTTPClient = holder{} }))
 	waiting := make(chan struct{})
 	awssdk.OnHandOver(src, func() { close(waiting) })
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	l := &linger{after: 3, cancel: cancel, reached: make(chan struct{}), release: make(chan struct{})}
+	l := &hold{after: 3, cancel: cancel, reached: make(chan struct{}), release: make(chan struct{})}
 	first := make(chan mw.Result, 1)
 	go func() {
-		first <- src.Fetch(context.WithValue(ctx, lingerKey{}, l), "GetParametersByPath", []mw.Item{path("/handover")})[0]
+		first <- src.Fetch(context.WithValue(ctx, holdKey{}, l), "GetParametersByPath", []mw.Item{path("/handover")})[0]
 	}()
 	<-l.reached // its context has ended; it has not returned
 
@@ -536,16 +518,16 @@ func TestListingHandedOverFromAnEndedFetch(t *testing.T) {
 func TestListingNotHeldByAStuckFetch(t *testing.T) {
 	b := newBackend(t)
 	want := seedTree(b, "/stuck", 55)
-	src := awssdk.New(b.Config(), awssdk.WithSSMOptions(func(o *ssm.Options) { o.HTTPClient = lingerer{} }))
+	src := awssdk.New(b.Config(), awssdk.WithSSMOptions(func(o *ssm.Options) { o.HTTPClient = holder{} }))
 	var waits atomic.Int32
 	awssdk.OnHandOver(src, func() { waits.Add(1) })
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	l := &linger{after: 3, cancel: cancel, reached: make(chan struct{}), release: make(chan struct{})}
+	l := &hold{after: 3, cancel: cancel, reached: make(chan struct{}), release: make(chan struct{})}
 	stuck := make(chan mw.Result, 1)
 	go func() {
-		stuck <- src.Fetch(context.WithValue(ctx, lingerKey{}, l), "GetParametersByPath", []mw.Item{path("/stuck")})[0]
+		stuck <- src.Fetch(context.WithValue(ctx, holdKey{}, l), "GetParametersByPath", []mw.Item{path("/stuck")})[0]
 	}()
 	<-l.reached
 	for i := range 3 {

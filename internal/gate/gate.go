@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lambda-mw/mw/internal/retry"
 )
 
 // A Gate is the readiness of one source for one Wrap.
@@ -148,7 +150,7 @@ func (g *Gate[R]) probeAll(ctx context.Context) (ready bool) {
 	var p pacer
 	p.start = time.Now()
 	wait := probeFirst
-	for sleep(ctx, wait) {
+	for retry.Sleep(ctx, wait) {
 		t, ok := g.next()
 		if !ok {
 			return g.ready.Load()
@@ -192,16 +194,4 @@ func (g *Gate[R]) next() (*Target[R], bool) {
 	t := g.waiting[g.turn]
 	g.turn++
 	return t, true
-}
-
-// sleep waits for d, or until ctx ends, and reports whether it waited.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -101,17 +101,16 @@ type Outcome struct {
 // Warm records an invoke that found every item in memory, and reports
 // whether the handler's span could be recorded: Tracing, asked once.
 func (r *Recorder) Warm(ctx context.Context, cold bool, stale, absent []int) (tracing bool) {
-	if r.Tracing() {
-		_, s := r.StartResolve(ctx, len(r.labels), cold)
-		s.span.SetAttributes(AttrHits.Int(len(r.labels)), AttrMisses.Int(0))
-		s.setServed(stale, absent)
-		s.span.End()
-		tracing = r.Tracing() // the span may have shown that nothing records
+	o := Outcome{Hits: len(r.labels), Stale: stale, Absent: absent}
+	if !r.Tracing() {
+		if r.meter.enabled(ctx, lookups) {
+			r.lookup(ctx, o)
+		}
+		return false
 	}
-	if r.meter.enabled(ctx, lookups) {
-		r.lookup(ctx, Outcome{Stale: stale, Absent: absent})
-	}
-	return tracing
+	_, s := r.StartResolve(ctx, len(r.labels), cold)
+	s.End(ctx, o)
+	return r.Tracing() // the span may have shown that nothing records
 }
 
 // A Resolve records one invoke's resolution: the mw.resolve span.
