@@ -227,7 +227,7 @@ func (l *local) invokeAll(ctx context.Context, r *rie, api *runtimeAPI, out *out
 			l.say.Printf("%s: the function returned an error%s (on standard output)", n, errorType(body))
 			code = exitFailed
 		case !delivered:
-			l.initFailed(n, status, body, lines, rieSays, api.reportedInitError())
+			l.initFailed(n, status, body, lines, rieSays, api.reportedInitError(), api.lostRequest())
 			return exitFailed
 		default:
 			if len(body) > 0 {
@@ -274,12 +274,17 @@ func (l *local) respond(body []byte) {
 }
 
 // initFailed says that the function's INIT failed, with what it printed.
-func (l *local) initFailed(n string, status int, body []byte, lines []string, rieSays string, reported []byte) {
+func (l *local) initFailed(n string, status int, body []byte, lines []string, rieSays string, reported []byte, lost error) {
 	answer := fmt.Sprintf("HTTP %d with an empty body", status)
 	if len(body) > 0 {
 		answer = fmt.Sprintf("HTTP %d, %q", status, body)
 	}
-	l.say.Printf("%s: INIT failed: the function never asked for its event. RIE answered %s, as it answers any INIT that failed.", n, answer)
+	if lost != nil {
+		l.say.Printf("%s: INIT failed: mw-local could not pass the function's request on to RIE's Runtime API (%v), "+
+			"a fault of mw-local or RIE, not of the function: run it again. RIE answered %s.", n, lost, answer)
+	} else {
+		l.say.Printf("%s: INIT failed: the function never asked for its event. RIE answered %s, as it answers any INIT that failed.", n, answer)
+	}
 	if rieSays != "" {
 		l.say.Printf("RIE says: %s", rieSays)
 	}

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // The Lambda Runtime API, between the function and RIE. RIE tells little:
@@ -40,8 +45,12 @@ type runtimeAPI struct {
 	delivered map[string]bool   // request ids whose event the runtime got
 	outcome   map[string]string // request id: "response" or "error"
 	initError []byte            // what the runtime posted to init/error, if it did
-	srv       *http.Server
-	done      chan struct{}
+	lost      error             // the first request the proxy could not pass on to RIE, if any
+
+	refusedOnce sync.Once
+	refused     chan struct{} // closed when RIE's Runtime API first refused a connection
+	srv         *http.Server
+	done        chan struct{}
 }
 
 // startRuntimeAPI serves the proxy to RIE's Runtime API at target on a
@@ -58,12 +67,14 @@ func startRuntimeAPI(target string, firstSeen func()) (*runtimeAPI, string, erro
 		delivered: map[string]bool{},
 		outcome:   map[string]string{},
 		done:      make(chan struct{}),
+		refused:   make(chan struct{}),
 	}
-	a.transport = &http.Transport{DisableCompression: true}
+	a.transport = &http.Transport{DisableCompression: true, DialContext: a.dialPatiently}
 	a.proxy = &httputil.ReverseProxy{
 		Rewrite:        func(r *httputil.ProxyRequest) { r.SetURL(to); r.Out.Host = r.In.Host },
 		Transport:      a.transport,
 		ModifyResponse: a.sawResponse,
+		ErrorHandler:   a.couldNotPass,
 		ErrorLog:       discardLog,
 	}
 	a.srv = &http.Server{Handler: http.HandlerFunc(a.serve)}
@@ -96,6 +107,45 @@ func (a *runtimeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.proxy.ServeHTTP(w, r)
+}
+
+// dialPatiently dials RIE's Runtime API, trying again for up to 2 s while
+// nothing listens there yet: on a loaded machine, the function can ask for
+// its event before RIE's Runtime API takes connections.
+func (a *runtimeAPI) dialPatiently(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		c, err := d.DialContext(ctx, network, addr)
+		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
+			return c, err
+		}
+		a.refusedOnce.Do(func() { close(a.refused) })
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// couldNotPass answers the runtime 502 for a request the proxy could not
+// pass on to RIE, and keeps the first such failure, for mw-local to say.
+func (a *runtimeAPI) couldNotPass(w http.ResponseWriter, r *http.Request, err error) {
+	a.mu.Lock()
+	if a.lost == nil {
+		a.lost = fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, err)
+	}
+	a.mu.Unlock()
+	w.WriteHeader(http.StatusBadGateway)
+}
+
+// lostRequest returns the first request the proxy could not pass on to
+// RIE, if any.
+func (a *runtimeAPI) lostRequest() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lost
 }
 
 // sawResponse notes each event RIE hands the runtime; the first one is the
