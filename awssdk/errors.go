@@ -43,6 +43,11 @@ func newAPIError(code, message string, fault smithy.ErrorFault) error {
 	if code == "" && message == "" {
 		return nil
 	}
+	// AWS's word is its first paragraph. What follows a signature refusal's
+	// is the canonical request AWS computed, every signed header with it:
+	// the session token among them.
+	message, _, _ = strings.Cut(strings.TrimSpace(message), "\n\n")
+	message, _, _ = strings.Cut(message, "The Canonical String for this request")
 	message = strings.Join(strings.Fields(message), " ") // moto pads its messages
 	if len(message) > maxMessage {
 		message = message[:maxMessage] + "…"

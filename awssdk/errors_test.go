@@ -2,6 +2,7 @@ package awssdk_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -271,5 +272,34 @@ func TestADenialQuotingKMSIsNotADecryptFailure(t *testing.T) {
 	se, ok := errors.AsType[*mw.SourceError](src.Fetch(ctx, "GetParameters", []mw.Item{param("/app/KMS_KEY_ID")})[0].Err)
 	if !ok || se.Class != mw.ClassAccessDenied || !strings.HasPrefix(se.Hint, "allow ssm:GetParameters") {
 		t.Errorf("%v; want access_denied, whose fix leads with ssm:GetParameters, not kms:Decrypt", se)
+	}
+}
+
+// AWS answers a request whose signature does not match with
+// InvalidSignatureException (SignatureDoesNotMatch from STS) and a message
+// that quotes the canonical request it computed, every signed header with
+// it: the session token (x-amz-security-token), which in Lambda is also
+// the token the extension takes. No error says any of it, however early
+// in the message it comes.
+func TestASignatureRefusalQuotesNoCanonicalRequest(t *testing.T) {
+	const token = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN-canary-5f1d"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		msg := "The request signature we calculated does not match the signature you provided. " +
+			"Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\n" +
+			"The Canonical String for this request should have been\n'POST\n/\n\nx-amz-security-token:" + r.Header.Get("X-Amz-Security-Token") + "\n'\n\n" +
+			"The String-to-Sign should have been\n'AWS4-HMAC-SHA256\n...'\n"
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]string{"__type": "InvalidSignatureException", "message": msg})
+	}))
+	defer srv.Close()
+	src := awssdk.New(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("ASIAEXAMPLE", "secret-key", token)})
+	for _, c := range calls {
+		err := src.Fetch(context.Background(), c.op, []mw.Item{c.item})[0].Err
+		if err == nil || !strings.Contains(err.Error(), "signature") {
+			t.Errorf("%s: %v; want the refusal, in AWS's first words", c.op, err)
+		}
+		noSecrets(t, c.op, err, token, token[:16])
 	}
 }
