@@ -99,10 +99,11 @@ func readParameter(it Item, body []byte) (value, typ string, err error) {
 // ParameterVersion, or by the name's own :version selector (a label
 // cannot begin with a digit, so a number is a version); 0 when none is.
 func pinnedVersion(it Item) int64 {
-	if it.Version != 0 || !awsname.HasSelector(it.Name) {
+	_, sel, ok := awsname.CutSelector(it.Name)
+	if it.Version != 0 || !ok {
 		return it.Version
 	}
-	n, err := strconv.ParseInt(it.Name[strings.LastIndexByte(it.Name, ':')+1:], 10, 64)
+	n, err := strconv.ParseInt(sel, 10, 64)
 	if err != nil {
 		return 0
 	}
