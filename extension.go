@@ -161,40 +161,35 @@ func (x *extension) base() (string, error) {
 // requestPath is the route and query for it. Names are query-escaped,
 // which covers '+', '=', '@', '/' and the ':' of ARNs.
 func requestPath(it Item, agent bool) string {
-	var b strings.Builder
 	switch it.Kind {
 	case KindParameter:
-		b.WriteString(routeParameter + "?name=")
-		b.WriteString(loopback.QueryEscape(it.Name))
-		b.WriteString("&withDecryption=true")
+		version := ""
 		if it.Version != 0 {
-			b.WriteString("&version=")
-			b.WriteString(strconv.FormatInt(it.Version, 10))
+			version = strconv.FormatInt(it.Version, 10)
 		}
-		if it.Label != "" {
-			b.WriteString("&label=")
-			b.WriteString(loopback.QueryEscape(it.Label))
-		}
+		return routeParameter + "?name=" + loopback.QueryEscape(it.Name) + "&withDecryption=true" +
+			queryParam("version", version) + queryParam("label", it.Label)
 	case KindSecret:
-		b.WriteString(routeSecret + "?secretId=")
-		b.WriteString(loopback.QueryEscape(it.Name))
-		if it.VersionID != "" {
-			b.WriteString("&versionId=")
-			b.WriteString(loopback.QueryEscape(it.VersionID))
+		path := routeSecret + "?secretId=" + loopback.QueryEscape(it.Name) +
+			queryParam("versionId", it.VersionID) + queryParam("versionStage", it.VersionStage)
+		if !agent { // the managed extension takes neither
+			return path
 		}
-		if it.VersionStage != "" {
-			b.WriteString("&versionStage=")
-			b.WriteString(loopback.QueryEscape(it.VersionStage))
+		refresh := ""
+		if it.Refresh {
+			refresh = "true"
 		}
-		if it.Refresh && agent {
-			b.WriteString("&refreshNow=true")
-		}
-		if it.RoleARN != "" && agent {
-			b.WriteString("&roleArn=")
-			b.WriteString(loopback.QueryEscape(it.RoleARN))
-		}
+		return path + queryParam("refreshNow", refresh) + queryParam("roleArn", it.RoleARN)
 	}
-	return b.String()
+	return ""
+}
+
+// queryParam is "&key=value", value query-escaped, or "" for no value.
+func queryParam(key, value string) string {
+	if value == "" {
+		return ""
+	}
+	return "&" + key + "=" + loopback.QueryEscape(value)
 }
 
 // agentTokenEnv are where the Secrets Manager Agent reads its token from,
