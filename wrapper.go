@@ -264,7 +264,7 @@ func (w *wrapper) background(ctx context.Context, ahead []cache.Ticket) *backgro
 	bg.wg.Add(1)
 	go func() {
 		defer bg.wg.Done()
-		defer w.cache.Settle(w.now(), nil) // publish the new values
+		defer func() { w.cache.Settle(w.now(), nil) }() // publish the new values, judged at the time the fetch ended
 		defer func() {
 			if v := recover(); v != nil {
 				otel.Handle(asError(v))

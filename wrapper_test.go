@@ -2,6 +2,7 @@ package mw_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel"
 
 	"github.com/lambda-mw/mw"
+	"github.com/lambda-mw/mw/internal/busy"
 	"github.com/lambda-mw/mw/mwtest"
 )
 
@@ -227,6 +229,88 @@ func TestAPanicInARefreshAheadNeverFailsTheInvoke(t *testing.T) {
 	}
 	if e, _ := handled.Load().(error); e == nil || !strings.Contains(e.Error(), "transport bug") {
 		t.Errorf("OpenTelemetry's error handler got %v; want the panic", e)
+	}
+}
+
+// lateFailure answers its first Fetch with a value; a later one waits for
+// the test's release, then fails when the test's clock has moved on by past:
+// a refresh that ends after the value it refreshes has expired.
+type lateFailure struct {
+	clk     *clock
+	past    time.Duration
+	calls   atomic.Int32
+	started chan struct{}
+	release chan struct{}
+}
+
+func (s *lateFailure) Name() string                  { return "late" }
+func (s *lateFailure) Plan(mw.Item) (mw.Plan, error) { return mw.Plan{Op: "Get", Batch: 1}, nil }
+func (s *lateFailure) Fetch(ctx context.Context, _ string, items []mw.Item) []mw.Result {
+	if s.calls.Add(1) == 1 {
+		return []mw.Result{{Value: "v"}}
+	}
+	s.started <- struct{}{}
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return []mw.Result{{Err: ctx.Err()}}
+	}
+	s.clk.Advance(s.past)
+	return []mw.Result{{Err: errors.New("down")}} // final: no retry moves the clock again
+}
+
+// A refresh ahead of expiry that fails after the value has expired
+// publishes the value as stale, judged when the refresh ended, not when it
+// began: a handler that reads it afterwards, here a concurrent invoke's,
+// learns from mw.Stale how far past its TTL it is.
+func TestARefreshAheadThatFailsPastTheTTLPublishesTheValueStale(t *testing.T) {
+	busy.Goroutines(t, 0)
+	clk := newClock()
+	src := &lateFailure{clk: clk, past: 10 * time.Second, started: make(chan struct{}, 1), release: make(chan struct{})}
+	type stale struct {
+		d  time.Duration
+		ok bool
+	}
+	inHandler, read := make(chan struct{}), make(chan struct{})
+	h := mw.Wrap(func(ctx context.Context, wait bool) (stale, error) {
+		if wait {
+			inHandler <- struct{}{}
+			select {
+			case <-read:
+			case <-ctx.Done():
+				return stale{}, ctx.Err()
+			}
+		}
+		d, ok := mw.Stale(ctx, mw.KindSecret, "s")
+		return stale{d, ok}, nil
+	}, mw.WithoutEnvironment(), mw.WithSource(src), mw.WithSecrets("s"), mw.WithTTL(time.Minute),
+		mw.WithRefreshAhead(10*time.Second), withClock(clk))
+	if _, err := h(invokeCtx(t, 5*time.Second), false); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(55 * time.Second) // within 10 s of expiry
+	leader := make(chan error, 1)
+	go func() { // starts the refresh ahead, and returns once it has ended
+		_, err := h(invokeCtx(t, 5*time.Second), false)
+		leader <- err
+	}()
+	<-src.started
+	reader := make(chan stale, 1)
+	go func() { // its handler reads once the refresh has failed
+		got, err := h(invokeCtx(t, 5*time.Second), true)
+		if err != nil {
+			t.Errorf("the concurrent invoke: %v", err)
+		}
+		reader <- got
+	}()
+	<-inHandler
+	close(src.release) // the refresh fails 5 s past the TTL
+	if err := <-leader; err != nil {
+		t.Fatalf("the invoke that refreshed ahead: %v", err)
+	}
+	close(read)
+	if got := <-reader; !got.ok || got.d != 5*time.Second {
+		t.Errorf("mw.Stale after the refresh failed 5 s past the TTL: %v, %v; want 5s, true", got.d, got.ok)
 	}
 }
 
